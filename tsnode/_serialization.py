@@ -1,0 +1,133 @@
+"""Pickle-free (de)serialisation of scikit-learn estimators to JSON-compatible objects.
+
+An estimator becomes ``{"__estimator__": "module.Class", "params": {...}, "fitted": {...}}``.
+Loading imports the class only from an allow-list of module prefixes (``sklearn.`` and
+``tsnode.`` by default), rebuilds it from its parameters and sets the fitted attributes back.
+Nothing is ever executed from the file itself, so a tampered file cannot run code: at worst it
+fails with :class:`SerializationError`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import numpy as np
+
+__all__ = ["SerializationError", "to_jsonable", "from_jsonable", "ALLOWED_PREFIXES"]
+
+ALLOWED_PREFIXES: tuple[str, ...] = ("sklearn.", "tsnode.")
+
+
+class SerializationError(ValueError):
+    """A saved model could not be written or read back."""
+
+
+def _is_estimator(obj: Any) -> bool:
+    return hasattr(obj, "get_params") and hasattr(obj, "set_params")
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert ``obj`` (estimators, arrays, containers, scalars) to JSON-compatible data."""
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        value = float(obj)
+        if np.isfinite(value):
+            return value
+        return {"__float__": repr(value)}
+    if isinstance(obj, np.ndarray):
+        if obj.dtype == object:
+            return {
+                "__ndarray__": [to_jsonable(v) for v in obj.ravel().tolist()],
+                "dtype": "object",
+                "shape": list(obj.shape),
+            }
+        return {
+            "__ndarray__": [to_jsonable(v) for v in obj.ravel().tolist()],
+            "dtype": str(obj.dtype),
+            "shape": list(obj.shape),
+        }
+    if isinstance(obj, (list, tuple)):
+        return {"__sequence__": [to_jsonable(v) for v in obj], "tuple": isinstance(obj, tuple)}
+    if isinstance(obj, dict):
+        if not all(isinstance(k, str) for k in obj):
+            raise SerializationError(
+                f"only dicts with str keys can be saved, got keys {list(obj)}."
+            )
+        return {"__dict__": {k: to_jsonable(v) for k, v in obj.items()}}
+    if isinstance(obj, type) and obj.__module__.startswith(("numpy", "builtins")):
+        return {"__dtype__": np.dtype(obj).str}
+    if _is_estimator(obj):
+        cls = type(obj)
+        fitted = {
+            k: to_jsonable(v)
+            for k, v in vars(obj).items()
+            if k.endswith("_") and not k.startswith("__")
+        }
+        return {
+            "__estimator__": f"{cls.__module__}.{cls.__qualname__}",
+            "params": {k: to_jsonable(v) for k, v in obj.get_params(deep=False).items()},
+            "fitted": fitted,
+        }
+    raise SerializationError(
+        f"cannot save an object of type {type(obj).__module__}.{type(obj).__qualname__} without "
+        "pickle; only scikit-learn/tsnode estimators, numpy arrays and plain values are supported."
+    )
+
+
+def _import_class(path: str, allowed: tuple[str, ...]) -> type:
+    if not path.startswith(allowed):
+        raise SerializationError(
+            f"refusing to load class {path!r}: only classes from {allowed} can be restored."
+        )
+    module_name, _, name = path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError) as error:
+        raise SerializationError(f"cannot find class {path!r} ({error}).") from error
+    if not isinstance(cls, type) or not hasattr(cls, "get_params"):
+        raise SerializationError(f"{path!r} is not an estimator class.")
+    return cls
+
+
+def from_jsonable(data: Any, *, allowed: tuple[str, ...] = ALLOWED_PREFIXES) -> Any:
+    """Inverse of :func:`to_jsonable`."""
+    if data is None or isinstance(data, (bool, int, float, str)):
+        return data
+    if isinstance(data, list):
+        return [from_jsonable(v, allowed=allowed) for v in data]
+    if not isinstance(data, dict):
+        raise SerializationError(f"unexpected value of type {type(data).__name__} in saved model.")
+    try:
+        if "__float__" in data:
+            return float(data["__float__"])
+        if "__ndarray__" in data:
+            values = [from_jsonable(v, allowed=allowed) for v in data["__ndarray__"]]
+            dtype = np.dtype(data["dtype"])
+            if dtype.kind not in "biufcUSO?":
+                raise SerializationError(f"unsupported array dtype {dtype}.")
+            return np.asarray(values, dtype=dtype).reshape(data["shape"])
+        if "__sequence__" in data:
+            items = [from_jsonable(v, allowed=allowed) for v in data["__sequence__"]]
+            return tuple(items) if data.get("tuple") else items
+        if "__dict__" in data:
+            return {k: from_jsonable(v, allowed=allowed) for k, v in data["__dict__"].items()}
+        if "__dtype__" in data:
+            return np.dtype(data["__dtype__"]).type
+        if "__estimator__" in data:
+            cls = _import_class(data["__estimator__"], allowed)
+            params = {k: from_jsonable(v, allowed=allowed) for k, v in data["params"].items()}
+            estimator = cls(**params)
+            for key, value in data["fitted"].items():
+                if not key.endswith("_"):
+                    raise SerializationError(f"unexpected fitted attribute {key!r}.")
+                setattr(estimator, key, from_jsonable(value, allowed=allowed))
+            return estimator
+    except SerializationError:
+        raise
+    except (KeyError, TypeError, ValueError) as error:
+        raise SerializationError(f"malformed saved value ({error}).") from error
+    raise SerializationError(f"unrecognised entry with keys {sorted(data)} in saved model.")

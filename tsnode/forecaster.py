@@ -1,0 +1,568 @@
+"""`TSNodeForecaster`: pandas in, probabilistic pandas out, a Latent ODE inside.
+
+This is the one module where pandas meets torch. Timestamps become float days since the first
+fitted timestamp; every training window is shifted to start at 0 and the Latent ODE divides by
+``time_scale_days`` internally, so weekends, holidays and missing rows are plain gaps in
+continuous time: nothing is padded, nothing is forward-filled.
+
+One global univariate model is fitted over all series: each training window is a run of
+``context_length + forecast_length`` consecutive observations of one series; the encoder sees the
+first ``context_length`` and the ELBO scores all of them (reconstruction and extrapolation).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
+
+from tsnode._serialization import SerializationError, from_jsonable, to_jsonable
+from tsnode.base import BaseForecaster
+from tsnode.nn.latent_ode import LatentODE
+from tsnode.nn.ode import FIXED_STEP_SOLVERS, check_sensitivity, check_solver
+from tsnode.training import Batch, TrainingConfig, train_latent_ode
+
+__all__ = ["TSNodeForecaster"]
+
+_DAY = pd.Timedelta(days=1)
+_FORMAT_VERSION = 1
+_CONFIG_FILE = "config.json"
+_WEIGHTS_FILE = "weights.safetensors"
+_DATA_FILE = "data.safetensors"
+
+
+def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def _check_positive_float(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}.")
+    return float(value)
+
+
+class TSNodeForecaster(BaseForecaster):
+    """Probabilistic forecaster for irregular price series built on a Latent ODE.
+
+    Parameters
+    ----------
+    latent_dim, hidden_dim : int, default 16 and 32
+        Size of the latent state and of the ODE-RNN encoder's hidden state.
+    ode_units, ode_layers : int, default 64 and 2
+        The latent vector field MLP (tanh).
+    solver : str, default "rk4"
+        Latent ODE solver, any torchdiffeq name. Fixed-step solvers step every ``step_size``
+        (in units of ``time_scale_days``); adaptive ones (``"dopri5"``) use ``rtol``/``atol``.
+    sensitivity : {"autograd", "adjoint"}, default "autograd"
+    rtol, atol : float
+        Tolerances of adaptive solvers.
+    step_size : float, default 0.25
+        Step of fixed-step solvers, in model time units (0.25 × 30 days ≈ 7.5 days).
+    context_length : int, default 60
+        Observations the encoder sees before a forecast.
+    forecast_length : int, default 20
+        Observations after the context scored during training (the extrapolation target).
+    time_scale_days : float, default 30.0
+        Calendar days per model time unit (keeps solver times O(1)).
+    epochs, steps_per_epoch, batch_size : int
+        Training budget: ``epochs × steps_per_epoch`` Adam steps on random windows.
+    learning_rate, weight_decay : float
+    n_samples_train : int, default 3
+        ``z0`` samples per window in the ELBO.
+    iwae : bool, default False
+        Use the importance-weighted bound.
+    kl_warmup_epochs : int, default 5
+        KL weight rises linearly from 0 to 1 over these epochs.
+    validation_fraction : float, default 0.1
+        Share of each series' last observations held back for early stopping (0 disables).
+    patience : int or None, default 5
+        Epochs without validation improvement before stopping (None: never stop early).
+    n_predict_samples : int, default 200
+        Posterior samples behind ``predict``/``predict_quantiles``.
+    scaler : transformer, optional
+        Any scikit-learn transformer applied per series (default ``LogScaler()``: standardised
+        log prices). It is cloned and fitted on the training data only.
+    target : str, default "Close"
+        Price field picked from yfinance-shaped frames.
+    calendar : str or None, default "XNYS"
+        Exchange calendar of integer horizons; None continues the observed spacing.
+    random_state : int or None
+        Seeds weight initialisation, window sampling and posterior sampling.
+    device : str, default "cpu"
+        Torch device, e.g. "cuda".
+    progress : bool, default True
+        Show a tqdm bar with the loss while fitting.
+
+    Attributes
+    ----------
+    model_ : LatentODE
+    scaler_ : the fitted transformer
+    history_ : dict of per-epoch lists (loss, val_loss, kl_weight, nfe, lr)
+    origin_ : pd.Timestamp, time zero of the model's clock
+
+    Notes
+    -----
+    Quantiles are computed from posterior sample paths *after* each sample is mapped back to
+    prices with ``scaler_.inverse_transform``; this is exact for any per-series transform, monotone
+    or not (quantiles of a transformed sample are not the transformed quantiles in general, which
+    is why tsnode never transforms quantiles directly).
+    """
+
+    def __init__(
+        self,
+        *,
+        latent_dim: int = 16,
+        hidden_dim: int = 32,
+        ode_units: int = 64,
+        ode_layers: int = 2,
+        solver: str = "rk4",
+        sensitivity: str = "autograd",
+        rtol: float = 1e-3,
+        atol: float = 1e-4,
+        step_size: float = 0.25,
+        context_length: int = 60,
+        forecast_length: int = 20,
+        time_scale_days: float = 30.0,
+        epochs: int = 20,
+        steps_per_epoch: int = 25,
+        batch_size: int = 64,
+        learning_rate: float = 3e-3,
+        weight_decay: float = 1e-5,
+        n_samples_train: int = 3,
+        iwae: bool = False,
+        kl_warmup_epochs: int = 5,
+        validation_fraction: float = 0.1,
+        patience: int | None = 5,
+        n_predict_samples: int = 200,
+        scaler: Any = None,
+        target: str = "Close",
+        calendar: str | None = "XNYS",
+        random_state: int | None = None,
+        device: str = "cpu",
+        progress: bool = True,
+    ) -> None:
+        self.latent_dim = latent_dim
+        self.hidden_dim = hidden_dim
+        self.ode_units = ode_units
+        self.ode_layers = ode_layers
+        self.solver = solver
+        self.sensitivity = sensitivity
+        self.rtol = rtol
+        self.atol = atol
+        self.step_size = step_size
+        self.context_length = context_length
+        self.forecast_length = forecast_length
+        self.time_scale_days = time_scale_days
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.n_samples_train = n_samples_train
+        self.iwae = iwae
+        self.kl_warmup_epochs = kl_warmup_epochs
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.n_predict_samples = n_predict_samples
+        self.scaler = scaler
+        self.target = target
+        self.calendar = calendar
+        self.random_state = random_state
+        self.device = device
+        self.progress = progress
+
+    # ------------------------------------------------------------------ validation
+    def _min_observations(self) -> int:
+        return 10
+
+    def _check_params(self) -> None:
+        for name in (
+            "latent_dim",
+            "hidden_dim",
+            "ode_units",
+            "ode_layers",
+            "context_length",
+            "forecast_length",
+            "epochs",
+            "steps_per_epoch",
+            "batch_size",
+            "n_samples_train",
+            "n_predict_samples",
+        ):
+            _check_positive_int(name, getattr(self, name))
+        _check_positive_int("kl_warmup_epochs", self.kl_warmup_epochs, minimum=0)
+        for name in ("rtol", "atol", "step_size", "time_scale_days", "learning_rate"):
+            _check_positive_float(name, getattr(self, name))
+        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
+        if not (
+            isinstance(self.validation_fraction, (int, float))
+            and 0 <= self.validation_fraction < 0.5
+        ):
+            raise ValueError(
+                f"validation_fraction must be in [0, 0.5), got {self.validation_fraction!r}."
+            )
+        if self.patience is not None:
+            _check_positive_int("patience", self.patience)
+        check_solver(self.solver)
+        check_sensitivity(self.sensitivity)
+        device = torch.device(self.device) if isinstance(self.device, (str, torch.device)) else None
+        if device is None:
+            raise TypeError(
+                f"device must be a string such as 'cpu' or 'cuda', got {self.device!r}."
+            )
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} but torch reports no CUDA GPU; use device='cpu' or "
+                "install a CUDA build of torch."
+            )
+
+    # ------------------------------------------------------------------ helpers
+    def _torch_seed(self, offset: int = 0) -> int:
+        if self.random_state is None:
+            return int(np.random.SeedSequence().generate_state(1)[0]) + offset
+        return int(np.random.SeedSequence(int(self.random_state)).generate_state(1)[0]) + offset
+
+    def _days(self, index: pd.DatetimeIndex) -> np.ndarray:
+        return np.asarray((index - self.origin_) / _DAY, dtype=np.float64)
+
+    def _scaled_series(self, frame: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Observed (days, scaled value) arrays of each series, NaN rows dropped."""
+        scaled = self.scaler_.transform(frame)
+        scaled = np.asarray(scaled, dtype=np.float64)
+        days = self._days(frame.index)
+        out = []
+        for j in range(scaled.shape[1]):
+            keep = np.isfinite(scaled[:, j])
+            out.append((days[keep], scaled[keep, j]))
+        return out
+
+    def _build_model(self) -> LatentODE:
+        options = (
+            {"step_size": float(self.step_size)} if self.solver in FIXED_STEP_SOLVERS else None
+        )
+        return LatentODE(
+            1,
+            latent_dim=self.latent_dim,
+            hidden_dim=self.hidden_dim,
+            ode_units=self.ode_units,
+            ode_layers=self.ode_layers,
+            solver=self.solver,
+            sensitivity=self.sensitivity,
+            rtol=self.rtol,
+            atol=self.atol,
+            options=options,
+            time_scale=float(self.time_scale_days),
+        )
+
+    def _make_batch(self, windows: list[tuple[np.ndarray, np.ndarray, int]]) -> Batch:
+        """Windows ``(days, values, n_context)`` → a :class:`Batch` on relative times."""
+        n_ctx_max = max(n for _, _, n in windows)
+        rel = [days - days[0] for days, _, _ in windows]
+        union = np.unique(np.concatenate(rel))
+        b, q = len(windows), len(union)
+        times = np.zeros((b, n_ctx_max))
+        values = np.zeros((b, n_ctx_max, 1))
+        mask = np.zeros((b, n_ctx_max, 1))
+        target_values = np.zeros((b, q, 1))
+        target_mask = np.zeros((b, q, 1))
+        for i, ((_, vals, n_ctx), r) in enumerate(zip(windows, rel, strict=True)):
+            times[i, :n_ctx] = r[:n_ctx]
+            times[i, n_ctx:] = r[n_ctx - 1]
+            values[i, :n_ctx, 0] = vals[:n_ctx]
+            mask[i, :n_ctx, 0] = 1.0
+            pos = np.searchsorted(union, r)
+            target_values[i, pos, 0] = vals
+            target_mask[i, pos, 0] = 1.0
+        as_t = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
+        return Batch(
+            as_t(times),
+            as_t(values),
+            as_t(mask),
+            as_t(union),
+            as_t(target_values),
+            as_t(target_mask),
+        )
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, frame: pd.DataFrame) -> None:
+        self._check_params()
+        self.scaler_ = clone(self.scaler) if self.scaler is not None else _default_scaler()
+        self.scaler_.fit(frame)
+        self.origin_ = frame.index[0]
+        series = self._scaled_series(frame)
+        rng = np.random.default_rng(None if self.random_state is None else int(self.random_state))
+        torch.manual_seed(self._torch_seed())
+
+        c, h = int(self.context_length), int(self.forecast_length)
+        train_spans, val_windows = [], []
+        for days, vals in series:
+            n = len(days)
+            n_val = int(round(self.validation_fraction * n)) if self.validation_fraction else 0
+            n_val = max(n_val, min(h, n_val * 4)) if n_val else 0
+            end = n - n_val
+            if n_val and end >= c + h:  # enough history: hold the tail back
+                for start in range(end - c, n - 1 - min(h, n_val) + 1, max(1, h)):
+                    stop = min(start + c + h, n)
+                    if stop - start > c:
+                        val_windows.append((days[start:stop], vals[start:stop], c))
+            else:
+                end = n
+            train_spans.append((days[:end], vals[:end]))
+        val_windows = val_windows[:512]
+
+        lengths = np.array([len(d) for d, _ in train_spans], dtype=float)
+        weights = lengths / lengths.sum()
+
+        def window_of(days: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+            n = len(days)
+            if n >= c + h:
+                start = int(rng.integers(0, n - (c + h) + 1))
+                return days[start : start + c + h], vals[start : start + c + h], c
+            n_future = max(1, min(h, n // 4))
+            return days, vals, n - n_future
+
+        def draw_batch() -> Batch:
+            picks = rng.choice(len(train_spans), size=int(self.batch_size), p=weights)
+            return self._make_batch([window_of(*train_spans[k]) for k in picks])
+
+        bs = int(self.batch_size)
+        val_batches = [
+            self._make_batch(val_windows[i : i + bs]) for i in range(0, len(val_windows), bs)
+        ]
+        self.model_ = self._build_model().to(self.device)
+        config = TrainingConfig(
+            epochs=int(self.epochs),
+            steps_per_epoch=int(self.steps_per_epoch),
+            learning_rate=float(self.learning_rate),
+            weight_decay=float(self.weight_decay),
+            n_samples=int(self.n_samples_train),
+            iwae=bool(self.iwae),
+            kl_warmup_epochs=int(self.kl_warmup_epochs),
+            patience=self.patience,
+            progress=bool(self.progress),
+            device=str(self.device),
+        )
+        self.history_ = train_latent_ode(self.model_, draw_batch, val_batches, config)
+
+    # ------------------------------------------------------------------ predict
+    def _n_quantile_samples(self) -> int:
+        return int(self.n_predict_samples)
+
+    def _decode_samples(
+        self,
+        contexts: list[tuple[np.ndarray, np.ndarray]],
+        queries: list[np.ndarray],
+        n_samples: int,
+        seed_offset: int,
+    ) -> list[np.ndarray]:
+        """Posterior samples in scaled units for each (context, query days) pair.
+
+        Returns one array of shape ``(n_samples, len(query))`` per context.
+        """
+        c = int(self.context_length)
+        model = self.model_
+        device = next(model.parameters()).device
+        generator = torch.Generator(device=device).manual_seed(self._torch_seed(seed_offset))
+        results = []
+        chunk = max(1, 20_000 // max(1, n_samples))  # series per decode call (memory bound)
+        for lo in range(0, len(contexts), chunk):
+            part = contexts[lo : lo + chunk]
+            starts = [days[-c:][0] for days, _ in part]
+            windows = [(days[-c:], vals[-c:], len(days[-c:])) for days, vals in part]
+            batch = self._make_batch(windows)
+            rel_q = [q - s for q, s in zip(queries[lo : lo + chunk], starts, strict=True)]
+            union = np.unique(np.concatenate(rel_q))
+            with torch.no_grad():
+                out = model.sample(
+                    batch.times.to(device),
+                    batch.values.to(device),
+                    batch.mask.to(device),
+                    torch.as_tensor(union, dtype=torch.float32, device=device),
+                    n_samples=n_samples,
+                    t0=0.0,
+                    generator=generator,
+                )  # (S, B, Q, 1)
+            out = out[..., 0].cpu().numpy().astype(np.float64)
+            for i, r in enumerate(rel_q):
+                results.append(out[:, i, np.searchsorted(union, r)])
+        return results
+
+    def _inverse(self, scaled: np.ndarray) -> np.ndarray:
+        """Map ``(..., n_series)`` scaled values back to prices column by column."""
+        shape = scaled.shape
+        flat = pd.DataFrame(scaled.reshape(-1, shape[-1]), columns=self.columns_)
+        prices = self.scaler_.inverse_transform(flat)
+        return np.asarray(prices, dtype=np.float64).reshape(shape)
+
+    def _sample(self, index: pd.DatetimeIndex, n_samples: int) -> np.ndarray:
+        contexts = self._scaled_series(self.y_)
+        query = self._days(index)
+        samples = self._decode_samples(contexts, [query] * len(contexts), n_samples, 1)
+        scaled = np.stack(samples, axis=-1)  # (S, H, N)
+        return self._inverse(scaled)
+
+    def _update(self, frame: pd.DataFrame) -> None:
+        # Weights stay fixed: the next forecast is conditioned on the last `context_length`
+        # observations, which now include these rows. Transform once to validate them early.
+        self.scaler_.transform(frame)
+
+    def reconstruct(self, index: pd.DatetimeIndex | None = None) -> pd.DataFrame:
+        """Posterior median at in-sample timestamps, filling missing values.
+
+        Parameters
+        ----------
+        index : DatetimeIndex, optional
+            Timestamps to reconstruct; default the fitted (and updated) index.
+
+        Returns
+        -------
+        DataFrame of shape (len(index), n_series) in price units.
+        """
+        check_is_fitted(self)
+        if index is None:
+            index = self.y_.index
+        if not isinstance(index, pd.DatetimeIndex):
+            raise TypeError(
+                f"index must be a pandas DatetimeIndex or None, got {type(index).__name__}."
+            )
+        if (index.tz is None) != (self.y_.index.tz is None):
+            raise ValueError(
+                f"index tz ({index.tz}) does not match the fitted data's tz ({self.y_.index.tz})."
+            )
+        query = self._days(index)
+        c = int(self.context_length)
+        contexts, queries, owners = [], [], []
+        for j, (days, vals) in enumerate(self._scaled_series(self.y_)):
+            chunk_starts = np.arange(0, len(days), c)
+            # Each query time is decoded from the chunk of observations it falls in.
+            which = np.clip(np.searchsorted(days[chunk_starts], query, side="right") - 1, 0, None)
+            for k, start in enumerate(chunk_starts):
+                sel = np.flatnonzero(which == k)
+                if sel.size == 0:
+                    continue
+                contexts.append((days[start : start + c], vals[start : start + c]))
+                queries.append(np.unique(query[sel]))
+                owners.append((j, sel))
+        n_samples = int(self.n_predict_samples)
+        samples = self._decode_samples(contexts, queries, n_samples, 2)
+        out = np.full((n_samples, len(index), self.n_series_), np.nan)
+        for (j, sel), q, s in zip(owners, queries, samples, strict=True):
+            out[:, sel, j] = s[:, np.searchsorted(q, query[sel])]
+        median = np.median(self._inverse(out), axis=0)
+        return pd.DataFrame(median, index=index, columns=self.columns_)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save the fitted model to the directory ``path`` (created if needed).
+
+        Writes ``weights.safetensors`` (network weights), ``data.safetensors`` (the observed
+        history used for conditioning) and ``config.json`` (parameters, scaler state, metadata,
+        tsnode version). No pickle is involved.
+        """
+        from safetensors.torch import save_file
+
+        from tsnode import __version__
+
+        check_is_fitted(self)
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        weights = {k: v.detach().cpu().contiguous() for k, v in self.model_.state_dict().items()}
+        save_file(weights, str(path / _WEIGHTS_FILE))
+        index = self.y_.index
+        index_utc = index.tz_convert("UTC") if index.tz is not None else index
+        data = {
+            "values": torch.as_tensor(self.y_.to_numpy(dtype=np.float64)),
+            "index_ns": torch.as_tensor(index_utc.as_unit("ns").asi8.copy()),
+        }
+        save_file(data, str(path / _DATA_FILE))
+        config = {
+            "format": _FORMAT_VERSION,
+            "class": "TSNodeForecaster",
+            "tsnode_version": __version__,
+            "params": to_jsonable(self.get_params(deep=False)),
+            "scaler_": to_jsonable(self.scaler_),
+            "columns": [str(c) for c in self.columns_],
+            "index_name": index.name,
+            "index_tz": None if index.tz is None else str(index.tz),
+            "origin_ns": int(pd.Timestamp(self.origin_).as_unit("ns").value),
+            "history_": self.history_,
+        }
+        tmp = path / (_CONFIG_FILE + ".tmp")
+        tmp.write_text(json.dumps(config, indent=1))
+        os.replace(tmp, path / _CONFIG_FILE)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> TSNodeForecaster:
+        """Load a model saved with :meth:`save`; its forecasts equal the original's.
+
+        Raises
+        ------
+        SerializationError
+            If the directory is missing files or they are corrupted or tampered with.
+        """
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        path = Path(path)
+        for name in (_CONFIG_FILE, _WEIGHTS_FILE, _DATA_FILE):
+            if not (path / name).is_file():
+                raise SerializationError(
+                    f"{path} is not a saved TSNodeForecaster: {name} is missing. Save with "
+                    "forecaster.save(path) and pass the same directory to load."
+                )
+        try:
+            config = json.loads((path / _CONFIG_FILE).read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise SerializationError(
+                f"{path / _CONFIG_FILE} is not valid JSON ({error})."
+            ) from error
+        if not isinstance(config, dict) or config.get("class") != "TSNodeForecaster":
+            raise SerializationError(f"{path / _CONFIG_FILE} does not describe a TSNodeForecaster.")
+        if config.get("format") != _FORMAT_VERSION:
+            raise SerializationError(
+                f"unsupported save format {config.get('format')!r} (this tsnode reads format "
+                f"{_FORMAT_VERSION})."
+            )
+        try:
+            params = from_jsonable(config["params"])
+            forecaster = cls(**params)
+            forecaster.scaler_ = from_jsonable(config["scaler_"])
+            weights = load_file(str(path / _WEIGHTS_FILE))
+            data = load_file(str(path / _DATA_FILE))
+            index = pd.DatetimeIndex(pd.to_datetime(data["index_ns"].numpy(), unit="ns"))
+            if config["index_tz"] is not None:
+                index = index.tz_localize("UTC").tz_convert(config["index_tz"])
+            index.name = config["index_name"]
+            frame = pd.DataFrame(data["values"].numpy(), index=index, columns=config["columns"])
+            origin = pd.Timestamp(config["origin_ns"], unit="ns")
+            if config["index_tz"] is not None:
+                origin = origin.tz_localize("UTC").tz_convert(config["index_tz"])
+            forecaster.origin_ = origin
+            forecaster.history_ = config["history_"]
+            forecaster._check_params()
+            forecaster.model_ = forecaster._build_model()
+            forecaster.model_.load_state_dict(weights)
+        except SerializationError:
+            raise
+        except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as error:
+            raise SerializationError(f"cannot load the model saved in {path}: {error}") from error
+        forecaster.model_.to(forecaster.device).eval()
+        forecaster._set_fitted_frame(frame)
+        return forecaster
+
+
+def _default_scaler() -> Any:
+    from tsnode.preprocessing import LogScaler
+
+    return LogScaler()

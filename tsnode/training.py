@@ -1,0 +1,209 @@
+"""Training loop for the Latent ODE: ELBO, KL annealing, early stopping, NaN recovery, progress bar.
+
+Torch only (no pandas). The forecaster hands it two callables that draw batches, so this module
+knows nothing about prices or calendars.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from tqdm.auto import tqdm
+
+from tsnode.nn.latent_ode import LatentODE
+
+__all__ = ["Batch", "TrainingConfig", "TrainingError", "train_latent_ode", "kl_weight_at"]
+
+
+class TrainingError(RuntimeError):
+    """Training could not continue (the loss became NaN/inf even after recovery attempts)."""
+
+
+@dataclass
+class Batch:
+    """One batch of windows in the Latent ODE's layout.
+
+    times : (B, C) encoder observation times (rows padded by repeating the last time).
+    values, mask : (B, C, D) encoder values and observation mask.
+    t_query : (Q,) increasing union of target times.
+    target_values, target_mask : (B, Q, D) targets on the ``t_query`` grid.
+    """
+
+    times: torch.Tensor
+    values: torch.Tensor
+    mask: torch.Tensor
+    t_query: torch.Tensor
+    target_values: torch.Tensor
+    target_mask: torch.Tensor
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(*(getattr(self, name).to(device) for name in self.__dataclass_fields__))
+
+
+@dataclass
+class TrainingConfig:
+    """Settings of :func:`train_latent_ode` (see ``TSNodeForecaster`` for their meaning)."""
+
+    epochs: int = 30
+    steps_per_epoch: int = 20
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-5
+    n_samples: int = 3
+    iwae: bool = False
+    kl_warmup_epochs: int = 5
+    patience: int | None = 8
+    grad_clip: float = 5.0
+    max_nan_retries: int = 3
+    progress: bool = True
+    device: str = "cpu"
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+
+def kl_weight_at(epoch: int, warmup_epochs: int) -> float:
+    """Linear KL annealing: 0 at epoch 0, 1 from ``warmup_epochs`` on."""
+    if warmup_epochs <= 0:
+        return 1.0
+    return min(1.0, epoch / warmup_epochs)
+
+
+def _elbo(model: LatentODE, batch: Batch, config: TrainingConfig, kl_weight: float):
+    return model.elbo(
+        batch.times,
+        batch.values,
+        batch.mask,
+        batch.t_query,
+        batch.target_values,
+        batch.target_mask,
+        n_samples=config.n_samples,
+        kl_weight=kl_weight,
+        iwae=config.iwae,
+        t0=0.0,
+    )
+
+
+def train_latent_ode(
+    model: LatentODE,
+    draw_batch: Callable[[], Batch],
+    validation_batches: list[Batch],
+    config: TrainingConfig,
+) -> dict[str, list[float]]:
+    """Maximise the ELBO of ``model`` with Adam; returns the training history.
+
+    Parameters
+    ----------
+    model : LatentODE
+        Trained in place; on return it holds the weights with the best validation loss (or the
+        last weights when there is no validation data).
+    draw_batch : callable
+        Returns a fresh random training :class:`Batch` each call.
+    validation_batches : list of Batch
+        Fixed held-back batches for early stopping (may be empty).
+    config : TrainingConfig
+
+    Returns
+    -------
+    dict
+        ``{"loss": [...], "val_loss": [...], "kl_weight": [...], "nfe": [...], "lr": [...]}``, one
+        entry per epoch.
+
+    Raises
+    ------
+    TrainingError
+        When the loss is NaN/inf after ``max_nan_retries`` recoveries (each restores the last good
+        weights and halves the learning rate).
+    """
+    device = torch.device(config.device)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    history: dict[str, list[float]] = {
+        "loss": [],
+        "val_loss": [],
+        "kl_weight": [],
+        "nfe": [],
+        "lr": [],
+    }
+    best_state = copy.deepcopy(model.state_dict())
+    good_state = best_state
+    best_val = math.inf
+    bad_epochs = 0
+    nan_retries = 0
+    validation_batches = [b.to(device) for b in validation_batches]
+    bar = tqdm(range(config.epochs), desc="tsnode fit", disable=not config.progress, leave=False)
+    for epoch in bar:
+        beta = kl_weight_at(epoch, config.kl_warmup_epochs)
+        model.train()
+        losses, nfes = [], []
+        step = 0
+        while step < config.steps_per_epoch:
+            batch = draw_batch().to(device)
+            result = _elbo(model, batch, config, beta)
+            if not torch.isfinite(result.loss):
+                nan_retries += 1
+                if nan_retries > config.max_nan_retries:
+                    raise TrainingError(
+                        f"The training loss became {result.loss.item()} at epoch {epoch} and stayed "
+                        f"non-finite after {config.max_nan_retries} recoveries (each restored the last "
+                        "good weights and halved the learning rate). Try a smaller learning_rate, "
+                        "a fixed-step solver (solver='rk4'), or check the data for extreme values."
+                    )
+                warnings.warn(
+                    f"Non-finite training loss at epoch {epoch}; restoring the last good weights "
+                    f"and halving the learning rate (recovery {nan_retries}/{config.max_nan_retries}).",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                model.load_state_dict(good_state)
+                for group in optimizer.param_groups:
+                    group["lr"] *= 0.5
+                optimizer.state.clear()
+                continue
+            optimizer.zero_grad(set_to_none=True)
+            result.loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            losses.append(result.loss.item())
+            nfes.append(model.ode.nfe_forward + model.ode.nfe_backward)
+            step += 1
+        good_state = copy.deepcopy(model.state_dict())
+        val_loss = math.nan
+        if validation_batches:
+            model.eval()
+            generator_state = torch.get_rng_state()
+            torch.manual_seed(12345)  # same z0 noise each epoch: comparable validation losses
+            with torch.no_grad():
+                val_loss = sum(
+                    _elbo(model, b, config, 1.0).loss.item() for b in validation_batches
+                ) / len(validation_batches)
+            torch.set_rng_state(generator_state)
+        train_loss = sum(losses) / len(losses)
+        history["loss"].append(train_loss)
+        history["val_loss"].append(val_loss)
+        history["kl_weight"].append(beta)
+        history["nfe"].append(sum(nfes) / len(nfes))
+        history["lr"].append(optimizer.param_groups[0]["lr"])
+        bar.set_postfix(loss=f"{train_loss:.3f}", val=f"{val_loss:.3f}")
+        if not validation_batches or config.patience is None:
+            best_state = good_state
+            continue
+        # Only compare once the KL weight has reached 1: earlier bounds are not comparable.
+        if beta < 1.0:
+            best_state = good_state
+            continue
+        if val_loss < best_val - 1e-4:
+            best_val = val_loss
+            best_state = good_state
+            bad_epochs = 0
+        else:
+            bad_epochs += 1
+            if bad_epochs >= config.patience:
+                break
+    bar.close()
+    model.load_state_dict(best_state)
+    model.eval()
+    return history
