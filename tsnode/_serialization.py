@@ -62,14 +62,17 @@ def to_jsonable(obj: Any) -> Any:
         return {"__dtype__": np.dtype(obj).str}
     if _is_estimator(obj):
         cls = type(obj)
+        params = obj.get_params(deep=False)
+        # Everything that is not a constructor parameter is fitted state (public `x_` and
+        # private helpers such as PowerTransformer's `_scaler`).
         fitted = {
             k: to_jsonable(v)
             for k, v in vars(obj).items()
-            if k.endswith("_") and not k.startswith("__")
+            if k not in params and not k.startswith("__")
         }
         return {
             "__estimator__": f"{cls.__module__}.{cls.__qualname__}",
-            "params": {k: to_jsonable(v) for k, v in obj.get_params(deep=False).items()},
+            "params": {k: to_jsonable(v) for k, v in params.items()},
             "fitted": fitted,
         }
     raise SerializationError(
@@ -122,7 +125,7 @@ def from_jsonable(data: Any, *, allowed: tuple[str, ...] = ALLOWED_PREFIXES) -> 
             params = {k: from_jsonable(v, allowed=allowed) for k, v in data["params"].items()}
             estimator = cls(**params)
             for key, value in data["fitted"].items():
-                if not key.endswith("_"):
+                if not key.isidentifier() or key.startswith("__"):
                     raise SerializationError(f"unexpected fitted attribute {key!r}.")
                 setattr(estimator, key, from_jsonable(value, allowed=allowed))
             return estimator

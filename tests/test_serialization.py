@@ -1,0 +1,65 @@
+import json
+
+import numpy as np
+import pytest
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import PowerTransformer, RobustScaler, StandardScaler
+
+from tsnode._serialization import SerializationError, from_jsonable, to_jsonable
+
+
+def _roundtrip(obj):
+    return from_jsonable(json.loads(json.dumps(to_jsonable(obj))))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, True, 3, 2.5, "x", [1, 2.0], (1, "a"), {"a": [1, {"b": None}]}, float("inf")],
+)
+def test_plain_values_roundtrip(value):
+    assert _roundtrip(value) == value
+
+
+def test_arrays_keep_dtype_and_shape():
+    for array in (
+        np.arange(6, dtype=np.int64).reshape(2, 3),
+        np.array([1.5, np.nan]),
+        np.array(["a", "b"], dtype=object),
+    ):
+        back = _roundtrip(array)
+        assert back.dtype == array.dtype and back.shape == array.shape
+        np.testing.assert_array_equal(back, array)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        StandardScaler(),
+        RobustScaler(quantile_range=(10, 90)),
+        PowerTransformer(),
+        make_pipeline(RobustScaler(), StandardScaler()),
+    ],
+)
+def test_fitted_estimators_roundtrip(estimator):
+    X = np.random.default_rng(0).lognormal(size=(50, 2))
+    estimator.fit(X)
+    back = _roundtrip(estimator)
+    np.testing.assert_allclose(back.transform(X), estimator.transform(X), rtol=1e-12)
+
+
+def test_refuses_classes_outside_allow_list():
+    data = {"__estimator__": "os.system", "params": {}, "fitted": {}}
+    with pytest.raises(SerializationError, match="refusing to load"):
+        from_jsonable(data)
+
+
+def test_malformed_data_is_a_clear_error():
+    with pytest.raises(SerializationError):
+        from_jsonable({"__ndarray__": [1, 2], "dtype": "float64"})  # no shape
+    with pytest.raises(SerializationError, match="unrecognised"):
+        from_jsonable({"evil": 1})
+
+
+def test_unsupported_object_names_its_type():
+    with pytest.raises(SerializationError, match="without pickle"):
+        to_jsonable(object())
