@@ -46,6 +46,8 @@ SENSITIVITIES: tuple[str, ...] = ("autograd", "adjoint")
 
 # Adaptive solvers give up after this many steps instead of running (almost) forever.
 _DEFAULT_MAX_NUM_STEPS = 20_000
+# Order of explicit_adams unless options say otherwise (torchdiffeq's default 12 is unstable).
+_EXPLICIT_ADAMS_MAX_ORDER = 4
 
 
 class SolverError(RuntimeError):
@@ -155,7 +157,8 @@ class NeuralODE(nn.Module):
     options : mapping, optional
         Passed to torchdiffeq, e.g. ``{"step_size": 0.1}`` for fixed-step solvers or
         ``{"max_num_steps": 1000}`` for adaptive ones (tsnode's default cap is 20,000 steps, so a
-        stiff field fails with :class:`SolverError` instead of hanging).
+        stiff field fails with :class:`SolverError` instead of hanging). ``explicit_adams``
+        defaults to ``{"max_order": 4}`` (torchdiffeq's order 12 is numerically unstable).
     adjoint_options : mapping, optional
         Options for the backward (adjoint) solve; default ``{"norm": "seminorm"}`` for adaptive
         solvers.
@@ -235,6 +238,11 @@ class NeuralODE(nn.Module):
         options = dict(self.options or {})
         if self.solver in ADAPTIVE_SOLVERS and self.solver != "scipy_solver":
             options.setdefault("max_num_steps", _DEFAULT_MAX_NUM_STEPS)
+        if self.solver == "explicit_adams":
+            # torchdiffeq's default max_order=12 gives an Adams-Bashforth method whose stability
+            # region is tiny: it diverges on dx/dt = -x over [0, 2] with step_size=0.1. AB4 is
+            # the classic stable choice; users can still pass their own max_order.
+            options.setdefault("max_order", _EXPLICIT_ADAMS_MAX_ORDER)
         return options
 
     def forward(self, x0: torch.Tensor, t: torch.Tensor | None = None) -> torch.Tensor:
