@@ -1,0 +1,506 @@
+"""Invertible, NaN-tolerant, per-series scalers (scikit-learn compatible).
+
+Prices are positive and move multiplicatively, so models train best on standardised *log*
+prices, and every transform must be invertible so that forecasts come back in price units.
+
+* :class:`LogScaler` -- log of positive values, then per-column standardisation.
+* :class:`SeriesScaler` -- any scikit-learn transformer (``RobustScaler``, ``PowerTransformer``,
+  a ``Pipeline``...) fitted on each column separately (one clone per column).
+* :func:`check_monotone` -- numerical check that a fitted transformer is strictly increasing
+  in every column.
+
+Both scalers follow scikit-learn's conventions: they work in a ``Pipeline``, with ``clone`` and
+``set_output``; NaN marks an unobserved value and passes through (ignored when fitting, kept as
+NaN in the output), like scikit-learn's own scalers. A pandas ``DataFrame`` in gives a
+``DataFrame`` out with the same index and columns (for ``transform`` and
+``inverse_transform``); a numpy array in gives a numpy array out (unless
+``set_output(transform="pandas")`` asks for a DataFrame). Floats are always float64.
+
+Columns that are entirely NaN at fit time raise a ``ValueError`` naming the column: there is
+nothing to learn a scale from, and such a column almost always means a wrong ticker or a
+wrong date range. (scikit-learn's estimator checks never fit on an all-NaN column, so this
+choice is compatible with them.)
+
+Quantiles and monotonicity
+--------------------------
+Mapping *quantiles* (rather than sample paths) back to price units column by column with
+``inverse_transform`` is valid only for strictly increasing transforms: if ``g`` is strictly
+increasing, the ``q``-quantile of ``g(Z)`` is ``g`` of the ``q``-quantile of ``Z``. For a
+decreasing or non-monotone transform (e.g. ``x**2`` on data crossing zero) it is wrong, which
+is why forecasters must call :func:`check_monotone` and refuse such a transformer before
+transforming quantiles. Transforming posterior *samples* first and taking quantiles afterwards
+is exact for any transform. :class:`LogScaler`, ``StandardScaler``, ``RobustScaler``,
+``MinMaxScaler`` and ``PowerTransformer`` are strictly increasing.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import get_tags
+from sklearn.utils._tags import Tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+__all__ = ["LogScaler", "SeriesScaler", "check_monotone"]
+
+
+def _column_label(estimator: BaseEstimator, j: int) -> str:
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None and j < len(names):
+        return f"column {names[j]!r}"
+    return f"column {j}"
+
+
+def _like_input(values: np.ndarray, X: Any) -> np.ndarray | pd.DataFrame:
+    """Return ``values`` as a DataFrame shaped like ``X`` when ``X`` is one, else as is."""
+    if isinstance(X, pd.DataFrame):
+        return pd.DataFrame(values, index=X.index, columns=X.columns)
+    return values
+
+
+def _reject_series(X: Any, method: str, owner: str) -> None:
+    if isinstance(X, pd.Series):
+        raise ValueError(
+            f"{owner}.{method}: X must be 2-D (a wide DataFrame with one column per series or "
+            f"an array of shape (n_samples, n_features)), got a pandas Series {X.name!r}. "
+            "Pass `series.to_frame()` instead."
+        )
+
+
+class _ColumnwiseScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Shared validation for per-column, one-to-one, NaN-tolerant transformers."""
+
+    def _validate_fit(self, X: Any) -> np.ndarray:
+        _reject_series(X, "fit", type(self).__name__)
+        values = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
+        empty = np.flatnonzero(np.isnan(values).all(axis=0))
+        if empty.size:
+            labels = ", ".join(_column_label(self, j) for j in empty[:5])
+            raise ValueError(
+                f"{type(self).__name__}.fit: {labels} {'is' if empty.size == 1 else 'are'} "
+                "entirely NaN, so no scale can be learned from it. Drop the column, or fit on a "
+                "period where the series has observations."
+            )
+        return values
+
+    def _validate_transform(self, X: Any, method: str) -> np.ndarray:
+        check_is_fitted(self)
+        _reject_series(X, method, type(self).__name__)
+        if method == "transform":
+            return validate_data(
+                self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False
+            )
+        # inverse_transform: input is in scaled units; check shape and (if any) column names
+        # without scikit-learn's "X does not have valid feature names" warning on arrays.
+        values = check_array(X, dtype=np.float64, ensure_all_finite="allow-nan")
+        if values.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {values.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input (the columns it was fitted on)."
+            )
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and isinstance(X, pd.DataFrame):
+            columns = [str(c) for c in X.columns]
+            if columns != [str(c) for c in names]:
+                raise ValueError(
+                    f"{type(self).__name__}.inverse_transform: X has columns {columns}, but the "
+                    f"scaler was fitted on columns {list(names)}. Pass the columns in the same "
+                    "order as in fit."
+                )
+        return values
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags
+
+
+class LogScaler(_ColumnwiseScaler):
+    """Log of positive values, then per-column standardisation (exactly invertible).
+
+    ``transform(X) = (log(X + offset) - mean_) / scale_`` and ``inverse_transform(Z) =
+    exp(Z * scale_ + mean_) - offset``, column by column. NaN is ignored when fitting and kept as NaN in the output.
+
+    Parameters
+    ----------
+    standardize : bool, default True
+        Standardise the log values with the per-column mean and (population) standard
+        deviation of the fitted data. If False, the output is the plain log
+        (``mean_ = 0``, ``scale_ = 1``).
+    offset : float, default 0.0
+        Non-negative constant added before the log: ``log(X + offset)``, undone by
+        ``inverse_transform``. With the default 0, values must be strictly positive (prices);
+        with ``offset > 0`` zeros are allowed too (e.g. ``offset=1`` for trading volumes).
+        Negative values are always rejected.
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_features,)
+        Mean of the log values per column (0 when ``standardize=False``).
+    scale_ : ndarray of shape (n_features,)
+        Standard deviation of the log values per column; 1 for a constant column (like
+        ``StandardScaler``) and when ``standardize=False``.
+    n_features_in_ : int
+        Number of columns seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features,), dtype object
+        Column names seen in ``fit`` (only when ``X`` was a DataFrame with string columns).
+
+    Raises
+    ------
+    ValueError
+        In ``fit``/``transform`` on non-positive values (the message names the column and the
+        first bad row: the index label for a DataFrame, the row number for an array), and in
+        ``fit`` on a column that is entirely NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 10.0], [np.e, np.nan], [np.e**2, 1000.0]])
+    >>> scaler = LogScaler().fit(X)
+    >>> np.allclose(scaler.inverse_transform(scaler.transform(X)), X, equal_nan=True)
+    True
+    """
+
+    def __init__(self, *, standardize: bool = True, offset: float = 0.0) -> None:
+        self.standardize = standardize
+        self.offset = offset
+
+    def _check_params(self) -> None:
+        if not isinstance(self.standardize, (bool, np.bool_)):
+            raise TypeError(
+                f"LogScaler: standardize must be True or False, got {self.standardize!r} "
+                f"(type {type(self.standardize).__name__})."
+            )
+        offset = self.offset
+        if (
+            isinstance(offset, (bool, np.bool_))
+            or not isinstance(offset, numbers.Real)
+            or not np.isfinite(offset)
+            or offset < 0
+        ):
+            raise ValueError(
+                f"LogScaler: offset must be a finite number >= 0, got {offset!r}. Use 0 for "
+                "prices, or e.g. 1.0 for data with zeros such as volumes."
+            )
+
+    def _log(self, values: np.ndarray, X: Any, method: str) -> np.ndarray:
+        """``log(values + offset)`` after checking the domain; ``X`` is the user's input."""
+        # NaN compares False, so it passes through.
+        bad = values < 0 if self.offset > 0 else values <= 0
+        if bad.any():
+            j = int(np.flatnonzero(bad.any(axis=0))[0])
+            i = int(np.flatnonzero(bad[:, j])[0])
+            value = values[i, j]
+            if isinstance(X, pd.DataFrame):
+                where = f"column {X.columns[j]!r} at index {X.index[i]!r} (row {i})"
+            else:
+                where = f"column {j} at row {i}"
+            n_other = int(bad.sum()) - 1
+            kind = "Negative values in data" if value < 0 else "Zero values in data"
+            raise ValueError(
+                f"LogScaler.{method}: {kind}: {where} has value {float(value)!r}"
+                + (f" ({n_other} more such value(s) in X)" if n_other else "")
+                + ". The log transform needs strictly positive values such as prices; remove or "
+                "fix these rows, set offset > 0 (e.g. LogScaler(offset=1.0)) for data with "
+                "zeros, or use SeriesScaler(...) for data that can be negative."
+            )
+        return np.log(values + self.offset) if self.offset else np.log(values)
+
+    def fit(self, X: Any, y: Any = None) -> LogScaler:
+        """Learn the per-column mean and standard deviation of ``log(X)``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Strictly positive values (non-negative if ``offset > 0``); NaN marks a missing
+            observation.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : LogScaler
+        """
+        self._check_params()
+        values = self._validate_fit(X)
+        logs = self._log(values, X, "fit")
+        n_features = values.shape[1]
+        if self.standardize:
+            mean = np.nanmean(logs, axis=0)
+            scale = np.nanstd(logs, axis=0)
+            # Constant columns (std 0 up to rounding) get scale 1, like StandardScaler.
+            tiny = scale <= 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)
+            scale[tiny] = 1.0
+        else:
+            mean = np.zeros(n_features)
+            scale = np.ones(n_features)
+        self.mean_ = mean.astype(np.float64)
+        self.scale_ = scale.astype(np.float64)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray | pd.DataFrame:
+        """Map positive values to standardised log values.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_scaled : DataFrame (same index and columns) or ndarray of shape (n_samples, n_features)
+            float64; NaN where ``X`` is NaN.
+        """
+        values = self._validate_transform(X, "transform")
+        logs = self._log(values, X, "transform")
+        return _like_input((logs - self.mean_) / self.scale_, X)
+
+    def inverse_transform(self, X: Any) -> np.ndarray | pd.DataFrame:
+        """Map standardised log values back to the original (price) units.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Values in scaled units.
+
+        Returns
+        -------
+        X_original : DataFrame (same index and columns) or ndarray of shape (n_samples, n_features)
+            float64, greater than ``-offset``; NaN where ``X`` is NaN.
+        """
+        values = self._validate_transform(X, "inverse_transform")
+        original = np.exp(values * self.scale_ + self.mean_)
+        if self.offset:
+            original -= self.offset
+        return _like_input(original, X)
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        return tags
+
+
+def _inner_has(name: str) -> Callable[[SeriesScaler], bool]:
+    def check(self: SeriesScaler) -> bool:
+        inner = self.transformers_[0] if hasattr(self, "transformers_") else self._template()
+        return hasattr(inner, name)
+
+    return check
+
+
+class SeriesScaler(_ColumnwiseScaler):
+    """Apply any scikit-learn transformer to each column independently, NaN-tolerant.
+
+    Each column gets its own clone of ``transformer``, fitted on that column's observed
+    (non-NaN) values as an array of shape ``(n_observed, 1)``. NaN rows pass through. This is
+    how a user plugs ``RobustScaler``, ``PowerTransformer``, a ``Pipeline``... into a
+    forecaster.
+
+    Parameters
+    ----------
+    transformer : scikit-learn transformer, default None
+        Unfitted transformer mapping one column to one column (``StandardScaler()`` when
+        None). It needs ``inverse_transform`` for forecasts to come back in original units.
+
+    Attributes
+    ----------
+    transformers_ : list of length n_features
+        The fitted clone of ``transformer`` of each column.
+    n_features_in_ : int
+        Number of columns seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features,), dtype object
+        Column names seen in ``fit`` (only when ``X`` was a DataFrame with string columns).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.preprocessing import RobustScaler
+    >>> X = np.array([[1.0, 5.0], [2.0, np.nan], [4.0, 7.0]])
+    >>> scaler = SeriesScaler(RobustScaler()).fit(X)
+    >>> np.allclose(scaler.inverse_transform(scaler.transform(X)), X, equal_nan=True)
+    True
+    """
+
+    def __init__(self, transformer: Any = None) -> None:
+        self.transformer = transformer
+
+    def _template(self) -> Any:
+        if self.transformer is None:
+            return StandardScaler()
+        if not (hasattr(self.transformer, "fit") and hasattr(self.transformer, "transform")):
+            raise TypeError(
+                "SeriesScaler: transformer must be a scikit-learn transformer with fit and "
+                f"transform methods (e.g. RobustScaler()), got {self.transformer!r} of type "
+                f"{type(self.transformer).__name__}."
+            )
+        return self.transformer
+
+    def _apply(self, values: np.ndarray, method: str) -> np.ndarray:
+        out = np.full(values.shape, np.nan, dtype=np.float64)
+        for j, inner in enumerate(self.transformers_):
+            observed = ~np.isnan(values[:, j])
+            if observed.any():
+                column = values[observed, j].reshape(-1, 1)
+                out[observed, j] = self._one_column(getattr(inner, method)(column), j, method)
+        return out
+
+    def _one_column(self, result: Any, j: int, method: str) -> np.ndarray:
+        if hasattr(result, "toarray"):  # sparse output
+            result = result.toarray()
+        result = np.asarray(result, dtype=np.float64)
+        if result.ndim == 1:
+            result = result.reshape(-1, 1)
+        if result.ndim != 2 or result.shape[1] != 1:
+            raise ValueError(
+                f"SeriesScaler: transformer.{method} must map one column to one column, but for "
+                f"{_column_label(self, j)} it returned shape {result.shape}. Use a one-to-one "
+                "transformer such as StandardScaler, RobustScaler or PowerTransformer."
+            )
+        return result[:, 0]
+
+    def fit(self, X: Any, y: Any = None) -> SeriesScaler:
+        """Fit one clone of ``transformer`` per column on its non-NaN values.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            NaN marks a missing observation.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SeriesScaler
+        """
+        template = self._template()
+        values = self._validate_fit(X)
+        fitted = []
+        for j in range(values.shape[1]):
+            column = values[~np.isnan(values[:, j]), j].reshape(-1, 1)
+            inner = clone(template).fit(column)
+            self._one_column(inner.transform(column[:1]), j, "transform")
+            fitted.append(inner)
+        self.transformers_ = fitted
+        return self
+
+    def transform(self, X: Any) -> np.ndarray | pd.DataFrame:
+        """Transform each column with its own fitted transformer.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_scaled : DataFrame (same index and columns) or ndarray of shape (n_samples, n_features)
+            float64; NaN where ``X`` is NaN.
+        """
+        values = self._validate_transform(X, "transform")
+        return _like_input(self._apply(values, "transform"), X)
+
+    @available_if(_inner_has("inverse_transform"))
+    def inverse_transform(self, X: Any) -> np.ndarray | pd.DataFrame:
+        """Map scaled values back to original units, column by column.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Values in scaled units.
+
+        Returns
+        -------
+        X_original : DataFrame (same index and columns) or ndarray of shape (n_samples, n_features)
+            float64; NaN where ``X`` is NaN.
+        """
+        values = self._validate_transform(X, "inverse_transform")
+        return _like_input(self._apply(values, "inverse_transform"), X)
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        try:
+            inner = get_tags(self._template())
+        except TypeError:  # invalid transformer: reported by fit with a clear message
+            return tags
+        tags.input_tags.positive_only = inner.input_tags.positive_only
+        return tags
+
+
+def check_monotone(transformer: Any, X: Any, *, n_grid: int = 64) -> bool:
+    """Numerically check that a fitted transformer is strictly increasing in every column.
+
+    For each column, a grid of ``n_grid`` points spans the observed range of ``X`` extended by
+    5% of that range on each side (never across zero: a positive column stays positive, so
+    log-like transforms can be checked), the grid is transformed, and the result must be
+    finite and strictly increasing. Use it before mapping forecast *quantiles* back to original
+    units with ``inverse_transform``, which is only valid for increasing transforms.
+
+    Parameters
+    ----------
+    transformer : fitted scikit-learn transformer
+        One-to-one transformer fitted on data like ``X`` (same columns), e.g. a fitted
+        :class:`LogScaler` or :class:`SeriesScaler`.
+    X : DataFrame or array-like of shape (n_samples, n_features)
+        The data the transformer was fitted on (wide frame, NaN allowed); only its per-column
+        range is used.
+    n_grid : int, default 64
+        Number of grid points per column (at least 2).
+
+    Returns
+    -------
+    bool
+        True if every column's transform is strictly increasing on the grid. Decreasing
+        transforms, non-monotone ones and transforms that are flat beyond the fitted range
+        (e.g. ``QuantileTransformer``) give False.
+
+    Raises
+    ------
+    ValueError
+        If ``n_grid`` < 2, ``X`` is not 2-D, a column of ``X`` has no finite value, or the
+        transformer does not return one column per input column.
+    """
+    if isinstance(n_grid, bool) or not isinstance(n_grid, numbers.Integral) or n_grid < 2:
+        raise ValueError(f"check_monotone: n_grid must be an integer >= 2, got {n_grid!r}.")
+    check_is_fitted(transformer)
+    frame = X.to_frame() if isinstance(X, pd.Series) else X
+    values = np.asarray(frame, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError(
+            f"check_monotone: X must be 2-D (n_samples, n_features), got shape {values.shape}."
+        )
+    finite = np.where(np.isfinite(values), values, np.nan)
+    empty = np.flatnonzero(np.isnan(finite).all(axis=0))
+    if empty.size:
+        j = int(empty[0])
+        label = frame.columns[j] if isinstance(frame, pd.DataFrame) else j
+        raise ValueError(
+            f"check_monotone: column {label!r} of X has no finite value, so its range is "
+            "unknown. Pass the data the transformer was fitted on."
+        )
+    low, high = np.nanmin(finite, axis=0), np.nanmax(finite, axis=0)
+    span = high - low
+    margin = 0.05 * np.where(span > 0, span, np.maximum(np.abs(high), 1.0))
+    lower = np.where(low > 0, np.maximum(low - margin, low / 2), low - margin)
+    lower = np.where(low == 0, 0.0, lower)
+    upper = np.where(high < 0, np.minimum(high + margin, high / 2), high + margin)
+    upper = np.where(high == 0, 0.0, upper)
+    grid = np.linspace(lower, upper, n_grid)  # (n_grid, n_features)
+    if isinstance(frame, pd.DataFrame):
+        grid = pd.DataFrame(grid, columns=frame.columns)
+    out = transformer.transform(grid)
+    if hasattr(out, "toarray"):
+        out = out.toarray()
+    out = np.asarray(out, dtype=np.float64)
+    if out.shape != (n_grid, values.shape[1]):
+        raise ValueError(
+            f"check_monotone: the transformer returned shape {out.shape} for a grid of shape "
+            f"{(n_grid, values.shape[1])}; only one-to-one (per-column) transformers can be "
+            "checked."
+        )
+    return bool(np.isfinite(out).all() and (np.diff(out, axis=0) > 0).all())
