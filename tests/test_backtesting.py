@@ -1,0 +1,401 @@
+"""Tests for tsnode.backtesting: walk-forward bookkeeping, no look-ahead, parallelism."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.base import BaseEstimator
+
+from tsnode.backtesting import BacktestResult, backtest
+
+# ----------------------------------------------------------------------------- fakes
+
+
+def _quantile_frame(index, columns, center, quantiles, spread):
+    """predict_quantiles-shaped frame: center (n_steps, n_series) + spread * (q - 0.5)."""
+    center = np.asarray(center, dtype=float)
+    cols = pd.MultiIndex.from_product([columns, list(quantiles)], names=["series", "quantile"])
+    values = np.stack([center + spread * (q - 0.5) for q in quantiles], axis=-1)
+    return pd.DataFrame(values.reshape(len(index), -1), index=index, columns=cols)
+
+
+class MeanForecaster(BaseEstimator):
+    """Forecast = mean of every value seen (fit + updates): depends on all data it sees."""
+
+    def __init__(self, spread: float = 1.0):
+        self.spread = spread
+
+    def fit(self, y):
+        self.seen_ = y.copy()
+        return self
+
+    def update(self, y):
+        self.seen_ = pd.concat([self.seen_, y])
+        return self
+
+    def predict_quantiles(self, horizon, quantiles=(0.1, 0.5, 0.9)):
+        assert isinstance(horizon, pd.DatetimeIndex)
+        assert horizon[0] > self.seen_.index[-1]
+        center = np.tile(self.seen_.mean().to_numpy(), (len(horizon), 1))
+        return _quantile_frame(horizon, self.seen_.columns, center, quantiles, self.spread)
+
+
+class DriftFake(BaseEstimator):
+    """Straight line through the first and last observation, per row (a drift model)."""
+
+    def fit(self, y):
+        self.first_ = y.iloc[0].to_numpy()
+        self.last_ = y.iloc[-1].to_numpy()
+        self.n_ = len(y)
+        self.columns_ = y.columns
+        return self
+
+    def update(self, y):
+        self.last_ = y.iloc[-1].to_numpy()
+        self.n_ += len(y)
+        return self
+
+    def predict_quantiles(self, horizon, quantiles=(0.1, 0.5, 0.9)):
+        slope = (self.last_ - self.first_) / (self.n_ - 1)
+        steps = np.arange(1, len(horizon) + 1)[:, None]
+        center = self.last_ + slope * steps
+        return _quantile_frame(horizon, self.columns_, center, quantiles, 2.0)
+
+    def predict(self, horizon):
+        q = self.predict_quantiles(horizon, quantiles=(0.5,))
+        return q.droplevel("quantile", axis=1)
+
+
+class RecorderForecaster(BaseEstimator):
+    """q0.1 = rows fitted on, q0.5 = rows received by update, q0.9 = max of fitted data."""
+
+    def fit(self, y):
+        self.fit_rows_ = len(y)
+        self.fit_max_ = y.max().to_numpy()
+        self.update_rows_ = 0
+        self.columns_ = y.columns
+        return self
+
+    def update(self, y):
+        self.update_rows_ += len(y)
+        return self
+
+    def predict_quantiles(self, horizon, quantiles=(0.1, 0.5, 0.9)):
+        n = len(horizon)
+        cols = pd.MultiIndex.from_product([self.columns_, list(quantiles)])
+        values = np.empty((n, len(self.columns_), len(quantiles)))
+        values[..., 0] = self.fit_rows_
+        values[..., 1] = self.update_rows_
+        values[..., 2] = self.fit_max_
+        return pd.DataFrame(values.reshape(n, -1), index=horizon, columns=cols)
+
+
+class PlainForecaster:
+    """Duck-typed forecaster: no BaseEstimator, no update, no predict."""
+
+    def fit(self, y):
+        self.last_ = y.iloc[-1]
+        return self
+
+    def predict_quantiles(self, horizon, quantiles=(0.1, 0.5, 0.9)):
+        center = np.tile(self.last_.to_numpy(), (len(horizon), 1))
+        return _quantile_frame(horizon, self.last_.index, center, quantiles, 0.0)
+
+
+def _frame(n: int = 30, n_series: int = 2, seed: int = 0, tz=None) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    index = pd.bdate_range("2024-01-01", periods=n, tz=tz)
+    values = 100 + np.cumsum(rng.normal(size=(n, n_series)), axis=0)
+    return pd.DataFrame(values, index=index, columns=[f"s{j}" for j in range(n_series)])
+
+
+BT = {"progress": False}
+
+
+# ----------------------------------------------------------------------------- bookkeeping
+
+
+def test_bookkeeping_exact_on_small_frame():
+    data = pd.DataFrame(
+        {"a": np.arange(10.0), "b": np.arange(10.0) * 10},
+        index=pd.bdate_range("2024-01-01", periods=10),
+    )
+    res = backtest(MeanForecaster(), data, horizon=3, initial_window=5, step=2, **BT)
+    assert isinstance(res, BacktestResult)
+    assert list(res.cutoffs) == list(data.index[[4, 6, 8]])
+    fc = res.forecasts
+    expected_cols = ["cutoff", "timestamp", "series", "step", "actual", "forecast"]
+    assert list(fc.columns) == [*expected_cols, "q0.1", "q0.5", "q0.9", "origin", "scale"]
+    # cutoff row 8 keeps its partial horizon (one future row)
+    assert fc.groupby("cutoff").size().tolist() == [6, 6, 2]
+    first = fc[(fc["cutoff"] == data.index[4]) & (fc["series"] == "b")]
+    assert list(first["timestamp"]) == list(data.index[5:8])
+    assert first["step"].tolist() == [1, 2, 3]
+    assert first["actual"].tolist() == [50.0, 60.0, 70.0]
+    np.testing.assert_allclose(first["forecast"], 20.0, rtol=0, atol=1e-12)  # mean of 0..40
+    np.testing.assert_allclose(first["q0.1"], 20.0 - 0.4, rtol=0, atol=1e-12)
+    assert first["origin"].tolist() == [40.0] * 3
+    assert first["scale"].tolist() == [10.0] * 3
+    last = fc[fc["cutoff"] == data.index[8]]
+    assert last["timestamp"].tolist() == [data.index[9]] * 2
+    assert fc["step"].dtype == np.int64
+    assert res.horizon == 3 and res.quantiles == (0.1, 0.5, 0.9)
+
+
+def test_series_input_and_timezone_kept():
+    data = _frame(20, 1, tz="America/New_York")["s0"].rename("price")
+    res = backtest(DriftFake(), data, horizon=2, initial_window=10, **BT)
+    assert set(res.forecasts["series"]) == {"price"}
+    assert res.forecasts["timestamp"].dt.tz is not None
+    assert res.cutoffs.tz is not None
+    assert len(res.cutoffs) == 10
+
+
+def test_quantile_columns_and_point_forecast_without_median():
+    data = _frame(15)
+    res = backtest(DriftFake(), data, horizon=2, initial_window=10, quantiles=(0.9, 0.05), **BT)
+    fc = res.forecasts
+    assert res.quantiles == (0.05, 0.9)
+    assert {"q0.05", "q0.9"} <= set(fc.columns) and "q0.5" not in fc.columns
+    # point forecast from predict(): the centre of the +-spread quantiles
+    np.testing.assert_allclose(fc["forecast"], fc["q0.05"] + 2.0 * 0.45, rtol=0, atol=1e-9)
+    # PlainForecaster has no predict: the 0.5 quantile is requested separately
+    res2 = backtest(PlainForecaster(), data, horizon=2, initial_window=10, quantiles=(0.2,), **BT)
+    np.testing.assert_allclose(res2.forecasts["forecast"], res2.forecasts["origin"], atol=0)
+
+
+def test_linear_series_drift_has_zero_error():
+    index = pd.bdate_range("2024-01-01", periods=40)
+    data = pd.DataFrame(
+        {"x": 3.0 + 2.0 * np.arange(40), "y": 50 - 0.5 * np.arange(40)}, index=index
+    )
+    for refit in (1, 4):
+        fc = backtest(
+            DriftFake(), data, horizon=5, initial_window=10, refit_every=refit, **BT
+        ).forecasts
+        np.testing.assert_allclose(fc["forecast"], fc["actual"], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(fc.loc[fc["series"] == "x", "scale"], 2.0, rtol=0, atol=1e-12)
+
+
+def test_nan_actuals_dropped_origin_and_scale():
+    data = _frame(25, 2, seed=3)
+    data.iloc[[12, 13], 0] = np.nan
+    data.iloc[16, 1] = np.nan
+    fc = backtest(MeanForecaster(), data, horizon=3, initial_window=10, **BT).forecasts
+    assert not fc["actual"].isna().any()
+    assert not ((fc["series"] == "s0") & fc["timestamp"].isin(data.index[[12, 13]])).any()
+    # cutoff at row 13: s0 last observed at row 11
+    rows = fc[(fc["cutoff"] == data.index[13]) & (fc["series"] == "s0")]
+    assert rows["origin"].iloc[0] == data.iloc[11, 0]
+    observed = data.iloc[:14, 0].dropna().to_numpy()
+    np.testing.assert_allclose(rows["scale"], np.mean(np.abs(np.diff(observed))), rtol=1e-12)
+    expected_rows = sum(data.iloc[c + 1 : c + 4].notna().to_numpy().sum() for c in range(9, 24))
+    assert len(fc) == expected_rows
+
+
+# ----------------------------------------------------------------------------- no look-ahead
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cut=st.integers(min_value=7, max_value=28),
+    refit=st.integers(min_value=1, max_value=4),
+    step=st.integers(min_value=1, max_value=3),
+    sliding=st.booleans(),
+)
+def test_no_lookahead_changing_future_values(cut, refit, step, sliding):
+    data = _frame(30, 2, seed=1)
+    kw = dict(horizon=3, initial_window=8, step=step, refit_every=refit, **BT)
+    if sliding:
+        kw.update(window="sliding", train_length=6)
+    before = backtest(MeanForecaster(), data, **kw).forecasts
+    changed = data.copy()
+    changed.iloc[cut + 1 :] = changed.iloc[cut + 1 :] * 10 + 1000
+    after = backtest(MeanForecaster(), changed, **kw).forecasts
+    cols = [
+        "cutoff",
+        "timestamp",
+        "series",
+        "step",
+        "forecast",
+        "q0.1",
+        "q0.5",
+        "q0.9",
+        "origin",
+        "scale",
+    ]
+    keep_b = before[before["cutoff"] <= data.index[cut]][cols].reset_index(drop=True)
+    keep_a = after[after["cutoff"] <= data.index[cut]][cols].reset_index(drop=True)
+    pd.testing.assert_frame_equal(keep_b, keep_a)
+    # and the forecasts after the change do see it
+    if (before["cutoff"] > data.index[cut]).any():
+        assert not np.allclose(
+            before.loc[before["cutoff"] > data.index[cut], "forecast"],
+            after.loc[after["cutoff"] > data.index[cut], "forecast"],
+        )
+
+
+@pytest.mark.parametrize("window", ["expanding", "sliding"])
+def test_fit_only_on_data_up_to_cutoff(window):
+    data = pd.DataFrame({"v": np.arange(30.0)}, index=pd.bdate_range("2024-01-01", periods=30))
+    kw = {"train_length": 5} if window == "sliding" else {}
+    fc = backtest(
+        RecorderForecaster(), data, horizon=2, initial_window=8, window=window, **kw, **BT
+    ).forecasts
+    pos = data.index.get_indexer(fc["cutoff"])
+    # monotone data: the max it was fitted on is the value at the cutoff
+    np.testing.assert_array_equal(fc["q0.9"], pos.astype(float))
+    expected_len = pos + 1 if window == "expanding" else np.full(len(pos), 5)
+    np.testing.assert_array_equal(fc["q0.1"], expected_len)
+
+
+def test_refit_every_fits_once_then_updates_with_new_rows_only():
+    data = pd.DataFrame({"v": np.arange(20.0)}, index=pd.bdate_range("2024-01-01", periods=20))
+    fc = backtest(
+        RecorderForecaster(), data, horizon=1, initial_window=5, step=2, refit_every=3, **BT
+    ).forecasts
+    # cutoffs rows 4, 6, 8 | 10, 12, 14 | 16, 18 -> fits at 4, 10, 16
+    assert fc["q0.1"].tolist() == [5, 5, 5, 11, 11, 11, 17, 17]
+    assert fc["q0.5"].tolist() == [0, 2, 4, 0, 2, 4, 0, 2]
+    assert fc["q0.9"].tolist() == [4, 4, 4, 10, 10, 10, 16, 16]
+
+
+def test_forecaster_without_update_is_refitted_with_one_warning():
+    data = _frame(20)
+    with pytest.warns(UserWarning, match="no `update` method") as record:
+        res = backtest(PlainForecaster(), data, horizon=2, initial_window=10, refit_every=3, **BT)
+    assert len([w for w in record if "update" in str(w.message)]) == 1
+    assert res.params["refit_every"] == 1
+    fc = res.forecasts
+    np.testing.assert_allclose(fc["forecast"], fc["origin"], rtol=0, atol=0)
+
+
+def test_input_and_forecaster_never_mutated():
+    data = _frame(20)
+    data.iloc[3, 1] = np.nan
+    copy = data.copy()
+    model = MeanForecaster(spread=2.0)
+    backtest(model, data, horizon=3, initial_window=8, refit_every=2, **BT)
+    pd.testing.assert_frame_equal(data, copy)
+    assert not hasattr(model, "seen_") and model.spread == 2.0
+    series = copy["s0"].copy()
+    backtest(model, series, horizon=2, initial_window=8, **BT)
+    pd.testing.assert_series_equal(series, copy["s0"])
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"horizon": 0}, ValueError, "horizon"),
+        ({"horizon": -2}, ValueError, "horizon"),
+        ({"horizon": 2.5}, TypeError, "horizon"),
+        ({"horizon": True}, TypeError, "horizon"),
+        ({"initial_window": 1}, ValueError, "initial_window"),
+        ({"initial_window": 20}, ValueError, "initial_window.*19"),
+        ({"step": 0}, ValueError, "step"),
+        ({"refit_every": 0}, ValueError, "refit_every"),
+        ({"window": "rolling"}, ValueError, "window"),
+        ({"window": "sliding"}, ValueError, "train_length"),
+        ({"window": "sliding", "train_length": 12}, ValueError, "train_length"),
+        ({"window": "sliding", "train_length": 1}, ValueError, "train_length"),
+        ({"quantiles": (0.1, 1.5)}, ValueError, "quantiles"),
+        ({"quantiles": ()}, ValueError, "quantiles"),
+        ({"quantiles": "0.5"}, TypeError, "quantiles"),
+        ({"backend": "dask"}, ValueError, "Client"),
+    ],
+)
+def test_validation_errors_name_the_parameter(kwargs, exc, match):
+    params = {"horizon": 2, "initial_window": 10, **BT, **kwargs}
+    with pytest.raises(exc, match=match):
+        backtest(MeanForecaster(), _frame(20), **params)
+
+
+@pytest.mark.parametrize("missing", ["fit", "predict_quantiles"])
+def test_forecaster_without_api_raises_type_error(missing):
+    class Broken:
+        def fit(self, y):
+            return self
+
+        def predict_quantiles(self, horizon, quantiles):
+            return None
+
+    setattr(Broken, missing, None)
+    with pytest.raises(TypeError, match=missing):
+        backtest(Broken(), _frame(20), horizon=1, initial_window=10, **BT)
+
+
+def test_train_length_ignored_with_expanding_warns():
+    with pytest.warns(UserWarning, match="train_length"):
+        backtest(MeanForecaster(), _frame(15), horizon=1, initial_window=10, train_length=5, **BT)
+
+
+def test_bad_forecaster_output_is_reported():
+    class Short(MeanForecaster):
+        def predict_quantiles(self, horizon, quantiles=(0.5,)):
+            return super().predict_quantiles(horizon[:1], quantiles)
+
+    with pytest.raises(ValueError, match="rows"):
+        backtest(Short(), _frame(20), horizon=3, initial_window=10, **BT)
+
+    class NoMedianColumn(MeanForecaster):
+        def predict_quantiles(self, horizon, quantiles=(0.5,)):
+            return super().predict_quantiles(horizon, quantiles).iloc[:, :1]
+
+    with pytest.raises(ValueError, match="quantile"):
+        backtest(NoMedianColumn(), _frame(20), horizon=1, initial_window=10, **BT)
+
+
+# ----------------------------------------------------------------------------- parallel, progress
+
+
+def test_parallel_identical_to_sequential():
+    data = _frame(40, 2, seed=5)
+    kw = dict(horizon=4, initial_window=10, step=2, refit_every=3, **BT)
+    seq = backtest(MeanForecaster(), data, n_jobs=1, **kw)
+    par = backtest(MeanForecaster(), data, n_jobs=2, **kw)
+    pd.testing.assert_frame_equal(seq.forecasts, par.forecasts)
+    pd.testing.assert_index_equal(seq.cutoffs, par.cutoffs)
+
+
+def test_dask_backend_runs_folds_on_the_cluster():
+    distributed = pytest.importorskip("distributed")
+    data = _frame(30, 2, seed=6)
+    kw = dict(horizon=3, initial_window=10, refit_every=2, **BT)
+    expected = backtest(MeanForecaster(), data, **kw).forecasts
+    # two worker threads: with one, joblib's dask backend runs tasks in-process
+    with (
+        warnings.catch_warnings(),
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+        distributed.get_task_stream(client) as tasks,
+    ):
+        warnings.simplefilter("ignore", DeprecationWarning)
+        res = backtest(MeanForecaster(), data, backend="dask", n_jobs=-1, **kw)
+    assert len(tasks.data) > 0
+    pd.testing.assert_frame_equal(res.forecasts, expected)
+
+
+def test_progress_bar_over_folds(capsys):
+    data = _frame(20)
+    backtest(MeanForecaster(), data, horizon=1, initial_window=10, refit_every=3, progress=True)
+    err = capsys.readouterr().err
+    assert "4/4" in err and "fold" in err
+    backtest(MeanForecaster(), data, horizon=1, initial_window=10, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_plain_duck_typed_forecaster_is_backtested():
+    data = _frame(20)
+    res = backtest(PlainForecaster(), data, horizon=2, initial_window=15, **BT)
+    assert len(res.cutoffs) == 5  # rows 14..18
+    assert "PlainForecaster" in res.params["forecaster"]

@@ -1,0 +1,678 @@
+"""Walk-forward backtesting of forecasters: :func:`backtest`, :func:`compare`.
+
+A backtest walks through a history one *cutoff* at a time. At every cutoff a
+forecaster that has seen the data up to and including the cutoff (and nothing
+after it) forecasts the next ``horizon`` rows of the data's own index; the
+forecasts are stored next to the realised values in a long table
+(:attr:`BacktestResult.forecasts`) and scored with :mod:`tsnode.metrics`.
+
+Cutoffs are grouped into *folds* of ``refit_every`` consecutive cutoffs: the
+first cutoff of a fold fits a fresh clone of the forecaster
+(:func:`sklearn.base.clone`), the following ones condition it on the new rows
+with ``update`` (weights unchanged). Folds are independent, so they run in
+parallel with joblib, locally (``n_jobs``) or on a Dask cluster
+(``backend="dask"``). A fold's worker only ever receives the rows up to its
+last cutoff and the *timestamps* of the rows to forecast, never their values.
+
+This module never imports torch: any object with ``fit(y)`` and
+``predict_quantiles(horizon, quantiles)`` (and optionally ``update(y)`` and
+``predict(horizon)``) can be backtested.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed, parallel_config
+from sklearn.base import clone
+from tqdm.auto import tqdm
+
+__all__ = ["BacktestResult", "Comparison", "backtest", "compare"]
+
+_WINDOWS = ("expanding", "sliding")
+_BASE_COLUMNS = ["cutoff", "timestamp", "series", "step", "actual", "forecast"]
+
+
+def _quantile_column(q: float) -> str:
+    """Name of the forecast column of quantile ``q`` (``0.1 -> "q0.1"``)."""
+    return f"q{q:g}"
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _check_int(value: Any, name: str, *, minimum: int, hint: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(
+            f"`{name}` must be an int, got {value!r} of type {type(value).__name__}. {hint}"
+        )
+    if value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}, got {value}. {hint}")
+    return int(value)
+
+
+def _check_forecaster(forecaster: Any, name: str = "forecaster") -> bool:
+    """Raise TypeError if ``forecaster`` lacks the API; return whether it has ``update``."""
+    for method in ("fit", "predict_quantiles"):
+        if not callable(getattr(forecaster, method, None)):
+            raise TypeError(
+                f"`{name}` must have a `{method}` method (the tsnode forecaster API: "
+                f"fit(y), predict_quantiles(horizon, quantiles), optionally update(y)); "
+                f"got an object of type {type(forecaster).__name__} without `{method}`. "
+                "Pass a tsnode forecaster or wrap your model in a class with these methods."
+            )
+    return callable(getattr(forecaster, "update", None))
+
+
+def _check_quantiles(quantiles: Any) -> tuple[float, ...]:
+    if isinstance(quantiles, str) or not isinstance(quantiles, Sequence | np.ndarray):
+        raise TypeError(
+            f"`quantiles` must be a sequence of floats in (0, 1), got {quantiles!r}; "
+            "e.g. quantiles=(0.1, 0.5, 0.9)."
+        )
+    try:
+        values = np.asarray(quantiles, dtype=float).ravel()
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"`quantiles` must be a sequence of floats in (0, 1), got {quantiles!r}."
+        ) from exc
+    if values.size == 0 or not np.all((values > 0) & (values < 1)):
+        raise ValueError(
+            f"`quantiles` must be a non-empty sequence of floats strictly between 0 and 1, "
+            f"got {list(quantiles)!r}; e.g. quantiles=(0.1, 0.5, 0.9)."
+        )
+    values = np.sort(values)
+    names = [_quantile_column(q) for q in values]
+    if len(set(names)) != len(names):
+        raise ValueError(
+            f"`quantiles` must be distinct (to 6 significant digits), got {list(quantiles)!r}."
+        )
+    return tuple(float(q) for q in values)
+
+
+def _to_frame(data: Any) -> pd.DataFrame:
+    """Validated wide float frame (copy) of ``data``; the input is never modified."""
+    try:
+        from tsnode._validation import to_wide_frame
+    except ImportError:  # pragma: no cover - only before tsnode._validation exists
+        to_wide_frame = None
+    if to_wide_frame is not None:
+        return to_wide_frame(data).copy()
+    if isinstance(data, pd.Series):  # pragma: no cover - fallback path
+        data = data.to_frame(name=data.name if data.name is not None else "y")
+    if not isinstance(data, pd.DataFrame):  # pragma: no cover - fallback path
+        raise TypeError(f"`data` must be a pandas Series or DataFrame, got {type(data).__name__}.")
+    if not isinstance(data.index, pd.DatetimeIndex):  # pragma: no cover
+        raise TypeError(
+            f"`data` must have a DatetimeIndex, got {type(data.index).__name__}; "
+            "set one with data.index = pd.to_datetime(...)."
+        )
+    frame = data.astype("float64").sort_index()  # pragma: no cover
+    if not frame.index.is_unique:  # pragma: no cover
+        raise ValueError("`data` has duplicated timestamps; drop or aggregate them first.")
+    return frame  # pragma: no cover
+
+
+# ----------------------------------------------------------------------------- fold worker
+
+
+def _extract_quantiles(
+    pred: Any, series: pd.Index, quantiles: tuple[float, ...], n_steps: int
+) -> np.ndarray:
+    """Array ``(n_steps, n_series, n_quantiles)`` from a predict_quantiles frame."""
+    if not isinstance(pred, pd.DataFrame) or not isinstance(pred.columns, pd.MultiIndex):
+        raise TypeError(
+            "the forecaster's predict_quantiles must return a DataFrame with MultiIndex "
+            f"columns (series, quantile), got {type(pred).__name__}."
+        )
+    if len(pred) != n_steps:
+        raise ValueError(
+            f"the forecaster's predict_quantiles returned {len(pred)} rows for a horizon of "
+            f"{n_steps} timestamps; it must return one row per requested timestamp."
+        )
+    names = pred.columns.get_level_values(0)
+    levels = np.asarray(pred.columns.get_level_values(1), dtype=float)
+    values = pred.to_numpy(dtype="float64", na_value=np.nan)
+    out = np.empty((n_steps, len(series), len(quantiles)))
+    for j, name in enumerate(series):
+        is_series = np.asarray(names == name)
+        for k, q in enumerate(quantiles):
+            match = np.flatnonzero(is_series & np.isclose(levels, q, rtol=0.0, atol=1e-9))
+            if match.size != 1:
+                raise ValueError(
+                    f"the forecaster's predict_quantiles output has {match.size} columns for "
+                    f"(series={name!r}, quantile={q:g}); expected exactly one. Columns: "
+                    f"{list(pred.columns)!r}."
+                )
+            out[:, j, k] = values[:, match[0]]
+    return out
+
+
+def _point_forecast(
+    model: Any, future: pd.DatetimeIndex, series: pd.Index, q_array: np.ndarray, quantiles
+) -> np.ndarray:
+    """Point forecast ``(n_steps, n_series)``: the 0.5 quantile, else ``predict``."""
+    for k, q in enumerate(quantiles):
+        if math.isclose(q, 0.5, abs_tol=1e-12):
+            return q_array[:, :, k]
+    if callable(getattr(model, "predict", None)):
+        pred = model.predict(future)
+        if not isinstance(pred, pd.DataFrame) or len(pred) != len(future):
+            raise ValueError(
+                "the forecaster's predict must return a DataFrame with one row per requested "
+                f"timestamp ({len(future)}), got {type(pred).__name__} of length {len(pred)}."
+            )
+        return pred.reindex(columns=series).to_numpy(dtype="float64", na_value=np.nan)
+    median = model.predict_quantiles(future, quantiles=(0.5,))
+    return _extract_quantiles(median, series, (0.5,), len(future))[:, :, 0]
+
+
+def _run_fold(
+    forecaster: Any,
+    history: pd.DataFrame,
+    positions: list[int],
+    train_start: int,
+    futures: list[pd.DatetimeIndex],
+    quantiles: tuple[float, ...],
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Fit once at ``positions[0]``, update at the following cutoffs, forecast at each.
+
+    ``history`` holds the rows up to the fold's last cutoff only; ``futures`` the
+    timestamps (not the values) to forecast at each cutoff. Returns, per cutoff, the
+    quantile array ``(n_steps, n_series, n_quantiles)`` and the point forecast
+    ``(n_steps, n_series)``.
+    """
+    series = history.columns
+    model = clone(forecaster, safe=False)
+    model.fit(history.iloc[train_start : positions[0] + 1])
+    out = []
+    for i, (pos, future) in enumerate(zip(positions, futures, strict=True)):
+        if i > 0:
+            model.update(history.iloc[positions[i - 1] + 1 : pos + 1])
+        pred = model.predict_quantiles(future, quantiles=quantiles)
+        q_array = _extract_quantiles(pred, series, quantiles, len(future))
+        out.append((q_array, _point_forecast(model, future, series, q_array, quantiles)))
+    return out
+
+
+def _naive_scale(window: np.ndarray) -> np.ndarray:
+    """Mean absolute one-step naive error per column of ``window`` (n_rows, n_series).
+
+    NaNs are skipped (the naive forecast of an observation is the previous
+    observation); NaN for a column with fewer than two observations.
+    """
+    scale = np.full(window.shape[1], np.nan)
+    for j in range(window.shape[1]):
+        observed = window[:, j][~np.isnan(window[:, j])]
+        if observed.size >= 2:
+            scale[j] = np.mean(np.abs(np.diff(observed)))
+    return scale
+
+
+# ----------------------------------------------------------------------------- results
+
+
+def _outer_interval(quantiles: tuple[float, ...]) -> tuple[float, float, str] | None:
+    """Outermost symmetric pair ``(lower, upper, label)``: (0.1, 0.9) -> label "80"."""
+    for q in quantiles:
+        if q >= 0.5:
+            break
+        for p in quantiles:
+            if math.isclose(p, 1.0 - q, abs_tol=1e-9):
+                return q, p, f"{round(100.0 * (p - q), 6):g}"
+    return None
+
+
+def _score(group: pd.DataFrame, quantiles: tuple[float, ...]) -> dict[str, float]:
+    """All metrics of one group of rows of a forecasts table."""
+    from tsnode import metrics as m
+
+    y = group["actual"].to_numpy(dtype="float64")
+    f = group["forecast"].to_numpy(dtype="float64")
+    y_q = group[[_quantile_column(q) for q in quantiles]].to_numpy(dtype="float64")
+    scale = group["scale"].to_numpy(dtype="float64")
+    ok = np.isfinite(scale) & (scale > 0)
+    row: dict[str, float] = {
+        "mae": float(m.mae(y, f)),
+        "rmse": float(m.rmse(y, f)),
+        "mape": float(m.mape(y, f)),
+        "smape": float(m.smape(y, f)),
+        # each row scaled by the in-sample naive error of its own cutoff
+        "mase": float(m.mae(y[ok] / scale[ok], f[ok] / scale[ok])) if ok.any() else np.nan,
+        "crps": float(m.crps_from_quantiles(y, y_q, quantiles)),
+        "pinball": float(m.pinball_loss(y, y_q, quantiles)),
+    }
+    interval = _outer_interval(quantiles)
+    if interval is not None:
+        lower = group[_quantile_column(interval[0])].to_numpy(dtype="float64")
+        upper = group[_quantile_column(interval[1])].to_numpy(dtype="float64")
+        row[f"coverage_{interval[2]}"] = float(m.coverage(y, lower, upper))
+        row[f"width_{interval[2]}"] = float(m.interval_width(lower, upper))
+    origin = group["origin"].to_numpy(dtype="float64")
+    has_origin = np.isfinite(origin)
+    row["directional_accuracy"] = (
+        float(m.directional_accuracy(y[has_origin], f[has_origin], origin[has_origin]))
+        if has_origin.any()
+        else np.nan
+    )
+    row["count"] = len(group)
+    return row
+
+
+@dataclass
+class BacktestResult:
+    """Forecasts of a walk-forward backtest and their scores.
+
+    Attributes
+    ----------
+    forecasts : DataFrame
+        One row per (cutoff, series, step) with a realised value: columns ``cutoff``
+        (last timestamp the forecaster saw), ``timestamp`` (forecast time), ``series``,
+        ``step`` (1-based row offset after the cutoff), ``actual``, ``forecast`` (point
+        forecast), one column per quantile (``q0.1``, ``q0.5``, ...), ``origin`` (last
+        observed value of the series at the cutoff) and ``scale`` (in-sample mean
+        absolute one-step naive error of the training window, for MASE).
+    quantiles : tuple of float
+        The forecast quantiles, sorted.
+    cutoffs : DatetimeIndex
+        All cutoffs, in order.
+    horizon : int
+        Rows forecast after each cutoff.
+    params : dict
+        The backtest's settings (window, step, refit_every, ...).
+    """
+
+    forecasts: pd.DataFrame
+    quantiles: tuple[float, ...]
+    cutoffs: pd.DatetimeIndex
+    horizon: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def metrics(self, by: str | Sequence[str] | None = ("series", "step")) -> pd.DataFrame:
+        """Scores aggregated over groups of forecasts.
+
+        Parameters
+        ----------
+        by : str, sequence of str or None, default ("series", "step")
+            Columns of :attr:`forecasts` to group by (e.g. ``"series"``, ``"step"``,
+            ``"cutoff"``). ``()`` or ``None``: one overall row, indexed ``"all"``.
+
+        Returns
+        -------
+        DataFrame
+            One row per group; columns ``mae, rmse, mape, smape, mase, crps, pinball``,
+            ``coverage_<p>`` and ``width_<p>`` for the outermost symmetric quantile
+            interval (``coverage_80`` for (0.1, 0.9)) when the quantiles have one,
+            ``directional_accuracy`` and ``count`` (number of scored rows).
+        """
+        keys = [by] if isinstance(by, str) else list(by or ())
+        unknown = [k for k in keys if k not in self.forecasts.columns]
+        if unknown:
+            raise ValueError(
+                f"`by` must name columns of the forecasts table, got unknown {unknown!r}; "
+                f"available: {list(self.forecasts.columns)!r}."
+            )
+        if not keys:
+            rows = {"all": _score(self.forecasts, self.quantiles)}
+            return pd.DataFrame.from_dict(rows, orient="index")
+        groups = self.forecasts.groupby(keys, sort=True, observed=True)
+        rows = {name: _score(group, self.quantiles) for name, group in groups}
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        if len(keys) > 1:
+            table.index = pd.MultiIndex.from_tuples(table.index, names=keys)
+        else:
+            table.index.name = keys[0]
+        return table
+
+    def plot(self, *, series: Any = None, ax: Any = None) -> Any:
+        """Forecasts against actuals (:func:`tsnode.plotting.plot_backtest`); returns the Axes."""
+        from tsnode.plotting import plot_backtest
+
+        return plot_backtest(self.forecasts, series=series, ax=ax)
+
+    def __repr__(self) -> str:
+        return (
+            f"BacktestResult(n_cutoffs={len(self.cutoffs)}, horizon={self.horizon}, "
+            f"n_forecasts={len(self.forecasts)}, quantiles={self.quantiles})"
+        )
+
+
+# ----------------------------------------------------------------------------- backtest
+
+
+def backtest(
+    forecaster: Any,
+    data: pd.DataFrame | pd.Series,
+    *,
+    horizon: int,
+    initial_window: int,
+    step: int = 1,
+    window: str = "expanding",
+    train_length: int | None = None,
+    refit_every: int = 1,
+    quantiles: Sequence[float] = (0.1, 0.5, 0.9),
+    n_jobs: int | None = 1,
+    backend: str | None = None,
+    progress: bool = True,
+) -> BacktestResult:
+    """Walk-forward backtest of a forecaster on a history.
+
+    Parameters
+    ----------
+    forecaster : forecaster
+        Any object with ``fit(y)`` and ``predict_quantiles(horizon, quantiles)``;
+        optionally ``update(y)`` (conditioning on new rows without refitting) and
+        ``predict(horizon)``. It is never modified: each fold fits a clone.
+    data : Series or DataFrame
+        The history, a Series or a wide frame ``(n_rows, n_series)`` with a
+        DatetimeIndex; NaN = unobserved. Never modified.
+    horizon : int
+        Forecast the next ``horizon`` rows of ``data`` after each cutoff: the
+        forecaster receives exactly those timestamps as its horizon.
+    initial_window : int
+        Rows in the first training set: the first cutoff is row
+        ``initial_window - 1``. At least 2 and at most ``len(data) - 1``.
+    step : int, default 1
+        Rows between consecutive cutoffs. Cutoffs continue while at least one row
+        follows them; the last folds may forecast fewer than ``horizon`` rows (they
+        are kept and scored on the rows that exist).
+    window : {"expanding", "sliding"}, default "expanding"
+        Train on all rows up to the cutoff, or only on the last ``train_length``.
+    train_length : int, optional
+        Rows per training window; required with ``window="sliding"``, at most
+        ``initial_window``.
+    refit_every : int, default 1
+        Cutoffs per fold: refit at the first, ``update`` at the others. A forecaster
+        without ``update`` is refitted at every cutoff (with a warning if > 1).
+    quantiles : sequence of float, default (0.1, 0.5, 0.9)
+        Quantiles to forecast, in (0, 1).
+    n_jobs : int or None, default 1
+        Folds run in parallel by joblib (-1: all cores). With ``backend="dask"`` the
+        parallelism is that of the Dask cluster.
+    backend : str, optional
+        A joblib backend; ``"dask"`` runs the folds on the cluster of the active
+        ``distributed.Client`` (create one first: ``with Client(...):``).
+    progress : bool, default True
+        Show a tqdm progress bar over the folds.
+
+    Returns
+    -------
+    BacktestResult
+        Forecasts next to the realised values; rows with a NaN actual are dropped.
+        Results are identical for any ``n_jobs`` when the forecaster is
+        deterministic (e.g. a fixed ``random_state``).
+    """
+    has_update = _check_forecaster(forecaster)
+    frame = _to_frame(data)
+    n_rows = len(frame)
+    horizon = _check_int(horizon, "horizon", minimum=1, hint="Use e.g. horizon=5.")
+    step = _check_int(step, "step", minimum=1, hint="Use step=1 for a cutoff at every row.")
+    refit_every = _check_int(
+        refit_every, "refit_every", minimum=1, hint="Use refit_every=1 to refit at every cutoff."
+    )
+    initial_window = _check_int(
+        initial_window,
+        "initial_window",
+        minimum=2,
+        hint=f"It is the number of rows of the first training set ({n_rows} rows available).",
+    )
+    if initial_window > n_rows - 1:
+        raise ValueError(
+            f"`initial_window` must leave at least one row to forecast: got {initial_window} "
+            f"for data with {n_rows} rows; use initial_window <= {n_rows - 1}."
+        )
+    if window not in _WINDOWS:
+        raise ValueError(f"`window` must be one of {_WINDOWS}, got {window!r}.")
+    if window == "sliding":
+        if train_length is None:
+            raise ValueError(
+                "`train_length` is required with window='sliding' (the number of rows in "
+                f"each training window), got None; e.g. train_length={initial_window}."
+            )
+        train_length = _check_int(
+            train_length, "train_length", minimum=2, hint="It is the rows per training window."
+        )
+        if train_length > initial_window:
+            raise ValueError(
+                f"`train_length` must be <= initial_window ({initial_window}) so that every "
+                f"training window is full, got {train_length}."
+            )
+    elif train_length is not None:
+        warnings.warn(
+            f"`train_length`={train_length} is ignored with window='expanding'; "
+            "use window='sliding' to train on a fixed-length window.",
+            UserWarning,
+            stacklevel=2,
+        )
+    quantiles = _check_quantiles(quantiles)
+    if backend is not None and not isinstance(backend, str):
+        raise TypeError(f"`backend` must be None or a joblib backend name, got {backend!r}.")
+    if backend == "dask":
+        try:
+            from distributed import get_client
+
+            get_client()
+        except (ImportError, ValueError) as exc:
+            raise ValueError(
+                "`backend`='dask' needs an active dask.distributed Client: run the backtest "
+                "inside `with distributed.Client(...):` (pip install 'dask[distributed]')."
+            ) from exc
+    if not has_update and refit_every > 1:
+        warnings.warn(
+            f"{type(forecaster).__name__} has no `update` method: refitting at every cutoff "
+            f"instead of every {refit_every}.",
+            UserWarning,
+            stacklevel=2,
+        )
+        refit_every = 1
+
+    positions = list(range(initial_window - 1, n_rows - 1, step))
+    folds = [positions[i : i + refit_every] for i in range(0, len(positions), refit_every)]
+    index = frame.index
+    futures = {p: index[p + 1 : p + 1 + horizon] for p in positions}
+
+    def start_of(pos: int) -> int:
+        return 0 if window == "expanding" else pos + 1 - train_length
+
+    tasks = (
+        delayed(_run_fold)(
+            forecaster,
+            frame.iloc[: fold[-1] + 1],
+            fold,
+            start_of(fold[0]),
+            [futures[p] for p in fold],
+            quantiles,
+        )
+        for fold in folds
+    )
+    bar = tqdm(total=len(folds), desc="tsnode backtest", unit="fold", disable=not progress)
+    outputs: list[tuple[np.ndarray, np.ndarray]] = []
+    try:
+        with parallel_config(backend=backend) if backend is not None else nullcontext():
+            for fold_output in Parallel(n_jobs=n_jobs, return_as="generator")(tasks):
+                outputs.extend(fold_output)
+                bar.update(1)
+    finally:
+        bar.close()
+
+    table = _assemble(frame, positions, futures, outputs, quantiles, start_of)
+    params = {
+        "horizon": horizon,
+        "initial_window": initial_window,
+        "step": step,
+        "window": window,
+        "train_length": train_length,
+        "refit_every": refit_every,
+        "forecaster": repr(forecaster),
+    }
+    return BacktestResult(
+        forecasts=table,
+        quantiles=quantiles,
+        cutoffs=pd.DatetimeIndex(index[positions]),
+        horizon=horizon,
+        params=params,
+    )
+
+
+def _assemble(
+    frame: pd.DataFrame,
+    positions: list[int],
+    futures: dict[int, pd.DatetimeIndex],
+    outputs: list[tuple[np.ndarray, np.ndarray]],
+    quantiles: tuple[float, ...],
+    start_of: Any,
+) -> pd.DataFrame:
+    """Long forecasts table from the per-cutoff arrays, next to actuals, origin and scale."""
+    values = frame.to_numpy(dtype="float64")
+    last_observed = frame.ffill().to_numpy(dtype="float64")
+    series = frame.columns
+    n_series = len(series)
+    pieces: dict[str, list[np.ndarray]] = {name: [] for name in ["pos", "row", "series", "step"]}
+    pieces.update(actual=[], forecast=[], quantiles=[], origin=[], scale=[])
+    for pos, (q_array, point) in zip(positions, outputs, strict=True):
+        n_steps = len(futures[pos])
+        rows = np.arange(pos + 1, pos + 1 + n_steps)
+        scale = _naive_scale(values[start_of(pos) : pos + 1])
+        pieces["pos"].append(np.full(n_steps * n_series, pos))
+        pieces["row"].append(np.repeat(rows, n_series))
+        pieces["series"].append(np.tile(np.arange(n_series), n_steps))
+        pieces["step"].append(np.repeat(np.arange(1, n_steps + 1), n_series))
+        pieces["actual"].append(values[rows].ravel())
+        pieces["forecast"].append(point.ravel())
+        pieces["quantiles"].append(q_array.reshape(n_steps * n_series, len(quantiles)))
+        pieces["origin"].append(np.tile(last_observed[pos], n_steps))
+        pieces["scale"].append(np.tile(scale, n_steps))
+    cat = {k: np.concatenate(v) if v else np.empty(0) for k, v in pieces.items()}
+    if not pieces["quantiles"]:
+        cat["quantiles"] = np.empty((0, len(quantiles)))
+    index = frame.index
+    table = pd.DataFrame(
+        {
+            "cutoff": index[cat["pos"].astype(int)],
+            "timestamp": index[cat["row"].astype(int)],
+            "series": series[cat["series"].astype(int)],
+            "step": cat["step"].astype("int64"),
+            "actual": cat["actual"],
+            "forecast": cat["forecast"],
+        }
+    )
+    for k, q in enumerate(quantiles):
+        table[_quantile_column(q)] = cat["quantiles"][:, k]
+    table["origin"] = cat["origin"]
+    table["scale"] = cat["scale"]
+    table = table[~np.isnan(table["actual"].to_numpy())]
+    table = table.sort_values(["cutoff", "series", "step"], kind="stable")
+    return table.reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- compare
+
+
+@dataclass
+class Comparison:
+    """Backtests of several models on identical cutoffs.
+
+    Attributes
+    ----------
+    leaderboard : DataFrame
+        One row per model (index ``model``), overall metric columns as in
+        :meth:`BacktestResult.metrics`, plus ``dm_statistic`` and ``dm_pvalue``
+        (Diebold-Mariano test of squared one-step errors against the baseline; NaN
+        for the baseline itself) when the baseline is among the models. Sorted by
+        ``mase`` (best first).
+    results : dict of str to BacktestResult
+        The backtest of each model, e.g. ``comparison.results["naive"]``.
+    baseline : str or None
+        Name of the DM baseline, None if it was not among the models.
+    """
+
+    leaderboard: pd.DataFrame
+    results: dict[str, BacktestResult]
+    baseline: str | None = None
+
+    def metrics(self, by: str | Sequence[str] | None = ("series", "step")) -> pd.DataFrame:
+        """Per-model :meth:`BacktestResult.metrics`, stacked with a ``model`` index level."""
+        tables = {name: result.metrics(by=by) for name, result in self.results.items()}
+        return pd.concat(tables, names=["model"])
+
+    def __repr__(self) -> str:
+        return f"Comparison(baseline={self.baseline!r})\n{self.leaderboard!r}"
+
+
+def _dm_test(model: BacktestResult, base: BacktestResult) -> tuple[float, float]:
+    """DM test of ``model`` vs ``base`` on their one-step errors at matching rows."""
+    from tsnode.metrics import diebold_mariano
+
+    keys = ["series", "cutoff", "timestamp", "step"]
+    a = model.forecasts.loc[model.forecasts["step"] == 1, [*keys, "actual", "forecast"]]
+    b = base.forecasts.loc[base.forecasts["step"] == 1, [*keys, "forecast"]]
+    joined = a.merge(b, on=keys, suffixes=("_model", "_base")).sort_values(["series", "cutoff"])
+    joined = joined.dropna(subset=["forecast_model", "forecast_base"])
+    if len(joined) < 3:
+        return np.nan, np.nan
+    actual = joined["actual"].to_numpy()
+    result = diebold_mariano(
+        actual - joined["forecast_model"].to_numpy(),
+        actual - joined["forecast_base"].to_numpy(),
+        horizon=1,
+        loss="squared",
+    )
+    return float(result.statistic), float(result.pvalue)
+
+
+def compare(
+    forecasters: Mapping[str, Any],
+    data: pd.DataFrame | pd.Series,
+    *,
+    baseline: str | None = "naive",
+    **backtest_kwargs: Any,
+) -> Comparison:
+    """Backtest several forecasters on identical cutoffs and rank them.
+
+    Parameters
+    ----------
+    forecasters : mapping of str to forecaster
+        E.g. ``{"tsnode": TSNodeForecaster(), "naive": NaiveForecaster()}``.
+    data : Series or DataFrame
+        The history, as for :func:`backtest`.
+    baseline : str or None, default "naive"
+        Name of the model the others are tested against (Diebold-Mariano on squared
+        one-step-ahead errors, series concatenated in cutoff order). Ignored if it
+        is not a key of ``forecasters``.
+    **backtest_kwargs
+        Passed to :func:`backtest` (``horizon`` and ``initial_window`` are required).
+
+    Returns
+    -------
+    Comparison
+        ``.leaderboard`` (one row per model, sorted by MASE) and ``.results``.
+    """
+    if not isinstance(forecasters, Mapping) or len(forecasters) == 0:
+        raise TypeError(
+            "`forecasters` must be a non-empty mapping of model name to forecaster, got "
+            f"{type(forecasters).__name__}; e.g. {{'naive': NaiveForecaster()}}."
+        )
+    for name, forecaster in forecasters.items():
+        _check_forecaster(forecaster, name=f"forecasters[{name!r}]")
+    results = {
+        str(name): backtest(forecaster, data, **backtest_kwargs)
+        for name, forecaster in forecasters.items()
+    }
+    rows = {name: result.metrics(by=None).iloc[0] for name, result in results.items()}
+    board = pd.DataFrame.from_dict(rows, orient="index")
+    board.index.name = "model"
+    base = baseline if baseline in results else None
+    if base is not None:
+        tests = {name: _dm_test(r, results[base]) for name, r in results.items()}
+        board["dm_statistic"] = [np.nan if n == base else tests[n][0] for n in board.index]
+        board["dm_pvalue"] = [np.nan if n == base else tests[n][1] for n in board.index]
+    board["count"] = board["count"].astype("int64")
+    board = board.sort_values("mase", kind="stable", na_position="last")
+    return Comparison(leaderboard=board, results=results, baseline=base)
