@@ -1,0 +1,695 @@
+"""Price data: a cached yfinance loader and the samples shipped with tsnode.
+
+``load_prices`` downloads daily (or intraday) OHLCV bars with :func:`yfinance.download`
+(``auto_adjust=True``: Open/High/Low/Close are split- and dividend-adjusted) and keeps one
+CSV per ticker and interval in a local cache, with a small JSON sidecar recording the
+covered date range, the download time and a checksum. Later calls whose range is covered
+by the cache never touch the network; ``offline=True`` never does.
+
+``load_sample`` returns one of the real price histories shipped inside the package
+(see ``list_samples``) in exactly the layout ``load_prices`` gives, so examples and tests
+work without a network.
+
+Layout of the returned frames (both functions):
+
+- ``field="Close"`` (or any one of ``Open, High, Low, Close, Volume``): a wide frame, index
+  a sorted ``DatetimeIndex`` named ``Date``, one column per ticker in the order requested
+  (columns named ``Ticker``); NaN where a ticker has no bar on a date another ticker has.
+- ``field="all"``: yfinance's own ``download`` layout, columns a ``MultiIndex``
+  ``(Price, Ticker)`` with both levels sorted alphabetically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import difflib
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Iterator, Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
+
+__all__ = [
+    "DataError",
+    "FIELDS",
+    "get_cache_dir",
+    "list_samples",
+    "load_prices",
+    "load_sample",
+]
+
+#: OHLCV columns of every per-ticker frame, in yfinance's per-ticker order.
+FIELDS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Volume")
+_PRICES = FIELDS[:4]
+#: Environment variable overriding the default cache directory.
+CACHE_ENV_VAR = "TSNODE_CACHE_DIR"
+_VALID_INTERVALS = (
+    "1m",
+    "2m",
+    "5m",
+    "15m",
+    "30m",
+    "60m",
+    "90m",
+    "1h",
+    "1d",
+    "5d",
+    "1wk",
+    "1mo",
+    "3mo",
+)
+_CACHE_FORMAT = 1
+_SAMPLE_PACKAGE = "tsnode"
+_SAMPLE_DIR = "sample_data"
+
+
+class DataError(ValueError):
+    """Price data could not be obtained (download failed and no usable cached copy)."""
+
+
+# ----------------------------------------------------------------------------- arguments
+
+
+def get_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Return the directory used to cache downloaded prices.
+
+    Parameters
+    ----------
+    cache_dir : str or PathLike, optional
+        Explicit directory; wins over everything else.
+
+    Returns
+    -------
+    Path
+        ``cache_dir`` if given, else ``$TSNODE_CACHE_DIR`` if set and non-empty, else
+        ``<platform user cache dir>/tsnode/prices`` (via platformdirs). Not created here.
+    """
+    if cache_dir is not None:
+        if not isinstance(cache_dir, (str, os.PathLike)):
+            raise TypeError(
+                f"cache_dir must be a str, a path or None; got {type(cache_dir).__name__}. "
+                "Pass a directory path, e.g. cache_dir='~/.cache/tsnode'."
+            )
+        return Path(cache_dir).expanduser()
+    env = os.environ.get(CACHE_ENV_VAR, "").strip()
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("tsnode", appauthor=False)) / "prices"
+
+
+def _normalize_tickers(tickers: str | Sequence[str], name: str = "tickers") -> list[str]:
+    if isinstance(tickers, str):
+        items = [t for t in re.split(r"[,\s]+", tickers) if t]
+    elif isinstance(tickers, Sequence) or isinstance(tickers, (pd.Index, set, frozenset)):
+        items = list(tickers)
+    else:
+        raise TypeError(
+            f"{name} must be a string or a sequence of strings; got {type(tickers).__name__}. "
+            f"Pass e.g. {name}='AAPL' or {name}=['AAPL', 'MSFT']."
+        )
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise TypeError(
+                f"{name} must contain non-empty strings; got {item!r}. "
+                f"Pass ticker symbols such as 'AAPL'."
+            )
+        symbol = item.strip().upper()
+        if symbol not in out:
+            out.append(symbol)
+    if not out:
+        raise ValueError(f"{name} is empty; pass at least one ticker symbol, e.g. 'AAPL'.")
+    return out
+
+
+def _normalize_field(field: str) -> str:
+    if not isinstance(field, str):
+        raise TypeError(
+            f"field must be a string; got {type(field).__name__}. "
+            f"Use one of {list(FIELDS)} or 'all'."
+        )
+    lookup = {f.lower(): f for f in FIELDS}
+    lookup["all"] = "all"
+    key = field.strip().lower()
+    if key == "adj close":
+        raise ValueError(
+            "field='Adj Close' is not available: prices are auto-adjusted (yfinance's "
+            "auto_adjust=True), so 'Close' already is the adjusted close. Use field='Close'."
+        )
+    if key not in lookup:
+        raise ValueError(f"field must be one of {list(FIELDS)} or 'all'; got {field!r}.")
+    return lookup[key]
+
+
+def _to_bound(value: Any, name: str) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, dt.date, pd.Timestamp)):
+        raise TypeError(
+            f"{name} must be None, a date string ('2020-01-31'), a date or a Timestamp; "
+            f"got {type(value).__name__}."
+        )
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"{name}={value!r} is not a valid date; pass an ISO date such as '2020-01-31'."
+        ) from err
+    if pd.isna(stamp):
+        raise ValueError(f"{name} must be a valid date or None; got {value!r}.")
+    if stamp.tzinfo is not None:  # bookkeeping is in naive UTC wall time
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp
+
+
+def _check_interval(interval: str) -> str:
+    if not isinstance(interval, str) or interval not in _VALID_INTERVALS:
+        raise ValueError(f"interval must be one of {list(_VALID_INTERVALS)}; got {interval!r}.")
+    return interval
+
+
+# ----------------------------------------------------------------------------- cache files
+
+
+def _cache_paths(cache_dir: Path, ticker: str, interval: str) -> tuple[Path, Path]:
+    stem = f"{quote(ticker, safe='')}__{interval}"
+    return cache_dir / f"{stem}.csv", cache_dir / f"{stem}.json"
+
+
+def _atomic_write(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` through a temporary file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _iso(stamp: pd.Timestamp | None) -> str | None:
+    return None if stamp is None else stamp.isoformat()
+
+
+def _from_iso(text: str | None) -> pd.Timestamp | None:
+    return None if text is None else pd.Timestamp(text)
+
+
+def _frame_to_csv(frame: pd.DataFrame) -> bytes:
+    buf = io.StringIO()
+    frame.to_csv(buf, lineterminator="\n")
+    return buf.getvalue().encode("utf-8")
+
+
+def _write_cache(
+    cache_dir: Path,
+    ticker: str,
+    interval: str,
+    frame: pd.DataFrame,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp,
+    downloaded_at: pd.Timestamp,
+) -> None:
+    """Store ``frame`` (shape (n_rows, 5), OHLCV) for ``[start, end)``: CSV first, sidecar last."""
+    csv_path, meta_path = _cache_paths(cache_dir, ticker, interval)
+    payload = _frame_to_csv(frame)
+    tz = getattr(frame.index, "tz", None)
+    meta = {
+        "format": _CACHE_FORMAT,
+        "source": "yfinance",
+        "ticker": ticker,
+        "interval": interval,
+        "start": _iso(start),
+        "end": _iso(end),
+        "downloaded_at": downloaded_at.isoformat(),
+        "rows": len(frame),
+        "first": _iso(frame.index[0]),
+        "last": _iso(frame.index[-1]),
+        "tz": None if tz is None else str(tz),
+        "index_name": frame.index.name,
+        "sha256": hashlib.sha256(payload).hexdigest(),
+    }
+    _atomic_write(csv_path, payload)
+    _atomic_write(meta_path, (json.dumps(meta, indent=1) + "\n").encode("utf-8"))
+
+
+def _parse_ohlcv_csv(source: Any, tz: str | None = None) -> pd.DataFrame:
+    frame = pd.read_csv(source, index_col=0)
+    missing = [c for c in FIELDS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"missing columns {missing}")
+    name = frame.index.name
+    if tz is None:
+        index = pd.DatetimeIndex(pd.to_datetime(frame.index, format="ISO8601"))
+    else:
+        index = pd.DatetimeIndex(pd.to_datetime(frame.index, format="ISO8601", utc=True))
+        index = index.tz_convert(tz)
+    frame.index = index.rename(name)
+    frame = frame[list(FIELDS)].astype({c: "float64" for c in _PRICES})
+    volume = frame["Volume"]
+    if volume.notna().all() and (volume == volume.round()).all():
+        frame["Volume"] = volume.astype("int64")
+    return frame
+
+
+def _read_cache(
+    cache_dir: Path, ticker: str, interval: str
+) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """Return ``(frame, meta)`` or None if there is no valid cached copy (warns if corrupt)."""
+    csv_path, meta_path = _cache_paths(cache_dir, ticker, interval)
+    if not meta_path.is_file() or not csv_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        payload = csv_path.read_bytes()
+        if meta.get("format") != _CACHE_FORMAT:
+            raise ValueError(f"unknown cache format {meta.get('format')!r}")
+        if hashlib.sha256(payload).hexdigest() != meta.get("sha256"):
+            raise ValueError("checksum mismatch between the CSV and its sidecar")
+        frame = _parse_ohlcv_csv(io.BytesIO(payload), tz=meta.get("tz"))
+        meta["start"] = _from_iso(meta.get("start"))
+        meta["end"] = _from_iso(meta["end"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        warnings.warn(
+            f"Ignoring the unreadable cached prices for {ticker!r} ({interval}) in "
+            f"{cache_dir}: {err}. They will be downloaded again; delete {csv_path.name} and "
+            f"{meta_path.name} to silence this warning.",
+            stacklevel=3,
+        )
+        return None
+    return frame, meta
+
+
+def _covers(meta: dict[str, Any], start: pd.Timestamp | None, end: pd.Timestamp) -> bool:
+    cached_start = meta["start"]
+    start_ok = cached_start is None or (start is not None and cached_start <= start)
+    return start_ok and end <= meta["end"]
+
+
+# ----------------------------------------------------------------------------- yfinance
+
+
+@contextlib.contextmanager
+def _capture_yfinance_errors() -> Iterator[list[str]]:
+    messages: list[str] = []
+
+    class _Collector(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = record.getMessage().strip()
+            if text and not re.fullmatch(r"\d+ Failed downloads?:", text):
+                messages.append(text)
+
+    handler = _Collector(level=logging.ERROR)
+    logger = logging.getLogger("yfinance")
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def _extract(raw: Any, ticker: str) -> pd.DataFrame | None:
+    """Pull one ticker's OHLCV out of a ``yf.download`` frame; None if it has no data."""
+    if not isinstance(raw, pd.DataFrame) or raw.empty:
+        return None
+    columns = raw.columns
+    if isinstance(columns, pd.MultiIndex):
+        names = list(columns.names)
+        if "Ticker" in names:
+            level = names.index("Ticker")
+        else:
+            level = next(
+                (i for i in range(columns.nlevels) if ticker in columns.get_level_values(i)),
+                None,
+            )
+        if level is None or ticker not in columns.get_level_values(level):
+            return None
+        sub = raw.xs(ticker, axis=1, level=level)
+    else:
+        sub = raw
+    if any(f not in sub.columns for f in FIELDS) or not isinstance(sub.index, pd.DatetimeIndex):
+        return None
+    sub = sub[list(FIELDS)].dropna(how="all", subset=list(_PRICES))
+    if sub.empty:
+        return None
+    sub = sub.astype({c: "float64" for c in _PRICES})
+    volume = sub["Volume"]
+    if volume.notna().all():
+        sub["Volume"] = volume.round().astype("int64")
+    sub = sub.sort_index()
+    sub = sub[~sub.index.duplicated(keep="last")]
+    sub.columns = pd.Index(list(FIELDS))
+    sub.index = sub.index.rename(raw.index.name or "Date")
+    return sub
+
+
+def _reason_for(ticker: str, messages: list[str]) -> str:
+    """yfinance's logged error(s) about ``ticker``, without its ``$T:``/``['T']:`` prefixes."""
+    own = [m for m in messages if f"${ticker}:" in m or f"'{ticker}'" in m] or messages
+    reasons: list[str] = []
+    for message in own:
+        text = re.sub(r"^(\$\S+:\s*|\[[^\]]*\]:\s*)", "", message).strip()
+        if text and text not in reasons:
+            reasons.append(text)
+    return "; ".join(reasons) or "yfinance returned an empty or all-NaN frame"
+
+
+def _download(
+    tickers: list[str], start: pd.Timestamp | None, end: pd.Timestamp | None, interval: str
+) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Download ``tickers`` over ``[start, end)``.
+
+    Returns the per-ticker OHLCV frames that came back and, for the others, yfinance's reason.
+    """
+    import yfinance as yf
+
+    kwargs: dict[str, Any] = {
+        "start": None if start is None else start.strftime("%Y-%m-%d %H:%M:%S"),
+        "end": None if end is None else end.strftime("%Y-%m-%d %H:%M:%S"),
+        "interval": interval,
+        "auto_adjust": True,
+        "actions": False,
+        "progress": False,
+        "threads": len(tickers) > 1,
+        "group_by": "column",
+    }
+    if start is None:
+        kwargs["period"] = "max"
+    # Daily bars are requested by date, as yfinance users do.
+    for key in ("start", "end"):
+        if kwargs[key] is not None and kwargs[key].endswith(" 00:00:00"):
+            kwargs[key] = kwargs[key][:10]
+    try:
+        with _capture_yfinance_errors() as messages, warnings.catch_warnings():
+            # yfinance's own pandas deprecation noise is not actionable for our users.
+            warnings.filterwarnings("ignore", module=r"yfinance(\.|$)")
+            raw = yf.download(tickers if len(tickers) > 1 else tickers[0], **kwargs)
+    except Exception as err:  # yfinance raises for rate limits and some network errors
+        return {}, {t: f"{type(err).__name__}: {err}" for t in tickers}
+    frames: dict[str, pd.DataFrame] = {}
+    reasons: dict[str, str] = {}
+    for ticker in tickers:
+        frame = _extract(raw, ticker)
+        if frame is None:
+            reasons[ticker] = _reason_for(ticker, messages)
+        else:
+            frames[ticker] = frame
+    return frames, reasons
+
+
+# ----------------------------------------------------------------------------- assembly
+
+
+def _slice(frame: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.DataFrame:
+    index = frame.index
+    tz = getattr(index, "tz", None)
+    lo = None if start is None else (start if tz is None else start.tz_localize(tz))
+    hi = end if tz is None else end.tz_localize(tz)
+    mask = index < hi
+    if lo is not None:
+        mask &= index >= lo
+    return frame.loc[mask]
+
+
+def _assemble(frames: dict[str, pd.DataFrame], tickers: list[str], field: str) -> pd.DataFrame:
+    """Combine per-ticker OHLCV frames into the documented wide or yfinance layout."""
+    if field == "all":
+        ordered = sorted(tickers)
+        out = pd.concat(
+            [frames[t] for t in ordered], axis=1, keys=ordered, names=["Ticker", "Price"]
+        )
+        out = out.swaplevel(0, 1, axis=1).sort_index(axis=1, level=[0, 1])
+    else:
+        out = pd.concat([frames[t][field].rename(t) for t in tickers], axis=1)
+        out.columns = pd.Index(tickers, name="Ticker")
+    names = {f.index.name for f in frames.values()}
+    out.index.name = names.pop() if len(names) == 1 else "Date"
+    return out.sort_index()
+
+
+def _describe_range(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
+    lo = "the first available date" if start is None else str(start.date())
+    hi = "today" if end is None else f"{end.date()} (exclusive)"
+    return f"{lo} to {hi}"
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def load_prices(
+    tickers: str | Sequence[str],
+    start: str | dt.date | pd.Timestamp | None = None,
+    end: str | dt.date | pd.Timestamp | None = None,
+    *,
+    field: str = "Close",
+    interval: str = "1d",
+    cache_dir: str | os.PathLike[str] | None = None,
+    offline: bool = False,
+    refresh: bool = False,
+) -> pd.DataFrame:
+    """Load adjusted prices from Yahoo Finance (via yfinance), through a local cache.
+
+    Parameters
+    ----------
+    tickers : str or sequence of str
+        Ticker symbols (``"AAPL"``, ``["AAPL", "MSFT"]`` or ``"AAPL MSFT"``); upper-cased,
+        duplicates dropped.
+    start, end : str, date or Timestamp, optional
+        Half-open range ``[start, end)`` as in yfinance (``end`` is exclusive). ``start=None``
+        means the first available date, ``end=None`` means up to today.
+    field : str, default "Close"
+        One of ``Open, High, Low, Close, Volume`` (case-insensitive) for a wide frame, or
+        ``"all"`` for yfinance's ``(Price, Ticker)`` MultiIndex layout.
+    interval : str, default "1d"
+        A yfinance bar size (``1d``, ``1wk``, ``1h``, ...). Each interval is cached separately.
+    cache_dir : str or PathLike, optional
+        Cache directory; default ``$TSNODE_CACHE_DIR`` or the platform's user cache dir
+        (see :func:`get_cache_dir`).
+    offline : bool, default False
+        Serve only from the cache; never touch the network.
+    refresh : bool, default False
+        Ignore cached copies and download again (the cache is overwritten).
+
+    Returns
+    -------
+    DataFrame
+        ``field`` given: shape ``(n_dates, n_tickers)``, index a sorted ``DatetimeIndex``
+        named ``Date``, columns the tickers in the requested order, NaN where a ticker has no
+        bar. ``field="all"``: shape ``(n_dates, 5 * n_tickers)`` with columns
+        ``MultiIndex (Price, Ticker)``, sorted as yfinance sorts them.
+
+    Raises
+    ------
+    DataError
+        If some tickers could not be downloaded and have no usable cached copy, or
+        ``offline=True`` and some tickers are not cached, or no rows fall in the range.
+
+    Notes
+    -----
+    Prices are auto-adjusted (yfinance's ``auto_adjust=True``): Close is the split- and
+    dividend-adjusted close and Open/High/Low are scaled by the same factor. Because
+    adjustments change whenever a dividend is paid, a cached copy is only ever replaced as a
+    whole (a request outside the cached range downloads the union of both ranges), never
+    patched row by row. A request is served from the cache when the cached range contains it;
+    with ``end=None`` that means the copy was downloaded today (UTC). If a download fails
+    and a cached copy exists, the cached rows are returned with a warning.
+    """
+    symbols = _normalize_tickers(tickers)
+    field = _normalize_field(field)
+    interval = _check_interval(interval)
+    start_ts = _to_bound(start, "start")
+    end_ts = _to_bound(end, "end")
+    if start_ts is not None and end_ts is not None and start_ts >= end_ts:
+        raise ValueError(
+            f"start must be before end (end is exclusive); got start={start!r}, end={end!r}."
+        )
+    for flag, value in (("offline", offline), ("refresh", refresh)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{flag} must be True or False; got {value!r}.")
+    if offline and refresh:
+        raise ValueError(
+            "offline=True and refresh=True contradict each other: refresh downloads again. "
+            "Drop one of them."
+        )
+    directory = get_cache_dir(cache_dir)
+    now = pd.Timestamp.now(tz="UTC")
+    tomorrow = now.tz_localize(None).normalize() + pd.Timedelta(days=1)
+    want_end = tomorrow if end_ts is None else min(end_ts, tomorrow)
+
+    cached = {} if refresh else {t: _read_cache(directory, t, interval) for t in symbols}
+    frames: dict[str, pd.DataFrame] = {}
+    fallback: list[str] = []
+    for ticker, entry in cached.items():
+        if entry is not None and (offline or _covers(entry[1], start_ts, want_end)):
+            frames[ticker] = entry[0]
+            if offline and not _covers(entry[1], start_ts, want_end):
+                fallback.append(ticker)
+
+    if offline:
+        missing = [t for t in symbols if t not in frames]
+        if missing:
+            raise DataError(
+                f"offline=True but no cached prices for {missing} (interval {interval!r}) in "
+                f"{directory}. Run once with offline=False to download them, or pass the "
+                "cache_dir that holds them."
+            )
+    else:
+        # Group tickers that need the same download range into one yfinance call.
+        groups: dict[tuple[pd.Timestamp | None, pd.Timestamp | None], list[str]] = {}
+        for ticker in symbols:
+            if ticker in frames:
+                continue
+            lo, hi = start_ts, end_ts
+            entry = cached.get(ticker)
+            if entry is not None:
+                meta = entry[1]
+                lo = None if lo is None or meta["start"] is None else min(lo, meta["start"])
+                hi = None if hi is None else max(hi, meta["end"])
+            groups.setdefault((lo, hi), []).append(ticker)
+        failed: dict[str, str] = {}
+        for (lo, hi), group in groups.items():
+            got, reasons = _download(group, lo, hi, interval)
+            for ticker in group:
+                if ticker in got:
+                    frames[ticker] = got[ticker]
+                    covered_end = tomorrow if hi is None else min(hi, tomorrow)
+                    try:
+                        _write_cache(directory, ticker, interval, got[ticker], lo, covered_end, now)
+                    except OSError as err:
+                        warnings.warn(
+                            f"Could not write the price cache for {ticker!r} in {directory}: "
+                            f"{err}. Pass a writable cache_dir or set ${CACHE_ENV_VAR}.",
+                            stacklevel=2,
+                        )
+                else:
+                    failed[ticker] = reasons[ticker]
+        hopeless = [t for t in failed if cached.get(t) is None]
+        if hopeless:
+            said = "; ".join(f"{t}: {failed[t]}" for t in hopeless)
+            raise DataError(
+                f"Could not download prices for {hopeless} ({_describe_range(start_ts, end_ts)}, "
+                f"interval {interval!r}) and no cached copy exists in {directory}. "
+                f"yfinance said: {said}. Check the ticker symbols and your "
+                "internet connection, or use tsnode.data.load_sample() for offline data."
+            )
+        for ticker in failed:
+            frames[ticker] = cached[ticker][0]
+            fallback.append(ticker)
+
+    if fallback:
+        spans = ", ".join(
+            f"{t}: {_describe_range(cached[t][1]['start'], cached[t][1]['end'])}, "
+            f"downloaded {cached[t][1]['downloaded_at'][:16]}"
+            for t in fallback
+        )
+        why = "offline=True" if offline else "the download failed"
+        warnings.warn(
+            f"Serving cached prices that may not cover the requested range because {why} "
+            f"({spans}). Use offline=False / check the connection to update them.",
+            stacklevel=2,
+        )
+
+    frames = {t: _slice(frames[t], start_ts, want_end) for t in symbols}
+    empty = [t for t in symbols if frames[t].empty]
+    if empty:
+        raise DataError(
+            f"No price rows for {empty} between {_describe_range(start_ts, end_ts)} "
+            f"(interval {interval!r}); a cached copy exists in {directory} but does not "
+            "overlap this range. Widen start/end, or run with offline=False to download."
+        )
+    return _assemble(frames, symbols, field)
+
+
+# ----------------------------------------------------------------------------- samples
+
+
+def _sample_files() -> dict[str, Any]:
+    folder = resources.files(_SAMPLE_PACKAGE).joinpath(_SAMPLE_DIR)
+    return {
+        entry.name[: -len(".csv")].upper(): entry
+        for entry in folder.iterdir()
+        if entry.name.endswith(".csv") and not entry.name.startswith(".")
+    }
+
+
+@cache
+def _read_sample(name: str) -> pd.DataFrame:
+    with _sample_files()[name].open("rb") as fh:
+        frame = _parse_ohlcv_csv(fh)
+    frame.index.name = "Date"
+    return frame
+
+
+def list_samples() -> pd.DataFrame:
+    """List the price samples shipped with tsnode.
+
+    Returns
+    -------
+    DataFrame, shape (n_samples, 4)
+        Columns ``name, first_date, last_date, rows``, sorted by name.
+    """
+    rows = []
+    for name in sorted(_sample_files()):
+        frame = _read_sample(name)
+        rows.append(
+            {
+                "name": name,
+                "first_date": frame.index[0],
+                "last_date": frame.index[-1],
+                "rows": len(frame),
+            }
+        )
+    return pd.DataFrame(rows, columns=["name", "first_date", "last_date", "rows"])
+
+
+def load_sample(name: str | Sequence[str], *, field: str | None = None) -> pd.DataFrame:
+    """Load real daily prices shipped with tsnode (no network needed).
+
+    The samples are Quandl WIKI end-of-day prices (public domain), auto-adjusted like
+    yfinance's default; see ``list_samples()`` for names and date ranges.
+
+    Parameters
+    ----------
+    name : str or sequence of str
+        Sample name(s) = ticker(s), case-insensitive, e.g. ``"AAPL"``, ``["AAPL", "MSFT"]``.
+    field : str, optional
+        ``None`` (default) or ``"Close"``: adjusted close. Any of ``Open, High, Low, Close,
+        Volume``, or ``"all"`` for the full OHLCV frame in yfinance's layout.
+
+    Returns
+    -------
+    DataFrame
+        Same layout as :func:`load_prices`: shape ``(n_dates, n_names)`` with one column per
+        name (requested order, NaN before a series starts), or for ``field="all"`` columns
+        ``MultiIndex (Price, Ticker)``. The index is a ``DatetimeIndex`` named ``Date``.
+        A new frame each call: modifying it does not affect later calls.
+    """
+    names = _normalize_tickers(name, "name")
+    field = _normalize_field("Close" if field is None else field)
+    available = sorted(_sample_files())
+    for item in names:
+        if item not in available:
+            close = difflib.get_close_matches(item, available, n=1, cutoff=0.5)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"Unknown sample {item!r}; available samples: {available}.{hint}")
+    frames = {item: _read_sample(item).copy() for item in names}
+    return _assemble(frames, names, field)
