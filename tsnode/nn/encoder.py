@@ -137,7 +137,7 @@ class ODERNNEncoder(nn.Module):
                 f"{tuple(values.shape)} and mask {tuple(mask.shape)}."
             )
         batch, n_times, _ = values.shape
-        if times.dim() == 1:
+        if times.shape == (n_times,):
             times = times.unsqueeze(0).expand(batch, n_times)
         if times.shape != (batch, n_times):
             raise ValueError(
