@@ -1,0 +1,200 @@
+"""Tests for the reverse-time ODE-RNN encoder and its fixed-step integrator."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from tsnode.nn.encoder import ODERNNEncoder, fixed_step
+
+
+class Decay(nn.Module):
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return -h
+
+
+def _irregular_batch(seed: int = 0, n_series: int = 4, n_features: int = 2):
+    """Series with their own irregular times, and the same data laid out on the union grid.
+
+    Returns the per-series ``(times (T_b,), values (1, T_b, D), mask (1, T_b, D))`` and the
+    union-grid ``times (T,)``, ``values``/``mask`` ``(B, T, D)`` (NaN where unobserved).
+    """
+    g = torch.Generator().manual_seed(seed)
+    per_series = []
+    for b in range(n_series):
+        n = 3 + b  # different lengths
+        times = torch.sort(torch.rand(n, generator=g, dtype=torch.float64) * 4.0).values
+        values = torch.randn(1, n, n_features, generator=g, dtype=torch.float64)
+        mask = (torch.rand(1, n, n_features, generator=g) < 0.7).to(torch.float64)
+        mask[0, :, 0] = 1.0  # every time point has at least one observed feature
+        per_series.append((times, values, mask))
+    union = torch.unique(torch.cat([s[0] for s in per_series]))
+    values = torch.full((n_series, len(union), n_features), float("nan"), dtype=torch.float64)
+    mask = torch.zeros(n_series, len(union), n_features, dtype=torch.float64)
+    for b, (times, v, m) in enumerate(per_series):
+        idx = torch.searchsorted(union, times)
+        values[b, idx] = v[0]
+        mask[b, idx] = m[0]
+    return per_series, union, values, mask
+
+
+def _encoder(method: str = "euler", n_substeps: int = 1, n_features: int = 2) -> ODERNNEncoder:
+    torch.manual_seed(0)
+    return ODERNNEncoder(
+        n_features, 3, hidden_dim=6, ode_units=8, method=method, n_substeps=n_substeps
+    ).double()
+
+
+# ----------------------------------------------------------------------------- fixed_step
+
+
+@pytest.mark.parametrize(("method", "tol"), [("euler", 2e-2), ("midpoint", 1e-3), ("rk4", 1e-7)])
+def test_fixed_step_accuracy_forward_and_backward(method, tol):
+    h = torch.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=torch.float64)
+    dt = torch.tensor([[0.8], [-0.6]], dtype=torch.float64)
+    out = fixed_step(Decay(), h, dt, 20, method)
+    torch.testing.assert_close(out, h * torch.exp(-dt), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("method", ["euler", "midpoint", "rk4"])
+def test_fixed_step_zero_gap_is_identity(method):
+    h = torch.randn(3, 4, dtype=torch.float64)
+    out = fixed_step(nn.Linear(4, 4).double(), h, torch.zeros(3, 1, dtype=torch.float64), 2, method)
+    assert torch.equal(out, h)
+
+
+def test_fixed_step_more_steps_is_more_accurate():
+    h = torch.ones(1, 1, dtype=torch.float64)
+    dt = torch.ones(1, 1, dtype=torch.float64)
+    errors = [abs(fixed_step(Decay(), h, dt, n, "euler").item() - math.exp(-1)) for n in (1, 4, 16)]
+    assert errors[0] > errors[1] > errors[2]
+
+
+# ----------------------------------------------------------------------------- encoder
+
+
+def test_output_shapes_and_positive_std():
+    enc = ODERNNEncoder(2, 5, hidden_dim=7)
+    values = torch.randn(4, 6, 2)
+    mean, std = enc(torch.linspace(0, 1, 6), values, torch.ones_like(values))
+    assert mean.shape == std.shape == (4, 5)
+    assert mean.dtype == torch.float32
+    assert (std > 0).all()
+
+
+@pytest.mark.parametrize(("method", "n_substeps"), [("euler", 1), ("rk4", 3), ("midpoint", 2)])
+def test_batch_equals_per_series_on_union_grid(method, n_substeps):
+    per_series, union, values, mask = _irregular_batch()
+    enc = _encoder(method, n_substeps)
+    t0 = torch.tensor(-0.5, dtype=torch.float64)  # before every observation
+    mean, std = enc(union, values, mask, t0=t0)
+    for b, (times, v, m) in enumerate(per_series):
+        mean_b, std_b = enc(times, v, m, t0=t0)
+        torch.testing.assert_close(mean[b : b + 1], mean_b, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(std[b : b + 1], std_b, rtol=1e-10, atol=1e-12)
+
+
+def test_per_series_times_of_shape_b_t_match_union_grid():
+    per_series, union, values, mask = _irregular_batch(seed=1)
+    enc = _encoder("rk4", 2)
+    t0 = 0.0
+    expected = enc(union, values, mask, t0=t0)
+    # Own times per row, padded at the end by repeating the last time with mask 0.
+    n_max = max(len(s[0]) for s in per_series)
+    times = torch.zeros(len(per_series), n_max, dtype=torch.float64)
+    own_values = torch.full((len(per_series), n_max, 2), float("nan"), dtype=torch.float64)
+    own_mask = torch.zeros(len(per_series), n_max, 2, dtype=torch.float64)
+    for b, (t, v, m) in enumerate(per_series):
+        n = len(t)
+        times[b, :n], times[b, n:] = t, t[-1]
+        own_values[b, :n], own_mask[b, :n] = v[0], m[0]
+    got = enc(times, own_values, own_mask, t0=t0)
+    for g, e in zip(got, expected, strict=True):
+        torch.testing.assert_close(g, e, rtol=1e-10, atol=1e-12)
+
+
+def test_masked_values_have_no_effect():
+    _, union, values, mask = _irregular_batch(seed=2)
+    enc = _encoder()
+    reference = enc(union, torch.nan_to_num(values, nan=0.0), mask)
+    for fill in (float("nan"), 1e6, -3.0, float("inf")):
+        changed = torch.where(mask > 0, values, torch.full_like(values, fill))
+        got = enc(union, changed, mask)
+        for g, r in zip(got, reference, strict=True):
+            assert torch.isfinite(g).all()
+            torch.testing.assert_close(g, r, rtol=0, atol=0)
+
+
+def test_nan_in_masked_values_gives_finite_gradients():
+    _, union, values, mask = _irregular_batch(seed=3)
+    enc = _encoder()
+    values = values.clone().requires_grad_(True)
+    mean, std = enc(union, values, mask)
+    (mean.sum() + std.sum()).backward()
+    for p in enc.parameters():
+        assert torch.isfinite(p.grad).all()
+    assert torch.isfinite(values.grad).all()
+    assert (values.grad[mask == 0] == 0).all()
+
+
+def test_inputs_are_not_modified():
+    _, union, values, mask = _irregular_batch(seed=4)
+    copies = [x.clone() for x in (union, values, mask)]
+    _encoder()(union, values, mask)
+    for x, c in zip((union, values, mask), copies, strict=True):
+        assert torch.equal(x, c) or torch.allclose(x, c, equal_nan=True)
+
+
+def test_default_t0_is_the_earliest_time():
+    _, union, values, mask = _irregular_batch(seed=5)
+    enc = _encoder()
+    default = enc(union, values, mask)
+    explicit = enc(union, values, mask, t0=union.min())
+    for d, e in zip(default, explicit, strict=True):
+        torch.testing.assert_close(d, e, rtol=0, atol=0)
+
+
+def test_per_series_t0():
+    per_series, union, values, mask = _irregular_batch(seed=6)
+    enc = _encoder()
+    t0 = torch.tensor([-1.0, 0.0, 0.5, 2.0], dtype=torch.float64)
+    mean, _ = enc(union, values, mask, t0=t0)
+    for b, (times, v, m) in enumerate(per_series):
+        mean_b, _ = enc(times, v, m, t0=t0[b])
+        torch.testing.assert_close(mean[b : b + 1], mean_b, rtol=1e-10, atol=1e-12)
+
+
+def test_series_without_observations_gives_finite_output():
+    _, union, values, mask = _irregular_batch(seed=7)
+    mask = mask.clone()
+    mask[1] = 0.0
+    mean, std = _encoder()(union, values, mask)
+    assert torch.isfinite(mean).all() and torch.isfinite(std).all()
+
+
+def test_observation_times_matter():
+    _, union, values, mask = _irregular_batch(seed=8)
+    enc = _encoder()
+    mean, _ = enc(union, values, mask, t0=0.0)
+    stretched, _ = enc(2.0 * union, values, mask, t0=0.0)
+    assert not torch.allclose(mean, stretched)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match=r"method='dopri5' is not supported"):
+        ODERNNEncoder(1, 2, method="dopri5")
+    with pytest.raises(ValueError, match="n_substeps must be a positive int, got 0"):
+        ODERNNEncoder(1, 2, n_substeps=0)
+    enc = ODERNNEncoder(2, 3)
+    values = torch.randn(4, 5, 2)
+    with pytest.raises(ValueError, match=r"values and mask must both have shape"):
+        enc(torch.linspace(0, 1, 5), values, torch.ones(4, 5, 1))
+    with pytest.raises(ValueError, match=r"values and mask must both have shape"):
+        enc(torch.linspace(0, 1, 5), values[0], torch.ones(5, 2))
+    with pytest.raises(ValueError, match=r"times must have shape \(5,\) or \(4, 5\)"):
+        enc(torch.linspace(0, 1, 6), values, torch.ones_like(values))
+    with pytest.raises(ValueError, match=r"times must have shape \(5,\) or \(4, 5\)"):
+        enc(torch.zeros(3, 5), values, torch.ones_like(values))
