@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator
 
-from tsnode.backtesting import BacktestResult, backtest
+from tsnode.backtesting import BacktestResult, Comparison, backtest, compare
 
 # ----------------------------------------------------------------------------- fakes
 
@@ -372,14 +370,12 @@ def test_dask_backend_runs_folds_on_the_cluster():
     expected = backtest(MeanForecaster(), data, **kw).forecasts
     # two worker threads: with one, joblib's dask backend runs tasks in-process
     with (
-        warnings.catch_warnings(),
         distributed.LocalCluster(
             n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
         ) as cluster,
         distributed.Client(cluster) as client,
         distributed.get_task_stream(client) as tasks,
     ):
-        warnings.simplefilter("ignore", DeprecationWarning)
         res = backtest(MeanForecaster(), data, backend="dask", n_jobs=-1, **kw)
     assert len(tasks.data) > 0
     pd.testing.assert_frame_equal(res.forecasts, expected)
@@ -399,3 +395,122 @@ def test_plain_duck_typed_forecaster_is_backtested():
     res = backtest(PlainForecaster(), data, horizon=2, initial_window=15, **BT)
     assert len(res.cutoffs) == 5  # rows 14..18
     assert "PlainForecaster" in res.params["forecaster"]
+
+
+def test_invalid_data_names_the_parameter():
+    data = _frame(20).reset_index(drop=True)
+    with pytest.raises(TypeError, match="`data`.*DatetimeIndex"):
+        backtest(MeanForecaster(), data, horizon=1, initial_window=10, **BT)
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def _result(seed: int = 2, quantiles=(0.1, 0.5, 0.9)) -> BacktestResult:
+    data = _frame(30, 2, seed=seed)
+    return backtest(
+        MeanForecaster(spread=3.0), data, horizon=3, initial_window=10, quantiles=quantiles, **BT
+    )
+
+
+def test_overall_metrics_known_answers():
+    m = pytest.importorskip("tsnode.metrics")
+    res = _result()
+    fc = res.forecasts
+    table = res.metrics(by=None)
+    assert list(table.index) == ["all"]
+    row = table.loc["all"]
+    err = fc["actual"] - fc["forecast"]
+    assert row["count"] == len(fc)
+    np.testing.assert_allclose(row["mae"], err.abs().mean(), rtol=1e-12)
+    np.testing.assert_allclose(row["rmse"], np.sqrt((err**2).mean()), rtol=1e-12)
+    np.testing.assert_allclose(row["mase"], (err.abs() / fc["scale"]).mean(), rtol=1e-12)
+    inside = (fc["actual"] >= fc["q0.1"]) & (fc["actual"] <= fc["q0.9"])
+    np.testing.assert_allclose(row["coverage_80"], inside.mean(), rtol=1e-12)
+    np.testing.assert_allclose(row["width_80"], 3.0 * 0.8, rtol=1e-12)
+    y, f, yq = fc["actual"].to_numpy(), fc["forecast"].to_numpy(), fc[["q0.1", "q0.5", "q0.9"]]
+    np.testing.assert_allclose(row["mape"], m.mape(y, f), rtol=1e-12)
+    np.testing.assert_allclose(row["smape"], m.smape(y, f), rtol=1e-12)
+    q = (0.1, 0.5, 0.9)
+    np.testing.assert_allclose(row["crps"], m.crps_from_quantiles(y, yq.to_numpy(), q), rtol=1e-12)
+    np.testing.assert_allclose(row["pinball"], m.pinball_loss(y, yq.to_numpy(), q), rtol=1e-12)
+    da = m.directional_accuracy(y, f, fc["origin"].to_numpy())
+    np.testing.assert_allclose(row["directional_accuracy"], da, rtol=1e-12)
+    pd.testing.assert_frame_equal(res.metrics(by=()), table)
+
+
+def test_grouped_metrics_match_manual_groups():
+    pytest.importorskip("tsnode.metrics")
+    res = _result()
+    fc = res.forecasts
+    table = res.metrics()
+    assert table.index.names == ["series", "step"]
+    assert len(table) == 2 * 3 and table["count"].sum() == len(fc)
+    sub = fc[(fc["series"] == "s1") & (fc["step"] == 2)]
+    np.testing.assert_allclose(
+        table.loc[("s1", 2), "mae"], (sub["actual"] - sub["forecast"]).abs().mean(), rtol=1e-12
+    )
+    by_series = res.metrics(by="series")
+    assert by_series.index.name == "series" and list(by_series.index) == ["s0", "s1"]
+    with pytest.raises(ValueError, match="by"):
+        res.metrics(by="model")
+
+
+def test_drift_on_linear_series_scores_zero_error():
+    pytest.importorskip("tsnode.metrics")
+    index = pd.bdate_range("2024-01-01", periods=30)
+    data = pd.DataFrame({"x": 3.0 + 2.0 * np.arange(30)}, index=index)
+    row = backtest(DriftFake(), data, horizon=4, initial_window=8, **BT).metrics(by=None).iloc[0]
+    assert row["mae"] == pytest.approx(0.0, abs=1e-9)
+    assert row["mase"] == pytest.approx(0.0, abs=1e-9)
+    assert row["directional_accuracy"] == pytest.approx(1.0)
+    assert row["coverage_80"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("quantiles", "label"), [((0.05, 0.5, 0.95), "90"), ((0.025, 0.1, 0.9, 0.975), "95")]
+)
+def test_coverage_column_named_after_outermost_interval(quantiles, label):
+    pytest.importorskip("tsnode.metrics")
+    table = _result(quantiles=quantiles).metrics(by=None)
+    assert f"coverage_{label}" in table.columns and f"width_{label}" in table.columns
+    assert not any(c.startswith("coverage_") and c != f"coverage_{label}" for c in table.columns)
+    no_pair = _result(quantiles=(0.25, 0.5)).metrics(by=None)
+    assert not any(c.startswith("coverage") for c in no_pair.columns)
+
+
+# ----------------------------------------------------------------------------- compare
+
+
+def test_compare_leaderboard_on_identical_cutoffs():
+    pytest.importorskip("tsnode.metrics")
+    data = _frame(40, 2, seed=9)
+    models = {"mean": MeanForecaster(), "drift": DriftFake(), "naive": PlainForecaster()}
+    comp = compare(models, data, horizon=2, initial_window=15, **BT)
+    assert isinstance(comp, Comparison)
+    board = comp.leaderboard
+    assert set(board.index) == set(models) and board.index.name == "model"
+    assert board["mase"].is_monotonic_increasing
+    assert {"mase", "crps", "coverage_80", "directional_accuracy", "dm_pvalue"} <= set(board)
+    assert np.isnan(board.loc["naive", "dm_pvalue"])
+    assert 0.0 <= board.loc["mean", "dm_pvalue"] <= 1.0
+    assert comp.baseline == "naive"
+    assert isinstance(comp.results["naive"], BacktestResult)
+    pd.testing.assert_index_equal(comp.results["mean"].cutoffs, comp.results["naive"].cutoffs)
+    solo = backtest(DriftFake(), data, horizon=2, initial_window=15, **BT)
+    pd.testing.assert_frame_equal(comp.results["drift"].forecasts, solo.forecasts)
+    stacked = comp.metrics(by="series")
+    assert stacked.index.names == ["model", "series"] and len(stacked) == 6
+
+
+def test_compare_without_baseline_and_errors():
+    pytest.importorskip("tsnode.metrics")
+    data = _frame(25)
+    comp = compare(
+        {"a": MeanForecaster(), "b": DriftFake()}, data, horizon=1, initial_window=15, **BT
+    )
+    assert comp.baseline is None and "dm_pvalue" not in comp.leaderboard
+    with pytest.raises(TypeError, match="forecasters"):
+        compare({}, data, horizon=1, initial_window=15)
+    with pytest.raises(TypeError, match=r"forecasters\['bad'\].*predict_quantiles"):
+        compare({"bad": object()}, data, horizon=1, initial_window=15)

@@ -34,6 +34,8 @@ from joblib import Parallel, delayed, parallel_config
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
+from tsnode._validation import check_quantiles, to_wide_frame
+
 __all__ = ["BacktestResult", "Comparison", "backtest", "compare"]
 
 _WINDOWS = ("expanding", "sliding")
@@ -72,52 +74,23 @@ def _check_forecaster(forecaster: Any, name: str = "forecaster") -> bool:
 
 
 def _check_quantiles(quantiles: Any) -> tuple[float, ...]:
-    if isinstance(quantiles, str) or not isinstance(quantiles, Sequence | np.ndarray):
-        raise TypeError(
-            f"`quantiles` must be a sequence of floats in (0, 1), got {quantiles!r}; "
-            "e.g. quantiles=(0.1, 0.5, 0.9)."
-        )
-    try:
-        values = np.asarray(quantiles, dtype=float).ravel()
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"`quantiles` must be a sequence of floats in (0, 1), got {quantiles!r}."
-        ) from exc
-    if values.size == 0 or not np.all((values > 0) & (values < 1)):
-        raise ValueError(
-            f"`quantiles` must be a non-empty sequence of floats strictly between 0 and 1, "
-            f"got {list(quantiles)!r}; e.g. quantiles=(0.1, 0.5, 0.9)."
-        )
-    values = np.sort(values)
-    names = [_quantile_column(q) for q in values]
+    levels = check_quantiles(quantiles)
+    names = [_quantile_column(q) for q in levels]
     if len(set(names)) != len(names):
         raise ValueError(
-            f"`quantiles` must be distinct (to 6 significant digits), got {list(quantiles)!r}."
+            f"quantiles must differ in their first 6 significant digits (they name the "
+            f"forecast columns {names}), got {list(levels)!r}."
         )
-    return tuple(float(q) for q in values)
+    return levels
 
 
 def _to_frame(data: Any) -> pd.DataFrame:
-    """Validated wide float frame (copy) of ``data``; the input is never modified."""
+    """Validated wide float frame (a copy) of ``data``; the input is never modified."""
     try:
-        from tsnode._validation import to_wide_frame
-    except ImportError:  # pragma: no cover - only before tsnode._validation exists
-        to_wide_frame = None
-    if to_wide_frame is not None:
-        return to_wide_frame(data).copy()
-    if isinstance(data, pd.Series):  # pragma: no cover - fallback path
-        data = data.to_frame(name=data.name if data.name is not None else "y")
-    if not isinstance(data, pd.DataFrame):  # pragma: no cover - fallback path
-        raise TypeError(f"`data` must be a pandas Series or DataFrame, got {type(data).__name__}.")
-    if not isinstance(data.index, pd.DatetimeIndex):  # pragma: no cover
-        raise TypeError(
-            f"`data` must have a DatetimeIndex, got {type(data.index).__name__}; "
-            "set one with data.index = pd.to_datetime(...)."
-        )
-    frame = data.astype("float64").sort_index()  # pragma: no cover
-    if not frame.index.is_unique:  # pragma: no cover
-        raise ValueError("`data` has duplicated timestamps; drop or aggregate them first.")
-    return frame  # pragma: no cover
+        frame = to_wide_frame(data, stacklevel=4)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"`data` (the history to backtest on) is invalid: {exc}") from exc
+    return frame.copy()
 
 
 # ----------------------------------------------------------------------------- fold worker
@@ -323,12 +296,15 @@ class BacktestResult:
             rows = {"all": _score(self.forecasts, self.quantiles)}
             return pd.DataFrame.from_dict(rows, orient="index")
         groups = self.forecasts.groupby(keys, sort=True, observed=True)
-        rows = {name: _score(group, self.quantiles) for name, group in groups}
-        table = pd.DataFrame.from_dict(rows, orient="index")
+        names, rows = [], []
+        for name, group in groups:
+            names.append(name)
+            rows.append(_score(group, self.quantiles))
         if len(keys) > 1:
-            table.index = pd.MultiIndex.from_tuples(table.index, names=keys)
+            index = pd.MultiIndex.from_tuples(names, names=keys)
         else:
-            table.index.name = keys[0]
+            index = pd.Index([name[0] for name in names], name=keys[0])
+        table = pd.DataFrame(rows, index=index)
         return table
 
     def plot(self, *, series: Any = None, ax: Any = None) -> Any:
@@ -670,9 +646,10 @@ def compare(
     board.index.name = "model"
     base = baseline if baseline in results else None
     if base is not None:
-        tests = {name: _dm_test(r, results[base]) for name, r in results.items()}
-        board["dm_statistic"] = [np.nan if n == base else tests[n][0] for n in board.index]
-        board["dm_pvalue"] = [np.nan if n == base else tests[n][1] for n in board.index]
+        tests = {n: _dm_test(r, results[base]) for n, r in results.items() if n != base}
+        tests[base] = (np.nan, np.nan)
+        board["dm_statistic"] = [tests[n][0] for n in board.index]
+        board["dm_pvalue"] = [tests[n][1] for n in board.index]
     board["count"] = board["count"].astype("int64")
     board = board.sort_values("mase", kind="stable", na_position="last")
     return Comparison(leaderboard=board, results=results, baseline=base)
