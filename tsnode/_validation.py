@@ -1,0 +1,366 @@
+"""Input checks with friendly messages: pandas in, a clean wide float frame out.
+
+Every forecaster funnels its input through :func:`to_wide_frame`; nothing downstream re-checks.
+The output is a float64 wide frame (one column per series, columns a plain Index of ``str``)
+on a sorted, unique :class:`pandas.DatetimeIndex` (time zone and name kept), with NaN meaning
+"not observed". The input is never modified.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "PRICE_FIELDS",
+    "check_coverage",
+    "check_min_observations",
+    "check_n_samples",
+    "check_positive",
+    "check_quantiles",
+    "to_wide_frame",
+]
+
+#: Column names yfinance uses for its price fields (any layout).
+PRICE_FIELDS: tuple[str, ...] = (
+    "Open",
+    "High",
+    "Low",
+    "Close",
+    "Adj Close",
+    "Volume",
+    "Dividends",
+    "Stock Splits",
+    "Capital Gains",
+)
+_MAX_SHOWN = 5
+
+
+def _shown(values: Iterable[Any]) -> str:
+    """First few items of ``values`` as a readable list, with a count of the rest."""
+    values = list(values)
+    head = ", ".join(repr(v) if isinstance(v, str) else str(v) for v in values[:_MAX_SHOWN])
+    more = len(values) - _MAX_SHOWN
+    return f"[{head}{f', ... ({more} more)' if more > 0 else ''}]"
+
+
+# ---------------------------------------------------------------------------- layout detection
+def _price_level(columns: pd.MultiIndex) -> int | None:
+    """Position of the price-field level of yfinance MultiIndex columns, or None."""
+    names = [str(n).lower() if n is not None else None for n in columns.names]
+    if "price" in names:
+        return names.index("price")
+    for level in range(columns.nlevels):
+        values = columns.get_level_values(level).unique()
+        if len(values) and all(isinstance(v, str) and v in PRICE_FIELDS for v in values):
+            return level
+    return None
+
+
+def _is_ohlcv(columns: pd.Index) -> bool:
+    """Flat columns of a single-ticker yfinance frame (at least two price fields, nothing else)."""
+    return len(columns) >= 2 and all(isinstance(c, str) and c in PRICE_FIELDS for c in columns)
+
+
+def _check_target(target: Any, available: Iterable[Any]) -> None:
+    available = list(dict.fromkeys(available))
+    if not isinstance(target, str):
+        raise TypeError(
+            f"target must be a price field name (str), got {target!r} of type "
+            f"{type(target).__name__}; use one of {_shown(available)}."
+        )
+    if target not in available:
+        raise ValueError(
+            f"target={target!r} is not a price field of this yfinance-style frame; available "
+            f"fields are {_shown(available)}. Pass e.g. target={available[0]!r}"
+            + (
+                " (yfinance's auto_adjust=True drops 'Adj Close')."
+                if target == "Adj Close"
+                else "."
+            )
+        )
+
+
+def _select_target(y: pd.DataFrame, target: str, name: str) -> pd.DataFrame:
+    """Turn any supported DataFrame layout into a wide frame (one column per series)."""
+    columns = y.columns
+    if isinstance(columns, pd.MultiIndex):
+        if columns.nlevels != 2:
+            raise ValueError(
+                f"y has MultiIndex columns with {columns.nlevels} levels {list(columns.names)}; "
+                "expected a 2-level yfinance layout (Price x Ticker or Ticker x Price). Select "
+                "one price field first, e.g. y.xs('Close', axis=1, level='Price')."
+            )
+        level = _price_level(columns)
+        if level is None:
+            raise ValueError(
+                f"y has MultiIndex columns {list(columns.names)} but no level holds yfinance "
+                f"price fields {_shown(PRICE_FIELDS)}; pass a wide frame with one column per "
+                "series instead."
+            )
+        _check_target(target, columns.get_level_values(level))
+        wide = y.xs(target, axis=1, level=level)
+        # yfinance sorts tickers in the Price x Ticker layout but not with group_by='ticker':
+        # sorting makes both layouts give the same frame.
+        return wide[sorted(wide.columns, key=str)]
+    if _is_ohlcv(columns):
+        _check_target(target, columns)
+        return y[[target]].set_axis([name], axis=1)
+    return y
+
+
+# ---------------------------------------------------------------------------- main entry point
+def to_wide_frame(
+    y: pd.Series | pd.DataFrame,
+    *,
+    target: str = "Close",
+    name: str = "y",
+    allow_unobserved: bool = False,
+    stacklevel: int = 2,
+) -> pd.DataFrame:
+    """Validate ``y`` and return it as a clean wide float64 frame.
+
+    Parameters
+    ----------
+    y : Series or DataFrame
+        One of
+
+        * a ``pd.Series`` (one series, named ``y.name`` or ``name``);
+        * a wide DataFrame, one column per series;
+        * a ``yf.download`` frame with MultiIndex columns ``Price x Ticker`` or, with
+          ``group_by='ticker'``, ``Ticker x Price`` (the output columns are the tickers, sorted);
+        * a flat single-ticker OHLCV frame (``yf.download(..., multi_level_index=False)`` or
+          ``yf.Ticker(t).history()``, tz-aware); the output column is ``name``.
+
+        The index must be a :class:`pandas.DatetimeIndex`.
+    target : str, default "Close"
+        Price field taken from yfinance-style frames; ignored for Series and wide frames.
+    name : str, default "y"
+        Column name of an unnamed Series or of a single-ticker OHLCV frame.
+    allow_unobserved : bool, default False
+        Accept series that are entirely NaN (used when conditioning on a few new rows).
+    stacklevel : int, default 2
+        ``stacklevel`` of the warning issued for unsorted timestamps.
+
+    Returns
+    -------
+    DataFrame of shape (n_timestamps, n_series)
+        float64 values, NaN = unobserved (nothing is filled); columns a plain Index of ``str``;
+        index the input's DatetimeIndex (tz and name kept), sorted ascending and unique.
+
+    Raises
+    ------
+    TypeError
+        ``y`` is not a Series/DataFrame, its index is not a DatetimeIndex, or a column is not
+        numeric (bool and complex count as non-numeric).
+    ValueError
+        Empty input, unknown ``target``, duplicate timestamps or column names, NaT timestamps,
+        +-inf values or an entirely-NaN series.
+
+    Warns
+    -----
+    UserWarning
+        When the timestamps are not sorted: the frame is sorted (a copy) and processing goes on.
+    """
+    if isinstance(y, pd.Series):
+        col = y.name if y.name is not None else name
+        frame = y.to_frame(name=str(col))
+    elif isinstance(y, pd.DataFrame):
+        frame = y
+    else:
+        raise TypeError(
+            f"y must be a pandas Series or DataFrame with a DatetimeIndex, got "
+            f"{type(y).__name__}. Wrap arrays as pd.Series(values, index=pd.DatetimeIndex(...))."
+        )
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise ValueError(
+            f"y is empty (shape {frame.shape}); it needs at least one timestamp and one series. "
+            "yfinance returns an empty frame when a download fails (offline, unknown ticker): "
+            "check the ticker and the date range."
+        )
+    index = frame.index
+    if not isinstance(index, pd.DatetimeIndex):
+        raise TypeError(
+            f"y must have a pandas DatetimeIndex, got {type(index).__name__} (dtype "
+            f"{index.dtype}). Convert it with y.index = pd.to_datetime(y.index) or move a date "
+            "column into the index with y.set_index('Date')."
+        )
+    if index.hasnans:
+        raise ValueError(
+            f"y's index contains {int(index.isna().sum())} missing timestamps (NaT); drop those "
+            "rows, e.g. y[y.index.notna()]."
+        )
+    frame = _select_target(frame, target, name)
+
+    labels = [str(c) for c in frame.columns]
+    dup = pd.Index(labels)[pd.Index(labels).duplicated()].unique()
+    if len(dup):
+        raise ValueError(
+            f"y has duplicate column (series) names {_shown(dup)}; series names must be unique. "
+            "Rename or drop the duplicates, e.g. y.loc[:, ~y.columns.duplicated()]."
+        )
+    data = {}
+    for label, (_, col) in zip(labels, frame.items(), strict=True):
+        dtype = col.dtype
+        if (
+            not pd.api.types.is_numeric_dtype(dtype)
+            or pd.api.types.is_bool_dtype(dtype)
+            or pd.api.types.is_complex_dtype(dtype)
+        ):
+            raise TypeError(
+                f"column {label!r} has dtype {dtype}, expected a real numeric dtype (float or "
+                "int). Convert it, e.g. pd.to_numeric(y[col], errors='coerce'), or drop it."
+            )
+        data[label] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = np.column_stack(list(data.values()))
+    out = pd.DataFrame(values, index=index.copy(), columns=pd.Index(labels))
+
+    if not out.index.is_unique:
+        dups = out.index[out.index.duplicated()].unique()
+        raise ValueError(
+            f"y has {len(dups)} duplicate timestamps, e.g. {_shown(str(t) for t in dups)}; "
+            "timestamps must be unique. Aggregate them (y.groupby(level=0).last()) or drop them "
+            "(y[~y.index.duplicated(keep='last')])."
+        )
+    if not out.index.is_monotonic_increasing:
+        warnings.warn(
+            "y's timestamps are not sorted; tsnode sorted a copy by time (your data is not "
+            "modified). Call y.sort_index() first to silence this warning.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+        out = out.sort_index()
+    inf = np.isinf(out.to_numpy())
+    if inf.any():
+        row, j = np.argwhere(inf)[0]
+        raise ValueError(
+            f"column {out.columns[j]!r} contains an infinite value at {out.index[row]}; replace "
+            "+-inf with NaN (y.replace([np.inf, -np.inf], np.nan)) so it counts as unobserved."
+        )
+    if not allow_unobserved:
+        empty = out.columns[out.isna().all().to_numpy()]
+        if len(empty):
+            raise ValueError(
+                f"series {_shown(empty)} contain only NaN (no observation at all); drop them "
+                "(a ticker that failed inside a yfinance download gives all-NaN columns)."
+            )
+    return out
+
+
+# ---------------------------------------------------------------------------- other checks
+def check_min_observations(frame: pd.DataFrame, minimum: int) -> None:
+    """Raise ValueError if any series has fewer than ``minimum`` observed (non-NaN) values.
+
+    Parameters
+    ----------
+    frame : DataFrame of shape (n_timestamps, n_series)
+        A frame returned by :func:`to_wide_frame`.
+    minimum : int
+        Required number of observations per series.
+    """
+    counts = frame.notna().sum()
+    short = counts[counts < minimum]
+    if len(short):
+        detail = ", ".join(f"{name!r} has {int(n)}" for name, n in short.items())
+        raise ValueError(
+            f"too few observations: {detail}; this forecaster needs at least {minimum} "
+            "observed values per series. Provide a longer history or drop the short series."
+        )
+
+
+def check_positive(frame: pd.DataFrame) -> None:
+    """Raise ValueError if an observed value is <= 0 (log-based models need prices > 0).
+
+    Parameters
+    ----------
+    frame : DataFrame of shape (n_timestamps, n_series)
+        A frame returned by :func:`to_wide_frame`; NaN is ignored.
+    """
+    values = frame.to_numpy()
+    with np.errstate(invalid="ignore"):
+        bad = values <= 0
+    if bad.any():
+        for j in range(bad.shape[1]):
+            rows = np.flatnonzero(bad[:, j])
+            if rows.size:
+                raise ValueError(
+                    f"column {frame.columns[j]!r} has a non-positive value {values[rows[0], j]!r} "
+                    f"at {frame.index[rows[0]]} ({rows.size} such values); this model works on "
+                    "log prices and needs values > 0. Use prices (not returns) or a model "
+                    "without a log transform."
+                )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def check_n_samples(n_samples: Any, *, name: str = "n_samples") -> int:
+    """Validate a positive number of samples and return it as an int."""
+    if not _is_int(n_samples):
+        raise TypeError(
+            f"{name} must be a positive int, got {n_samples!r} of type "
+            f"{type(n_samples).__name__}; pass e.g. {name}=100."
+        )
+    if n_samples < 1:
+        raise ValueError(f"{name} must be a positive int, got {n_samples}; pass e.g. {name}=100.")
+    return int(n_samples)
+
+
+def check_quantiles(quantiles: Any) -> tuple[float, ...]:
+    """Validate quantile levels and return them sorted ascending.
+
+    Parameters
+    ----------
+    quantiles : float or sequence of float
+        Levels strictly between 0 and 1, without duplicates.
+
+    Returns
+    -------
+    tuple of float of length n_quantiles, ascending.
+    """
+    if isinstance(quantiles, numbers.Real) and not isinstance(quantiles, (bool, np.bool_)):
+        quantiles = (quantiles,)
+    if isinstance(quantiles, (str, bytes)) or not isinstance(quantiles, Iterable):
+        raise TypeError(
+            f"quantiles must be a sequence of floats in (0, 1), got {quantiles!r}; pass e.g. "
+            "quantiles=(0.1, 0.5, 0.9)."
+        )
+    levels = list(quantiles)
+    if not levels:
+        raise ValueError("quantiles is empty; pass at least one level, e.g. quantiles=(0.5,).")
+    for q in levels:
+        if not isinstance(q, numbers.Real) or isinstance(q, (bool, np.bool_)):
+            raise TypeError(
+                f"quantiles must contain floats in (0, 1), got {q!r} of type {type(q).__name__}."
+            )
+        if not 0.0 < float(q) < 1.0:
+            raise ValueError(
+                f"quantiles must lie strictly between 0 and 1, got {q!r}; e.g. use 0.05 for the "
+                "5% quantile."
+            )
+    out = [float(q) for q in levels]
+    if len(set(out)) != len(out):
+        dups = sorted({q for q in out if out.count(q) > 1})
+        raise ValueError(f"quantiles contains duplicates {dups}; pass each level once.")
+    return tuple(sorted(out))
+
+
+def check_coverage(coverage: Any) -> float:
+    """Validate an interval coverage strictly between 0 and 1 and return it as a float."""
+    if not isinstance(coverage, numbers.Real) or isinstance(coverage, (bool, np.bool_)):
+        raise TypeError(
+            f"coverage must be a float in (0, 1), got {coverage!r} of type "
+            f"{type(coverage).__name__}; pass e.g. coverage=0.9."
+        )
+    if not 0.0 < float(coverage) < 1.0:
+        raise ValueError(
+            f"coverage must lie strictly between 0 and 1, got {coverage!r}; pass e.g. "
+            "coverage=0.9 for a 90% interval."
+        )
+    return float(coverage)

@@ -1,0 +1,355 @@
+"""`BaseForecaster`: the public API shared by every tsnode forecaster.
+
+Public methods validate and convert (pandas in, pandas out); subclasses implement private hooks
+on clean inputs:
+
+====================================  ==========================================================
+public                                private hook
+====================================  ==========================================================
+``fit(y)``                            ``_fit(frame)``
+``predict_quantiles(horizon, q)``     ``_predict_quantiles(index, quantiles)`` -> (H, N, Q)
+``sample(horizon, n_samples)``        ``_sample(index, n_samples)`` -> (S, H, N)
+``update(y)``                         ``_update(frame)``
+====================================  ==========================================================
+
+``predict`` (the median) and ``predict_interval`` are derived from the quantiles; the default
+``_predict_quantiles`` takes empirical quantiles of ``_sample``.
+
+Subclasses store their own parameters in ``__init__`` (scikit-learn style), including
+``target="Close"``, ``calendar="XNYS"`` and ``random_state=None``; the base class reads them with
+those defaults.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from tsnode._validation import (
+    check_coverage,
+    check_min_observations,
+    check_n_samples,
+    check_quantiles,
+    to_wide_frame,
+)
+from tsnode.calendar import future_index
+
+__all__ = ["BaseForecaster"]
+
+
+class BaseForecaster(BaseEstimator):
+    """Shared public API of all tsnode forecasters (see ``docs/architecture.md``).
+
+    Not used directly: subclass it and implement ``_fit`` and ``_sample`` (and optionally
+    ``_predict_quantiles``, ``_update`` and ``_min_observations``).
+
+    Attributes set by :meth:`fit`
+    -----------------------------
+    columns_ : Index of str, shape (n_series,)
+        Series names.
+    index_ : DatetimeIndex, shape (n_timestamps,)
+        Fitted (and updated) timestamps.
+    last_timestamp_ : Timestamp
+        Last fitted (or updated) timestamp; forecasts start strictly after it.
+    n_series_ : int
+        Number of series.
+    y_ : DataFrame, shape (n_timestamps, n_series)
+        The validated training frame (a copy), extended by :meth:`update`.
+    series_last_timestamp_ : Series of Timestamp, shape (n_series,)
+        Last observed (non-NaN) timestamp of each series.
+
+    Notes
+    -----
+    Randomness comes from :meth:`_rng`: with an int ``random_state`` every ``predict*`` and
+    ``sample`` call starts from the same seed, so repeating a call gives identical output.
+    """
+
+    # ------------------------------------------------------------------ hooks (override)
+    def _min_observations(self) -> int:
+        """Observed values each series needs for :meth:`fit` (default 2)."""
+        return 2
+
+    def _n_quantile_samples(self) -> int:
+        """Samples drawn by the default :meth:`_predict_quantiles` (default 1000)."""
+        return 1000
+
+    def _fit(self, frame: pd.DataFrame) -> None:
+        """Fit on ``frame`` (n_timestamps, n_series), validated float64, NaN = unobserved."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _fit(frame).")
+
+    def _sample(self, index: pd.DatetimeIndex, n_samples: int) -> np.ndarray:
+        """Sample paths at ``index``; returns an array of shape (n_samples, n_steps, n_series)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _sample(index, n).")
+
+    def _predict_quantiles(
+        self, index: pd.DatetimeIndex, quantiles: tuple[float, ...]
+    ) -> np.ndarray:
+        """Quantiles at ``index``, shape (n_steps, n_series, n_quantiles).
+
+        Default: empirical quantiles of ``_sample(index, self._n_quantile_samples())``.
+        """
+        samples = np.asarray(self._sample(index, self._n_quantile_samples()), dtype=np.float64)
+        self._check_sample_shape(samples, len(index), "_sample")
+        return np.moveaxis(np.quantile(samples, quantiles, axis=0), 0, -1)
+
+    def _update(self, frame: pd.DataFrame) -> None:
+        """Condition on the new rows ``frame`` (n_new, n_series) without changing weights."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not support update(); refit it on the full history "
+            "with fit(y) instead."
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "last_timestamp_")
+
+    def _rng(self) -> np.random.Generator:
+        """A fresh NumPy Generator derived from ``self.random_state``.
+
+        An int (or None) ``random_state`` gives a new generator at each call, seeded identically
+        for an int, so repeated predictions are reproducible; a ``np.random.Generator`` is used
+        as is (its state advances between calls).
+        """
+        state = getattr(self, "random_state", None)
+        if isinstance(state, np.random.Generator):
+            return state
+        if state is None or isinstance(state, np.random.SeedSequence):
+            return np.random.default_rng(state)
+        if isinstance(state, numbers.Integral) and not isinstance(state, (bool, np.bool_)):
+            if state < 0:
+                raise ValueError(
+                    f"random_state must be a non-negative int, None or a numpy Generator, got "
+                    f"{state}; pass e.g. random_state=0."
+                )
+            return np.random.default_rng(int(state))
+        raise TypeError(
+            f"random_state must be an int, None or a numpy Generator, got {state!r} of type "
+            f"{type(state).__name__}; pass e.g. random_state=0."
+        )
+
+    def _set_fitted_frame(self, frame: pd.DataFrame) -> None:
+        """Store ``frame`` (a :func:`to_wide_frame` result) and the attributes derived from it."""
+        self.y_ = frame.copy()
+        self.columns_ = self.y_.columns.copy()
+        self.n_series_ = int(len(self.columns_))
+        self.index_ = self.y_.index.copy()
+        self.last_timestamp_ = self.index_[-1]
+        self.series_last_timestamp_ = pd.Series(
+            [self._last_observed(self.y_[c]) for c in self.columns_],
+            index=self.columns_.copy(),
+            dtype=self.index_.dtype,
+            name="last_observed",
+        )
+
+    @staticmethod
+    def _last_observed(column: pd.Series) -> pd.Timestamp:
+        idx = column.last_valid_index()
+        return pd.NaT if idx is None else idx
+
+    def _future_index(self, horizon: int | pd.DatetimeIndex) -> pd.DatetimeIndex:
+        """Forecast timestamps for ``horizon``, named like the fitted index."""
+        index = future_index(
+            self.last_timestamp_,
+            horizon,
+            calendar=getattr(self, "calendar", "XNYS"),
+            observed_index=self.index_,
+        )
+        return index.rename(self.index_.name)
+
+    def _check_sample_shape(self, samples: np.ndarray, n_steps: int, hook: str) -> None:
+        if samples.ndim != 3 or samples.shape[1:] != (n_steps, self.n_series_):
+            raise RuntimeError(
+                f"{type(self).__name__}.{hook} returned an array of shape {samples.shape}, "
+                f"expected (n_samples, {n_steps}, {self.n_series_})."
+            )
+
+    def _quantile_array(self, index: pd.DatetimeIndex, quantiles: tuple[float, ...]) -> np.ndarray:
+        values = np.asarray(self._predict_quantiles(index, quantiles), dtype=np.float64)
+        expected = (len(index), self.n_series_, len(quantiles))
+        if values.shape != expected:
+            raise RuntimeError(
+                f"{type(self).__name__}._predict_quantiles returned an array of shape "
+                f"{values.shape}, expected {expected}."
+            )
+        # Quantiles are monotone in q: sorting repairs crossing from sampling noise.
+        return np.sort(values, axis=-1)
+
+    # ------------------------------------------------------------------ public API
+    def fit(self, y: pd.Series | pd.DataFrame) -> BaseForecaster:
+        """Fit the forecaster on price history ``y``.
+
+        Parameters
+        ----------
+        y : Series or DataFrame
+            A Series, a wide frame (one column per series, shape (n_timestamps, n_series)) or a
+            yfinance frame (``self.target`` picks the price field), on a DatetimeIndex. NaN marks
+            unobserved values. Not modified.
+
+        Returns
+        -------
+        self
+        """
+        frame = to_wide_frame(y, target=getattr(self, "target", "Close"), stacklevel=3)
+        check_min_observations(frame, self._min_observations())
+        self._set_fitted_frame(frame)
+        self._fit(frame.copy())
+        return self
+
+    def predict_quantiles(
+        self,
+        horizon: int | pd.DatetimeIndex,
+        quantiles: Sequence[float] = (0.1, 0.5, 0.9),
+    ) -> pd.DataFrame:
+        """Forecast quantiles.
+
+        Parameters
+        ----------
+        horizon : int or DatetimeIndex
+            Number of future steps (sessions of ``self.calendar``; ``calendar=None`` continues
+            the observed spacing) or explicit timestamps strictly after ``last_timestamp_``.
+        quantiles : sequence of float, default (0.1, 0.5, 0.9)
+            Levels strictly in (0, 1), no duplicates; sorted ascending in the output.
+
+        Returns
+        -------
+        DataFrame of shape (n_steps, n_series * n_quantiles)
+            Columns ``MultiIndex.from_product([columns_, quantiles], names=["series",
+            "quantile"])``; index the future timestamps (named and zoned like the fitted index).
+            Each row is non-decreasing in the quantile level for every series.
+        """
+        check_is_fitted(self)
+        levels = check_quantiles(quantiles)
+        index = self._future_index(horizon)
+        values = self._quantile_array(index, levels)
+        columns = pd.MultiIndex.from_product(
+            [self.columns_, list(levels)], names=["series", "quantile"]
+        )
+        return pd.DataFrame(values.reshape(len(index), -1), index=index, columns=columns)
+
+    def predict(self, horizon: int | pd.DatetimeIndex) -> pd.DataFrame:
+        """Point forecast: the median (0.5 quantile) in price units.
+
+        Parameters
+        ----------
+        horizon : int or DatetimeIndex
+            See :meth:`predict_quantiles`.
+
+        Returns
+        -------
+        DataFrame of shape (n_steps, n_series), columns ``columns_``, index the future timestamps.
+        """
+        check_is_fitted(self)
+        index = self._future_index(horizon)
+        values = self._quantile_array(index, (0.5,))[..., 0]
+        return pd.DataFrame(values, index=index, columns=self.columns_.copy())
+
+    def predict_interval(
+        self, horizon: int | pd.DatetimeIndex, coverage: float = 0.9
+    ) -> pd.DataFrame:
+        """Central prediction interval, from the ``(1 -+ coverage) / 2`` quantiles.
+
+        Parameters
+        ----------
+        horizon : int or DatetimeIndex
+            See :meth:`predict_quantiles`.
+        coverage : float, default 0.9
+            Nominal probability mass inside the interval, strictly in (0, 1).
+
+        Returns
+        -------
+        DataFrame of shape (n_steps, n_series * 2)
+            Columns ``MultiIndex.from_product([columns_, ["lower", "upper"]], names=["series",
+            "bound"])``.
+        """
+        check_is_fitted(self)
+        coverage = check_coverage(coverage)
+        index = self._future_index(horizon)
+        levels = ((1.0 - coverage) / 2.0, (1.0 + coverage) / 2.0)
+        values = self._quantile_array(index, levels)
+        columns = pd.MultiIndex.from_product(
+            [self.columns_, ["lower", "upper"]], names=["series", "bound"]
+        )
+        return pd.DataFrame(values.reshape(len(index), -1), index=index, columns=columns)
+
+    def sample(self, horizon: int | pd.DatetimeIndex, n_samples: int = 100) -> np.ndarray:
+        """Draw joint sample paths of the forecast.
+
+        Parameters
+        ----------
+        horizon : int or DatetimeIndex
+            See :meth:`predict_quantiles`.
+        n_samples : int, default 100
+            Number of paths.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_steps, n_series), price units. The timestamps are those
+        of ``predict(horizon).index``.
+        """
+        check_is_fitted(self)
+        n_samples = check_n_samples(n_samples)
+        index = self._future_index(horizon)
+        samples = np.asarray(self._sample(index, n_samples), dtype=np.float64)
+        self._check_sample_shape(samples, len(index), "_sample")
+        if samples.shape[0] != n_samples:
+            raise RuntimeError(
+                f"{type(self).__name__}._sample returned {samples.shape[0]} samples, expected "
+                f"{n_samples}."
+            )
+        return samples
+
+    def update(self, y: pd.Series | pd.DataFrame) -> BaseForecaster:
+        """Condition on new observations without refitting the parameters (weights unchanged).
+
+        Later forecasts start after the new rows. Forecasters that cannot condition on new data
+        raise NotImplementedError; refit them instead.
+
+        Parameters
+        ----------
+        y : Series or DataFrame
+            New rows in any layout accepted by :meth:`fit`, with the fitted series (columns in
+            any order; a series may be all-NaN if it has no new observation), all timestamps
+            strictly after ``last_timestamp_``. Not modified.
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self)
+        frame = to_wide_frame(
+            y, target=getattr(self, "target", "Close"), allow_unobserved=True, stacklevel=3
+        )
+        if len(self.columns_) == 1 and isinstance(y, pd.Series) and y.name is None:
+            frame.columns = self.columns_.copy()  # an unnamed Series updates the single series
+        missing = [c for c in self.columns_ if c not in frame.columns]
+        extra = [c for c in frame.columns if c not in self.columns_]
+        if missing or extra:
+            raise ValueError(
+                f"update data must have the fitted series {list(self.columns_)}; missing "
+                f"{missing}, unexpected {extra}. Pass the same columns as in fit (all-NaN for a "
+                "series without new observations)."
+            )
+        frame = frame[list(self.columns_)]
+        fitted_tz = self.index_.tz
+        if (frame.index.tz is None) != (fitted_tz is None):
+            raise ValueError(
+                f"update data index tz ({frame.index.tz}) does not match the fitted index tz "
+                f"({fitted_tz}); use the same time zone (tz_localize / tz_convert)."
+            )
+        if fitted_tz is not None:
+            frame.index = frame.index.tz_convert(fitted_tz)
+        if frame.index[0] <= self.last_timestamp_:
+            raise ValueError(
+                f"update data must start strictly after the last fitted timestamp "
+                f"{self.last_timestamp_}, but its first timestamp is {frame.index[0]}; pass only "
+                "the new rows, e.g. y[y.index > forecaster.last_timestamp_]."
+            )
+        frame.index = frame.index.rename(self.index_.name)
+        self._update(frame.copy())
+        self._set_fitted_frame(pd.concat([self.y_, frame]))
+        return self

@@ -1,0 +1,250 @@
+"""Future timestamps for forecasts: exchange trading sessions or the observed spacing.
+
+:func:`future_index` turns a forecast ``horizon`` (a number of steps, or explicit timestamps)
+into the DatetimeIndex a forecast is reported on. Integer horizons follow an exchange calendar
+from the `exchange-calendars <https://github.com/gerrymanoim/exchange_calendars>`_ library (so
+weekends and holidays such as Christmas or Good Friday are skipped) or, with ``calendar=None``,
+continue the median spacing of the observed timestamps.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import numbers
+import warnings
+from typing import Any
+
+import exchange_calendars as xcals
+import numpy as np
+import pandas as pd
+
+__all__ = ["future_index", "get_calendar"]
+
+_DAY = pd.Timedelta(days=1)
+_MAX_HORIZON = 100_000
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_calendar(name: str, start_year: int, end_year: int) -> xcals.ExchangeCalendar:
+    return xcals.get_calendar(name, start=f"{start_year}-01-01", end=f"{end_year}-12-31")
+
+
+def get_calendar(
+    calendar: str | xcals.ExchangeCalendar, *, start: pd.Timestamp, end: pd.Timestamp
+) -> xcals.ExchangeCalendar:
+    """Exchange calendar covering at least ``[start, end]`` (cached per name and decade).
+
+    Parameters
+    ----------
+    calendar : str or ExchangeCalendar
+        An exchange-calendars name or alias ("XNYS", "NYSE", "XLON", "24/7", ...) or an instance,
+        which is returned unchanged if it covers the range.
+    start, end : Timestamp
+        Dates (tz-naive) the calendar must cover.
+
+    Raises
+    ------
+    ValueError
+        Unknown name (with a close match), or dates outside the calendar's supported range.
+    TypeError
+        ``calendar`` is neither a str nor an ExchangeCalendar.
+    """
+    if isinstance(calendar, xcals.ExchangeCalendar):
+        if start < calendar.first_session or end > calendar.last_session:
+            raise ValueError(
+                f"the ExchangeCalendar {calendar.name!r} covers {calendar.first_session.date()} "
+                f"to {calendar.last_session.date()} but the forecast needs {start.date()} to "
+                f"{end.date()}; build it with a later end (xcals.get_calendar(name, start=..., "
+                f"end=...)) or pass the name, calendar={calendar.name!r}."
+            )
+        return calendar
+    if not isinstance(calendar, str):
+        raise TypeError(
+            f"calendar must be an exchange name such as 'XNYS', an ExchangeCalendar or None, "
+            f"got {calendar!r} of type {type(calendar).__name__}."
+        )
+    names = xcals.get_calendar_names(include_aliases=True)
+    if calendar not in names:
+        close = difflib.get_close_matches(calendar, names, n=3, cutoff=0.5)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(
+            f"unknown calendar={calendar!r}.{hint} Valid names include 'XNYS' (alias 'NYSE'), "
+            "'XNAS', 'XLON', 'XTKS', 'XHKG', '24/7' (see exchange_calendars."
+            "get_calendar_names()); use calendar=None to continue the observed spacing."
+        )
+    # Round to decades so that nearby requests (e.g. backtest folds) share one cached object.
+    start_year = start.year - start.year % 10
+    end_year = end.year - end.year % 10 + 9
+    try:
+        return _cached_calendar(calendar, start_year, end_year)
+    except (ValueError, xcals.errors.CalendarError) as error:
+        raise ValueError(
+            f"calendar {calendar!r} cannot cover {start.date()} to {end.date()}: {error}. Use a "
+            "shorter horizon, an explicit DatetimeIndex, or calendar=None."
+        ) from error
+
+
+def _wall(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Wall-clock (tz-naive local) times, so that daily steps survive DST changes."""
+    return index.tz_localize(None) if index.tz is not None else index
+
+
+def _observed_step(observed_index: pd.DatetimeIndex | None) -> pd.Timedelta:
+    if observed_index is None:
+        raise ValueError(
+            "calendar=None continues the observed spacing and needs observed_index (the fitted "
+            "timestamps); pass observed_index=... or a calendar name such as 'XNYS'."
+        )
+    wall = _wall(observed_index)
+    diffs = np.diff(np.asarray(wall.asi8, dtype=np.int64))
+    diffs = diffs[diffs > 0]
+    if diffs.size == 0:
+        raise ValueError(
+            "cannot infer the spacing of future timestamps: observed_index needs at least two "
+            "distinct timestamps. Pass a calendar name or an explicit DatetimeIndex horizon."
+        )
+    return pd.Timedelta(int(np.median(diffs)), unit=wall.unit)
+
+
+def _localize(wall: pd.DatetimeIndex, last: pd.Timestamp) -> pd.DatetimeIndex:
+    """Put wall-clock times into ``last``'s time zone and datetime unit."""
+    if last.tz is not None:
+        wall = wall.tz_localize(
+            last.tz, ambiguous=np.zeros(len(wall), dtype=bool), nonexistent="shift_forward"
+        )
+    try:
+        return wall.as_unit(last.unit)
+    except ValueError:  # pragma: no cover - steps finer than the data's unit
+        return wall
+
+
+def _check_horizon_index(
+    horizon: pd.DatetimeIndex, last_timestamp: pd.Timestamp
+) -> pd.DatetimeIndex:
+    if len(horizon) == 0:
+        raise ValueError("horizon is an empty DatetimeIndex; pass at least one future timestamp.")
+    if horizon.hasnans:
+        raise ValueError("horizon contains missing timestamps (NaT); drop them.")
+    if (horizon.tz is None) != (last_timestamp.tz is None):
+        raise ValueError(
+            f"horizon is {'tz-naive' if horizon.tz is None else f'tz-aware ({horizon.tz})'} but "
+            f"the data is {'tz-naive' if last_timestamp.tz is None else f'tz-aware ({last_timestamp.tz})'}; "
+            "use the same kind, e.g. horizon.tz_localize(...) or horizon.tz_localize(None)."
+        )
+    if horizon.tz is not None:
+        horizon = horizon.tz_convert(last_timestamp.tz)
+    if not horizon.is_unique:
+        dups = horizon[horizon.duplicated()].unique()
+        raise ValueError(
+            f"horizon has duplicate timestamps, e.g. {[str(t) for t in dups[:3]]}; pass each once."
+        )
+    if not horizon.is_monotonic_increasing:
+        raise ValueError("horizon timestamps are not sorted; pass horizon.sort_values().")
+    if horizon[0] <= last_timestamp:
+        raise ValueError(
+            f"horizon must lie strictly after the last observed timestamp {last_timestamp}, but "
+            f"its first timestamp is {horizon[0]}; drop the past timestamps, e.g. "
+            "horizon[horizon > last_timestamp]."
+        )
+    return horizon
+
+
+def future_index(
+    last_timestamp: pd.Timestamp,
+    horizon: int | pd.DatetimeIndex,
+    *,
+    calendar: str | xcals.ExchangeCalendar | None = "XNYS",
+    observed_index: pd.DatetimeIndex | None = None,
+) -> pd.DatetimeIndex:
+    """Timestamps of the next ``horizon`` forecast steps after ``last_timestamp``.
+
+    Parameters
+    ----------
+    last_timestamp : Timestamp
+        Last observed timestamp (tz-naive or tz-aware).
+    horizon : int or DatetimeIndex
+        A positive int: the number of future steps. A DatetimeIndex: explicit future timestamps,
+        validated (non-empty, sorted, unique, strictly after ``last_timestamp``, same tz-awareness
+        as the data; tz-aware timestamps are converted to ``last_timestamp``'s zone) and returned.
+    calendar : str, ExchangeCalendar or None, default "XNYS"
+        For an int horizon: the exchange whose next trading sessions (strictly after the date of
+        ``last_timestamp``) are used, at the same time of day and in the same time zone as
+        ``last_timestamp`` (daily data stays at midnight). ``None`` continues the observed
+        spacing: the median positive difference of ``observed_index``.
+    observed_index : DatetimeIndex, optional
+        The observed timestamps, shape (n_obs,). Required when ``calendar=None``. If its median
+        spacing is under one day (intraday data), exchange sessions would be wrong: the observed
+        spacing is used instead with a UserWarning. Its name becomes the result's name.
+
+    Returns
+    -------
+    DatetimeIndex of shape (n_steps,)
+        ``n_steps == horizon`` for an int horizon.
+
+    Raises
+    ------
+    TypeError
+        ``horizon`` is not an int or DatetimeIndex (bool, float, str and lists are rejected).
+    ValueError
+        Non-positive ``horizon``, an invalid DatetimeIndex horizon, an unknown calendar name, or
+        ``calendar=None`` without ``observed_index``.
+    """
+    last = pd.Timestamp(last_timestamp)
+    name = observed_index.name if observed_index is not None else None
+    if isinstance(horizon, pd.DatetimeIndex):
+        out = _check_horizon_index(horizon, last)
+        return out.rename(name) if observed_index is not None else out
+    if not _is_int(horizon):
+        raise TypeError(
+            f"horizon must be a positive int (number of future steps) or a pandas DatetimeIndex "
+            f"of future timestamps, got {horizon!r} of type {type(horizon).__name__}. For a list "
+            "of dates pass pd.DatetimeIndex(dates)."
+        )
+    if horizon < 1:
+        raise ValueError(
+            f"horizon must be a positive int (number of future steps), got {horizon}; e.g. "
+            "horizon=5 forecasts the next 5 sessions."
+        )
+    if horizon > _MAX_HORIZON:
+        raise ValueError(
+            f"horizon={horizon} is too long (maximum {_MAX_HORIZON} steps); forecast in pieces "
+            "or pass an explicit DatetimeIndex."
+        )
+    n = int(horizon)
+    if calendar is not None and observed_index is not None and len(observed_index) > 1:
+        step = _observed_step(observed_index)
+        if step < _DAY:
+            warnings.warn(
+                f"the observed spacing ({step}) is under one day but calendar={calendar!r} gives "
+                "daily sessions; continuing the observed spacing instead. Pass calendar=None to "
+                "silence this warning, or an explicit DatetimeIndex horizon.",
+                UserWarning,
+                stacklevel=2,
+            )
+            calendar = None
+    local_last = last.tz_localize(None)  # wall-clock time in the data's own zone
+    if calendar is None:
+        step = _observed_step(observed_index)
+        wall = pd.DatetimeIndex([local_last + k * step for k in range(1, n + 1)])
+        return _localize(wall, last).rename(name)
+
+    day = local_last.normalize()
+    time_of_day = local_last - day
+    # ~7/5 calendar days per session plus holidays; 24/7 needs fewer, generous is cheap (cached).
+    end = day + pd.Timedelta(days=int(n * 1.6) + 30)
+    cal = get_calendar(calendar, start=day, end=end)
+    sessions = cal.sessions
+    sessions = sessions.tz_localize(None) if sessions.tz is not None else sessions
+    after = sessions[sessions > day][:n]
+    if len(after) < n:
+        raise ValueError(
+            f"calendar {cal.name!r} has only {len(after)} sessions after {day.date()} within its "
+            f"range (needed {n}); pass calendar=None or an explicit DatetimeIndex horizon."
+        )
+    wall = pd.DatetimeIndex(after.as_unit("ns") + time_of_day)
+    return _localize(wall, last).rename(name)
