@@ -1,0 +1,5 @@
+"""Baseline forecasters sharing the :class:`tsnode.base.BaseForecaster` API."""
+
+from tsnode.baselines._simple import DriftForecaster, GBMForecaster, NaiveForecaster
+
+__all__ = ["DriftForecaster", "GBMForecaster", "NaiveForecaster"]

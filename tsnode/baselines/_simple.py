@@ -1,0 +1,248 @@
+"""Closed-form baselines: random walk (Naive), random walk with drift, and GBM.
+
+Each baseline describes the forecast of every series at every future step as a Gaussian with a
+location and a scale, either on prices (Drift) or on log prices (Naive, GBM). Quantiles are then
+exact (no sampling noise) and sample paths have independent Gaussian increments whose
+cumulative variance matches those marginals.
+
+Steps are counted from each series' own last observation: for a series that stopped before the
+end of the fitted frame, the fitted rows after its last observation count as missed steps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from exchange_calendars import ExchangeCalendar
+from scipy.special import ndtri
+
+from tsnode._validation import check_positive
+from tsnode.base import BaseForecaster
+
+__all__ = ["DriftForecaster", "GBMForecaster", "NaiveForecaster"]
+
+_DAYS_PER_YEAR = 365.25
+_DAY = pd.Timedelta(days=1)
+
+
+def _last_observed_values(frame: pd.DataFrame) -> np.ndarray:
+    """Last non-NaN value of each column (NaN if none), shape (n_series,)."""
+    return np.array(
+        [
+            col.loc[col.last_valid_index()] if col.notna().any() else np.nan
+            for _, col in frame.items()
+        ],
+        dtype=np.float64,
+    )
+
+
+class _GaussianBaseline(BaseForecaster):
+    """Shared machinery: subclasses provide ``_marginal(index) -> (loc, scale)``."""
+
+    _log_space: bool = False
+
+    def _min_observations(self) -> int:
+        return 3
+
+    def _marginal(self, index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+        """Location and scale, each of shape (n_steps, n_series), of the Gaussian forecast."""
+        raise NotImplementedError
+
+    def _steps(self, index: pd.DatetimeIndex) -> np.ndarray:
+        """Steps since each series' last observation, shape (n_steps, n_series), >= 1."""
+        missed = np.array(
+            [(self.index_ > t).sum() for t in self.series_last_timestamp_], dtype=np.float64
+        )
+        return np.arange(1, len(index) + 1, dtype=np.float64)[:, None] + missed[None, :]
+
+    def _to_prices(self, values: np.ndarray) -> np.ndarray:
+        return np.exp(values) if self._log_space else values
+
+    def _predict_quantiles(
+        self, index: pd.DatetimeIndex, quantiles: tuple[float, ...]
+    ) -> np.ndarray:
+        loc, scale = self._marginal(index)
+        z = ndtri(np.asarray(quantiles, dtype=np.float64))
+        return self._to_prices(loc[..., None] + scale[..., None] * z)
+
+    def _sample(self, index: pd.DatetimeIndex, n_samples: int) -> np.ndarray:
+        loc, scale = self._marginal(index)
+        variance = scale**2
+        increments = np.sqrt(np.clip(np.diff(variance, axis=0, prepend=0.0), 0.0, None))
+        noise = self._rng().standard_normal((n_samples, *loc.shape))
+        return self._to_prices(loc + np.cumsum(noise * increments, axis=1))
+
+    def _update(self, frame: pd.DataFrame) -> None:
+        if self._log_space:
+            check_positive(frame)
+        new = _last_observed_values(frame)
+        self.last_value_ = np.where(np.isnan(new), self.last_value_, new)
+
+
+class NaiveForecaster(_GaussianBaseline):
+    """Random walk: the forecast is the last observed value of each series.
+
+    Probabilistic forecast: zero-mean Gaussian log returns at the historical per-step volatility
+    ``sigma_`` (standard deviation of the one-step log returns between consecutive observations
+    of the series). At step ``k`` after a series' last observation the quantile ``q`` is
+    ``last * exp(sigma * sqrt(k) * z_q)``; the median is the last value. Prices must be > 0.
+
+    Parameters
+    ----------
+    target : str, default "Close"
+        Price field used from yfinance frames.
+    calendar : str, ExchangeCalendar or None, default "XNYS"
+        Calendar of integer horizons (``None`` continues the observed spacing).
+    random_state : int, numpy Generator or None, default None
+        Seed of :meth:`sample`; an int gives identical samples at every call.
+
+    Attributes
+    ----------
+    last_value_ : ndarray of shape (n_series,)
+        Forecast origin of each series (moved forward by :meth:`update`).
+    sigma_ : ndarray of shape (n_series,)
+        Per-step log-return volatility (kept fixed by :meth:`update`).
+    """
+
+    _log_space = True
+
+    def __init__(
+        self,
+        *,
+        target: str = "Close",
+        calendar: str | ExchangeCalendar | None = "XNYS",
+        random_state: int | np.random.Generator | None = None,
+    ) -> None:
+        self.target = target
+        self.calendar = calendar
+        self.random_state = random_state
+
+    def _fit(self, frame: pd.DataFrame) -> None:
+        check_positive(frame)
+        self.last_value_ = _last_observed_values(frame)
+        self.sigma_ = np.array(
+            [np.std(np.diff(np.log(col.dropna().to_numpy())), ddof=1) for _, col in frame.items()]
+        )
+
+    def _marginal(self, index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+        k = self._steps(index)
+        loc = np.broadcast_to(np.log(self.last_value_), k.shape)
+        return loc, self.sigma_ * np.sqrt(k)
+
+
+class DriftForecaster(_GaussianBaseline):
+    """Random walk with drift: last value plus ``k`` times the average per-step change.
+
+    The drift of a series is ``(last - first) / (n - 1)`` over its ``n`` observations (steps are
+    consecutive observations). The forecast at step ``k`` is Gaussian with mean
+    ``last + k * drift`` and standard deviation ``sigma * sqrt(k)``, where ``sigma`` is the
+    standard deviation of the one-step changes around the drift (the uncertainty of the drift
+    estimate itself is ignored). A perfectly linear series is forecast with zero error.
+
+    Parameters
+    ----------
+    target, calendar, random_state
+        As in :class:`NaiveForecaster`.
+
+    Attributes
+    ----------
+    last_value_ : ndarray of shape (n_series,)
+        Forecast origin of each series (moved forward by :meth:`update`).
+    drift_ : ndarray of shape (n_series,)
+        Average change per step (kept fixed by :meth:`update`).
+    sigma_ : ndarray of shape (n_series,)
+        Standard deviation of the one-step changes around ``drift_``.
+    """
+
+    def __init__(
+        self,
+        *,
+        target: str = "Close",
+        calendar: str | ExchangeCalendar | None = "XNYS",
+        random_state: int | np.random.Generator | None = None,
+    ) -> None:
+        self.target = target
+        self.calendar = calendar
+        self.random_state = random_state
+
+    def _fit(self, frame: pd.DataFrame) -> None:
+        self.last_value_ = _last_observed_values(frame)
+        drift, sigma = [], []
+        for _, col in frame.items():
+            values = col.dropna().to_numpy()
+            changes = np.diff(values)
+            drift.append((values[-1] - values[0]) / (len(values) - 1))
+            sigma.append(np.std(changes - drift[-1], ddof=1))
+        self.drift_ = np.array(drift)
+        self.sigma_ = np.array(sigma)
+
+    def _marginal(self, index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+        k = self._steps(index)
+        return self.last_value_ + k * self.drift_, self.sigma_ * np.sqrt(k)
+
+
+class GBMForecaster(_GaussianBaseline):
+    """Geometric Brownian motion fitted by maximum likelihood on irregular timestamps.
+
+    With ``dt_i`` the time between consecutive observations in years (calendar days / 365.25),
+    log returns are ``r_i ~ N((mu - sigma^2 / 2) dt_i, sigma^2 dt_i)``. The closed-form MLE is
+    ``m = sum(r) / sum(dt)``, ``sigma^2 = mean((r_i - m dt_i)^2 / dt_i)`` and
+    ``mu = m + sigma^2 / 2``. The forecast at a future timestamp is log-normal with the same law
+    over ``dt`` = time since the series' last observation (calendar time: weekends and
+    holidays count, consistently with the fit). Prices must be > 0.
+
+    :meth:`update` moves the forecast origin (last value and time) and keeps ``mu_`` and
+    ``sigma_``; refit to re-estimate them.
+
+    Parameters
+    ----------
+    target, calendar, random_state
+        As in :class:`NaiveForecaster`.
+
+    Attributes
+    ----------
+    mu_ : ndarray of shape (n_series,)
+        Annualised drift.
+    sigma_ : ndarray of shape (n_series,)
+        Annualised volatility.
+    last_value_ : ndarray of shape (n_series,)
+        Forecast origin of each series.
+    """
+
+    _log_space = True
+
+    def __init__(
+        self,
+        *,
+        target: str = "Close",
+        calendar: str | ExchangeCalendar | None = "XNYS",
+        random_state: int | np.random.Generator | None = None,
+    ) -> None:
+        self.target = target
+        self.calendar = calendar
+        self.random_state = random_state
+
+    def _fit(self, frame: pd.DataFrame) -> None:
+        check_positive(frame)
+        self.last_value_ = _last_observed_values(frame)
+        mu, sigma = [], []
+        for _, col in frame.items():
+            col = col.dropna()
+            days = np.asarray((col.index - col.index[0]) / _DAY, dtype=np.float64)
+            dt = np.diff(days) / _DAYS_PER_YEAR
+            r = np.diff(np.log(col.to_numpy()))
+            m = r.sum() / dt.sum()
+            s2 = np.mean((r - m * dt) ** 2 / dt)
+            mu.append(m + s2 / 2.0)
+            sigma.append(np.sqrt(s2))
+        self.mu_ = np.array(mu)
+        self.sigma_ = np.array(sigma)
+
+    def _marginal(self, index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+        days = np.stack(
+            [np.asarray((index - t) / _DAY, dtype=np.float64) for t in self.series_last_timestamp_],
+            axis=1,
+        )
+        dt = days / _DAYS_PER_YEAR
+        m = self.mu_ - self.sigma_**2 / 2.0
+        return np.log(self.last_value_) + m * dt, self.sigma_ * np.sqrt(dt)
