@@ -200,7 +200,7 @@ class LogScaler(_ColumnwiseScaler):
             i = int(np.flatnonzero(bad[:, j])[0])
             value = values[i, j]
             if isinstance(X, pd.DataFrame):
-                where = f"column {X.columns[j]!r} at index {X.index[i]!r} (row {i})"
+                where = f"column {X.columns[j]!r} at index {X.index[i]} (row {i})"
             else:
                 where = f"column {j} at row {i}"
             n_other = int(bad.sum()) - 1

@@ -1,0 +1,577 @@
+import copy
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    PolynomialFeatures,
+    PowerTransformer,
+    QuantileTransformer,
+    RobustScaler,
+    StandardScaler,
+)
+from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
+
+from tsnode.preprocessing import LogScaler, SeriesScaler, check_monotone
+
+# --------------------------------------------------------------------------------------------
+# scikit-learn's estimator check suite
+# --------------------------------------------------------------------------------------------
+
+# scikit-learn's `positive_only` input tag means *non-negative*: for such estimators its checks
+# build data with `X - X.min()`, which contains exact zeros. The log of zero is undefined and
+# LogScaler() (offset=0, for prices) rejects zeros by design, so these checks cannot pass for
+# it; each fails only with LogScaler's "Zero values in data" error (asserted in
+# `test_default_log_scaler_fails_checks_only_on_zeros`). The identical code path with
+# offset > 0 (zeros allowed) passes the *whole* suite below.
+ZERO_DATA_CHECKS = [
+    "check_dict_unchanged",
+    "check_dont_overwrite_parameters",
+    "check_dtype_object",
+    "check_estimators_dtypes",
+    "check_estimators_fit_returns_self",
+    "check_estimators_overwrite_params",
+    "check_estimators_pickle",
+    "check_f_contiguous_array_estimator",
+    "check_fit2d_1feature",
+    "check_fit2d_1sample",
+    "check_fit2d_predict1d",
+    "check_fit_check_is_fitted",
+    "check_fit_idempotent",
+    "check_fit_score_takes_y",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+    "check_n_features_in",
+    "check_n_features_in_after_fitting",
+    "check_pipeline_consistency",
+    "check_readonly_memmap_input",
+    "check_transformer_data_not_an_array",
+    "check_transformer_general",
+    "check_transformer_preserve_dtypes",
+]
+ZERO_DATA_REASON = (
+    "sklearn's positive_only check data contain exact zeros (X - X.min()); log(0) is undefined "
+    "and LogScaler(offset=0) rejects zeros by design; LogScaler(offset>0) passes this check"
+)
+
+
+def _expected_failed_checks(estimator):
+    if isinstance(estimator, LogScaler) and estimator.offset == 0:
+        return dict.fromkeys(ZERO_DATA_CHECKS, ZERO_DATA_REASON)
+    return {}
+
+
+# `check_array_api_input` is skipped by scikit-learn itself unless SCIPY_ARRAY_API=1 is set
+# before scipy is imported; `test_array_api_check_in_subprocess` runs it with the variable set.
+@parametrize_with_checks(
+    [
+        LogScaler(offset=1.0),
+        LogScaler(standardize=False, offset=0.5),
+        SeriesScaler(),
+        SeriesScaler(RobustScaler()),
+        SeriesScaler(PowerTransformer()),
+        SeriesScaler(make_pipeline(RobustScaler(), StandardScaler())),
+        LogScaler(),
+    ],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
+@pytest.mark.parametrize("standardize", [True, False])
+def test_default_log_scaler_fails_checks_only_on_zeros(standardize):
+    results = check_estimator(LogScaler(standardize=standardize), on_fail=None)
+    failed = [r for r in results if r["status"] == "failed"]
+    assert failed, "sklearn's checks no longer use zeros: drop ZERO_DATA_CHECKS"
+    for result in failed:
+        assert "Zero values in data" in str(result["exception"]), result["check_name"]
+    assert {r["check_name"] for r in failed} <= set(ZERO_DATA_CHECKS)
+
+
+def test_array_api_check_in_subprocess():
+    code = textwrap.dedent(
+        """
+        import warnings
+        warnings.simplefilter("ignore")
+        from sklearn.preprocessing import RobustScaler
+        from sklearn.utils.estimator_checks import check_array_api_input
+        from tsnode.preprocessing import LogScaler, SeriesScaler
+        for est in (LogScaler(offset=1.0), SeriesScaler(RobustScaler())):
+            check_array_api_input(
+                type(est).__name__, est, array_namespace="numpy", expect_only_array_outputs=False
+            )
+        print("ok")
+        """
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "SCIPY_ARRAY_API": "1", "PYTHONPATH": root}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _prices(n=40, columns=("AAA", "BBB", "CCC"), seed=0, tz=None):
+    rng = np.random.default_rng(seed)
+    steps = rng.normal(0.0, 0.02, size=(n, len(columns)))
+    values = 100.0 * np.exp(np.cumsum(steps, axis=0)) * np.arange(1, len(columns) + 1)
+    index = pd.bdate_range("2024-01-01", periods=n, tz=tz)
+    frame = pd.DataFrame(values, index=index, columns=list(columns))
+    frame.iloc[3, 0] = np.nan
+    frame.iloc[10:13, 1] = np.nan
+    return frame
+
+
+SCALERS = [
+    LogScaler(),
+    LogScaler(standardize=False),
+    SeriesScaler(),
+    SeriesScaler(RobustScaler()),
+    SeriesScaler(PowerTransformer()),
+]
+
+
+# --------------------------------------------------------------------------------------------
+# LogScaler
+# --------------------------------------------------------------------------------------------
+
+
+def test_log_scaler_values_and_attributes():
+    X = _prices()
+    scaler = LogScaler().fit(X)
+    logs = np.log(X.to_numpy())
+    np.testing.assert_allclose(scaler.mean_, np.nanmean(logs, axis=0), rtol=1e-13)
+    np.testing.assert_allclose(scaler.scale_, np.nanstd(logs, axis=0), rtol=1e-13)
+    assert scaler.n_features_in_ == 3
+    assert list(scaler.feature_names_in_) == ["AAA", "BBB", "CCC"]
+    assert scaler.mean_.dtype == scaler.scale_.dtype == np.float64
+    out = scaler.transform(X)
+    expected = (logs - scaler.mean_) / scaler.scale_
+    np.testing.assert_allclose(out.to_numpy(), expected, rtol=1e-12, atol=1e-12)
+    # standardised on the observed values
+    np.testing.assert_allclose(np.nanmean(out.to_numpy(), axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(np.nanstd(out.to_numpy(), axis=0), 1.0, rtol=1e-12)
+
+
+def test_log_scaler_without_standardize_is_plain_log():
+    X = _prices()
+    scaler = LogScaler(standardize=False).fit(X)
+    np.testing.assert_array_equal(scaler.mean_, 0.0)
+    np.testing.assert_array_equal(scaler.scale_, 1.0)
+    np.testing.assert_allclose(scaler.transform(X).to_numpy(), np.log(X.to_numpy()), rtol=1e-15)
+
+
+def test_log_scaler_constant_column_gets_scale_one():
+    X = np.column_stack([np.full(10, 7.5), np.linspace(1.0, 2.0, 10)])
+    scaler = LogScaler().fit(X)
+    assert scaler.scale_[0] == 1.0
+    np.testing.assert_allclose(scaler.transform(X)[:, 0], 0.0, atol=1e-15)
+    np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(X)), X, rtol=1e-13)
+
+
+def test_log_scaler_offset_allows_zeros_but_not_negatives():
+    X = np.array([[0.0, 5.0], [10.0, 0.0], [3.0, 2.0]])
+    scaler = LogScaler(offset=1.0).fit(X)
+    np.testing.assert_allclose(scaler.mean_, np.log(X + 1.0).mean(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(
+        scaler.inverse_transform(scaler.transform(X)), X, rtol=1e-12, atol=1e-12
+    )
+    with pytest.raises(ValueError, match="Negative values in data: column 1 at row 1"):
+        scaler.transform(np.array([[1.0, 1.0], [1.0, -0.5]]))
+
+
+def test_log_scaler_dataframe_error_names_column_and_timestamp():
+    X = _prices()
+    X.iloc[5, 2] = -1.0
+    X.iloc[7, 1] = 0.0
+    with pytest.raises(ValueError) as info:
+        LogScaler().fit(X)
+    message = str(info.value)
+    assert "column 'BBB'" in message and str(X.index[7]) in message and "(row 7)" in message
+    assert "Zero values in data" in message and "1 more" in message
+
+
+def test_log_scaler_negative_error_on_transform():
+    scaler = LogScaler().fit(_prices())
+    X = _prices(seed=1)
+    X.iloc[4, 0] = -2.0
+    with pytest.raises(ValueError, match=r"LogScaler.transform: Negative values in data") as info:
+        scaler.transform(X)
+    assert "column 'AAA'" in str(info.value) and str(X.index[4]) in str(info.value)
+
+
+def test_log_scaler_numpy_error_names_column_index_and_row():
+    X = np.ones((6, 3))
+    X[4, 2] = -3.0
+    with pytest.raises(ValueError, match=r"column 2 at row 4 has value -3.0"):
+        LogScaler().fit(X)
+
+
+@pytest.mark.parametrize("params", [{"standardize": "yes"}, {"offset": -1.0}, {"offset": np.inf}])
+def test_log_scaler_invalid_parameters(params):
+    with pytest.raises((TypeError, ValueError), match="standardize|offset"):
+        LogScaler(**params).fit(_prices())
+
+
+# --------------------------------------------------------------------------------------------
+# SeriesScaler
+# --------------------------------------------------------------------------------------------
+
+
+def test_series_scaler_fits_one_clone_per_column_on_observed_values():
+    X = _prices()
+    user_transformer = RobustScaler()
+    scaler = SeriesScaler(user_transformer).fit(X)
+    assert not hasattr(user_transformer, "center_")  # the user's transformer is not fitted
+    assert len(scaler.transformers_) == 3
+    assert len({id(t) for t in scaler.transformers_}) == 3
+    out = scaler.transform(X)
+    for j, name in enumerate(X.columns):
+        observed = X[name].dropna().to_numpy().reshape(-1, 1)
+        reference = RobustScaler().fit(observed)
+        np.testing.assert_allclose(scaler.transformers_[j].center_, reference.center_)
+        mask = X[name].notna().to_numpy()
+        np.testing.assert_allclose(
+            out[name].to_numpy()[mask], reference.transform(observed)[:, 0], rtol=1e-13
+        )
+        assert out[name].isna().to_numpy().tolist() == (~mask).tolist()
+
+
+def test_series_scaler_default_matches_standard_scaler_on_complete_data():
+    X = _prices().ffill().bfill().to_numpy()
+    np.testing.assert_allclose(
+        SeriesScaler().fit_transform(X), StandardScaler().fit_transform(X), rtol=1e-12
+    )
+
+
+def test_series_scaler_rejects_non_transformer_and_many_to_many():
+    with pytest.raises(TypeError, match="transformer must be a scikit-learn transformer"):
+        SeriesScaler("robust").fit(_prices())
+    with pytest.raises(ValueError, match="one column to one column"):
+        SeriesScaler(PolynomialFeatures(degree=2)).fit(_prices())
+
+
+class _NoInverse(TransformerMixin, BaseEstimator):
+    def fit(self, X, y=None):
+        self.fitted_ = True
+        return self
+
+    def transform(self, X):
+        return np.asarray(X) * 2.0
+
+
+def test_series_scaler_inverse_transform_only_if_inner_has_it():
+    assert not hasattr(SeriesScaler(_NoInverse()), "inverse_transform")
+    scaler = SeriesScaler(_NoInverse()).fit(np.ones((4, 2)))
+    assert not hasattr(scaler, "inverse_transform")
+    np.testing.assert_array_equal(scaler.transform(np.ones((2, 2))), 2.0)
+    assert hasattr(SeriesScaler(), "inverse_transform")
+
+
+def test_series_scaler_all_nan_column_at_transform_is_nan():
+    scaler = SeriesScaler().fit(_prices())
+    X = _prices(seed=2)
+    X["BBB"] = np.nan
+    out = scaler.transform(X)
+    assert out["BBB"].isna().all() and out[["AAA", "CCC"]].notna().sum().sum() > 0
+
+
+# --------------------------------------------------------------------------------------------
+# Shared behaviour
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scaler", SCALERS, ids=repr)
+def test_dataframe_in_dataframe_out_and_numpy_in_numpy_out(scaler):
+    X = _prices(tz="America/New_York")
+    fitted = clone(scaler).fit(X)
+    for method in ("transform", "inverse_transform"):
+        out = getattr(fitted, method)(X if method == "transform" else fitted.transform(X))
+        assert isinstance(out, pd.DataFrame)
+        pd.testing.assert_index_equal(out.index, X.index)
+        pd.testing.assert_index_equal(out.columns, X.columns)
+        assert (out.dtypes == np.float64).all()
+        pd.testing.assert_frame_equal(out.isna(), X.isna())
+    arr = X.to_numpy(dtype=np.float32)
+    fitted = clone(scaler).fit(arr)
+    out = fitted.transform(arr)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float64
+    back = fitted.inverse_transform(out)
+    assert isinstance(back, np.ndarray) and back.dtype == np.float64
+    np.testing.assert_allclose(back, arr, rtol=1e-6)
+
+
+@pytest.mark.parametrize("scaler", SCALERS, ids=repr)
+def test_fit_ignores_nan_rows(scaler):
+    X = _prices()
+    with_nan = clone(scaler).fit(X)
+    a = X[["AAA"]].dropna()
+    only_observed = clone(scaler).fit(a)
+    np.testing.assert_allclose(
+        with_nan.transform(X)[["AAA"]].dropna().to_numpy(),
+        only_observed.transform(a).to_numpy(),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("scaler", SCALERS, ids=repr)
+def test_all_nan_column_at_fit_names_column(scaler):
+    X = _prices()
+    X["BBB"] = np.nan
+    with pytest.raises(ValueError, match="column 'BBB' is entirely NaN"):
+        clone(scaler).fit(X)
+    with pytest.raises(ValueError, match="column 1 is entirely NaN"):
+        clone(scaler).fit(X.to_numpy())
+
+
+@pytest.mark.parametrize("scaler", SCALERS, ids=repr)
+def test_no_leakage_fit_on_first_part(scaler):
+    X = _prices(n=60)
+    head, tail = X.iloc[:40], X.iloc[40:]
+    fitted = clone(scaler).fit(head)
+    reference = clone(scaler).fit(head.copy())
+    # transforming the rest neither refits nor uses the rest's statistics
+    tail_out = fitted.transform(tail)
+    shocked = tail * 10.0  # a regime change after the training period
+    fitted.transform(shocked)
+    pd.testing.assert_frame_equal(fitted.transform(head), reference.transform(head))
+    pd.testing.assert_frame_equal(fitted.transform(tail), tail_out)
+    # the tail is transformed with the head's statistics, not re-standardised
+    if isinstance(scaler, LogScaler) and scaler.standardize:
+        logs = np.log(head.to_numpy())
+        expected = (np.log(tail.to_numpy()) - np.nanmean(logs, 0)) / np.nanstd(logs, 0)
+        np.testing.assert_allclose(tail_out.to_numpy(), expected, rtol=1e-12, atol=1e-12)
+    if isinstance(scaler, LogScaler) and not scaler.standardize:
+        return  # the plain log has no statistics to leak
+    whole = clone(scaler).fit(X)
+    assert not np.allclose(whole.transform(tail).to_numpy(), tail_out.to_numpy(), equal_nan=True)
+
+
+@pytest.mark.parametrize("scaler", SCALERS, ids=repr)
+def test_input_is_not_mutated(scaler):
+    for X in (_prices(), _prices().to_numpy()):
+        original = copy.deepcopy(X)
+        fitted = clone(scaler).fit(X)
+        scaled = fitted.transform(X)
+        scaled_copy = copy.deepcopy(scaled)
+        fitted.inverse_transform(scaled)
+        fitted.fit_transform(X)
+        if isinstance(X, pd.DataFrame):
+            pd.testing.assert_frame_equal(X, original)
+            pd.testing.assert_frame_equal(scaled, scaled_copy)
+        else:
+            np.testing.assert_array_equal(X, original)
+            np.testing.assert_array_equal(scaled, scaled_copy)
+
+
+@pytest.mark.parametrize("scaler", SCALERS, ids=repr)
+def test_set_output_and_feature_names(scaler):
+    X = _prices()
+    fitted = clone(scaler).set_output(transform="pandas").fit(X.to_numpy())
+    out = fitted.transform(X.to_numpy())
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["x0", "x1", "x2"]
+    assert list(fitted.get_feature_names_out()) == ["x0", "x1", "x2"]
+    fitted = clone(scaler).set_output(transform="pandas").fit(X)
+    out = fitted.fit_transform(X)
+    pd.testing.assert_index_equal(out.index, X.index)
+    assert list(fitted.get_feature_names_out()) == ["AAA", "BBB", "CCC"]
+    default = clone(scaler).set_output(transform="default")
+    assert isinstance(default.fit(X).transform(X), pd.DataFrame)
+    assert isinstance(default.fit(X.to_numpy()).transform(X.to_numpy()), np.ndarray)
+
+
+@pytest.mark.parametrize("scaler", SCALERS, ids=repr)
+def test_pipeline_and_clone(scaler):
+    X = _prices()
+    pipe = make_pipeline(clone(scaler), StandardScaler()).fit(X)
+    back = pipe.inverse_transform(pipe.transform(X))
+    np.testing.assert_allclose(np.asarray(back), X.to_numpy(), rtol=1e-9)
+    cloned = clone(scaler)
+    assert cloned.get_params() == scaler.get_params() or isinstance(scaler, SeriesScaler)
+    assert not hasattr(cloned, "n_features_in_")
+
+
+def test_series_scaler_nested_params():
+    scaler = SeriesScaler(RobustScaler())
+    scaler.set_params(transformer__quantile_range=(10.0, 90.0))
+    assert scaler.get_params()["transformer__quantile_range"] == (10.0, 90.0)
+    fitted = scaler.fit(_prices())
+    assert fitted.transformers_[0].quantile_range == (10.0, 90.0)
+
+
+@pytest.mark.parametrize("scaler", SCALERS, ids=repr)
+def test_inverse_transform_checks_columns(scaler):
+    X = _prices()
+    fitted = clone(scaler).fit(X)
+    with pytest.raises(ValueError, match="X has 2 features, but"):
+        fitted.inverse_transform(X.iloc[:, :2])
+    with pytest.raises(ValueError, match="fitted on columns"):
+        fitted.inverse_transform(fitted.transform(X)[["BBB", "AAA", "CCC"]])
+    with pytest.raises(ValueError, match="to_frame"):
+        fitted.transform(X["AAA"])
+    with pytest.raises(NotFittedError):
+        clone(scaler).inverse_transform(X)
+    with pytest.raises(NotFittedError):
+        clone(scaler).transform(X)
+
+
+@pytest.mark.filterwarnings("ignore:Some values in column 0 of the inverse-transformed:UserWarning")
+@pytest.mark.parametrize("scaler", SCALERS, ids=repr)
+def test_samples_shaped_like_the_forecaster_uses(scaler):
+    X = _prices()
+    fitted = clone(scaler).fit(X)
+    samples = np.random.default_rng(0).normal(size=(200 * 5, 3))
+    prices = fitted.inverse_transform(pd.DataFrame(samples, columns=X.columns))
+    assert isinstance(prices, pd.DataFrame) and prices.shape == (1000, 3)
+    assert list(prices.columns) == list(X.columns)
+    if isinstance(scaler, SeriesScaler) and isinstance(scaler.transformer, PowerTransformer):
+        return  # Yeo-Johnson's inverse is undefined beyond a bound for some lambdas (NaN)
+    assert np.isfinite(prices.to_numpy()).all()
+
+
+@pytest.mark.parametrize("scaler", SCALERS, ids=repr)
+def test_json_serialisation_roundtrip(scaler):
+    from tsnode._serialization import from_jsonable, to_jsonable
+
+    X = _prices()
+    fitted = clone(scaler).fit(X)
+    back = from_jsonable(json.loads(json.dumps(to_jsonable(fitted))))
+    pd.testing.assert_frame_equal(back.transform(X), fitted.transform(X), rtol=1e-12)
+    pd.testing.assert_frame_equal(
+        back.inverse_transform(fitted.transform(X)), X, rtol=1e-10, check_freq=False
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Hypothesis round trips
+# --------------------------------------------------------------------------------------------
+
+
+@st.composite
+def positive_frames(draw):
+    n_rows = draw(st.integers(1, 25))
+    n_cols = draw(st.integers(1, 4))
+    values = draw(
+        arrays(
+            np.float64,
+            (n_rows, n_cols),
+            elements=st.floats(1e-3, 1e6, allow_nan=False, allow_infinity=False),
+        )
+    )
+    missing = draw(arrays(np.bool_, (n_rows, n_cols)))
+    missing[0, :] = False  # every column has at least one observation
+    values = np.where(missing, np.nan, values)
+    shuffled = draw(st.permutations(range(n_rows)))
+    values = values[list(shuffled)]
+    index = pd.date_range("2020-01-01", periods=n_rows, freq="D")
+    return pd.DataFrame(values, index=index, columns=[f"s{j}" for j in range(n_cols)])
+
+
+@pytest.mark.parametrize(
+    "scaler",
+    [LogScaler(), LogScaler(standardize=False), LogScaler(offset=1.0), SeriesScaler()],
+    ids=repr,
+)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frame=positive_frames())
+def test_roundtrip_hypothesis(scaler, frame):
+    original = frame.copy()
+    fitted = clone(scaler).fit(frame)
+    scaled = fitted.transform(frame)
+    back = fitted.inverse_transform(scaled)
+    pd.testing.assert_frame_equal(frame, original)
+    pd.testing.assert_frame_equal(back.isna(), frame.isna())
+    # linear scalers are exact up to rounding relative to the column's magnitude
+    atol = 1e-12 * np.nanmax(np.abs(frame.to_numpy()), axis=0)
+    np.testing.assert_allclose(back.to_numpy(), frame.to_numpy(), rtol=1e-10, atol=atol.max())
+    arr = frame.to_numpy()
+    arr_fitted = clone(scaler).fit(arr)
+    arr_back = arr_fitted.inverse_transform(arr_fitted.transform(arr))
+    assert isinstance(arr_back, np.ndarray)
+    np.testing.assert_array_equal(np.isnan(arr_back), np.isnan(arr))
+    np.testing.assert_allclose(arr_back, arr, rtol=1e-10, atol=atol.max())
+
+
+# --------------------------------------------------------------------------------------------
+# check_monotone
+# --------------------------------------------------------------------------------------------
+
+
+def _crossing_zero():
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(50, 2)), columns=["a", "b"])
+    frame.iloc[2, 1] = np.nan
+    return frame
+
+
+@pytest.mark.parametrize("scaler", SCALERS, ids=repr)
+def test_check_monotone_true_for_increasing_scalers(scaler):
+    X = _prices()
+    X.iloc[0, 0] = 0.011  # near zero: the grid must not cross zero for the log
+    assert check_monotone(clone(scaler).fit(X), X) is True
+    assert check_monotone(clone(scaler).fit(X.to_numpy()), X.to_numpy(), n_grid=5) is True
+
+
+@pytest.mark.parametrize(
+    "transformer",
+    [
+        # not monotone across zero; the second one is decreasing
+        FunctionTransformer(np.square, inverse_func=np.sqrt, check_inverse=False),
+        FunctionTransformer(np.negative, inverse_func=np.negative, check_inverse=False),
+    ],
+    ids=["square", "sign-flip"],
+)
+def test_check_monotone_false_for_non_increasing(transformer):
+    X = _crossing_zero()
+    assert check_monotone(SeriesScaler(transformer).fit(X), X) is False
+    assert check_monotone(clone(transformer).fit(X), X) is False
+
+
+def test_check_monotone_flat_outside_fitted_range_is_false():
+    X = _crossing_zero()
+    scaler = SeriesScaler(QuantileTransformer(n_quantiles=20)).fit(X)
+    assert check_monotone(scaler, X) is False
+
+
+def test_check_monotone_one_bad_column_is_enough():
+    X = _crossing_zero()
+    square_b = FunctionTransformer(
+        lambda v: np.column_stack([v[:, 0], v[:, 1] ** 2]), feature_names_out="one-to-one"
+    )
+    assert check_monotone(square_b.fit(X.to_numpy()), X.to_numpy()) is False
+
+
+def test_check_monotone_input_errors():
+    X = _prices()
+    fitted = LogScaler().fit(X)
+    with pytest.raises(ValueError, match="n_grid"):
+        check_monotone(fitted, X, n_grid=1)
+    with pytest.raises(NotFittedError):
+        check_monotone(LogScaler(), X)
+    empty = X.copy()
+    empty["CCC"] = np.nan
+    with pytest.raises(ValueError, match="column 'CCC'"):
+        check_monotone(fitted, empty)
+    with pytest.raises(ValueError, match="one-to-one"):
+        check_monotone(PolynomialFeatures().fit(X.fillna(1.0)), X)
