@@ -1,0 +1,59 @@
+"""Quickstart: forecast a shipped price series with tsnode and save a fan chart.
+
+    python examples/quickstart.py [--ticker AAPL] [--horizon 20] [--plot forecast.png]
+
+Runs offline on the sample data shipped with tsnode. ``TSNODE_QUICK=1`` (used by the tests)
+shrinks the training budget to a few seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from tsnode.plotting import plot_forecast  # noqa: E402
+
+from tsnode import TSNodeForecaster  # noqa: E402
+from tsnode.data import load_sample  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--ticker", default="AAPL", help="shipped sample (see tsnode.data.list_samples())"
+    )
+    parser.add_argument("--horizon", type=int, default=20, help="trading sessions ahead")
+    parser.add_argument("--years", type=float, default=10.0, help="years of history to fit on")
+    parser.add_argument("--plot", default="forecast.png", help="where to save the fan chart")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    quick = os.environ.get("TSNODE_QUICK") == "1"
+    prices = load_sample(args.ticker)
+    start = prices.index[-1] - __import__("pandas").DateOffset(years=args.years)
+    prices = prices.loc[prices.index >= start]
+
+    settings = dict(epochs=2, steps_per_epoch=3, n_predict_samples=50) if quick else {}
+    model = TSNodeForecaster(random_state=args.seed, **settings).fit(prices)
+
+    quantiles = model.predict_quantiles(
+        args.horizon, quantiles=(0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+    )
+    print(
+        f"tsnode {args.horizon}-session forecast for {args.ticker} "
+        f"(last close {prices.iloc[-1, 0]:.2f} on {prices.index[-1].date()}):"
+    )
+    print(quantiles.xs(args.ticker, axis=1, level="series")[[0.1, 0.5, 0.9]].round(2).to_string())
+
+    fig = plot_forecast(prices, quantiles, title=f"{args.ticker}: tsnode forecast", n_history=250)
+    fig.savefig(args.plot, dpi=120, bbox_inches="tight")
+    print(f"fan chart saved to {args.plot}")
+    return {"quantiles": quantiles, "plot": args.plot}
+
+
+if __name__ == "__main__":
+    main()
