@@ -31,7 +31,11 @@ def _is_int(value: Any) -> bool:
 
 @functools.lru_cache(maxsize=64)
 def _cached_calendar(name: str, start_year: int, end_year: int) -> xcals.ExchangeCalendar:
-    return xcals.get_calendar(name, start=f"{start_year}-01-01", end=f"{end_year}-12-31")
+    with warnings.catch_warnings():
+        # exchange-calendars triggers pandas deprecation warnings that users cannot act on.
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return xcals.get_calendar(name, start=f"{start_year}-01-01", end=f"{end_year}-12-31")
 
 
 def get_calendar(

@@ -1,0 +1,187 @@
+"""Tests of tsnode.calendar.future_index."""
+
+from __future__ import annotations
+
+import warnings
+
+import exchange_calendars as xcals
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsnode.calendar import future_index, get_calendar
+
+
+def _dates(index: pd.DatetimeIndex) -> list[str]:
+    return [str(t.date()) for t in index]
+
+
+def test_nyse_skips_christmas():
+    out = future_index(pd.Timestamp("2012-12-21"), 4)
+    assert _dates(out) == ["2012-12-24", "2012-12-26", "2012-12-27", "2012-12-28"]
+    assert out.tz is None
+    assert (out == out.normalize()).all()
+
+
+def test_nyse_alias_and_good_friday():
+    # Good Friday 2024 is March 29.
+    out = future_index(pd.Timestamp("2024-03-27"), 3, calendar="NYSE")
+    assert _dates(out) == ["2024-03-28", "2024-04-01", "2024-04-02"]
+
+
+def test_other_calendars():
+    # London: Boxing Day (Dec 26) is a holiday, New York trades.
+    assert _dates(future_index(pd.Timestamp("2023-12-22"), 2, calendar="XLON")) == [
+        "2023-12-27",
+        "2023-12-28",
+    ]
+    assert _dates(future_index(pd.Timestamp("2024-01-05"), 3, calendar="24/7")) == [
+        "2024-01-06",
+        "2024-01-07",
+        "2024-01-08",
+    ]
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_calendar_instance():
+    cal = xcals.get_calendar("XNYS", start="2012-01-01", end="2013-12-31")
+    out = future_index(pd.Timestamp("2012-12-21"), 2, calendar=cal)
+    assert _dates(out) == ["2012-12-24", "2012-12-26"]
+    with pytest.raises(ValueError, match="covers"):
+        future_index(pd.Timestamp("2013-12-20"), 100, calendar=cal)
+
+
+def test_far_future_beyond_library_default_bound():
+    out = future_index(pd.Timestamp("2080-12-22"), 3)
+    assert len(out) == 3 and out[0] > pd.Timestamp("2080-12-22")
+    assert pd.Timestamp("2080-12-25") not in out
+
+
+def test_tz_aware_keeps_zone_and_wall_time_across_dst():
+    last = pd.Timestamp("2024-03-08", tz="America/New_York")  # DST starts 2024-03-10
+    observed = pd.DatetimeIndex(
+        pd.bdate_range("2024-02-01", "2024-03-08"), name="Date"
+    ).tz_localize("America/New_York")
+    out = future_index(last, 3, observed_index=observed)
+    assert str(out.tz) == "America/New_York"
+    assert out.name == "Date"
+    assert _dates(out) == ["2024-03-11", "2024-03-12", "2024-03-13"]
+    assert all(t.hour == 0 for t in out)
+
+
+def test_time_of_day_kept():
+    out = future_index(pd.Timestamp("2024-01-05 16:00"), 2)
+    assert list(out) == [pd.Timestamp("2024-01-08 16:00"), pd.Timestamp("2024-01-09 16:00")]
+
+
+def test_calendar_none_continues_median_spacing():
+    observed = pd.DatetimeIndex(["2024-01-01", "2024-01-03", "2024-01-05", "2024-01-12"], name="t")
+    out = future_index(observed[-1], 3, calendar=None, observed_index=observed)
+    assert list(out) == list(pd.date_range("2024-01-14", periods=3, freq="2D"))
+    assert out.name == "t"
+
+
+def test_calendar_none_tz_aware_daily_across_dst():
+    observed = pd.date_range("2024-03-01", "2024-03-08", freq="D", tz="America/New_York")
+    out = future_index(observed[-1], 4, calendar=None, observed_index=observed)
+    assert all(t.hour == 0 for t in out)
+    assert _dates(out) == ["2024-03-09", "2024-03-10", "2024-03-11", "2024-03-12"]
+
+
+def test_calendar_none_needs_observed_index():
+    with pytest.raises(ValueError, match="observed_index"):
+        future_index(pd.Timestamp("2024-01-01"), 3, calendar=None)
+    with pytest.raises(ValueError, match="two distinct"):
+        future_index(
+            pd.Timestamp("2024-01-01"),
+            3,
+            calendar=None,
+            observed_index=pd.DatetimeIndex(["2024-01-01"]),
+        )
+
+
+def test_intraday_with_daily_calendar_warns_and_uses_spacing():
+    observed = pd.date_range("2024-01-02 09:30", periods=8, freq="30min")
+    with pytest.warns(UserWarning, match="under one day"):
+        out = future_index(observed[-1], 2, calendar="XNYS", observed_index=observed)
+    assert list(out) == [observed[-1] + pd.Timedelta("30min"), observed[-1] + pd.Timedelta("1h")]
+
+
+@pytest.mark.parametrize("bad", [0, -3])
+def test_nonpositive_horizon(bad):
+    with pytest.raises(ValueError, match=rf"horizon must be a positive int.*got {bad}"):
+        future_index(pd.Timestamp("2024-01-01"), bad)
+
+
+@pytest.mark.parametrize("bad", [2.0, "5", True, [1, 2], None, np.float64(3)])
+def test_bad_horizon_type(bad):
+    with pytest.raises(TypeError, match="horizon must be a positive int"):
+        future_index(pd.Timestamp("2024-01-01"), bad)
+
+
+def test_numpy_int_horizon():
+    assert len(future_index(pd.Timestamp("2024-01-02"), np.int64(2))) == 2
+
+
+def test_huge_horizon_rejected():
+    with pytest.raises(ValueError, match="too long"):
+        future_index(pd.Timestamp("2024-01-02"), 10**7)
+
+
+def test_unknown_calendar_suggests_close_match():
+    with pytest.raises(ValueError, match=r"unknown calendar='XNYZ'.*'XNYS'"):
+        future_index(pd.Timestamp("2024-01-01"), 2, calendar="XNYZ")
+    with pytest.raises(TypeError, match="calendar must be"):
+        future_index(pd.Timestamp("2024-01-01"), 2, calendar=5)
+
+
+# ---------------------------------------------------------------------------- explicit horizon
+def test_datetimeindex_horizon_returned():
+    horizon = pd.DatetimeIndex(["2024-01-10", "2024-01-20"])
+    out = future_index(pd.Timestamp("2024-01-05"), horizon)
+    pd.testing.assert_index_equal(out, horizon)
+    named = future_index(
+        pd.Timestamp("2024-01-05"), horizon, observed_index=pd.DatetimeIndex([], name="Date")
+    )
+    assert named.name == "Date"
+    assert horizon.name is None  # not mutated
+
+
+@pytest.mark.parametrize(
+    "horizon, match",
+    [
+        (pd.DatetimeIndex([]), "empty"),
+        (pd.DatetimeIndex(["2024-01-10", "2024-01-09"]), "not sorted"),
+        (pd.DatetimeIndex(["2024-01-10", "2024-01-10"]), "duplicate"),
+        (pd.DatetimeIndex(["2024-01-05", "2024-01-09"]), "strictly after"),
+        (pd.DatetimeIndex(["2024-01-01"]), "strictly after"),
+        (pd.DatetimeIndex(["2024-01-10", None]), "NaT"),
+        (pd.DatetimeIndex(["2024-01-10"], tz="UTC"), "tz-aware"),
+    ],
+)
+def test_datetimeindex_horizon_validation(horizon, match):
+    with pytest.raises(ValueError, match=match):
+        future_index(pd.Timestamp("2024-01-05"), horizon)
+
+
+def test_datetimeindex_horizon_tz_converted():
+    last = pd.Timestamp("2024-01-05", tz="America/New_York")
+    horizon = pd.DatetimeIndex(["2024-01-08 05:00"], tz="UTC")
+    out = future_index(last, horizon)
+    assert str(out.tz) == "America/New_York"
+    assert out[0] == horizon[0]
+    with pytest.raises(ValueError, match="tz-naive"):
+        future_index(last, pd.DatetimeIndex(["2024-01-08"]))
+
+
+def test_calendar_objects_are_cached():
+    a = get_calendar("XNYS", start=pd.Timestamp("2021-01-01"), end=pd.Timestamp("2022-01-01"))
+    b = get_calendar("XNYS", start=pd.Timestamp("2023-05-01"), end=pd.Timestamp("2024-01-01"))
+    assert a is b
+
+
+def test_no_warning_for_daily_data():
+    observed = pd.bdate_range("2024-01-02", periods=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        future_index(observed[-1], 3, observed_index=observed)
