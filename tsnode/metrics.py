@@ -1,0 +1,681 @@
+"""Forecast metrics: point, probabilistic and directional scores, and the Diebold-Mariano test.
+
+Every function takes array-likes (lists, numpy arrays, pandas objects) and returns a
+plain ``float`` (or an array for the PIT functions). Inputs are never modified.
+
+Missing values: where a docstring says *NaN pairs are dropped*, an element is scored
+only if all of its inputs are finite-or-infinite numbers (not NaN); if nothing is left
+the score is NaN and a :class:`RuntimeWarning` is emitted. Empty inputs, mismatched
+shapes and invalid quantile levels raise :class:`ValueError` naming the argument.
+
+Conventions:
+
+- ``mape`` and ``smape`` are fractions, not percentages (``0.05`` means 5 %).
+- ``crps_from_quantiles`` is the quantile-score approximation of the CRPS,
+  ``2 * mean_k QS_{tau_k}``; ``crps_from_samples`` is exact for the empirical
+  distribution of the samples.
+- ``diebold_mariano`` returns a negative statistic when the *model* has the smaller
+  loss.
+
+This module never imports torch.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+from scipy import stats as _stats
+
+__all__ = [
+    "DMResult",
+    "coverage",
+    "crps_from_quantiles",
+    "crps_from_samples",
+    "diebold_mariano",
+    "directional_accuracy",
+    "interval_width",
+    "mae",
+    "mape",
+    "mase",
+    "pinball_loss",
+    "pit_from_samples",
+    "pit_values",
+    "rmse",
+    "smape",
+]
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _as_float_array(x: Any, name: str) -> np.ndarray:
+    """``x`` as a float64 ndarray (a new array; the input is untouched)."""
+    if x is None:
+        raise TypeError(f"`{name}` must be an array-like of numbers, got None.")
+    try:
+        arr = np.array(x, dtype="float64")  # np.array copies
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"`{name}` must be an array-like of numbers, got {type(x).__name__} that cannot "
+            "be converted to float; pass a list, numpy array or pandas object of numbers."
+        ) from exc
+    return arr
+
+
+def _nonempty(arr: np.ndarray, name: str) -> None:
+    if arr.size == 0:
+        raise ValueError(f"`{name}` is empty; pass at least one value to score.")
+
+
+def _same_shape(arrays: dict[str, np.ndarray]) -> None:
+    names = list(arrays)
+    first = arrays[names[0]]
+    for name in names[1:]:
+        if arrays[name].shape != first.shape:
+            raise ValueError(
+                f"`{name}` has shape {arrays[name].shape} but `{names[0]}` has shape "
+                f"{first.shape}; they must match element for element."
+            )
+
+
+def _paired(**inputs: Any) -> list[np.ndarray]:
+    """Validate same-shaped, non-empty inputs; return them flattened with NaN pairs dropped."""
+    arrays = {name: _as_float_array(value, name) for name, value in inputs.items()}
+    for name, arr in arrays.items():
+        _nonempty(arr, name)
+    _same_shape(arrays)
+    flat = [arr.ravel() for arr in arrays.values()]
+    keep = ~np.any(np.isnan(np.vstack(flat)), axis=0)
+    return [arr[keep] for arr in flat]
+
+
+def _empty_result(what: str) -> float:
+    warnings.warn(
+        f"{what}: every element has a NaN, nothing left to score; returning NaN.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return float("nan")
+
+
+def _check_quantile_levels(quantiles: Any, n_columns: int | None = None) -> np.ndarray:
+    """Quantile levels as a 1-D array, strictly increasing and inside (0, 1)."""
+    levels = _as_float_array(quantiles, "quantiles")
+    if levels.ndim == 0:
+        levels = levels.reshape(1)
+    if levels.ndim != 1 or levels.size == 0:
+        raise ValueError(
+            f"`quantiles` must be a non-empty 1-D sequence of levels, got shape {levels.shape}; "
+            "e.g. quantiles=(0.1, 0.5, 0.9)."
+        )
+    if not np.all((levels > 0) & (levels < 1)):
+        raise ValueError(
+            f"`quantiles` must lie strictly between 0 and 1, got {levels.tolist()}; "
+            "e.g. quantiles=(0.1, 0.5, 0.9)."
+        )
+    if np.any(np.diff(levels) <= 0):
+        raise ValueError(
+            f"`quantiles` must be sorted strictly increasing, got {levels.tolist()}; "
+            "sort them (and the columns of `y_quantiles` with them)."
+        )
+    if n_columns is not None and levels.size != n_columns:
+        raise ValueError(
+            f"`quantiles` has {levels.size} levels but `y_quantiles` has {n_columns} columns "
+            "(last axis); pass one level per column."
+        )
+    return levels
+
+
+def _quantile_inputs(
+    y_true: Any, y_quantiles: Any, quantiles: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``y (n,)``, ``q_values (n, k)``, ``levels (k,)`` with rows containing NaN dropped.
+
+    ``y_quantiles`` has shape ``y_true.shape + (k,)``; a 1-D ``y_quantiles`` with a single
+    level is read as one column.
+    """
+    y = _as_float_array(y_true, "y_true")
+    q_values = _as_float_array(y_quantiles, "y_quantiles")
+    _nonempty(y, "y_true")
+    _nonempty(q_values, "y_quantiles")
+    levels_raw = np.atleast_1d(_as_float_array(quantiles, "quantiles"))
+    if q_values.shape == y.shape and levels_raw.size == 1:
+        q_values = q_values[..., None]
+    if q_values.shape[:-1] != y.shape:
+        raise ValueError(
+            f"`y_quantiles` must have shape y_true.shape + (n_quantiles,) = {y.shape} + (k,), "
+            f"got {q_values.shape} for `y_true` of shape {y.shape}; put the quantile levels "
+            "on the last axis."
+        )
+    levels = _check_quantile_levels(quantiles, q_values.shape[-1])
+    y = y.ravel()
+    q_values = q_values.reshape(y.size, levels.size)
+    keep = ~(np.isnan(y) | np.any(np.isnan(q_values), axis=1))
+    return y[keep], q_values[keep], levels
+
+
+def _sample_inputs(y_true: Any, samples: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``y (n,)`` and ``samples (m, n)``; columns with a NaN target dropped."""
+    y = _as_float_array(y_true, "y_true")
+    x = _as_float_array(samples, "samples")
+    _nonempty(y, "y_true")
+    _nonempty(x, "samples")
+    if x.shape == y.shape and x.size > 1:
+        raise ValueError(
+            f"`samples` has the same shape as `y_true` ({y.shape}); it needs a leading "
+            "samples axis: shape (n_samples,) + y_true.shape."
+        )
+    if x.shape[1:] != y.shape:
+        raise ValueError(
+            f"`samples` must have shape (n_samples,) + y_true.shape = (m,) + {y.shape}, got "
+            f"{x.shape}; put the samples on the first axis (e.g. forecaster.sample(...) "
+            "returns (n_samples, n_steps, n_series))."
+        )
+    y = y.ravel()
+    x = x.reshape(x.shape[0], y.size)
+    keep = ~np.isnan(y) & np.any(~np.isnan(x), axis=0)
+    return y[keep], x[:, keep]
+
+
+# ----------------------------------------------------------------------------- point metrics
+
+
+def mae(y_true: Any, y_pred: Any) -> float:
+    """Mean absolute error ``mean |y_true - y_pred|``.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like, same shape (any)
+        Realised values and point forecasts. NaN pairs are dropped.
+
+    Returns
+    -------
+    float
+    """
+    y, f = _paired(y_true=y_true, y_pred=y_pred)
+    if y.size == 0:
+        return _empty_result("mae")
+    return float(np.mean(np.abs(y - f)))
+
+
+def rmse(y_true: Any, y_pred: Any) -> float:
+    """Root mean squared error ``sqrt(mean (y_true - y_pred)**2)``.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like, same shape (any)
+        Realised values and point forecasts. NaN pairs are dropped.
+
+    Returns
+    -------
+    float
+    """
+    y, f = _paired(y_true=y_true, y_pred=y_pred)
+    if y.size == 0:
+        return _empty_result("rmse")
+    return float(np.sqrt(np.mean((y - f) ** 2)))
+
+
+def mape(y_true: Any, y_pred: Any) -> float:
+    """Mean absolute percentage error, as a **fraction**: ``mean |y - f| / |y|``.
+
+    ``0.05`` means 5 %. A realised value of exactly 0 makes the score infinite (with a
+    :class:`RuntimeWarning`); prefer :func:`mase` for series that cross zero.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like, same shape (any)
+        Realised values and point forecasts. NaN pairs are dropped.
+
+    Returns
+    -------
+    float
+    """
+    y, f = _paired(y_true=y_true, y_pred=y_pred)
+    if y.size == 0:
+        return _empty_result("mape")
+    err = np.abs(y - f)
+    zero = y == 0
+    if np.any(zero & (err > 0)):
+        warnings.warn(
+            "mape: `y_true` contains zeros with a non-zero error, so MAPE is infinite; "
+            "use mase or smape for series that can be zero.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return float("inf")
+    ratio = np.divide(err, np.abs(y), out=np.zeros_like(err), where=~zero)
+    return float(np.mean(ratio))
+
+
+def smape(y_true: Any, y_pred: Any) -> float:
+    """Symmetric MAPE as a fraction in ``[0, 2]``: ``mean 2 |y - f| / (|y| + |f|)``.
+
+    A pair with ``y == f == 0`` scores 0.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like, same shape (any)
+        Realised values and point forecasts. NaN pairs are dropped.
+
+    Returns
+    -------
+    float
+    """
+    y, f = _paired(y_true=y_true, y_pred=y_pred)
+    if y.size == 0:
+        return _empty_result("smape")
+    num = 2.0 * np.abs(y - f)
+    den = np.abs(y) + np.abs(f)
+    return float(np.mean(np.divide(num, den, out=np.zeros_like(num), where=den > 0)))
+
+
+def _naive_error(y_train: Any) -> float:
+    """Mean absolute one-step naive error of ``y_train`` (NaNs skipped)."""
+    train = _as_float_array(y_train, "y_train")
+    if train.ndim != 1:
+        raise ValueError(
+            f"`y_train` must be 1-D (one series in time order), got shape {train.shape}; "
+            "score several series separately or pass `scale` per element."
+        )
+    observed = train[~np.isnan(train)]
+    if observed.size < 2:
+        raise ValueError(
+            f"`y_train` needs at least 2 observed values to compute the naive error, got "
+            f"{observed.size}; pass a longer training series or an explicit `scale`."
+        )
+    return float(np.mean(np.abs(np.diff(observed))))
+
+
+def mase(y_true: Any, y_pred: Any, *, scale: Any = None, y_train: Any = None) -> float:
+    """Mean absolute scaled error ``mean(|y_true - y_pred| / scale)``.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like, same shape (any)
+        Realised values and point forecasts. NaN pairs (and elements whose ``scale`` is
+        NaN) are dropped.
+    scale : float or array-like broadcastable to ``y_true``, optional
+        The scaling denominator, e.g. the in-sample mean absolute one-step naive error
+        (the ``scale`` column of a backtest's forecasts table). Must be positive.
+    y_train : array-like of shape (n_train,), optional
+        Training series; the scale is then its mean absolute one-step naive error
+        ``mean |y_train[t] - y_train[t-1]|`` (NaNs skipped). Pass exactly one of
+        ``scale`` and ``y_train``.
+
+    Returns
+    -------
+    float
+        1.0 means as accurate as the in-sample naive forecast.
+    """
+    if (scale is None) == (y_train is None):
+        raise ValueError(
+            "mase needs exactly one of `scale` (the denominator) and `y_train` (to compute "
+            f"the naive in-sample error); got scale={'None' if scale is None else 'given'} "
+            f"and y_train={'None' if y_train is None else 'given'}."
+        )
+    y = _as_float_array(y_true, "y_true")
+    if y_train is not None:
+        denom = np.full(y.shape, _naive_error(y_train))
+    else:
+        denom_raw = _as_float_array(scale, "scale")
+        try:
+            denom = np.broadcast_to(denom_raw, y.shape)
+        except ValueError as exc:
+            raise ValueError(
+                f"`scale` of shape {denom_raw.shape} cannot be broadcast to `y_true`'s shape "
+                f"{y.shape}; pass a float or one scale per element."
+            ) from exc
+    y, f, d = _paired(y_true=y, y_pred=y_pred, scale=denom)
+    if np.any(d <= 0) or np.any(~np.isfinite(d)):
+        source = "`y_train` (constant series)" if y_train is not None else "`scale`"
+        raise ValueError(
+            f"mase: the scale from {source} must be finite and positive, got values "
+            f"{np.unique(d[(d <= 0) | ~np.isfinite(d)])[:5].tolist()}; a zero naive error "
+            "makes MASE undefined."
+        )
+    if y.size == 0:
+        return _empty_result("mase")
+    return float(np.mean(np.abs(y - f) / d))
+
+
+# ----------------------------------------------------------------------------- probabilistic
+
+
+def _pinball_matrix(y: np.ndarray, q_values: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Quantile scores ``(n, k)``: ``max(tau (y - x), (tau - 1) (y - x))``."""
+    diff = y[:, None] - q_values
+    return np.maximum(levels * diff, (levels - 1.0) * diff)
+
+
+def pinball_loss(y_true: Any, y_quantiles: Any, quantiles: Any) -> float:
+    """Mean pinball (quantile) loss over all elements and quantile levels.
+
+    For a level ``tau`` and forecast quantile ``x``: ``max(tau (y - x), (tau - 1)(y - x))``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,) (or any shape S)
+        Realised values.
+    y_quantiles : array-like of shape (n, k) (or S + (k,))
+        Forecast quantiles, one column per level.
+    quantiles : sequence of k floats in (0, 1), strictly increasing
+        The levels of the columns of ``y_quantiles``.
+
+    Returns
+    -------
+    float
+        Rows with a NaN (target or any quantile) are dropped.
+    """
+    y, q_values, levels = _quantile_inputs(y_true, y_quantiles, quantiles)
+    if y.size == 0:
+        return _empty_result("pinball_loss")
+    return float(np.mean(_pinball_matrix(y, q_values, levels)))
+
+
+def crps_from_quantiles(y_true: Any, y_quantiles: Any, quantiles: Any) -> float:
+    """CRPS approximated from forecast quantiles: ``2 * mean_k QS_{tau_k}``.
+
+    Uses ``CRPS(F, y) = 2 * integral_0^1 QS_tau(F^-1(tau), y) d tau`` with the integral
+    replaced by the average over the given levels (the quantile-score approximation).
+    It is accurate for many evenly spread levels (e.g. ``(i - 0.5) / K``) and a coarse,
+    but consistent, score for a few levels such as ``(0.1, 0.5, 0.9)``. Equals
+    ``2 * pinball_loss(...)``; for a single median level it is the MAE.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,) (or any shape S)
+    y_quantiles : array-like of shape (n, k) (or S + (k,))
+    quantiles : sequence of k floats in (0, 1), strictly increasing
+
+    Returns
+    -------
+    float
+        Rows with a NaN are dropped.
+    """
+    y, q_values, levels = _quantile_inputs(y_true, y_quantiles, quantiles)
+    if y.size == 0:
+        return _empty_result("crps_from_quantiles")
+    return float(2.0 * np.mean(_pinball_matrix(y, q_values, levels)))
+
+
+def crps_from_samples(y_true: Any, samples: Any) -> float:
+    """CRPS of the empirical distribution of samples, exactly: ``E|X - y| - E|X - X'| / 2``.
+
+    Computed per element with the sorted-sample identity
+    ``sum_{i,j} |x_i - x_j| = 2 sum_i (2i - m - 1) x_(i)`` (``O(m log m)``).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,) (or any shape S)
+        Realised values; NaN elements are dropped.
+    samples : array-like of shape (n_samples, n) (or (n_samples,) + S)
+        Draws of the predictive distribution. NaN draws are ignored (each element uses
+        its own non-NaN draws).
+
+    Returns
+    -------
+    float
+        Mean CRPS over the elements.
+    """
+    y, x = _sample_inputs(y_true, samples)
+    if y.size == 0:
+        return _empty_result("crps_from_samples")
+    m = np.sum(~np.isnan(x), axis=0).astype("float64")  # (n,)
+    term1 = np.nanmean(np.abs(x - y[None, :]), axis=0)
+    xs = np.sort(x, axis=0)  # NaN sorted last
+    rank = np.arange(1, x.shape[0] + 1, dtype="float64")[:, None]
+    weights = np.where(rank <= m[None, :], 2.0 * rank - m[None, :] - 1.0, 0.0)
+    spread = np.sum(weights * np.nan_to_num(xs), axis=0) / m**2  # = E|X - X'| / 2
+    return float(np.mean(term1 - spread))
+
+
+def coverage(y_true: Any, lower: Any, upper: Any) -> float:
+    """Fraction of realised values inside ``[lower, upper]`` (bounds included).
+
+    Parameters
+    ----------
+    y_true, lower, upper : array-like, same shape (any)
+        NaN triples are dropped. Crossed bounds (``lower > upper``) warn and count as
+        misses.
+
+    Returns
+    -------
+    float
+        In ``[0, 1]``.
+    """
+    y, lo, hi = _paired(y_true=y_true, lower=lower, upper=upper)
+    if y.size == 0:
+        return _empty_result("coverage")
+    if np.any(lo > hi):
+        warnings.warn(
+            f"coverage: `lower` > `upper` for {int(np.sum(lo > hi))} of {lo.size} elements; "
+            "check the order of the bounds.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return float(np.mean((y >= lo) & (y <= hi)))
+
+
+def interval_width(lower: Any, upper: Any) -> float:
+    """Mean interval width ``mean(upper - lower)``.
+
+    Parameters
+    ----------
+    lower, upper : array-like, same shape (any)
+        NaN pairs are dropped.
+
+    Returns
+    -------
+    float
+    """
+    lo, hi = _paired(lower=lower, upper=upper)
+    if lo.size == 0:
+        return _empty_result("interval_width")
+    return float(np.mean(hi - lo))
+
+
+def directional_accuracy(y_true: Any, y_pred: Any, origin: Any) -> float:
+    """Fraction of forecasts that get the direction of the move from ``origin`` right.
+
+    A hit is ``sign(y_pred - origin) == sign(y_true - origin)`` with ``sign(0) = 0``, so a
+    forecast of *no move* counts as right only when the price did not move either, and a
+    realised zero move is missed by any forecast that predicts a move.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like, same shape (any)
+        Realised values and point forecasts.
+    origin : float or array-like broadcastable to ``y_true``
+        Reference value, typically the last observed price at the forecast origin.
+        NaN triples are dropped.
+
+    Returns
+    -------
+    float
+        In ``[0, 1]``.
+    """
+    y = _as_float_array(y_true, "y_true")
+    ref = _as_float_array(origin, "origin")
+    try:
+        ref = np.broadcast_to(ref, y.shape)
+    except ValueError as exc:
+        raise ValueError(
+            f"`origin` of shape {ref.shape} cannot be broadcast to `y_true`'s shape {y.shape}; "
+            "pass a float or one origin per element."
+        ) from exc
+    y, f, o = _paired(y_true=y, y_pred=y_pred, origin=ref)
+    if y.size == 0:
+        return _empty_result("directional_accuracy")
+    return float(np.mean(np.sign(f - o) == np.sign(y - o)))
+
+
+# ----------------------------------------------------------------------------- PIT
+
+
+def pit_values(y_true: Any, y_quantiles: Any, quantiles: Any) -> np.ndarray:
+    """Probability integral transform ``F(y)`` from forecast quantiles.
+
+    ``F`` is the piecewise-linear interpolation through the points
+    ``(x_k, tau_k)``, extended linearly beyond the outermost quantiles with the slope of
+    the first/last segment, and clipped to ``[0, 1]``. Crossed quantiles are sorted per
+    row first (rearrangement). For a calibrated forecast the values are ~Uniform(0, 1).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,) (or any shape S)
+    y_quantiles : array-like of shape (n, k) (or S + (k,)), k >= 2
+    quantiles : sequence of k floats in (0, 1), strictly increasing
+
+    Returns
+    -------
+    ndarray of shape (n_kept,)
+        One PIT value per element, in row-major order, rows with a NaN dropped.
+    """
+    y, q_values, levels = _quantile_inputs(y_true, y_quantiles, quantiles)
+    if levels.size < 2:
+        raise ValueError(
+            f"`quantiles` needs at least 2 levels to interpolate a CDF, got {levels.tolist()}; "
+            "e.g. quantiles=(0.1, 0.5, 0.9)."
+        )
+    x = np.sort(q_values, axis=1)
+    n, k = x.shape
+    count = np.sum(x <= y[:, None], axis=1)  # how many quantiles lie at or below y
+    seg = np.clip(count - 1, 0, k - 2)
+    rows = np.arange(n)
+    lo, hi = x[rows, seg], x[rows, seg + 1]
+    tau_lo, tau_hi = levels[seg], levels[seg + 1]
+    width = hi - lo
+    safe = np.where(width > 0, width, 1.0)
+    pit = tau_lo + (y - lo) / safe * (tau_hi - tau_lo)
+    # a zero-width segment: a jump of the CDF (y inside it) or flat tails (y outside)
+    pit = np.where(width > 0, pit, np.where(y < lo, 0.0, np.where(y > hi, 1.0, tau_hi)))
+    return np.clip(pit, 0.0, 1.0)
+
+
+def pit_from_samples(y_true: Any, samples: Any) -> np.ndarray:
+    """Probability integral transform from samples: the empirical CDF at ``y``.
+
+    ``F(y) = (#{x < y} + #{x == y} / 2) / m`` (ties count half), with ``m`` the number of
+    non-NaN draws of that element.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,) (or any shape S)
+    samples : array-like of shape (n_samples, n) (or (n_samples,) + S)
+
+    Returns
+    -------
+    ndarray of shape (n_kept,)
+        One value in ``[0, 1]`` per element, elements with a NaN target dropped.
+    """
+    y, x = _sample_inputs(y_true, samples)
+    m = np.sum(~np.isnan(x), axis=0)
+    below = np.sum(x < y[None, :], axis=0)
+    equal = np.sum(x == y[None, :], axis=0)
+    return (below + 0.5 * equal) / m
+
+
+# ----------------------------------------------------------------------------- DM test
+
+
+class DMResult(NamedTuple):
+    """Result of :func:`diebold_mariano`."""
+
+    statistic: float
+    """HLN-corrected DM statistic; negative when the model's loss is smaller."""
+    pvalue: float
+    """Two-sided p-value from a Student-t distribution with n - 1 degrees of freedom."""
+
+
+def _long_run_variance(d: np.ndarray, horizon: int) -> float:
+    """``(gamma_0 + 2 sum_{k=1}^{h-1} gamma_k) / n`` with biased autocovariances."""
+    n = d.size
+    centred = d - d.mean()
+    gamma = [np.dot(centred[k:], centred[: n - k]) / n for k in range(horizon)]
+    return float((gamma[0] + 2.0 * sum(gamma[1:])) / n)
+
+
+def diebold_mariano(
+    errors_model: Any,
+    errors_baseline: Any,
+    *,
+    horizon: int = 1,
+    loss: Literal["squared", "absolute"] = "squared",
+) -> DMResult:
+    """Diebold-Mariano test of equal predictive accuracy, with the HLN correction.
+
+    With loss differential ``d_t = L(e_model,t) - L(e_baseline,t)`` (time order), mean
+    ``d_bar`` and autocovariances ``gamma_k = sum_t (d_t - d_bar)(d_{t-k} - d_bar) / n``:
+
+    ``DM = d_bar / sqrt((gamma_0 + 2 sum_{k=1}^{h-1} gamma_k) / n)`` (truncated, unweighted
+    long-run variance as in Diebold & Mariano 1995), multiplied by the Harvey, Leybourne &
+    Newbold (1997) factor ``sqrt((n + 1 - 2h + h(h - 1) / n) / n)``; the two-sided p-value
+    uses a Student-t with ``n - 1`` degrees of freedom. If the long-run variance is not
+    positive for ``h > 1`` the test falls back to ``h = 1`` (with a warning), as R's
+    ``forecast::dm.test``; if it is zero (identical losses) the result is NaN.
+
+    Parameters
+    ----------
+    errors_model, errors_baseline : array-like of shape (n,)
+        Forecast errors (actual - forecast) of the two models at the same times, in time
+        order. NaN pairs are dropped.
+    horizon : int, default 1
+        Forecast horizon ``h``; autocovariances up to lag ``h - 1`` enter the variance.
+    loss : {"squared", "absolute"}, default "squared"
+
+    Returns
+    -------
+    DMResult
+        ``(statistic, pvalue)``; a negative statistic means the model is more accurate.
+    """
+    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
+        raise ValueError(f"`horizon` must be a positive int, got {horizon!r}; e.g. horizon=1.")
+    if loss not in ("squared", "absolute"):
+        raise ValueError(f"`loss` must be 'squared' or 'absolute', got {loss!r}.")
+    if _as_float_array(errors_model, "errors_model").ndim != 1:
+        raise ValueError(
+            "`errors_model` must be a 1-D series of errors in time order; concatenate "
+            "several series explicitly before testing."
+        )
+    e1, e2 = _paired(errors_model=errors_model, errors_baseline=errors_baseline)
+    n = e1.size
+    h = int(horizon)
+    if n < 3:
+        raise ValueError(
+            f"diebold_mariano needs at least 3 non-NaN error pairs, got {n}; pass longer "
+            "`errors_model` / `errors_baseline`."
+        )
+    if n + 1 - 2 * h + h * (h - 1) / n <= 0:
+        raise ValueError(
+            f"`horizon`={h} is too large for {n} error pairs (the HLN correction is "
+            "undefined); use a smaller horizon or more errors."
+        )
+    if loss == "squared":
+        d = e1**2 - e2**2
+    else:
+        d = np.abs(e1) - np.abs(e2)
+    variance = _long_run_variance(d, h)
+    if variance <= 0 and h > 1:
+        warnings.warn(
+            f"diebold_mariano: the long-run variance with horizon={h} is not positive; "
+            "falling back to horizon=1.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        h = 1
+        variance = _long_run_variance(d, 1)
+    if variance <= 0:
+        warnings.warn(
+            "diebold_mariano: the loss differential is constant (e.g. identical forecasts); "
+            "the test is undefined, returning NaN.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return DMResult(float("nan"), float("nan"))
+    statistic = float(np.mean(d) / np.sqrt(variance))
+    statistic *= float(np.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n))
+    pvalue = float(2.0 * _stats.t.sf(abs(statistic), df=n - 1))
+    return DMResult(statistic, pvalue)
