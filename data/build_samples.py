@@ -12,7 +12,7 @@ dividend-adjusted ``adj_close``. We apply yfinance's ``auto_adjust=True`` conven
 samples look like what ``yfinance.download`` returns: Open/High/Low are multiplied by
 ``adj_close / close`` and Close is replaced by ``adj_close``; Volume is left unadjusted (as
 yfinance does). Prices are rounded to 4 decimals (relative error below 1e-4 even for the
-cheapest adjusted price, AAPL at about 0.84 USD), which keeps each file under 170 kB.
+cheapest adjusted price, AAPL's low of 0.8173 USD), which keeps each file under 170 kB.
 
 The CSVs live inside the package (``tsnode/sample_data``) so that an installed tsnode can
 read them through ``importlib.resources``; ``data/`` holds relative symlinks to them (see

@@ -71,6 +71,9 @@ _VALID_INTERVALS = (
     "3mo",
 )
 _CACHE_FORMAT = 1
+# pandas < 3 parses floats with a fast but inexact converter unless asked; pandas 3 is exact
+# by default and deprecates the option.
+_EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
 _SAMPLE_PACKAGE = "tsnode"
 _SAMPLE_DIR = "sample_data"
 
@@ -246,6 +249,7 @@ def _write_cache(
         "last": _iso(frame.index[-1]),
         "tz": None if tz is None else str(tz),
         "index_name": frame.index.name,
+        "index_unit": getattr(frame.index, "unit", None),
         "sha256": hashlib.sha256(payload).hexdigest(),
     }
     _atomic_write(csv_path, payload)
@@ -253,7 +257,7 @@ def _write_cache(
 
 
 def _parse_ohlcv_csv(source: Any, tz: str | None = None) -> pd.DataFrame:
-    frame = pd.read_csv(source, index_col=0)
+    frame = pd.read_csv(source, index_col=0, **_EXACT_FLOATS)
     missing = [c for c in FIELDS if c not in frame.columns]
     if missing:
         raise ValueError(f"missing columns {missing}")
@@ -286,6 +290,8 @@ def _read_cache(
         if hashlib.sha256(payload).hexdigest() != meta.get("sha256"):
             raise ValueError("checksum mismatch between the CSV and its sidecar")
         frame = _parse_ohlcv_csv(io.BytesIO(payload), tz=meta.get("tz"))
+        if meta.get("index_unit"):  # same datetime resolution as the original download
+            frame.index = frame.index.as_unit(meta["index_unit"])
         meta["start"] = _from_iso(meta.get("start"))
         meta["end"] = _from_iso(meta["end"])
     except (OSError, ValueError, KeyError, TypeError) as err:
@@ -435,11 +441,11 @@ def _assemble(frames: dict[str, pd.DataFrame], tickers: list[str], field: str) -
     if field == "all":
         ordered = sorted(tickers)
         out = pd.concat(
-            [frames[t] for t in ordered], axis=1, keys=ordered, names=["Ticker", "Price"]
+            [frames[t] for t in ordered], axis=1, keys=ordered, names=["Ticker", "Price"], sort=True
         )
         out = out.swaplevel(0, 1, axis=1).sort_index(axis=1, level=[0, 1])
     else:
-        out = pd.concat([frames[t][field].rename(t) for t in tickers], axis=1)
+        out = pd.concat([frames[t][field].rename(t) for t in tickers], axis=1, sort=True)
         out.columns = pd.Index(tickers, name="Ticker")
     names = {f.index.name for f in frames.values()}
     out.index.name = names.pop() if len(names) == 1 else "Date"
