@@ -42,7 +42,7 @@ def test_other_calendars():
     ]
 
 
-@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_calendar_instance():
     cal = xcals.get_calendar("XNYS", start="2012-01-01", end="2013-12-31")
     out = future_index(pd.Timestamp("2012-12-21"), 2, calendar=cal)
