@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sklearn.base import BaseEstimator
 
 from tsnode.backtesting import BacktestResult, Comparison, backtest, compare
+from tsnode.base import BaseForecaster
 
 # ----------------------------------------------------------------------------- fakes
 
@@ -103,6 +104,22 @@ class PlainForecaster:
     def predict_quantiles(self, horizon, quantiles=(0.1, 0.5, 0.9)):
         center = np.tile(self.last_.to_numpy(), (len(horizon), 1))
         return _quantile_frame(horizon, self.last_.index, center, quantiles, 0.0)
+
+
+class LastValueBase(BaseForecaster):
+    """Real BaseForecaster subclass without `_update` (update raises NotImplementedError)."""
+
+    def __init__(self, calendar="XNYS"):
+        self.calendar = calendar
+
+    def _fit(self, frame):
+        self.fit_rows_ = len(frame)
+
+    def _predict_quantiles(self, index, quantiles):
+        last = self.y_.ffill().iloc[-1].to_numpy()
+        out = np.empty((len(index), len(last), len(quantiles)))
+        out[:] = last[None, :, None] + np.asarray(quantiles) - 0.5
+        return out
 
 
 def _frame(n: int = 30, n_series: int = 2, seed: int = 0, tz=None) -> pd.DataFrame:
@@ -199,7 +216,7 @@ def test_nan_actuals_dropped_origin_and_scale():
 # ----------------------------------------------------------------------------- no look-ahead
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     cut=st.integers(min_value=7, max_value=28),
     refit=st.integers(min_value=1, max_value=4),
@@ -514,3 +531,14 @@ def test_compare_without_baseline_and_errors():
         compare({}, data, horizon=1, initial_window=15)
     with pytest.raises(TypeError, match=r"forecasters\['bad'\].*predict_quantiles"):
         compare({"bad": object()}, data, horizon=1, initial_window=15)
+
+
+def test_base_forecaster_update_not_implemented_falls_back_to_refits():
+    data = _frame(20)
+    with pytest.warns(UserWarning, match="NotImplementedError") as record:
+        res = backtest(LastValueBase(), data, horizon=2, initial_window=10, refit_every=3, **BT)
+    assert len([w for w in record if "NotImplementedError" in str(w.message)]) == 1
+    fc = res.forecasts
+    # refitted at each cutoff: the median is the last value at the cutoff
+    np.testing.assert_allclose(fc["forecast"], fc["origin"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fc["q0.9"] - fc["q0.1"], 0.8, rtol=0, atol=1e-9)

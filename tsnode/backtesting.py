@@ -151,28 +151,36 @@ def _run_fold(
     forecaster: Any,
     history: pd.DataFrame,
     positions: list[int],
-    train_start: int,
+    starts: list[int],
     futures: list[pd.DatetimeIndex],
     quantiles: tuple[float, ...],
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Fit once at ``positions[0]``, update at the following cutoffs, forecast at each.
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], bool]:
+    """Fit at ``positions[0]``, update at the following cutoffs, forecast at each.
 
-    ``history`` holds the rows up to the fold's last cutoff only; ``futures`` the
-    timestamps (not the values) to forecast at each cutoff. Returns, per cutoff, the
-    quantile array ``(n_steps, n_series, n_quantiles)`` and the point forecast
-    ``(n_steps, n_series)``.
+    ``history`` holds the rows up to the fold's last cutoff only; ``starts`` the first
+    training row of each cutoff (used to fit, and to refit when ``update`` raises
+    NotImplementedError); ``futures`` the timestamps (not the values) to forecast.
+    Returns, per cutoff, the quantile array ``(n_steps, n_series, n_quantiles)`` and the
+    point forecast ``(n_steps, n_series)``, and whether ``update`` had to be replaced by
+    refits.
     """
     series = history.columns
     model = clone(forecaster, safe=False)
-    model.fit(history.iloc[train_start : positions[0] + 1])
+    model.fit(history.iloc[starts[0] : positions[0] + 1])
+    refitted = False
     out = []
     for i, (pos, future) in enumerate(zip(positions, futures, strict=True)):
         if i > 0:
-            model.update(history.iloc[positions[i - 1] + 1 : pos + 1])
+            try:
+                model.update(history.iloc[positions[i - 1] + 1 : pos + 1])
+            except NotImplementedError:
+                refitted = True
+                model = clone(forecaster, safe=False)
+                model.fit(history.iloc[starts[i] : pos + 1])
         pred = model.predict_quantiles(future, quantiles=quantiles)
         q_array = _extract_quantiles(pred, series, quantiles, len(future))
         out.append((q_array, _point_forecast(model, future, series, q_array, quantiles)))
-    return out
+    return out, refitted
 
 
 def _naive_scale(window: np.ndarray) -> np.ndarray:
@@ -218,7 +226,7 @@ def _score(group: pd.DataFrame, quantiles: tuple[float, ...]) -> dict[str, float
         "mape": float(m.mape(y, f)),
         "smape": float(m.smape(y, f)),
         # each row scaled by the in-sample naive error of its own cutoff
-        "mase": float(m.mae(y[ok] / scale[ok], f[ok] / scale[ok])) if ok.any() else np.nan,
+        "mase": float(m.mase(y[ok], f[ok], scale=scale[ok])) if ok.any() else np.nan,
         "crps": float(m.crps_from_quantiles(y, y_q, quantiles)),
         "pinball": float(m.pinball_loss(y, y_q, quantiles)),
     }
@@ -462,7 +470,7 @@ def backtest(
             forecaster,
             frame.iloc[: fold[-1] + 1],
             fold,
-            start_of(fold[0]),
+            [start_of(p) for p in fold],
             [futures[p] for p in fold],
             quantiles,
         )
@@ -470,13 +478,22 @@ def backtest(
     )
     bar = tqdm(total=len(folds), desc="tsnode backtest", unit="fold", disable=not progress)
     outputs: list[tuple[np.ndarray, np.ndarray]] = []
+    any_refit = False
     try:
         with parallel_config(backend=backend) if backend is not None else nullcontext():
-            for fold_output in Parallel(n_jobs=n_jobs, return_as="generator")(tasks):
+            for fold_output, refitted in Parallel(n_jobs=n_jobs, return_as="generator")(tasks):
                 outputs.extend(fold_output)
+                any_refit = any_refit or refitted
                 bar.update(1)
     finally:
         bar.close()
+    if any_refit:
+        warnings.warn(
+            f"{type(forecaster).__name__}.update raised NotImplementedError: it was refitted "
+            f"at every cutoff instead of every {refit_every}.",
+            UserWarning,
+            stacklevel=2,
+        )
 
     table = _assemble(frame, positions, futures, outputs, quantiles, start_of)
     params = {
