@@ -270,6 +270,25 @@ def test_start_none_requests_full_history(fake):
     assert len(fake.calls) == 1
 
 
+def test_end_none_is_cached_for_the_day(fake, isolated_cache):
+    out = load_prices("AAPL", "2024-02-01")
+    assert fake.calls[0]["end"] is None and out.index[-1] == DATES[-1]
+    load_prices("AAPL", "2024-03-01")
+    assert len(fake.calls) == 1
+    meta = json.loads((isolated_cache / "AAPL__1d.json").read_text())
+    tomorrow = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() + pd.Timedelta(days=1)
+    assert pd.Timestamp(meta["end"]) == tomorrow
+
+
+def test_no_rows_in_range(fake, monkeypatch):
+    load_prices("AAPL", "2024-01-01", "2024-02-01")
+    with pytest.raises(DataError, match="no trading sessions"):
+        load_prices("AAPL", "2024-01-06", "2024-01-08")  # a weekend, served from the cache
+    monkeypatch.setattr(yf, "download", lambda *a, **k: yf_empty(("AAPL",)))
+    with pytest.warns(UserWarning), pytest.raises(DataError, match="do not overlap"):
+        load_prices("AAPL", "2023-01-01", "2023-06-01")
+
+
 def test_refresh_downloads_again(fake):
     load_prices("AAPL", "2024-01-01", "2024-02-01")
     load_prices("AAPL", "2024-01-01", "2024-02-01", refresh=True)

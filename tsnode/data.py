@@ -617,10 +617,17 @@ def load_prices(
     frames = {t: _slice(frames[t], start_ts, want_end) for t in symbols}
     empty = [t for t in symbols if frames[t].empty]
     if empty:
+        stale = [t for t in empty if t in fallback]
+        detail = (
+            f"the cached copies of {stale} in {directory} do not overlap this range and "
+            + ("offline=True" if offline else "the download failed")
+            if stale
+            else "there are no trading sessions in this range"
+        )
         raise DataError(
             f"No price rows for {empty} between {_describe_range(start_ts, end_ts)} "
-            f"(interval {interval!r}); a cached copy exists in {directory} but does not "
-            "overlap this range. Widen start/end, or run with offline=False to download."
+            f"(interval {interval!r}): {detail}. Widen start/end"
+            + ("." if not stale else ", or download again with a working connection.")
         )
     return _assemble(frames, symbols, field)
 
