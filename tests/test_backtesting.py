@@ -542,3 +542,66 @@ def test_base_forecaster_update_not_implemented_falls_back_to_refits():
     # refitted at each cutoff: the median is the last value at the cutoff
     np.testing.assert_allclose(fc["forecast"], fc["origin"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(fc["q0.9"] - fc["q0.1"], 0.8, rtol=0, atol=1e-9)
+
+
+# ----------------------------------------------------------------------------- real baselines
+
+
+def _prices(n: int = 60, seed: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    index = pd.bdate_range("2023-03-01", periods=n)
+    log_prices = np.log([50.0, 120.0]) + np.cumsum(rng.normal(0, 0.02, size=(n, 2)), axis=0)
+    return pd.DataFrame(np.exp(log_prices), index=index, columns=["AAA", "BBB"])
+
+
+@pytest.mark.parametrize("refit_every", [1, 4])
+def test_drift_forecaster_on_linear_series_has_zero_error(refit_every):
+    from tsnode.baselines import DriftForecaster
+
+    index = pd.bdate_range("2024-01-01", periods=30)
+    data = pd.DataFrame({"x": 3.0 + 2.0 * np.arange(30), "y": 90.0 - 0.5 * np.arange(30)}, index)
+    res = backtest(
+        DriftForecaster(), data, horizon=4, initial_window=8, refit_every=refit_every, **BT
+    )
+    fc = res.forecasts
+    np.testing.assert_allclose(fc["forecast"], fc["actual"], rtol=0, atol=1e-9)
+    row = res.metrics(by=None).iloc[0]
+    assert row["mae"] == pytest.approx(0.0, abs=1e-9)
+    assert row["mase"] == pytest.approx(0.0, abs=1e-9)
+    assert row["directional_accuracy"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("cut", "refit_every"), [(20, 1), (27, 3), (41, 5)])
+def test_naive_forecaster_has_no_lookahead(cut, refit_every):
+    from tsnode.baselines import NaiveForecaster
+
+    data = _prices()
+    kw = dict(horizon=3, initial_window=15, step=2, refit_every=refit_every, **BT)
+    before = backtest(NaiveForecaster(), data, **kw).forecasts
+    changed = data.copy()
+    changed.iloc[cut + 1 :] *= np.linspace(0.5, 3.0, len(data) - cut - 1)[:, None]
+    after = backtest(NaiveForecaster(), changed, **kw).forecasts
+    cols = ["cutoff", "timestamp", "series", "step", "forecast", "q0.1", "q0.5", "q0.9"]
+    early_b = before.loc[before["cutoff"] <= data.index[cut], cols].reset_index(drop=True)
+    early_a = after.loc[after["cutoff"] <= data.index[cut], cols].reset_index(drop=True)
+    pd.testing.assert_frame_equal(early_b, early_a)
+    late = before["cutoff"] > data.index[cut]
+    assert not np.allclose(before.loc[late, "q0.9"], after.loc[late, "q0.9"])
+    # the naive median is the last observed value at the cutoff
+    np.testing.assert_allclose(before["forecast"], before["origin"], rtol=1e-12)
+
+
+def test_compare_real_baselines():
+    from tsnode.baselines import DriftForecaster, GBMForecaster, NaiveForecaster
+
+    data = _prices(80, seed=11)
+    models = {"gbm": GBMForecaster(), "drift": DriftForecaster(), "naive": NaiveForecaster()}
+    comp = compare(models, data, horizon=5, initial_window=30, step=2, refit_every=5, **BT)
+    board = comp.leaderboard
+    assert list(board.index) == list(board.sort_values("mase").index)
+    assert np.isnan(board.loc["naive", "dm_pvalue"])
+    assert board.drop(index="naive")["dm_pvalue"].between(0, 1).all()
+    assert (board["count"] == len(comp.results["naive"].forecasts)).all()
+    assert board["coverage_80"].between(0, 1).all()
+    for result in comp.results.values():
+        pd.testing.assert_index_equal(result.cutoffs, comp.results["naive"].cutoffs)

@@ -374,7 +374,8 @@ def backtest(
         ``initial_window``.
     refit_every : int, default 1
         Cutoffs per fold: refit at the first, ``update`` at the others. A forecaster
-        without ``update`` is refitted at every cutoff (with a warning if > 1).
+        without ``update`` (or whose ``update`` raises NotImplementedError) is refitted
+        at every cutoff instead, with one warning.
     quantiles : sequence of float, default (0.1, 0.5, 0.9)
         Quantiles to forecast, in (0, 1).
     n_jobs : int or None, default 1
