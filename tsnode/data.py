@@ -41,35 +41,14 @@ from urllib.parse import quote
 
 import pandas as pd
 
-__all__ = [
-    "DataError",
-    "FIELDS",
-    "get_cache_dir",
-    "list_samples",
-    "load_prices",
-    "load_sample",
-]
+__all__ = ["DataError", "FIELDS", "get_cache_dir", "list_samples", "load_prices", "load_sample"]
 
 #: OHLCV columns of every per-ticker frame, in yfinance's per-ticker order.
 FIELDS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Volume")
 _PRICES = FIELDS[:4]
 #: Environment variable overriding the default cache directory.
 CACHE_ENV_VAR = "TSNODE_CACHE_DIR"
-_VALID_INTERVALS = (
-    "1m",
-    "2m",
-    "5m",
-    "15m",
-    "30m",
-    "60m",
-    "90m",
-    "1h",
-    "1d",
-    "5d",
-    "1wk",
-    "1mo",
-    "3mo",
-)
+_VALID_INTERVALS = tuple("1m 2m 5m 15m 30m 60m 90m 1h 1d 5d 1wk 1mo 3mo".split())
 _CACHE_FORMAT = 1
 # pandas < 3 parses floats with a fast but inexact converter unless asked; pandas 3 is exact
 # by default and deprecates the option.
@@ -209,14 +188,6 @@ def _atomic_write(path: Path, payload: bytes) -> None:
         raise
 
 
-def _iso(stamp: pd.Timestamp | None) -> str | None:
-    return None if stamp is None else stamp.isoformat()
-
-
-def _from_iso(text: str | None) -> pd.Timestamp | None:
-    return None if text is None else pd.Timestamp(text)
-
-
 def _frame_to_csv(frame: pd.DataFrame) -> bytes:
     buf = io.StringIO()
     frame.to_csv(buf, lineterminator="\n")
@@ -241,12 +212,12 @@ def _write_cache(
         "source": "yfinance",
         "ticker": ticker,
         "interval": interval,
-        "start": _iso(start),
-        "end": _iso(end),
+        "start": None if start is None else start.isoformat(),
+        "end": end.isoformat(),
         "downloaded_at": downloaded_at.isoformat(),
         "rows": len(frame),
-        "first": _iso(frame.index[0]),
-        "last": _iso(frame.index[-1]),
+        "first": frame.index[0].isoformat(),
+        "last": frame.index[-1].isoformat(),
         "tz": None if tz is None else str(tz),
         "index_name": frame.index.name,
         "index_unit": getattr(frame.index, "unit", None),
@@ -292,8 +263,8 @@ def _read_cache(
         frame = _parse_ohlcv_csv(io.BytesIO(payload), tz=meta.get("tz"))
         if meta.get("index_unit"):  # same datetime resolution as the original download
             frame.index = frame.index.as_unit(meta["index_unit"])
-        meta["start"] = _from_iso(meta.get("start"))
-        meta["end"] = _from_iso(meta["end"])
+        meta["start"] = None if meta.get("start") is None else pd.Timestamp(meta["start"])
+        meta["end"] = pd.Timestamp(meta["end"])
     except (OSError, ValueError, KeyError, TypeError) as err:
         warnings.warn(
             f"Ignoring the unreadable cached prices for {ticker!r} ({interval}) in "
@@ -425,15 +396,16 @@ def _download(
 # ----------------------------------------------------------------------------- assembly
 
 
-def _slice(frame: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.DataFrame:
-    index = frame.index
-    tz = getattr(index, "tz", None)
-    lo = None if start is None else (start if tz is None else start.tz_localize(tz))
-    hi = end if tz is None else end.tz_localize(tz)
-    mask = index < hi
-    if lo is not None:
-        mask &= index >= lo
-    return frame.loc[mask]
+def _slice(
+    frame: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp | None
+) -> pd.DataFrame:
+    """Rows in ``[start, end)``; naive bounds are read in the index's time zone, like yfinance."""
+    tz = getattr(frame.index, "tz", None)
+    if start is not None:
+        frame = frame.loc[frame.index >= (start if tz is None else start.tz_localize(tz))]
+    if end is not None:
+        frame = frame.loc[frame.index < (end if tz is None else end.tz_localize(tz))]
+    return frame
 
 
 def _assemble(frames: dict[str, pd.DataFrame], tickers: list[str], field: str) -> pd.DataFrame:
@@ -614,7 +586,7 @@ def load_prices(
             stacklevel=2,
         )
 
-    frames = {t: _slice(frames[t], start_ts, want_end) for t in symbols}
+    frames = {t: _slice(frames[t], start_ts, end_ts) for t in symbols}
     empty = [t for t in symbols if frames[t].empty]
     if empty:
         stale = [t for t in empty if t in fallback]
