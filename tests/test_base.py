@@ -201,6 +201,20 @@ def test_tz_aware_fit_predicts_tz_aware(y):
     assert str(out.index.tz) == "America/New_York" and out.index.name == "Date"
 
 
+def test_warnings_point_at_the_caller(y):
+    with pytest.warns(UserWarning, match="not sorted") as record:
+        Toy().fit(y.iloc[::-1])
+    assert record[0].filename == __file__
+    intraday = pd.Series(
+        np.arange(10.0), index=pd.date_range("2024-01-02 10:00", periods=10, freq="h")
+    )
+    f = Toy().fit(intraday)
+    with pytest.warns(UserWarning, match="under one day") as record:
+        out = f.predict(2)
+    assert record[0].filename == __file__
+    assert out.index[0] == intraday.index[-1] + pd.Timedelta("1h")
+
+
 def test_bad_hook_shape(y):
     with pytest.raises(RuntimeError, match="shape"):
         BadShape().fit(y).predict(2)

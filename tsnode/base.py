@@ -158,6 +158,7 @@ class BaseForecaster(BaseEstimator):
             horizon,
             calendar=getattr(self, "calendar", "XNYS"),
             observed_index=self.index_,
+            stacklevel=4,  # user -> public method -> _future_index -> future_index
         )
         return index.rename(self.index_.name)
 

@@ -164,6 +164,7 @@ def future_index(
     *,
     calendar: str | xcals.ExchangeCalendar | None = "XNYS",
     observed_index: pd.DatetimeIndex | None = None,
+    stacklevel: int = 2,
 ) -> pd.DatetimeIndex:
     """Timestamps of the next ``horizon`` forecast steps after ``last_timestamp``.
 
@@ -184,6 +185,8 @@ def future_index(
         The observed timestamps, shape (n_obs,). Required when ``calendar=None``. If its median
         spacing is under one day (intraday data), exchange sessions would be wrong: the observed
         spacing is used instead with a UserWarning. Its name becomes the result's name.
+    stacklevel : int, default 2
+        ``stacklevel`` of that warning (callers wrapping this function pass a larger value).
 
     Returns
     -------
@@ -228,7 +231,7 @@ def future_index(
                 "daily sessions; continuing the observed spacing instead. Pass calendar=None to "
                 "silence this warning, or an explicit DatetimeIndex horizon.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=stacklevel,
             )
             calendar = None
     local_last = last.tz_localize(None)  # wall-clock time in the data's own zone
