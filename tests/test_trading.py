@@ -1,0 +1,294 @@
+"""Tests for tsnode.trading: known-answer equity curves, costs, next-bar execution, stats."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsnode.trading import STAT_NAMES, Simulation, simulate
+
+C = 5.0 / 1e4  # the default 5 bps
+
+
+def make_prices(columns: dict[str, list[float]], start: str = "2024-01-01") -> pd.DataFrame:
+    n = len(next(iter(columns.values())))
+    index = pd.bdate_range(start, periods=n)
+    return pd.DataFrame(columns, index=index, dtype="float64")
+
+
+def make_forecasts(
+    prices: pd.DataFrame,
+    *,
+    horizon: int = 1,
+    every: int = 1,
+    forecast=None,
+    spread: float = 0.01,
+) -> pd.DataFrame:
+    """A backtest-shaped long table; ``forecast(actual, origin) -> value`` (default: perfect)."""
+    rows = []
+    values = prices.to_numpy()
+    for pos in range(0, len(prices) - 1, every):
+        for j, name in enumerate(prices.columns):
+            origin = values[pos, j]
+            for step in range(1, horizon + 1):
+                if pos + step >= len(prices):
+                    break
+                actual = values[pos + step, j]
+                f = actual if forecast is None else forecast(actual, origin)
+                rows.append(
+                    {
+                        "cutoff": prices.index[pos],
+                        "timestamp": prices.index[pos + step],
+                        "series": name,
+                        "step": step,
+                        "actual": actual,
+                        "forecast": f,
+                        "q0.1": f * (1 - spread),
+                        "q0.5": f,
+                        "q0.9": f * (1 + spread),
+                        "origin": origin,
+                        "scale": 1.0,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_perfect_constant_sign_forecast_known_equity():
+    prices = make_prices({"A": [100 * 1.01**i for i in range(10)]})
+    sim = simulate(make_forecasts(prices), prices)  # cutoffs at bars 0..8
+    # positions: entered at the close of bar 1, closed at the final bar 9
+    np.testing.assert_array_equal(sim.positions["A"].to_numpy(), [0] + [1] * 8 + [0])
+    # bar 1: entry cost only; bars 2..8: +1 %; bar 9: +1 % and the exit cost
+    expected_returns = [-C] + [0.01] * 7 + [0.01 - C]
+    np.testing.assert_allclose(sim.returns.to_numpy(), expected_returns, rtol=0, atol=1e-12)
+    expected_equity = np.cumprod([1.0, *(1 + np.array(expected_returns))])
+    np.testing.assert_allclose(sim.equity.to_numpy(), expected_equity, rtol=1e-12)
+    assert sim.equity.iloc[0] == 1.0
+    assert sim.equity.iloc[-1] == pytest.approx((1 - C) * 1.01**7 * (1.01 - C), rel=1e-12)
+    np.testing.assert_allclose(sim.gross_returns.to_numpy(), [0.0] + [0.01] * 8, atol=1e-12)
+    # always long == buy-and-hold, costs included
+    pd.testing.assert_series_equal(sim.equity, sim.benchmark_equity, check_names=False)
+    assert list(sim.equity.index) == list(prices.index)
+    assert list(sim.returns.index) == list(prices.index[1:])
+
+
+def test_perfect_forecast_cannot_earn_the_next_bar_move():
+    # the only move is bar 2 -> 3; the decision at cutoff 2 is entered at the close of bar 3
+    prices = make_prices({"A": [100.0, 100.0, 100.0, 110.0, 110.0, 110.0, 110.0]})
+    sim = simulate(make_forecasts(prices), prices, cost_bps=0.0)
+    assert sim.positions["A"].iloc[3] == 1.0  # long from the close of bar 3 ...
+    np.testing.assert_allclose(sim.equity.to_numpy(), 1.0, atol=1e-15)  # ... earning nothing
+    assert sim.benchmark_equity.iloc[-1] == pytest.approx(1.1, rel=1e-12)
+
+
+def test_decision_at_t_earns_the_move_from_t_plus_1_to_t_plus_2():
+    # the only move is bar 3 -> 4; the step-2 forecast made at bar 2 sees it coming
+    prices = make_prices({"A": [100.0, 100.0, 100.0, 100.0, 110.0, 110.0]})
+    sim = simulate(make_forecasts(prices, horizon=2), prices, step=2, cost_bps=0.0)
+    np.testing.assert_array_equal(sim.positions["A"].to_numpy(), [0, 0, 0, 1, 1, 0])
+    np.testing.assert_allclose(sim.returns.to_numpy(), [0, 0, 0, 0.1, 0], atol=1e-12)
+    assert sim.equity.iloc[-1] == pytest.approx(1.1, rel=1e-12)
+    # with step=1 the same forecasts only see the move when it is too late
+    late = simulate(make_forecasts(prices, horizon=2), prices, step=1, cost_bps=0.0)
+    assert late.equity.iloc[-1] == pytest.approx(1.0, abs=1e-15)
+
+
+def test_costs_reduce_returns_by_the_exact_amount():
+    rng = np.random.default_rng(0)
+    prices = make_prices({"A": list(100 * np.exp(np.cumsum(0.01 * rng.standard_normal(60))))})
+    noisy = lambda actual, origin: origin * (1 + rng.normal(0, 0.01))  # noqa: E731
+    table = make_forecasts(prices, forecast=noisy)
+    free = simulate(table, prices, allow_short=True, cost_bps=0.0)
+    paid = simulate(table, prices, allow_short=True, cost_bps=7.0, slippage_bps=3.0)
+    pd.testing.assert_frame_equal(free.positions, paid.positions)
+    change = paid.positions["A"].diff().abs().to_numpy()[1:]
+    assert np.any(change == 2.0)  # the test covers flips
+    np.testing.assert_allclose(paid.gross_returns, free.returns, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(paid.returns, free.returns - 10e-4 * change, rtol=0, atol=1e-12)
+    n_changes = np.count_nonzero(change)
+    assert paid.stats().loc["n_trades", "strategy"] == n_changes
+
+
+def test_positions_are_held_between_cutoffs():
+    rng = np.random.default_rng(1)
+    prices = make_prices({"A": list(100 + np.cumsum(rng.standard_normal(31)))})
+    flip = iter([1.01, 0.99] * 20)
+    table = make_forecasts(prices, every=3, forecast=lambda a, o: o * next(flip))
+    sim = simulate(table, prices, allow_short=True, cost_bps=0.0)
+    pos = sim.positions["A"].to_numpy()
+    # cutoffs at bars 0, 3, ..., 27 executed at 1, 4, ..., 28; the last is held 3 bars,
+    # but prices end at bar 30, so the simulation ends (and closes) there
+    assert len(pos) == 31 and pos[0] == 0 and pos[-1] == 0
+    expected = np.zeros(31)
+    for k, bar in enumerate(range(1, 30, 3)):
+        expected[bar : bar + 3] = 1.0 if k % 2 == 0 else -1.0
+    expected[-1] = 0.0
+    np.testing.assert_array_equal(pos, expected)
+    assert sim.params["hold_last"] == 3
+
+
+def test_hold_last_limits_the_simulation():
+    prices = make_prices({"A": [100 * 1.01**i for i in range(12)]})
+    table = make_forecasts(prices)
+    table = table[table["cutoff"] <= prices.index[4]]  # cutoffs 0..4, executed at 1..5
+    sim = simulate(table, prices, hold_last=2)
+    assert sim.equity.index[-1] == prices.index[7]
+    assert simulate(table, prices).equity.index[-1] == prices.index[6]  # default: spacing 1
+
+
+def test_equal_weight_sleeves_with_and_without_shorts():
+    n = 8
+    prices = make_prices(
+        {"A": [100 * 1.01**i for i in range(n)], "B": [50 * 0.99**i for i in range(n)]}
+    )
+    table = make_forecasts(prices)
+    long_only = simulate(table, prices, cost_bps=0.0)
+    # A long from bar 1, earns 1 % on bars 2..7; B stays flat
+    sleeve_a = 1.01**6
+    assert long_only.equity.iloc[-1] == pytest.approx((sleeve_a + 1.0) / 2, rel=1e-12)
+    np.testing.assert_array_equal(long_only.positions["B"].to_numpy(), 0.0)
+    shorts = simulate(table, prices, cost_bps=0.0, allow_short=True)
+    # B short earns -(-1 %) = +1 % per bar
+    assert shorts.equity.iloc[-1] == pytest.approx(1.01**6, rel=1e-12)
+    # buy-and-hold: unrebalanced equal-weight sleeves, entered at the close of bar 1
+    bh = (1.01**6 + 0.99**6) / 2
+    assert shorts.benchmark_equity.iloc[-1] == pytest.approx(bh, rel=1e-12)
+
+
+def test_quantile_rule_and_threshold():
+    prices = make_prices({"A": [100.0, 101.0, 102.0, 103.0, 104.0, 105.0]})
+    # forecast +0.5 % above the origin, q0.1 below the origin (spread 1 %)
+    table = make_forecasts(prices, forecast=lambda a, o: o * 1.005, spread=0.01)
+    assert (simulate(table, prices).positions["A"].iloc[1:-1] == 1).all()
+    assert (simulate(table, prices, rule="quantile").positions["A"] == 0).all()
+    assert (simulate(table, prices, threshold=0.01).positions["A"] == 0).all()
+    confident = make_forecasts(prices, forecast=lambda a, o: o * 1.05, spread=0.01)
+    assert (simulate(confident, prices, rule="quantile").positions["A"].iloc[1:-1] == 1).all()
+    bearish = make_forecasts(prices, forecast=lambda a, o: o * 0.95, spread=0.01)
+    sim = simulate(bearish, prices, rule="quantile", allow_short=True)
+    assert (sim.positions["A"].iloc[1:-1] == -1).all()
+
+
+def test_missing_or_nan_forecast_means_flat():
+    prices = make_prices({"A": [100 * 1.01**i for i in range(6)]})
+    table = make_forecasts(prices)
+    table.loc[table["cutoff"] == prices.index[2], "forecast"] = np.nan
+    table = table[table["cutoff"] != prices.index[3]]
+    sim = simulate(table, prices)
+    # NaN at cutoff 2 -> flat from bar 3; no cutoff 3: still flat; cutoff 4 closed at the end
+    np.testing.assert_array_equal(sim.positions["A"].to_numpy(), [0, 1, 1, 0, 0, 0])
+
+
+def test_stats_hand_computed():
+    prices = make_prices({"A": [100.0, 100.0, 110.0, 99.0, 108.9]})
+    table = make_forecasts(prices, forecast=lambda a, o: o * 1.1)  # always long
+    sim = simulate(table, prices, cost_bps=0.0, periods_per_year=4)
+    np.testing.assert_allclose(sim.returns.to_numpy(), [0.0, 0.1, -0.1, 0.1], atol=1e-12)
+    stats = sim.stats()
+    assert list(stats.index) == list(STAT_NAMES)
+    assert list(stats.columns) == ["strategy", "buy_and_hold"]
+    s = stats["strategy"]
+    std = math.sqrt(((-0.025) ** 2 + 0.075**2 + 0.125**2 + 0.075**2) / 3)
+    expected = {
+        "total_return": 0.089,
+        "cagr": 0.089,  # four bars at four bars per year
+        "annual_volatility": std * 2,
+        "sharpe": 0.025 / std * 2,
+        "sortino": 0.025 / math.sqrt(0.01 / 4) * 2,
+        "max_drawdown": 0.99 / 1.1 - 1,
+        "max_drawdown_duration": 2,
+        "calmar": 0.089 / 0.1,
+        "hit_rate": 2 / 3,
+        "turnover": 2 / 4,
+        "exposure": 3 / 4,
+        "n_trades": 2,
+    }
+    for name, value in expected.items():
+        assert s[name] == pytest.approx(value, rel=1e-9), name
+    pd.testing.assert_series_equal(stats["buy_and_hold"], s, check_names=False)
+
+
+def test_inputs_not_mutated_and_duck_typed_result():
+    prices = make_prices({"A": [100 * 1.01**i for i in range(8)]})
+    table = make_forecasts(prices)
+    p0, t0 = prices.copy(), table.copy()
+    sim = simulate(SimpleNamespace(forecasts=table), prices["A"], cost_bps=1.0)
+    assert isinstance(sim, Simulation)
+    pd.testing.assert_frame_equal(prices, p0)
+    pd.testing.assert_frame_equal(table, t0)
+    assert "final equity" in repr(sim)
+
+
+def test_cutoffs_off_the_price_bars_execute_at_the_next_bar():
+    prices = make_prices({"A": [100 * 1.01**i for i in range(6)]})
+    table = make_forecasts(prices)
+    table["cutoff"] = table["cutoff"] + pd.Timedelta(hours=12)  # between bars
+    sim = simulate(table, prices, cost_bps=0.0)
+    np.testing.assert_array_equal(sim.positions["A"].to_numpy(), [0, 1, 1, 1, 1, 0])
+
+
+def test_timezone_aware_prices():
+    prices = make_prices({"A": [100 * 1.01**i for i in range(6)]})
+    prices.index = prices.index.tz_localize("America/New_York")
+    sim = simulate(make_forecasts(prices), prices)
+    assert sim.equity.index.tz is not None
+    naive = make_forecasts(prices)
+    naive["cutoff"] = naive["cutoff"].dt.tz_localize(None)
+    with pytest.raises(ValueError, match="time zones"):
+        simulate(naive, prices)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"rule": "momentum"}, ValueError, "`rule`"),
+        ({"step": 3}, ValueError, "`step`=3 is not in"),
+        ({"step": 0}, ValueError, "`step`"),
+        ({"cost_bps": -1.0}, ValueError, "`cost_bps`"),
+        ({"slippage_bps": "1"}, TypeError, "`slippage_bps`"),
+        ({"threshold": -0.1}, ValueError, "`threshold`"),
+        ({"periods_per_year": 0}, ValueError, "`periods_per_year`"),
+        ({"allow_short": 1}, TypeError, "`allow_short`"),
+        ({"hold_last": 0}, ValueError, "`hold_last`"),
+    ],
+)
+def test_parameter_validation(kwargs, error, match):
+    prices = make_prices({"A": [100 * 1.01**i for i in range(6)]})
+    with pytest.raises(error, match=match):
+        simulate(make_forecasts(prices), prices, **kwargs)
+
+
+def test_input_validation():
+    prices = make_prices({"A": [100 * 1.01**i for i in range(6)]})
+    table = make_forecasts(prices)
+    with pytest.raises(TypeError, match="`result`"):
+        simulate([1, 2], prices)
+    with pytest.raises(ValueError, match="lacks the columns \\['origin'\\]"):
+        simulate(table.drop(columns="origin"), prices)
+    with pytest.raises(ValueError, match="empty"):
+        simulate(table.iloc[:0], prices)
+    with pytest.raises(ValueError, match="no column for the series \\['A'\\]"):
+        simulate(table, prices.rename(columns={"A": "B"}))
+    with pytest.raises(ValueError, match="starts at"):
+        simulate(table, prices.iloc[2:])
+    with pytest.raises(ValueError, match="quantile columns"):
+        simulate(table.drop(columns=["q0.1", "q0.5", "q0.9"]), prices, rule="quantile")
+    with pytest.raises(TypeError, match="`prices`"):
+        simulate(table, prices.to_numpy())
+    with pytest.raises(ValueError, match="several rows"):
+        simulate(pd.concat([table, table]), prices)
+
+
+def test_missing_row_of_one_series_means_flat_for_that_series():
+    prices = make_prices(
+        {"A": [100 * 1.01**i for i in range(6)], "B": [50 * 1.01**i for i in range(6)]}
+    )
+    table = make_forecasts(prices)
+    table = table[~((table["cutoff"] == prices.index[2]) & (table["series"] == "B"))]
+    sim = simulate(table, prices)
+    np.testing.assert_array_equal(sim.positions["A"].to_numpy(), [0, 1, 1, 1, 1, 0])
+    np.testing.assert_array_equal(sim.positions["B"].to_numpy(), [0, 1, 1, 0, 1, 0])

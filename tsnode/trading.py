@@ -1,0 +1,478 @@
+"""Trading simulation of backtest forecasts: :func:`simulate` and :class:`Simulation`.
+
+The rules, precisely (close prices only):
+
+* **Signal.** At each cutoff ``c`` and series ``s`` the forecast of horizon ``step``
+  gives the expected return ``r_hat = forecast / origin - 1`` (``origin`` = last observed
+  price at the cutoff). ``rule="sign"``: long (+1) if ``r_hat > threshold``, short (-1)
+  if ``r_hat < -threshold`` and ``allow_short``, else flat (0). ``rule="quantile"``: long
+  only if the *lowest* quantile column is above the origin by more than ``threshold``
+  (``q_low / origin - 1 > threshold``), short only if ``allow_short`` and the *highest*
+  quantile column is below it (``q_high / origin - 1 < -threshold``). A missing row or a
+  NaN forecast/origin means flat.
+* **Execution: next bar.** A decision made with the close of bar ``t`` (the cutoff) is
+  entered at the close of the *next* bar ``t+1`` and so earns the close-to-close return
+  from ``t+1`` to ``t+2`` onwards. A forecast can therefore never earn the move
+  ``t -> t+1`` it might already have predicted. (A cutoff that is not a bar of ``prices``
+  is executed at the close of the first bar after it.)
+* **Holding.** The position is held until the next decision is executed (so with cutoffs
+  every ``k`` bars it is held ``k`` bars). The last decision is held ``hold_last`` bars
+  (default: the median spacing of the cutoffs in bars, 1 with a single cutoff), then the
+  simulation ends and every position is closed at the close of the final bar.
+* **Portfolio.** Capital is split equally between the series at the start; each series'
+  sleeve compounds on its own (no rebalancing) and the portfolio equity is the mean of
+  the sleeves' equities. A position of +1/-1 is the whole sleeve long/short.
+* **Costs.** Every change of position pays ``(cost_bps + slippage_bps) / 1e4 * |change|``
+  of the sleeve's equity, at the close of the bar where it happens: the entry, every
+  change and flip (a flip from -1 to +1 pays twice), and the final exit.
+* **Benchmark.** Buy-and-hold is the same engine with every sleeve long from the first
+  execution bar to the final bar, paying the same entry and exit costs; a strategy that
+  is always long therefore equals the benchmark exactly.
+* Prices are forward-filled; a series' return is 0 before its first price.
+
+This module never imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["STAT_NAMES", "Simulation", "simulate"]
+
+#: Row labels of :meth:`Simulation.stats`, in order.
+STAT_NAMES: tuple[str, ...] = (
+    "total_return",
+    "cagr",
+    "annual_volatility",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "max_drawdown_duration",
+    "calmar",
+    "hit_rate",
+    "turnover",
+    "exposure",
+    "n_trades",
+)
+_REQUIRED = ("cutoff", "series", "step", "forecast", "origin")
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def _ratio(num: float, den: float) -> float:
+    """``num / den``; ``inf``/``-inf`` for a zero denominator and non-zero numerator."""
+    if not (np.isfinite(num) and np.isfinite(den)):
+        return float("nan")
+    if den > 0:
+        return float(num / den)
+    return float(np.sign(num) * np.inf) if num != 0 else float("nan")
+
+
+def _max_drawdown_duration(equity: np.ndarray) -> int:
+    """Longest run of consecutive bars spent below a previous equity peak."""
+    underwater = equity < np.maximum.accumulate(equity)
+    longest = current = 0
+    for flag in underwater:
+        current = current + 1 if flag else 0
+        longest = max(longest, current)
+    return longest
+
+
+def _statistics(
+    equity: pd.Series, returns: pd.Series, positions: pd.DataFrame, periods_per_year: float
+) -> dict[str, float]:
+    """Performance statistics of one equity curve (see :meth:`Simulation.stats`)."""
+    eq = equity.to_numpy(dtype="float64")
+    r = returns.to_numpy(dtype="float64")
+    pos = positions.to_numpy(dtype="float64")
+    n = r.size
+    total = eq[-1] / eq[0] - 1.0
+    cagr = (eq[-1] / eq[0]) ** (periods_per_year / n) - 1.0 if eq[-1] > 0 else -1.0
+    std = float(np.std(r, ddof=1)) if n > 1 else float("nan")
+    mean = float(np.mean(r))
+    downside = float(np.sqrt(np.mean(np.minimum(r, 0.0) ** 2)))
+    drawdown = eq / np.maximum.accumulate(eq) - 1.0
+    max_dd = float(np.min(drawdown))
+    held = pos[:-1] != 0  # position held during bars 1..n
+    in_market = held.any(axis=1)
+    change = np.abs(np.diff(pos, axis=0, prepend=0.0))
+    return {
+        "total_return": float(total),
+        "cagr": float(cagr),
+        "annual_volatility": std * np.sqrt(periods_per_year),
+        "sharpe": _ratio(mean, std) * np.sqrt(periods_per_year),
+        "sortino": _ratio(mean, downside) * np.sqrt(periods_per_year),
+        "max_drawdown": max_dd,
+        "max_drawdown_duration": float(_max_drawdown_duration(eq)),
+        "calmar": _ratio(float(cagr), abs(max_dd)),
+        "hit_rate": float(np.mean(r[in_market] > 0)) if in_market.any() else float("nan"),
+        "turnover": float(change.mean(axis=1).sum() / n),
+        "exposure": float(held.mean()),
+        "n_trades": float(np.count_nonzero(change)),
+    }
+
+
+@dataclass
+class Simulation:
+    """Result of :func:`simulate`. All series share the bar index ``equity.index``.
+
+    Attributes
+    ----------
+    equity : Series
+        Net portfolio equity, 1.0 at the bar of the first cutoff.
+    returns : Series
+        Net portfolio returns per bar (index ``equity.index[1:]``).
+    gross_returns : Series
+        Portfolio returns before costs (same index).
+    positions : DataFrame
+        Position of each series (columns) held at the close of each bar (index
+        ``equity.index``): it earns the *next* bar's return. 0 at the first and last bar.
+    benchmark_equity : Series
+        Equal-weight buy-and-hold equity on the same bars (same costs).
+    benchmark_returns : Series
+        Net returns of the benchmark.
+    benchmark_positions : DataFrame
+        Positions of the benchmark (1 from the first execution bar, 0 at the last bar).
+    periods_per_year : float
+        Bars per year, for annualised statistics.
+    params : dict
+        The settings of :func:`simulate`.
+    """
+
+    equity: pd.Series
+    returns: pd.Series
+    gross_returns: pd.Series
+    positions: pd.DataFrame
+    benchmark_equity: pd.Series
+    benchmark_returns: pd.Series
+    benchmark_positions: pd.DataFrame
+    periods_per_year: float = 252.0
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def stats(self) -> pd.DataFrame:
+        """Performance statistics of the strategy and of buy-and-hold.
+
+        Returns
+        -------
+        DataFrame of shape (12, 2)
+            Columns ``["strategy", "buy_and_hold"]``, rows (:data:`STAT_NAMES`):
+
+            - ``total_return``: final equity - 1.
+            - ``cagr``: ``equity_end ** (periods_per_year / n_bars) - 1``.
+            - ``annual_volatility``: std of returns (ddof=1) * sqrt(periods_per_year).
+            - ``sharpe``: mean / std * sqrt(periods_per_year), risk-free rate 0.
+            - ``sortino``: mean / sqrt(mean(min(r, 0)**2)) * sqrt(periods_per_year).
+            - ``max_drawdown``: most negative ``equity / running_max - 1`` (<= 0).
+            - ``max_drawdown_duration``: longest run of bars below a previous peak.
+            - ``calmar``: cagr / |max_drawdown|.
+            - ``hit_rate``: fraction of bars holding a position whose net return is > 0.
+            - ``turnover``: mean over bars of the equal-weight average |position change|.
+            - ``exposure``: fraction of (bar, series) pairs holding a position.
+            - ``n_trades``: number of position changes (entries, exits, flips) over all
+              series.
+
+            Ratios with a zero denominator are ``+-inf`` (or NaN for 0/0).
+        """
+        ppy = float(self.periods_per_year)
+        table = {
+            "strategy": _statistics(self.equity, self.returns, self.positions, ppy),
+            "buy_and_hold": _statistics(
+                self.benchmark_equity, self.benchmark_returns, self.benchmark_positions, ppy
+            ),
+        }
+        return pd.DataFrame(table).loc[list(STAT_NAMES)]
+
+    def plot(self, **kwargs: Any) -> Any:
+        """Equity vs buy-and-hold with a drawdown panel; returns the matplotlib Figure.
+
+        Keyword arguments go to :func:`tsnode.plotting.plot_equity`.
+        """
+        from tsnode.plotting import plot_equity
+
+        return plot_equity(self, **kwargs)
+
+    def __repr__(self) -> str:
+        start, end = self.equity.index[0], self.equity.index[-1]
+        return (
+            f"Simulation({len(self.returns)} bars {start} -> {end}, "
+            f"{self.positions.shape[1]} series, final equity {self.equity.iloc[-1]:.4f} "
+            f"vs buy-and-hold {self.benchmark_equity.iloc[-1]:.4f})"
+        )
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _forecasts_table(result: Any) -> pd.DataFrame:
+    table = getattr(result, "forecasts", result)
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(
+            "`result` must be a BacktestResult (anything with a `.forecasts` DataFrame) or "
+            f"its forecasts DataFrame, got {type(result).__name__}; run "
+            "tsnode.backtest(...) first."
+        )
+    missing = [c for c in _REQUIRED if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"`result`'s forecasts table lacks the columns {missing}; it needs "
+            f"{list(_REQUIRED)} (as produced by tsnode.backtest), got {list(table.columns)}."
+        )
+    if len(table) == 0:
+        raise ValueError("`result`'s forecasts table is empty; there is nothing to trade.")
+    columns = [*_REQUIRED, *(col for _, col in _quantile_columns(table))]
+    table = table[columns].copy()  # a working copy: the user's table is never modified
+    try:
+        table["cutoff"] = pd.to_datetime(table["cutoff"])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "`result`'s forecasts column `cutoff` must hold timestamps, got values like "
+            f"{table['cutoff'].iloc[0]!r}."
+        ) from exc
+    table["series"] = table["series"].astype(str)
+    return table
+
+
+def _quantile_columns(table: pd.DataFrame) -> list[tuple[float, str]]:
+    """``[(level, column)]`` of the quantile columns (``q0.1``, ...), sorted by level."""
+    found = []
+    for col in table.columns:
+        if isinstance(col, str) and col.startswith("q"):
+            try:
+                level = float(col[1:])
+            except ValueError:
+                continue
+            if 0 < level < 1:
+                found.append((level, col))
+    return sorted(found)
+
+
+def _prices_frame(prices: Any) -> pd.DataFrame:
+    from tsnode._validation import to_wide_frame
+
+    if not isinstance(prices, pd.Series | pd.DataFrame):
+        raise TypeError(
+            "`prices` must be a pandas Series or wide DataFrame of close prices (DatetimeIndex, "
+            f"one column per series), got {type(prices).__name__}."
+        )
+    return to_wide_frame(prices, name="prices").ffill()
+
+
+def _check_number(value: Any, name: str, *, minimum: float, strict: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"`{name}` must be a number, got {value!r} ({type(value).__name__}).")
+    if not np.isfinite(value) or value < minimum or (strict and value == minimum):
+        bound = ">" if strict else ">="
+        raise ValueError(f"`{name}` must be finite and {bound} {minimum}, got {value!r}.")
+    return float(value)
+
+
+def _check_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"`{name}` must be a positive int, got {value!r}; e.g. {name}=1.")
+    return int(value)
+
+
+# ----------------------------------------------------------------------------- engine
+
+
+def _decisions(
+    table: pd.DataFrame,
+    series: list[str],
+    *,
+    rule: str,
+    threshold: float,
+    allow_short: bool,
+    step: int,
+) -> pd.DataFrame:
+    """Positions decided at each cutoff: DataFrame (cutoffs x series) of -1/0/+1."""
+    cutoffs = pd.DatetimeIndex(table["cutoff"].unique()).sort_values()
+    rows = table[table["step"] == step]
+    if rows.duplicated(["cutoff", "series"]).any():
+        raise ValueError(
+            "`result`'s forecasts table has several rows for one (cutoff, series, step); "
+            "pass the forecasts of a single backtest."
+        )
+    origin = rows["origin"].to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if rule == "sign":
+            up = rows["forecast"].to_numpy(dtype="float64") / origin - 1.0
+            down = up
+        else:
+            levels = _quantile_columns(table)
+            if not levels:
+                raise ValueError(
+                    "`rule`='quantile' needs quantile columns (q0.1, ...) in the forecasts "
+                    f"table, found none in {list(table.columns)}; use rule='sign'."
+                )
+            up = rows[levels[0][1]].to_numpy(dtype="float64") / origin - 1.0
+            down = rows[levels[-1][1]].to_numpy(dtype="float64") / origin - 1.0
+    valid = np.isfinite(origin) & (origin > 0)
+    pos = np.where(valid & (up > threshold), 1.0, 0.0)
+    if allow_short:
+        pos = np.where(valid & (down < -threshold), -1.0, pos)
+    decided = pd.DataFrame(
+        {"cutoff": rows["cutoff"].to_numpy(), "series": rows["series"].to_numpy(), "pos": pos}
+    )
+    grid = decided.pivot(index="cutoff", columns="series", values="pos")
+    return grid.reindex(index=cutoffs, columns=series).fillna(0.0)
+
+
+def _run(prices: np.ndarray, positions: np.ndarray, cost: float) -> tuple[np.ndarray, ...]:
+    """Portfolio net equity, net returns and gross returns of sleeves with ``positions``.
+
+    ``prices`` and ``positions`` are (n_bars, n_series); ``positions[i]`` is held from the
+    close of bar i to the close of bar i+1.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bar_returns = prices[1:] / prices[:-1] - 1.0
+    bar_returns = np.nan_to_num(bar_returns, nan=0.0, posinf=0.0, neginf=0.0)
+    gross = np.vstack([np.zeros(prices.shape[1]), positions[:-1] * bar_returns])
+    change = np.abs(np.diff(positions, axis=0, prepend=0.0))
+    sleeves_net = np.cumprod(1.0 + gross - cost * change, axis=0)
+    sleeves_gross = np.cumprod(1.0 + gross, axis=0)
+    equity = sleeves_net.mean(axis=1)
+    gross_equity = sleeves_gross.mean(axis=1)
+    return equity, equity[1:] / equity[:-1] - 1.0, gross_equity[1:] / gross_equity[:-1] - 1.0
+
+
+def simulate(
+    result: Any,
+    prices: pd.DataFrame | pd.Series,
+    *,
+    rule: Literal["sign", "quantile"] = "sign",
+    threshold: float = 0.0,
+    allow_short: bool = False,
+    cost_bps: float = 5.0,
+    slippage_bps: float = 0.0,
+    step: int = 1,
+    periods_per_year: float = 252,
+    hold_last: int | None = None,
+) -> Simulation:
+    """Trade the forecasts of a backtest and compare with buy-and-hold.
+
+    See the module docstring for the exact rules (signal, next-bar execution, holding,
+    equal-weight sleeves, costs).
+
+    Parameters
+    ----------
+    result : BacktestResult or DataFrame
+        A backtest (anything with a ``.forecasts`` attribute) or its forecasts table with
+        columns ``cutoff, series, step, forecast, origin`` (and ``q<level>`` columns for
+        ``rule="quantile"``).
+    prices : DataFrame or Series
+        Close prices, DatetimeIndex, one column per series of the forecasts (a Series for
+        a single series), covering the cutoffs and the bars after them. Not modified.
+    rule : {"sign", "quantile"}, default "sign"
+    threshold : float, default 0.0
+        Minimum expected return (as a fraction) to take a position.
+    allow_short : bool, default False
+    cost_bps, slippage_bps : float, default 5.0 and 0.0
+        Costs in basis points of the traded amount, added together.
+    step : int, default 1
+        Forecast horizon (the ``step`` column) whose forecast drives the decision.
+    periods_per_year : float, default 252
+        Bars per year, for the annualised statistics.
+    hold_last : int, optional
+        Bars the last decision is held after it is executed (default: the median spacing
+        of the cutoffs in bars, 1 with a single cutoff).
+
+    Returns
+    -------
+    Simulation
+    """
+    table = _forecasts_table(result)
+    frame = _prices_frame(prices)
+    if rule not in ("sign", "quantile"):
+        raise ValueError(f"`rule` must be 'sign' or 'quantile', got {rule!r}.")
+    threshold = _check_number(threshold, "threshold", minimum=0.0)
+    cost = (
+        _check_number(cost_bps, "cost_bps", minimum=0.0)
+        + _check_number(slippage_bps, "slippage_bps", minimum=0.0)
+    ) / 1e4
+    ppy = _check_number(periods_per_year, "periods_per_year", minimum=0.0, strict=True)
+    step = _check_int(step, "step")
+    steps = set(table["step"].unique().tolist())
+    if step not in steps:
+        raise ValueError(
+            f"`step`={step} is not in the forecasts table (steps {sorted(steps)}); choose a "
+            "forecast horizon the backtest produced."
+        )
+    if not isinstance(allow_short, bool | np.bool_):
+        raise TypeError(f"`allow_short` must be a bool, got {allow_short!r}.")
+
+    names = [str(s) for s in pd.unique(table["series"])]
+    if isinstance(prices, pd.Series) and len(names) == 1:
+        frame.columns = pd.Index(names)
+    missing = [s for s in names if s not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"`prices` has no column for the series {missing} of the forecasts; its columns "
+            f"are {list(frame.columns)}. Pass the price frame the backtest was run on."
+        )
+    frame = frame[names]
+
+    grid = _decisions(
+        table, names, rule=rule, threshold=threshold, allow_short=bool(allow_short), step=step
+    )
+    try:
+        execute = frame.index.searchsorted(grid.index, side="right")
+    except TypeError as exc:
+        raise ValueError(
+            "`prices`' index and the forecasts' cutoffs are not comparable (time zones "
+            f"differ?): {frame.index.dtype} vs {grid.index.dtype}."
+        ) from exc
+    if execute[0] == 0:
+        raise ValueError(
+            f"`prices` starts at {frame.index[0]}, after the first cutoff {grid.index[0]}; "
+            "pass prices that cover the whole backtest."
+        )
+    start = int(execute[0]) - 1
+    tradable = execute < len(frame)
+    if not tradable.any():
+        raise ValueError(
+            f"`prices` ends at {frame.index[-1]}, at or before the first cutoff; no decision "
+            "can be executed. Pass prices that extend past the cutoffs."
+        )
+    grid, execute = grid[tradable], execute[tradable]
+    if hold_last is None:
+        gaps = np.diff(np.unique(execute))
+        hold_last = int(np.median(gaps)) if gaps.size else 1
+    hold_last = _check_int(hold_last, "hold_last")
+    end = min(len(frame) - 1, int(execute[-1]) + hold_last)
+
+    bars = frame.index[start : end + 1]
+    decided = pd.DataFrame(grid.to_numpy(), index=frame.index[execute], columns=names)
+    decided = decided[~decided.index.duplicated(keep="last")]
+    pos = decided.reindex(bars).ffill().fillna(0.0)
+    pos.iloc[-1] = 0.0  # everything is closed at the final bar
+    bench = pd.DataFrame(0.0, index=bars, columns=names)
+    bench.iloc[int(execute[0]) - start : -1] = 1.0
+
+    values = frame.loc[bars].to_numpy(dtype="float64")
+    equity, net, gross = _run(values, pos.to_numpy(), cost)
+    b_equity, b_net, _ = _run(values, bench.to_numpy(), cost)
+    params = dict(
+        rule=rule,
+        threshold=threshold,
+        allow_short=bool(allow_short),
+        cost_bps=float(cost_bps),
+        slippage_bps=float(slippage_bps),
+        step=step,
+        hold_last=hold_last,
+    )
+    return Simulation(
+        equity=pd.Series(equity, index=bars, name="equity"),
+        returns=pd.Series(net, index=bars[1:], name="returns"),
+        gross_returns=pd.Series(gross, index=bars[1:], name="gross_returns"),
+        positions=pos,
+        benchmark_equity=pd.Series(b_equity, index=bars, name="buy_and_hold"),
+        benchmark_returns=pd.Series(b_net, index=bars[1:], name="buy_and_hold"),
+        benchmark_positions=bench,
+        periods_per_year=ppy,
+        params=params,
+    )
