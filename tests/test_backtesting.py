@@ -605,3 +605,54 @@ def test_compare_real_baselines():
     assert board["coverage_80"].between(0, 1).all()
     for result in comp.results.values():
         pd.testing.assert_index_equal(result.cutoffs, comp.results["naive"].cutoffs)
+
+
+def test_backtesting_module_never_imports_torch():
+    import ast
+    import inspect
+
+    import tsnode.backtesting as module
+
+    tree = ast.parse(inspect.getsource(module))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module or "")
+    forbidden = {"torch", "torchdiffeq", "tsnode.forecaster", "tsnode.training", "tsnode.nn"}
+    assert not {name for name in imported if name.split(".")[0] in forbidden or name in forbidden}
+
+
+@pytest.mark.slow
+def test_tsnode_forecaster_backtest_has_no_lookahead():
+    from tsnode.forecaster import TSNodeForecaster
+
+    data = _prices(60, seed=8)
+    model = TSNodeForecaster(
+        latent_dim=2,
+        hidden_dim=4,
+        ode_units=8,
+        ode_layers=1,
+        context_length=10,
+        forecast_length=3,
+        epochs=1,
+        steps_per_epoch=2,
+        batch_size=4,
+        n_predict_samples=20,
+        patience=None,
+        random_state=0,
+    )
+    kw = dict(horizon=2, initial_window=40, step=5, refit_every=2, **BT)
+    before = backtest(model, data, **kw).forecasts
+    cut = 45
+    changed = data.copy()
+    changed.iloc[cut + 1 :] *= 1.5
+    after = backtest(model, changed, **kw).forecasts
+    early = before["cutoff"] <= data.index[cut]
+    assert early.sum() > 0
+    pd.testing.assert_frame_equal(
+        before.loc[early].drop(columns="actual"),
+        after.loc[after["cutoff"] <= data.index[cut]].drop(columns="actual"),
+    )
+    assert not np.allclose(before.loc[~early, "q0.5"], after.loc[~early, "q0.5"])
