@@ -656,3 +656,19 @@ def test_tsnode_forecaster_backtest_has_no_lookahead():
         after.loc[after["cutoff"] <= data.index[cut]].drop(columns="actual"),
     )
     assert not np.allclose(before.loc[~early, "q0.5"], after.loc[~early, "q0.5"])
+
+
+def test_forecaster_errors_say_where_they_happened():
+    class FailsLate(MeanForecaster):
+        def fit(self, y):
+            if len(y) > 12:
+                raise ValueError("too many rows")
+            return super().fit(y)
+
+    data = _frame(20)
+    with pytest.raises(ValueError, match="too many rows") as info:
+        backtest(FailsLate(), data, horizon=1, initial_window=10, **BT)
+    notes = " ".join(getattr(info.value, "__notes__", ["cutoff"]))
+    assert "cutoff" in notes
+    if hasattr(info.value, "__notes__"):
+        assert str(data.index[12].date()) in notes and "fitting" in notes

@@ -165,21 +165,36 @@ def _run_fold(
     refits.
     """
     series = history.columns
-    model = clone(forecaster, safe=False)
-    model.fit(history.iloc[starts[0] : positions[0] + 1])
     refitted = False
     out = []
+    model = None
+    action = "fitting"
     for i, (pos, future) in enumerate(zip(positions, futures, strict=True)):
-        if i > 0:
-            try:
-                model.update(history.iloc[positions[i - 1] + 1 : pos + 1])
-            except NotImplementedError:
-                refitted = True
+        try:
+            if i == 0:
+                action = "fitting"
                 model = clone(forecaster, safe=False)
                 model.fit(history.iloc[starts[i] : pos + 1])
-        pred = model.predict_quantiles(future, quantiles=quantiles)
-        q_array = _extract_quantiles(pred, series, quantiles, len(future))
-        out.append((q_array, _point_forecast(model, future, series, q_array, quantiles)))
+            else:
+                action = "updating"
+                try:
+                    model.update(history.iloc[positions[i - 1] + 1 : pos + 1])
+                except NotImplementedError:
+                    refitted, action = True, "refitting"
+                    model = clone(forecaster, safe=False)
+                    model.fit(history.iloc[starts[i] : pos + 1])
+            action = "forecasting"
+            pred = model.predict_quantiles(future, quantiles=quantiles)
+            q_array = _extract_quantiles(pred, series, quantiles, len(future))
+            point = _point_forecast(model, future, series, q_array, quantiles)
+        except Exception as exc:
+            if hasattr(exc, "add_note"):  # Python >= 3.11
+                exc.add_note(
+                    f"tsnode.backtest: raised while {action} the forecaster at cutoff "
+                    f"{history.index[pos]} (training rows {starts[i]}..{pos})."
+                )
+            raise
+        out.append((q_array, point))
     return out, refitted
 
 
