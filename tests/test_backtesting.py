@@ -672,3 +672,16 @@ def test_forecaster_errors_say_where_they_happened():
     assert "cutoff" in notes
     if hasattr(info.value, "__notes__"):
         assert str(data.index[12].date()) in notes and "fitting" in notes
+
+
+def test_plot_draws_forecasts_against_actuals():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    res = backtest(MeanForecaster(), _frame(25), horizon=2, initial_window=10, **BT)
+    fig = res.plot(series="s1", step=2)
+    try:
+        assert len(fig.axes) >= 1 and len(fig.axes[0].lines) >= 2
+    finally:
+        plt.close(fig)

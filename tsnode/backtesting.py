@@ -330,11 +330,26 @@ class BacktestResult:
         table = pd.DataFrame(rows, index=index)
         return table
 
-    def plot(self, *, series: Any = None, ax: Any = None) -> Any:
-        """Forecasts against actuals (:func:`tsnode.plotting.plot_backtest`); returns the Axes."""
+    def plot(self, *, series: Any = None, step: int = 1, ax: Any = None) -> Any:
+        """Forecasts against actuals at one horizon step, with the outer quantile band.
+
+        Parameters
+        ----------
+        series : str or sequence of str, optional
+            Series to plot (default: all), one Axes each.
+        step : int, default 1
+            Horizon step to show (1 = one row after the cutoff).
+        ax : Axes or sequence of Axes, optional
+            One Axes per series; default: a new figure.
+
+        Returns
+        -------
+        matplotlib Figure
+            See :func:`tsnode.plotting.plot_backtest`.
+        """
         from tsnode.plotting import plot_backtest
 
-        return plot_backtest(self.forecasts, series=series, ax=ax)
+        return plot_backtest(self.forecasts, series=series, step=step, ax=ax)
 
     def __repr__(self) -> str:
         return (
