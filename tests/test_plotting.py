@@ -1,0 +1,156 @@
+"""Smoke tests for tsnode.plotting: every plot returns a Figure and saves to PNG."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from tsnode import plotting  # noqa: E402
+from tsnode.trading import simulate  # noqa: E402
+
+LEVELS = (0.05, 0.1, 0.5, 0.9, 0.95)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def history() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    index = pd.bdate_range("2024-01-01", periods=80)
+    walk = 100 * np.exp(np.cumsum(0.01 * rng.standard_normal((80, 2)), axis=0))
+    return pd.DataFrame(walk, index=index, columns=["AAA", "BBB"])
+
+
+@pytest.fixture
+def quantile_frame(history) -> pd.DataFrame:
+    future = pd.bdate_range(history.index[-1] + pd.offsets.BDay(), periods=10)
+    cols, data = [], []
+    for name in history.columns:
+        last = history[name].iloc[-1]
+        for q in LEVELS:
+            cols.append((name, q))
+            data.append(last * (1 + 0.02 * (q - 0.5) * np.sqrt(np.arange(1, 11))))
+    columns = pd.MultiIndex.from_tuples(cols, names=["series", "quantile"])
+    return pd.DataFrame(np.column_stack(data), index=future, columns=columns)
+
+
+@pytest.fixture
+def forecasts(history) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    rows = []
+    values = history.to_numpy()
+    for pos in range(20, len(history) - 1):
+        for j, name in enumerate(history.columns):
+            for step in (1, 2, 3):
+                if pos + step >= len(history):
+                    continue
+                origin = values[pos, j]
+                f = origin * (1 + rng.normal(0, 0.005))
+                sd = 0.01 * origin * np.sqrt(step)
+                row = {
+                    "cutoff": history.index[pos],
+                    "timestamp": history.index[pos + step],
+                    "series": name,
+                    "step": step,
+                    "actual": values[pos + step, j],
+                    "forecast": f,
+                    "origin": origin,
+                    "scale": 1.0,
+                }
+                for q, z in zip(LEVELS, (-1.645, -1.2816, 0.0, 1.2816, 1.645), strict=True):
+                    row[f"q{q:g}"] = f + z * sd
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _saves(fig, tmp_path, name: str) -> None:
+    assert isinstance(fig, Figure)
+    path = tmp_path / f"{name}.png"
+    fig.savefig(path, dpi=40)
+    assert path.stat().st_size > 1000
+
+
+def test_plot_forecast(history, quantile_frame, tmp_path):
+    h0, q0 = history.copy(), quantile_frame.copy()
+    fig = plotting.plot_forecast(history, quantile_frame, title="fan", n_history=30)
+    assert len(fig.axes) == 2
+    ax = fig.axes[0]
+    assert ax.get_title() == "AAA"
+    # two symmetric pairs -> two bands; history + median lines, history has 30 points
+    assert len(ax.collections) == 2
+    assert len(ax.lines[0].get_xdata()) == 30
+    assert len(ax.lines[1].get_xdata()) == 11  # median starts at the last observation
+    _saves(fig, tmp_path, "fan")
+    pd.testing.assert_frame_equal(history, h0)
+    pd.testing.assert_frame_equal(quantile_frame, q0)
+
+
+def test_plot_forecast_single_series_into_given_ax(history, quantile_frame, tmp_path):
+    fig, ax = plt.subplots()
+    out = plotting.plot_forecast(history["AAA"], quantile_frame[["AAA"]], ax=ax)
+    assert out is fig
+    _saves(out, tmp_path, "fan1")
+    with pytest.raises(ValueError, match="sequence of 2 Axes"):
+        plotting.plot_forecast(history, quantile_frame, ax=ax)
+    with pytest.raises(TypeError, match="MultiIndex"):
+        plotting.plot_forecast(history, history)
+    with pytest.raises(ValueError, match="`n_history`"):
+        plotting.plot_forecast(history, quantile_frame, n_history=-1)
+
+
+def test_plot_backtest(forecasts, tmp_path):
+    fig = plotting.plot_backtest(forecasts)
+    assert len(fig.axes) == 2
+    _saves(fig, tmp_path, "backtest")
+    fig2 = plotting.plot_backtest(SimpleNamespace(forecasts=forecasts), series="BBB", step=3)
+    assert len(fig2.axes) == 1 and fig2.axes[0].get_title() == "BBB"
+    assert len(fig2.axes[0].collections) == 1  # the q0.05 - q0.95 band
+    _saves(fig2, tmp_path, "backtest2")
+    with pytest.raises(ValueError, match="`step`=9"):
+        plotting.plot_backtest(forecasts, step=9)
+    with pytest.raises(ValueError, match="`series`"):
+        plotting.plot_backtest(forecasts, series="ZZZ")
+    with pytest.raises(ValueError, match="lacks the columns"):
+        plotting.plot_backtest(forecasts.drop(columns="actual"))
+
+
+def test_plot_equity(history, forecasts, tmp_path):
+    sim = simulate(forecasts, history, allow_short=True)
+    fig = plotting.plot_equity(sim, title="strategy")
+    assert len(fig.axes) == 2
+    assert len(fig.axes[0].lines) == 3  # strategy, buy & hold, the 1.0 line
+    _saves(fig, tmp_path, "equity")
+    _saves(sim.plot(), tmp_path, "equity_method")
+    _saves(plotting.plot_equity(sim.equity), tmp_path, "equity_series")
+    with pytest.raises(TypeError, match="equity Series"):
+        plotting.plot_equity([1.0, 2.0])
+
+
+def test_plot_calibration(forecasts, tmp_path):
+    fig = plotting.plot_calibration(forecasts, LEVELS)
+    assert len(fig.axes) == 2
+    left, right = fig.axes
+    assert len(left.patches) == 10  # histogram bars
+    assert len(right.lines) == 4  # two intervals: observed + nominal each
+    _saves(fig, tmp_path, "calibration")
+    result = SimpleNamespace(forecasts=forecasts, quantiles=(0.1, 0.5, 0.9))
+    fig2 = plotting.plot_calibration(result, bins=5)
+    assert len(fig2.axes[0].patches) == 5
+    assert len(fig2.axes[1].lines) == 2
+    with pytest.raises(ValueError, match="level 0.3 has no column"):
+        plotting.plot_calibration(forecasts, (0.3, 0.5))
+    with pytest.raises(ValueError, match="at least 2 levels"):
+        plotting.plot_calibration(forecasts, (0.5,))
