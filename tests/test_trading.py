@@ -292,3 +292,50 @@ def test_missing_row_of_one_series_means_flat_for_that_series():
     sim = simulate(table, prices)
     np.testing.assert_array_equal(sim.positions["A"].to_numpy(), [0, 1, 1, 1, 1, 0])
     np.testing.assert_array_equal(sim.positions["B"].to_numpy(), [0, 1, 1, 0, 1, 0])
+
+
+class _DriftFake:
+    """Minimal duck-typed forecaster: straight line through the first and last value."""
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {}
+
+    def set_params(self, **params) -> _DriftFake:
+        return self
+
+    def fit(self, y: pd.DataFrame) -> _DriftFake:
+        self.y_ = y.copy()
+        return self
+
+    def update(self, y: pd.DataFrame) -> _DriftFake:
+        self.y_ = pd.concat([self.y_, y])
+        return self
+
+    def predict_quantiles(self, horizon, quantiles=(0.1, 0.5, 0.9)) -> pd.DataFrame:
+        last = self.y_.iloc[-1].to_numpy()
+        slope = (last - self.y_.iloc[0].to_numpy()) / (len(self.y_) - 1)
+        steps = np.arange(1, len(horizon) + 1)[:, None]
+        center = last + slope * steps
+        cols = pd.MultiIndex.from_product([self.y_.columns, list(quantiles)])
+        values = np.stack([center + 2 * (q - 0.5) * np.sqrt(steps) for q in quantiles], -1)
+        return pd.DataFrame(values.reshape(len(horizon), -1), index=horizon, columns=cols)
+
+
+def test_end_to_end_with_backtest():
+    from tsnode.backtesting import backtest
+
+    rng = np.random.default_rng(3)
+    walk = 100 * np.exp(np.cumsum(0.01 * rng.standard_normal((60, 2)), axis=0))
+    data = make_prices({"A": list(walk[:, 0]), "B": list(walk[:, 1])})
+    result = backtest(_DriftFake(), data, horizon=3, initial_window=20, step=2, progress=False)
+    sim = simulate(result, data, allow_short=True, step=2)
+    assert sim.equity.index[0] == result.cutoffs[0]
+    assert set(np.unique(sim.positions.to_numpy())) <= {-1.0, 0.0, 1.0}
+    assert sim.params["hold_last"] == 2
+    stats = sim.stats()
+    assert stats.shape == (len(STAT_NAMES), 2)
+    assert np.isfinite(stats.loc[["total_return", "sharpe", "turnover"]].to_numpy()).all()
+    # the same table passed directly gives the same simulation
+    pd.testing.assert_series_equal(
+        simulate(result.forecasts, data, allow_short=True, step=2).equity, sim.equity
+    )
