@@ -8,6 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tsnode.trading import STAT_NAMES, Simulation, simulate
 
@@ -339,3 +341,21 @@ def test_end_to_end_with_backtest():
     pd.testing.assert_series_equal(
         simulate(result.forecasts, data, allow_short=True, step=2).equity, sim.equity
     )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    moves=st.lists(st.floats(-0.05, 0.05), min_size=4, max_size=25),
+    signs=st.lists(st.sampled_from([0.98, 1.0, 1.02]), min_size=25, max_size=25),
+    cost=st.floats(0.0, 50.0),
+)
+def test_invariants_costs_never_help_and_gross_ignores_costs(moves, signs, cost):
+    prices = make_prices({"A": list(100 * np.cumprod([1.0, *(1 + np.array(moves))]))})
+    it = iter(signs)
+    table = make_forecasts(prices, forecast=lambda a, o: o * next(it))
+    free = simulate(table, prices, allow_short=True, cost_bps=0.0)
+    paid = simulate(table, prices, allow_short=True, cost_bps=cost)
+    np.testing.assert_allclose(paid.gross_returns, free.returns, atol=1e-12)
+    assert (paid.returns <= free.returns + 1e-12).all()
+    assert paid.equity.iloc[-1] <= free.equity.iloc[-1] + 1e-12
+    assert paid.positions.iloc[0].eq(0).all() and paid.positions.iloc[-1].eq(0).all()
