@@ -378,6 +378,8 @@ def test_parallel_identical_to_sequential():
     par = backtest(MeanForecaster(), data, n_jobs=2, **kw)
     pd.testing.assert_frame_equal(seq.forecasts, par.forecasts)
     pd.testing.assert_index_equal(seq.cutoffs, par.cutoffs)
+    threads = backtest(MeanForecaster(), data, n_jobs=2, backend="threading", **kw)
+    pd.testing.assert_frame_equal(seq.forecasts, threads.forecasts)
 
 
 def test_dask_backend_runs_folds_on_the_cluster():

@@ -39,7 +39,6 @@ from tsnode._validation import check_quantiles, to_wide_frame
 __all__ = ["BacktestResult", "Comparison", "backtest", "compare"]
 
 _WINDOWS = ("expanding", "sliding")
-_BASE_COLUMNS = ["cutoff", "timestamp", "series", "step", "actual", "forecast"]
 
 
 def _quantile_column(q: float) -> str:
@@ -167,8 +166,6 @@ def _run_fold(
     series = history.columns
     refitted = False
     out = []
-    model = None
-    action = "fitting"
     for i, (pos, future) in enumerate(zip(positions, futures, strict=True)):
         try:
             if i == 0:
@@ -527,22 +524,10 @@ def backtest(
         )
 
     table = _assemble(frame, positions, futures, outputs, quantiles, start_of)
-    params = {
-        "horizon": horizon,
-        "initial_window": initial_window,
-        "step": step,
-        "window": window,
-        "train_length": train_length,
-        "refit_every": refit_every,
-        "forecaster": repr(forecaster),
-    }
-    return BacktestResult(
-        forecasts=table,
-        quantiles=quantiles,
-        cutoffs=pd.DatetimeIndex(index[positions]),
-        horizon=horizon,
-        params=params,
-    )
+    params = dict(initial_window=initial_window, step=step, window=window)
+    params.update(train_length=train_length, refit_every=refit_every, forecaster=repr(forecaster))
+    cutoffs = pd.DatetimeIndex(index[positions])
+    return BacktestResult(table, quantiles, cutoffs, horizon, params)
 
 
 def _assemble(
@@ -556,41 +541,32 @@ def _assemble(
     """Long forecasts table from the per-cutoff arrays, next to actuals, origin and scale."""
     values = frame.to_numpy(dtype="float64")
     last_observed = frame.ffill().to_numpy(dtype="float64")
-    series = frame.columns
-    n_series = len(series)
-    pieces: dict[str, list[np.ndarray]] = {name: [] for name in ["pos", "row", "series", "step"]}
-    pieces.update(actual=[], forecast=[], quantiles=[], origin=[], scale=[])
+    n_series = frame.shape[1]
+    blocks = []
     for pos, (q_array, point) in zip(positions, outputs, strict=True):
         n_steps = len(futures[pos])
-        rows = np.arange(pos + 1, pos + 1 + n_steps)
+        steps = np.repeat(np.arange(1, n_steps + 1), n_series)
         scale = _naive_scale(values[start_of(pos) : pos + 1])
-        pieces["pos"].append(np.full(n_steps * n_series, pos))
-        pieces["row"].append(np.repeat(rows, n_series))
-        pieces["series"].append(np.tile(np.arange(n_series), n_steps))
-        pieces["step"].append(np.repeat(np.arange(1, n_steps + 1), n_series))
-        pieces["actual"].append(values[rows].ravel())
-        pieces["forecast"].append(point.ravel())
-        pieces["quantiles"].append(q_array.reshape(n_steps * n_series, len(quantiles)))
-        pieces["origin"].append(np.tile(last_observed[pos], n_steps))
-        pieces["scale"].append(np.tile(scale, n_steps))
-    cat = {k: np.concatenate(v) if v else np.empty(0) for k, v in pieces.items()}
-    if not pieces["quantiles"]:
-        cat["quantiles"] = np.empty((0, len(quantiles)))
-    index = frame.index
+        columns = [np.full(steps.size, pos), pos + steps, np.tile(np.arange(n_series), n_steps)]
+        columns += [steps, point.ravel(), np.tile(last_observed[pos], n_steps)]
+        columns += [np.tile(scale, n_steps), q_array.reshape(steps.size, len(quantiles))]
+        blocks.append(np.column_stack(columns))
+    block = np.concatenate(blocks)  # there is always at least one cutoff
+    pos, row, col, step = block[:, :4].astype(np.int64).T
     table = pd.DataFrame(
         {
-            "cutoff": index[cat["pos"].astype(int)],
-            "timestamp": index[cat["row"].astype(int)],
-            "series": series[cat["series"].astype(int)],
-            "step": cat["step"].astype("int64"),
-            "actual": cat["actual"],
-            "forecast": cat["forecast"],
+            "cutoff": frame.index[pos],
+            "timestamp": frame.index[row],
+            "series": frame.columns[col],
+            "step": step,
+            "actual": values[row, col],
+            "forecast": block[:, 4],
         }
     )
     for k, q in enumerate(quantiles):
-        table[_quantile_column(q)] = cat["quantiles"][:, k]
-    table["origin"] = cat["origin"]
-    table["scale"] = cat["scale"]
+        table[_quantile_column(q)] = block[:, 7 + k]
+    table["origin"] = block[:, 5]
+    table["scale"] = block[:, 6]
     table = table[~np.isnan(table["actual"].to_numpy())]
     table = table.sort_values(["cutoff", "series", "step"], kind="stable")
     return table.reset_index(drop=True)
@@ -641,13 +617,8 @@ def _dm_test(model: BacktestResult, base: BacktestResult) -> tuple[float, float]
     joined = joined.dropna(subset=["forecast_model", "forecast_base"])
     if len(joined) < 3:
         return np.nan, np.nan
-    actual = joined["actual"].to_numpy()
-    result = diebold_mariano(
-        actual - joined["forecast_model"].to_numpy(),
-        actual - joined["forecast_base"].to_numpy(),
-        horizon=1,
-        loss="squared",
-    )
+    errors = joined["actual"].to_numpy()[:, None] - joined[["forecast_model", "forecast_base"]]
+    result = diebold_mariano(*errors.to_numpy().T, horizon=1, loss="squared")
     return float(result.statistic), float(result.pvalue)
 
 
