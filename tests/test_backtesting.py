@@ -687,3 +687,19 @@ def test_plot_draws_forecasts_against_actuals():
         assert len(fig.axes) >= 1 and len(fig.axes[0].lines) >= 2
     finally:
         plt.close(fig)
+
+
+def test_yfinance_frame_uses_the_forecasters_target_and_unsorted_warns():
+    from tsnode.baselines import NaiveForecaster
+
+    prices = _prices(30)
+    fields = {"Close": prices, "Open": prices * 2.0}
+    yf_frame = pd.concat(fields, axis=1, names=["Price", "Ticker"])
+    res = backtest(NaiveForecaster(target="Open"), yf_frame, horizon=1, initial_window=20, **BT)
+    assert set(res.forecasts["series"]) == {"AAA", "BBB"}
+    row = res.forecasts.iloc[0]
+    assert row["actual"] == prices.loc[row["timestamp"], row["series"]] * 2.0
+    shuffled = prices.iloc[::-1]
+    with pytest.warns(UserWarning, match="sort") as record:
+        backtest(NaiveForecaster(), shuffled, horizon=1, initial_window=20, **BT)
+    assert record[0].filename == __file__

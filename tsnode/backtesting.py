@@ -83,10 +83,10 @@ def _check_quantiles(quantiles: Any) -> tuple[float, ...]:
     return levels
 
 
-def _to_frame(data: Any) -> pd.DataFrame:
+def _to_frame(data: Any, target: str) -> pd.DataFrame:
     """Validated wide float frame (a copy) of ``data``; the input is never modified."""
     try:
-        frame = to_wide_frame(data, stacklevel=4)
+        frame = to_wide_frame(data, target=target, stacklevel=4)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"`data` (the history to backtest on) is invalid: {exc}") from exc
     return frame.copy()
@@ -382,8 +382,9 @@ def backtest(
         optionally ``update(y)`` (conditioning on new rows without refitting) and
         ``predict(horizon)``. It is never modified: each fold fits a clone.
     data : Series or DataFrame
-        The history, a Series or a wide frame ``(n_rows, n_series)`` with a
-        DatetimeIndex; NaN = unobserved. Never modified.
+        The history, a Series, a wide frame ``(n_rows, n_series)`` or a yfinance frame
+        (the forecaster's ``target`` field, default "Close"), on a DatetimeIndex;
+        NaN = unobserved. Never modified.
     horizon : int
         Forecast the next ``horizon`` rows of ``data`` after each cutoff: the
         forecaster receives exactly those timestamps as its horizon.
@@ -422,7 +423,7 @@ def backtest(
         deterministic (e.g. a fixed ``random_state``).
     """
     has_update = _check_forecaster(forecaster)
-    frame = _to_frame(data)
+    frame = _to_frame(data, target=getattr(forecaster, "target", "Close"))
     n_rows = len(frame)
     horizon = _check_int(horizon, "horizon", minimum=1, hint="Use e.g. horizon=5.")
     step = _check_int(step, "step", minimum=1, hint="Use step=1 for a cutoff at every row.")
