@@ -56,6 +56,55 @@ def fixed_step(
     return h
 
 
+def _field(h: torch.Tensor, w1: torch.Tensor, b1: torch.Tensor, w2: torch.Tensor, b2: torch.Tensor):
+    return F.linear(torch.tanh(F.linear(h, w1, b1)), w2, b2)
+
+
+def _reverse_scan(
+    h: torch.Tensor,
+    inputs: torch.Tensor,
+    dt: torch.Tensor,
+    observed: torch.Tensor,
+    w1: torch.Tensor,
+    b1: torch.Tensor,
+    w2: torch.Tensor,
+    b2: torch.Tensor,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_ih: torch.Tensor,
+    b_hh: torch.Tensor,
+    n_substeps: int,
+    method: str,
+) -> torch.Tensor:
+    """The ODE-RNN scan from the last time point to the first, on raw weights.
+
+    (Scripting this loop with TorchScript measured only 10-20% faster on CPU and the API is
+    deprecated, so it stays plain Python; all per-series bookkeeping is done before the loop.)
+
+    ``inputs (B, T, 2D)``, ``dt (B, T)`` signed gap to integrate before the update at each step,
+    ``observed (B, T)`` bool. Returns the final hidden state ``(B, H)``.
+    """
+    n_times = inputs.shape[1]
+    for k in range(n_times):
+        i = n_times - 1 - k
+        step = dt[:, i : i + 1] / n_substeps
+        for _ in range(n_substeps):
+            if method == "euler":
+                h = h + step * _field(h, w1, b1, w2, b2)
+            elif method == "midpoint":
+                half = h + 0.5 * step * _field(h, w1, b1, w2, b2)
+                h = h + step * _field(half, w1, b1, w2, b2)
+            else:
+                k1 = _field(h, w1, b1, w2, b2)
+                k2 = _field(h + 0.5 * step * k1, w1, b1, w2, b2)
+                k3 = _field(h + 0.5 * step * k2, w1, b1, w2, b2)
+                k4 = _field(h + step * k3, w1, b1, w2, b2)
+                h = h + step / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        updated = torch.gru_cell(inputs[:, i], h, w_ih, w_hh, b_ih, b_hh)
+        h = torch.where(observed[:, i : i + 1], updated, h)
+    return h
+
+
 class ODERNNEncoder(nn.Module):
     """Reverse-time ODE-RNN giving the approximate posterior ``q(z0)``.
 
@@ -153,19 +202,38 @@ class ODERNNEncoder(nn.Module):
         t0 = torch.as_tensor(t0, dtype=values.dtype, device=values.device)
         t0 = t0.expand(batch) if t0.dim() == 0 else t0
 
+        # Each series steps only between its own observations: in reverse time, the gap at an
+        # observation is to the series' next observation (later in time). Computed for every
+        # step at once, before the scan.
+        inf = torch.full_like(times, float("inf"))
+        obs_times = torch.where(observed, times, inf)
+        later = torch.flip(torch.cummin(torch.flip(obs_times, [1]), dim=1).values, [1])
+        next_obs = torch.cat([later[:, 1:], inf[:, :1]], dim=1)  # first observation after i
+        started = observed & torch.isfinite(next_obs)
+        dt = torch.where(started, times - torch.where(started, next_obs, times), 0.0)
+        first_obs = later[:, 0]
+        t_state = torch.where(torch.isfinite(first_obs), first_obs, times[:, -1])
+        # Time points where no series is observed change nothing: skip them.
+        keep = observed.any(dim=0)
+        if not bool(keep.all()):
+            inputs, dt, observed = inputs[:, keep], dt[:, keep], observed[:, keep]
         h = values.new_zeros(batch, self.hidden_dim)
-        # Time of the state h for each series: starts at its last time (no observation yet).
-        # The state starts as zeros at each series' last observation (nothing evolves before it).
-        t_state = times[:, -1].clone()
-        started = torch.zeros(batch, 1, dtype=torch.bool, device=values.device)
-        zero = values.new_zeros(batch, 1)
-        for i in range(n_times - 1, -1, -1):
-            obs = observed[:, i : i + 1]  # (B, 1)
-            dt = torch.where(obs & started, (times[:, i] - t_state).unsqueeze(1), zero)
-            h = fixed_step(self.field, h, dt, self.n_substeps, self.method)
-            h = torch.where(obs, self.gru(inputs[:, i], h), h)
-            t_state = torch.where(obs.squeeze(1), times[:, i], t_state)
-            started = started | obs
+        h = _reverse_scan(
+            h,
+            inputs,
+            dt,
+            observed,
+            self.field[0].weight,
+            self.field[0].bias,
+            self.field[2].weight,
+            self.field[2].bias,
+            self.gru.weight_ih,
+            self.gru.weight_hh,
+            self.gru.bias_ih,
+            self.gru.bias_hh,
+            self.n_substeps,
+            self.method,
+        )
         h = fixed_step(self.field, h, (t0 - t_state).unsqueeze(1), self.n_substeps, self.method)
         mean, raw_std = self.to_posterior(h).chunk(2, dim=-1)
         return mean, F.softplus(raw_std) + 1e-4
