@@ -65,9 +65,12 @@ def make_w1(n_series: int = 64, n_obs: int = 120, n_future: int = 20, seed: int 
     }
 
 
-def latent_ode(solver: str, sensitivity: str, step_size: float = 0.25) -> LatentODE:
+def latent_ode(solver: str, sensitivity: str, step_size: float | None = None) -> LatentODE:
     from tsnode.nn.ode import FIXED_STEP_SOLVERS
 
+    from tsnode import TSNodeForecaster
+
+    step_size = TSNodeForecaster().step_size if step_size is None else step_size
     options = {"step_size": step_size} if solver in FIXED_STEP_SOLVERS else None
     return LatentODE(
         1,
@@ -82,7 +85,11 @@ def latent_ode(solver: str, sensitivity: str, step_size: float = 0.25) -> Latent
     )
 
 
-def ode_step(model, opt, w, n_samples=3):
+def ode_step(model, opt, w, n_samples=None):
+    if n_samples is None:
+        from tsnode import TSNodeForecaster
+
+        n_samples = TSNodeForecaster().n_samples_train
     r = model.elbo(
         w["times"],
         w["values"],
@@ -154,8 +161,11 @@ def main(argv: list[str] | None = None) -> dict:
     gru_time = median_time(lambda: gru_step(gru, gru_opt, w), n_steps)
     results["gru_step_s"] = gru_time
 
+    from tsnode import TSNodeForecaster
+
+    default = TSNodeForecaster()
     configs = [
-        ("rk4", "autograd", "default"),
+        (default.solver, default.sensitivity, "default"),
         ("euler", "autograd", ""),
         ("dopri5", "autograd", ""),
         ("rk4", "adjoint", ""),

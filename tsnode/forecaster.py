@@ -76,7 +76,7 @@ class TSNodeForecaster(BaseForecaster):
     epochs, steps_per_epoch, batch_size : int
         Training budget: ``epochs × steps_per_epoch`` Adam steps on random windows.
     learning_rate, weight_decay : float
-    n_samples_train : int, default 3
+    n_samples_train : int, default 1
         ``z0`` samples per window in the ELBO.
     iwae : bool, default False
         Use the importance-weighted bound.
@@ -137,7 +137,7 @@ class TSNodeForecaster(BaseForecaster):
         batch_size: int = 64,
         learning_rate: float = 3e-3,
         weight_decay: float = 1e-5,
-        n_samples_train: int = 3,
+        n_samples_train: int = 1,
         iwae: bool = False,
         kl_warmup_epochs: int = 5,
         validation_fraction: float = 0.1,
@@ -267,7 +267,10 @@ class TSNodeForecaster(BaseForecaster):
     def _make_batch(self, windows: list[tuple[np.ndarray, np.ndarray, int]]) -> Batch:
         """Windows ``(days, values, n_context)`` → a :class:`Batch` on relative times."""
         n_ctx_max = max(n for _, _, n in windows)
-        rel = [days - days[0] for days, _, _ in windows]
+        # float32 before np.unique: differences of float64 day counts (tz-aware data across a
+        # DST change, intraday data) give near-equal times that would collide as float32 and
+        # make the query grid non-increasing.
+        rel = [(days - days[0]).astype(np.float32) for days, _, _ in windows]
         union = np.unique(np.concatenate(rel))
         b, q = len(windows), len(union)
         times = np.zeros((b, n_ctx_max))
@@ -380,7 +383,10 @@ class TSNodeForecaster(BaseForecaster):
             starts = [days[-c:][0] for days, _ in part]
             windows = [(days[-c:], vals[-c:], len(days[-c:])) for days, vals in part]
             batch = self._make_batch(windows)
-            rel_q = [q - s for q, s in zip(queries[lo : lo + chunk], starts, strict=True)]
+            rel_q = [
+                (q - s).astype(np.float32)  # float32 grid, see _make_batch
+                for q, s in zip(queries[lo : lo + chunk], starts, strict=True)
+            ]
             union = np.unique(np.concatenate(rel_q))
             with torch.no_grad():
                 out = model.sample(
