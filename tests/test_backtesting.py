@@ -347,6 +347,11 @@ def test_forecaster_without_api_raises_type_error(missing):
         backtest(Broken(), _frame(20), horizon=1, initial_window=10, **BT)
 
 
+def test_forecaster_class_instead_of_instance_raises():
+    with pytest.raises(TypeError, match=r"MeanForecaster\(\)"):
+        backtest(MeanForecaster, _frame(20), horizon=1, initial_window=10, **BT)
+
+
 def test_train_length_ignored_with_expanding_warns():
     with pytest.warns(UserWarning, match="train_length"):
         backtest(MeanForecaster(), _frame(15), horizon=1, initial_window=10, train_length=5, **BT)

@@ -61,6 +61,11 @@ def _check_int(value: Any, name: str, *, minimum: int, hint: str) -> int:
 
 def _check_forecaster(forecaster: Any, name: str = "forecaster") -> bool:
     """Raise TypeError if ``forecaster`` lacks the API; return whether it has ``update``."""
+    if isinstance(forecaster, type):
+        raise TypeError(
+            f"`{name}` must be a forecaster instance, got the class {forecaster.__name__}; "
+            f"pass {forecaster.__name__}() instead."
+        )
     for method in ("fit", "predict_quantiles"):
         if not callable(getattr(forecaster, method, None)):
             raise TypeError(
@@ -399,7 +404,8 @@ def backtest(
         Train on all rows up to the cutoff, or only on the last ``train_length``.
     train_length : int, optional
         Rows per training window; required with ``window="sliding"``, at most
-        ``initial_window``.
+        ``initial_window``. Each refit uses the last ``train_length`` rows up to its
+        cutoff; ``update`` then adds the new rows until the next refit.
     refit_every : int, default 1
         Cutoffs per fold: refit at the first, ``update`` at the others. A forecaster
         without ``update`` (or whose ``update`` raises NotImplementedError) is refitted
