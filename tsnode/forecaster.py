@@ -297,6 +297,31 @@ class TSNodeForecaster(BaseForecaster):
         )
 
     # ------------------------------------------------------------------ fit
+    def fit(self, y: pd.Series | pd.DataFrame) -> TSNodeForecaster:
+        """Fit the Latent ODE on price history ``y`` (see :meth:`BaseForecaster.fit`).
+
+        Parameters are checked before anything is stored, and a fit that fails (bad data,
+        non-positive prices for the log scaler, :class:`~tsnode.training.TrainingError`,
+        :class:`~tsnode.nn.ode.SolverError`) leaves the forecaster unfitted rather than half
+        fitted, so later calls raise ``NotFittedError`` instead of using stale state.
+
+        Parameters
+        ----------
+        y : Series or DataFrame
+            Prices, shape (n_timestamps, n_series) for a wide frame, or a yfinance frame.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        try:
+            return super().fit(y)
+        except BaseException:
+            for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+                delattr(self, key)
+            raise
+
     def _fit(self, frame: pd.DataFrame) -> None:
         self._check_params()
         self.scaler_ = clone(self.scaler) if self.scaler is not None else _default_scaler()
