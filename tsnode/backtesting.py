@@ -500,9 +500,13 @@ def backtest(
     def start_of(pos: int) -> int:
         return 0 if window == "expanding" else pos + 1 - train_length
 
+    # Per-fold training bars would drown the backtest's own bar: silence them in the copies.
+    template = forecaster
+    if "progress" in getattr(forecaster, "get_params", dict)():
+        template = clone(forecaster, safe=False).set_params(progress=False)
     tasks = (
         delayed(_run_fold)(
-            forecaster,
+            template,
             frame.iloc[: fold[-1] + 1],
             fold,
             [start_of(p) for p in fold],
