@@ -34,12 +34,12 @@ def test_spiral_class1_is_class0_rotated_by_pi():
     for label, offset in ((0, 0.0), (1, math.pi)):
         pts = X[y == label].double()
         radius = pts.norm(dim=1)
-        s = (radius - 0.2) / 0.8
+        s = radius - 0.25
         angle = torch.atan2(pts[:, 1], pts[:, 0])
         expected = 2 * math.pi * s + offset
         diff = torch.remainder(angle - expected + math.pi, 2 * math.pi) - math.pi
         assert diff.abs().max() < 1e-5
-    assert X.norm(dim=1).min() >= 0.2 - 1e-6 and X.norm(dim=1).max() <= 1.0 + 1e-6
+    assert X.norm(dim=1).min() >= 0.25 - 1e-6 and X.norm(dim=1).max() <= 1.25 + 1e-6
 
 
 def test_spiral_reproducible_and_seed_dependent():

@@ -84,12 +84,13 @@ def make_spiral(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Two interleaved 2-D spirals, one per class.
 
-    A point of class 0 at parameter ``s ~ U[0, 1]`` lies at radius ``r = 0.2 + 0.8 s`` and angle
+    A point of class 0 at parameter ``s ~ U[0, 1]`` lies at radius ``r = 0.25 + s`` and angle
     ``2π n_turns s``; class 1 is class 0 rotated by π. Isotropic Gaussian noise of standard
     deviation ``noise`` is added to both coordinates. Rows are shuffled.
 
-    With the defaults the arms are 0.4 apart radially (4 noise standard deviations), so the Bayes
-    accuracy is about 97-98%; more turns bring the arms closer (``0.4 / n_turns``).
+    Neighbouring arms of the two classes are ``0.5 / n_turns`` apart (the classes also start 0.5
+    apart, at ``(±0.25, 0)``); with the defaults that is 5 noise standard deviations and the Bayes
+    accuracy is about 99%.
 
     Parameters
     ----------
@@ -115,7 +116,7 @@ def make_spiral(
     labels = np.zeros(n_points, dtype=np.int64)
     labels[n_points // 2 :] = 1
     s = rng.uniform(0.0, 1.0, size=n_points)
-    radius = 0.2 + 0.8 * s
+    radius = 0.25 + s
     angle = 2.0 * math.pi * n_turns * s + math.pi * labels
     points = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
     points += noise * rng.standard_normal(points.shape)
