@@ -1,0 +1,99 @@
+"""Smoke test of benchmarks/bench_prices.py with tiny settings, and its scoring helpers."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_prices.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_prices", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _has_gru() -> bool:
+    import tsnode.baselines
+
+    return hasattr(tsnode.baselines, "GRUForecaster")
+
+
+def test_quick_main_writes_json_and_markdown(bench, tmp_path):
+    models = ["tsnode", "naive", "drift", "gbm"] + (["gru"] if _has_gru() else [])
+    report = bench.main(["--quick", "--models", *models, "--out", str(tmp_path)])
+    saved = json.loads((tmp_path / "prices.json").read_text())
+    assert saved["settings"] == report["settings"]
+    scores = saved["section3"]["scores"]
+    assert set(scores) == set(models)
+    for name in models:
+        for h in ("1", "3"):
+            row = scores[name][h]
+            assert row["count"] > 0
+            assert 0.0 <= row["coverage_80"] <= row["coverage_90"] <= 1.0
+            assert row["mase"] > 0 and row["crps_scaled"] > 0
+            assert math.isfinite(row["sharpe_buy_and_hold"])
+    assert scores["naive"]["1"]["mase_rel"] == pytest.approx(1.0)
+    assert scores["gbm"]["1"]["crps_rel_gbm"] == pytest.approx(1.0)
+    assert scores["naive"]["1"]["dm_pvalue"] is None  # the baseline is not tested against itself
+    assert {t["horizon"] for t in saved["section3"]["targets"]} == {1, 3}
+    sec4 = saved["section4"]
+    assert {r["model"] for r in sec4["degradation"]} == {"tsnode"} | (
+        {"gru"} if _has_gru() else set()
+    )
+    text = (tmp_path / "prices.md").read_text()
+    assert "## Section 3: real prices" in text and "## Section 4" in text
+    assert "| tsnode | 1 |" in text
+
+
+def test_thin_drops_the_fraction_per_column_without_mutating(bench):
+    index = pd.bdate_range("2020-01-01", periods=100)
+    frame = pd.DataFrame({"a": np.arange(1.0, 101.0), "b": np.arange(1.0, 101.0)}, index=index)
+    frame.iloc[:10, 1] = np.nan
+    before = frame.copy()
+    out = bench.thin(frame, 0.3, seed=1)
+    pd.testing.assert_frame_equal(frame, before)
+    assert out.index.equals(frame.index)
+    assert out["a"].isna().sum() == 30
+    assert out["b"].isna().sum() == 10 + 27  # 30% of the 90 observed values
+    assert not out["a"].isna().equals(out["b"].isna())  # independent per column
+    assert (out.dropna() == frame.loc[out.dropna().index]).all().all()
+
+
+def test_score_step_known_answers(bench):
+    q_cols = {f"q{q:g}": [10.0 + (q - 0.5) * 4] * 4 for q in bench.QUANTILES}
+    table = pd.DataFrame(
+        {
+            "step": [1, 1, 1, 1],
+            "actual": [10.0, 10.5, 12.0, 9.0],
+            "forecast": [10.0] * 4,
+            "origin": [9.0] * 4,
+            "scale": [0.5] * 4,
+            **q_cols,
+        }
+    )
+    row = bench.score_step(table, 1)
+    # |errors| = 0, 0.5, 2, 1 -> MAE 0.875, scaled by 0.5
+    assert row["mase"] == pytest.approx(1.75)
+    # (0.1, 0.9) interval = [8.4, 11.6] holds 10, 10.5 and 9 of the 4 targets
+    assert row["coverage_80"] == pytest.approx(0.75)
+    assert row["crps_scaled"] == pytest.approx(row["crps"] / 0.5)
+    assert row["directional_accuracy"] == pytest.approx(0.75)  # up, up, up vs down
+    assert row["count"] == 4
+
+
+def test_observed_rows_keeps_targets_seen_in_thinned_data(bench):
+    index = pd.bdate_range("2020-01-01", periods=3)
+    thinned = pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": [np.nan, 2.0, 3.0]}, index=index)
+    table = pd.DataFrame({"timestamp": [index[1], index[1], index[2]], "series": ["a", "b", "a"]})
+    kept = bench.observed_rows(table, thinned)
+    assert kept.to_dict("list") == {"timestamp": [index[1], index[2]], "series": ["b", "a"]}
