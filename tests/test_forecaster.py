@@ -1,0 +1,715 @@
+"""Tests of TSNodeForecaster (issue #3): inputs, outputs, estimator contract, errors.
+
+Persistence lives in ``tests/test_forecaster_persistence.py``. Every model here is tiny; the
+expensive fit happens once per module (``fitted``), the layout-equivalence checks use one-step
+"micro" fits on a small frame.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.preprocessing import RobustScaler
+
+import tsnode.nn.ode as ode_module
+import tsnode.training as training_module
+from tsnode.datasets import make_gbm
+from tsnode.forecaster import TSNodeForecaster
+from tsnode.nn.latent_ode import ELBOResult
+from tsnode.nn.ode import SolverError
+from tsnode.preprocessing import LogScaler, SeriesScaler
+from tsnode.training import TrainingError
+
+PARAMS = dict(
+    epochs=2,
+    steps_per_epoch=2,
+    batch_size=16,
+    context_length=20,
+    forecast_length=5,
+    latent_dim=4,
+    hidden_dim=8,
+    ode_units=16,
+    n_predict_samples=30,
+    progress=False,
+    random_state=0,
+)
+# One Adam step, no validation: enough to exercise the whole pipeline deterministically.
+MICRO = dict(PARAMS, epochs=1, steps_per_epoch=1, batch_size=8, validation_fraction=0.0)
+N_FIT = 130  # make_gbm's 130th business day from 2015-01-02 is Thursday 2015-07-02
+FIT_END = pd.Timestamp("2015-07-02")
+
+
+def make_prices() -> pd.DataFrame:
+    """3 irregular series (dropped rows, NaN cells, a late start, an early end), 140 days."""
+    y = make_gbm(3, n_days=N_FIT + 10, drop_fraction=0.0, random_state=0)
+    rng = np.random.default_rng(1)
+    inner = rng.choice(np.arange(1, N_FIT - 1), size=12, replace=False)
+    keep = np.ones(len(y), dtype=bool)
+    keep[inner] = False
+    y = y.iloc[keep].copy()
+    y.iloc[:25, 1] = np.nan  # s1 starts later
+    y.loc[y.index[y.index <= FIT_END][-8:], "s2"] = np.nan  # s2 ends earlier (in the fit part)
+    y.iloc[[30, 31, 50], 0] = np.nan  # scattered missing cells
+    return y
+
+
+def small_wide() -> pd.DataFrame:
+    """Two tickers, 60 irregular business days (for the layout-equivalence fits)."""
+    y = make_gbm(2, n_days=70, drop_fraction=0.1, random_state=3)
+    return y.set_axis(["AAPL", "MSFT"], axis=1)
+
+
+def as_yf_download(wide: pd.DataFrame) -> pd.DataFrame:
+    """`yf.download(tickers)` layout: Price x Ticker, fields and tickers sorted."""
+    fields = ["Close", "High", "Low", "Open", "Volume"]
+    tickers = sorted(wide.columns)
+    cols = pd.MultiIndex.from_product([fields, tickers], names=["Price", "Ticker"])
+    data = {}
+    for field, ticker in cols:
+        close = wide[ticker].to_numpy()
+        if field == "Volume":
+            data[(field, ticker)] = np.arange(len(wide), dtype=np.int64) * 100 + 1000
+        else:
+            data[(field, ticker)] = close * {"Close": 1.0, "High": 1.01, "Low": 0.99}.get(
+                field, 1.002
+            )
+    return pd.DataFrame(data, index=wide.index.copy(), columns=cols)
+
+
+def as_yf_by_ticker(wide: pd.DataFrame) -> pd.DataFrame:
+    """`yf.download(tickers, group_by='ticker')`: Ticker x Price, tickers NOT sorted."""
+    sorted_frame = as_yf_download(wide)
+    fields = ["Open", "High", "Low", "Close", "Volume"]
+    tickers = list(reversed(sorted(wide.columns)))
+    cols = pd.MultiIndex.from_tuples(
+        [(t, f) for t in tickers for f in fields], names=["Ticker", "Price"]
+    )
+    data = {(t, f): sorted_frame[(f, t)].to_numpy() for t, f in cols}
+    return pd.DataFrame(data, index=wide.index.copy(), columns=cols)
+
+
+def as_yf_flat(series: pd.Series) -> pd.DataFrame:
+    """Single ticker, `multi_level_index=False`: flat Close/High/Low/Open/Volume."""
+    close = series.to_numpy()
+    return pd.DataFrame(
+        {
+            "Close": close,
+            "High": close * 1.01,
+            "Low": close * 0.99,
+            "Open": close * 1.002,
+            "Volume": np.arange(len(series), dtype=np.int64) + 1000,
+        },
+        index=series.index.copy(),
+    )
+
+
+def quantiles_of(estimator: TSNodeForecaster, horizon=4) -> pd.DataFrame:
+    return estimator.predict_quantiles(horizon, quantiles=(0.1, 0.5, 0.9))
+
+
+# ---------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Tiny models run fastest on one thread, and spinning threads slow a shared CI box."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def prices() -> pd.DataFrame:
+    return make_prices()
+
+
+@pytest.fixture(scope="module")
+def train(prices) -> pd.DataFrame:
+    return prices[prices.index <= FIT_END]
+
+
+@pytest.fixture(scope="module")
+def fitted(train) -> TSNodeForecaster:
+    model = TSNodeForecaster(**PARAMS)
+    assert model.fit(train) is model
+    return model
+
+
+@pytest.fixture(scope="module")
+def wide_reference() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The small wide frame and the micro model's quantile forecast on it."""
+    wide = small_wide()
+    model = TSNodeForecaster(**MICRO).fit(wide)
+    return wide, quantiles_of(model)
+
+
+def assert_same_forecast(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_index_equal(a.index, b.index)
+    pd.testing.assert_index_equal(a.columns, b.columns)
+    np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-12, atol=0)
+
+
+# ---------------------------------------------------------------------------- input layouts
+def test_series_input_equals_one_column_frame():
+    wide = small_wide()[["AAPL"]]
+    from_series = quantiles_of(TSNodeForecaster(**MICRO).fit(wide["AAPL"]))
+    from_frame = quantiles_of(TSNodeForecaster(**MICRO).fit(wide))
+    assert_same_forecast(from_series, from_frame)
+    assert list(from_series.columns.get_level_values("series").unique()) == ["AAPL"]
+
+
+@pytest.mark.parametrize("layout", [as_yf_download, as_yf_by_ticker])
+def test_yfinance_multiindex_layouts_equal_wide_frame(wide_reference, layout):
+    wide, expected = wide_reference
+    frame = layout(wide)
+    before = frame.copy(deep=True)
+    got = quantiles_of(TSNodeForecaster(**MICRO).fit(frame))
+    assert_same_forecast(got, expected)
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_yfinance_flat_single_ticker_equals_series():
+    series = small_wide()["AAPL"].rename("y")
+    got = quantiles_of(TSNodeForecaster(**MICRO).fit(as_yf_flat(series)))
+    expected = quantiles_of(TSNodeForecaster(**MICRO).fit(series))
+    assert_same_forecast(got, expected)
+
+
+def test_target_picks_another_price_field(wide_reference):
+    wide, _ = wide_reference
+    frame = as_yf_download(wide)
+    got = quantiles_of(TSNodeForecaster(**dict(MICRO, target="High")).fit(frame))
+    expected = quantiles_of(TSNodeForecaster(**MICRO).fit(wide * 1.01))
+    assert_same_forecast(got, expected)
+
+
+def test_nan_cells_are_masked_not_filled():
+    """NaN rows of a single series behave exactly like rows that do not exist.
+
+    Forward filling would feed repeated values to the model and change the forecast.
+    """
+    series = small_wide()["AAPL"]
+    with_nan = series.copy()
+    with_nan.iloc[[5, 6, 7, 20, 33]] = np.nan
+    dropped = with_nan.dropna()
+    got = quantiles_of(TSNodeForecaster(**MICRO).fit(with_nan))
+    expected = quantiles_of(TSNodeForecaster(**MICRO).fit(dropped))
+    assert_same_forecast(got, expected)
+    filled = quantiles_of(TSNodeForecaster(**MICRO).fit(with_nan.ffill()))
+    assert not np.allclose(filled.to_numpy(), got.to_numpy())
+
+
+def test_tz_aware_input_keeps_tz_and_matches_same_instants_in_utc():
+    wide = small_wide()
+    ny = wide.tz_localize("America/New_York")
+    utc = ny.tz_convert("UTC")
+    model_ny = TSNodeForecaster(**MICRO).fit(ny)
+    model_utc = TSNodeForecaster(**MICRO).fit(utc)
+    pred = model_ny.predict(5)
+    assert str(pred.index.tz) == "America/New_York"
+    assert pred.index.name == "Date"
+    assert (pred.index.day_of_week < 5).all()
+    assert (pred.index.normalize() == pred.index).all()  # midnight, like the data
+    assert pred.index[0] > ny.index[-1]
+    # Same instants in another zone: identical model clock, identical forecast.
+    horizon = pd.DatetimeIndex(["2015-04-20 16:00", "2015-05-01 09:30"], tz="America/New_York")
+    a = model_ny.predict_quantiles(horizon)
+    b = model_utc.predict_quantiles(horizon.tz_convert("UTC"))
+    np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-12)
+    assert str(b.index.tz) == "UTC"
+
+
+def test_tz_naive_prediction_index(fitted, train):
+    pred = fitted.predict(3)
+    assert pred.index.tz is None
+    assert pred.index.name == train.index.name == "Date"
+    assert pred.index.dtype == train.index.dtype
+
+
+def test_series_of_different_lengths_and_start_dates(fitted, train):
+    counts = train.notna().sum()
+    assert counts.nunique() == 3  # the fixture really has three lengths
+    pred = fitted.predict(4)
+    assert list(pred.columns) == ["s0", "s1", "s2"]
+    assert np.isfinite(pred.to_numpy()).all()
+    # s2 stopped 8 rows before the others but is forecast on the same common future dates.
+    assert fitted.series_last_timestamp_["s2"] < fitted.last_timestamp_
+    assert pred.index[0] > fitted.last_timestamp_
+
+
+def test_unsorted_timestamps_warn_and_give_the_sorted_forecast():
+    wide = small_wide()
+    shuffled = wide.iloc[np.random.default_rng(0).permutation(len(wide))]
+    before = shuffled.copy(deep=True)
+    with pytest.warns(UserWarning, match="not sorted"):
+        model = TSNodeForecaster(**MICRO).fit(shuffled)
+    assert_same_forecast(quantiles_of(model), quantiles_of(TSNodeForecaster(**MICRO).fit(wide)))
+    pd.testing.assert_frame_equal(shuffled, before)
+
+
+# ---------------------------------------------------------------------------- outputs
+def test_predict_follows_the_nyse_calendar(fitted):
+    pred = fitted.predict(5)
+    assert pred.shape == (5, 3)
+    # 2015-07-03 (Friday) is the Independence Day holiday, then a weekend.
+    expected = pd.DatetimeIndex(
+        ["2015-07-06", "2015-07-07", "2015-07-08", "2015-07-09", "2015-07-10"], name="Date"
+    ).as_unit(pred.index.unit)
+    pd.testing.assert_index_equal(pred.index, expected)
+    values = pred.to_numpy()
+    assert np.isfinite(values).all() and (values > 0).all()
+    assert pd.testing.assert_index_equal(pred.columns, fitted.columns_) is None
+
+
+def test_predict_is_the_median_quantile(fitted):
+    pred = fitted.predict(4)
+    median = fitted.predict_quantiles(4, quantiles=[0.5]).xs(0.5, axis=1, level="quantile")
+    np.testing.assert_allclose(pred.to_numpy(), median.to_numpy(), rtol=1e-12)
+
+
+def test_calendar_none_continues_observed_spacing(fitted):
+    model = copy.deepcopy(fitted).set_params(calendar=None)
+    pred = model.predict(6)
+    steps = np.diff(pred.index.asi8)
+    observed = np.median(np.diff(fitted.index_.asi8))
+    assert (steps == observed).all()
+    assert pred.index[0] - fitted.last_timestamp_ == pd.Timedelta(days=1)
+    assert (pred.index.day_of_week >= 5).any()  # daily spacing walks through the weekend
+
+
+def test_explicit_datetimeindex_horizon_at_any_spacing(fitted):
+    last = fitted.last_timestamp_
+    horizon = pd.DatetimeIndex(
+        [last + pd.Timedelta(hours=3), last + pd.Timedelta(days=2), last + pd.Timedelta(days=40)]
+    )
+    pred = fitted.predict(horizon)
+    pd.testing.assert_index_equal(pred.index, horizon.rename("Date"))
+    assert np.isfinite(pred.to_numpy()).all() and (pred.to_numpy() > 0).all()
+
+
+def test_predict_quantiles_structure_and_monotone(fitted):
+    levels = [0.9, 0.05, 0.5, 0.25]
+    q = fitted.predict_quantiles(7, quantiles=levels)
+    assert q.columns.names == ["series", "quantile"]
+    assert list(q.columns) == [(s, lv) for s in ["s0", "s1", "s2"] for lv in sorted(levels)]
+    values = q.to_numpy().reshape(7, 3, 4)
+    assert (np.diff(values, axis=-1) >= 0).all()
+    assert (values > 0).all()
+    assert (values[..., -1] > values[..., 0]).all()  # a real spread, not a point mass
+
+
+def test_predict_interval_bounds(fitted):
+    interval = fitted.predict_interval(5, coverage=0.8)
+    assert interval.columns.names == ["series", "bound"]
+    assert list(interval.columns) == [
+        (s, b) for s in ["s0", "s1", "s2"] for b in ["lower", "upper"]
+    ]
+    lower = interval.xs("lower", axis=1, level="bound")
+    upper = interval.xs("upper", axis=1, level="bound")
+    assert (lower.to_numpy() <= upper.to_numpy()).all()
+    wide = fitted.predict_interval(5, coverage=0.98)
+    assert (wide.xs("upper", axis=1, level="bound") >= upper).all().all()
+
+
+def test_sample_shape_and_units(fitted):
+    samples = fitted.sample(4, n_samples=7)
+    assert samples.shape == (7, 4, 3)
+    assert samples.dtype == np.float64
+    assert np.isfinite(samples).all() and (samples > 0).all()
+    # Same scale as the data: last prices are within a factor 2 of every sample path.
+    last = fitted.y_.ffill().iloc[-1].to_numpy()
+    assert (np.abs(np.log(samples / last)) < np.log(2)).all()
+
+
+def test_repeated_predictions_are_identical(fitted):
+    pd.testing.assert_frame_equal(quantiles_of(fitted), quantiles_of(fitted))
+
+
+def test_reconstruct_fitted_index(fitted, train):
+    rec = fitted.reconstruct()
+    pd.testing.assert_index_equal(rec.index, train.index)
+    pd.testing.assert_index_equal(rec.columns, fitted.columns_)
+    values = rec.to_numpy()
+    assert not np.isnan(values).any() and (values > 0).all()
+    # A reconstruction, not noise: within 30% of the observed prices.
+    ratio = (rec / train).stack().dropna()
+    assert ((ratio > 0.7) & (ratio < 1.3)).all()
+
+
+def test_reconstruct_custom_in_sample_index(fitted, train):
+    index = pd.DatetimeIndex(
+        [train.index[3] + pd.Timedelta(hours=12), train.index[40], train.index[-2]], name="Date"
+    )
+    rec = fitted.reconstruct(index)
+    pd.testing.assert_index_equal(rec.index, index)
+    assert rec.shape == (3, 3) and np.isfinite(rec.to_numpy()).all()
+    with pytest.raises(TypeError, match="DatetimeIndex"):
+        fitted.reconstruct(list(index))
+    with pytest.raises(ValueError, match="tz"):
+        fitted.reconstruct(index.tz_localize("UTC"))
+
+
+def test_update_conditions_without_changing_weights(fitted, prices):
+    model = copy.deepcopy(fitted)
+    weights = {k: v.clone() for k, v in model.model_.state_dict().items()}
+    scaler_mean = model.scaler_.mean_.copy()
+    new = prices[prices.index > FIT_END]
+    before = new.copy(deep=True)
+    before_pred = model.predict(3)
+    assert model.update(new) is model
+    pd.testing.assert_frame_equal(new, before)
+    after = model.model_.state_dict()
+    assert after.keys() == weights.keys()
+    for key, value in weights.items():
+        assert torch.equal(after[key], value), key
+    np.testing.assert_array_equal(model.scaler_.mean_, scaler_mean)  # scaler not refitted
+    assert model.last_timestamp_ == new.index[-1]
+    pd.testing.assert_index_equal(model.index_, prices.index)
+    pred = model.predict(3)
+    assert pred.index[0] > new.index[-1]
+    assert not pred.index.isin(before_pred.index).any()
+    # The forecast is conditioned on the new observations: the model moved with the data.
+    assert not np.allclose(pred.to_numpy(), before_pred.to_numpy())
+
+
+def test_update_then_predict_equals_predict_from_extended_history(fitted, prices):
+    """update(new) conditions exactly like a model holding the whole history (same weights)."""
+    updated = copy.deepcopy(fitted).update(prices[prices.index > FIT_END])
+    rebuilt = copy.deepcopy(fitted)
+    rebuilt._set_fitted_frame(prices.astype(np.float64))
+    pd.testing.assert_frame_equal(quantiles_of(updated), quantiles_of(rebuilt))
+
+
+def test_update_errors(fitted, prices):
+    model = copy.deepcopy(fitted)
+    new = prices[prices.index > FIT_END]
+    with pytest.raises(ValueError, match="fitted series"):
+        model.update(new.rename(columns={"s0": "other"}))
+    with pytest.raises(ValueError, match="fitted series"):
+        model.update(new[["s0", "s1"]])
+    with pytest.raises(ValueError, match="strictly after the last fitted timestamp"):
+        model.update(prices.iloc[-15:])
+    with pytest.raises(ValueError, match="tz"):
+        model.update(new.tz_localize("UTC"))
+    assert model.last_timestamp_ == fitted.last_timestamp_  # failed updates change nothing
+
+
+# ---------------------------------------------------------------------------- estimator contract
+def test_get_set_params_and_clone():
+    model = TSNodeForecaster(**PARAMS)
+    params = model.get_params()
+    for key, value in PARAMS.items():
+        assert params[key] == value
+    assert set(params) >= {"solver", "scaler", "calendar", "device", "target", "latent_dim"}
+    assert model.set_params(latent_dim=3, calendar=None) is model
+    assert model.latent_dim == 3 and model.calendar is None
+    cloned = clone(model)
+    assert cloned is not model and cloned.get_params() == model.get_params()
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        model.set_params(no_such_parameter=1)
+
+
+def test_clone_of_fitted_model_is_unfitted(fitted):
+    cloned = clone(fitted)
+    assert not hasattr(cloned, "model_")
+    with pytest.raises(NotFittedError):
+        cloned.predict(2)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.predict(3),
+        lambda m: m.predict_quantiles(3),
+        lambda m: m.predict_interval(3),
+        lambda m: m.sample(3),
+        lambda m: m.update(small_wide()),
+        lambda m: m.reconstruct(),
+        lambda m, tmp=None: m.save("unused-dir-never-created"),
+    ],
+    ids=[
+        "predict",
+        "predict_quantiles",
+        "predict_interval",
+        "sample",
+        "update",
+        "reconstruct",
+        "save",
+    ],
+)
+def test_not_fitted_errors(call, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NotFittedError):
+        call(TSNodeForecaster(**PARAMS))
+    assert not (tmp_path / "unused-dir-never-created").exists()
+
+
+def test_fitted_attributes_end_with_underscore(fitted):
+    params = set(fitted.get_params(deep=False))
+    public = {k for k in vars(fitted) if not k.startswith("_")}
+    extra = public - params
+    assert extra, "fit set no attributes"
+    assert all(k.endswith("_") for k in extra), sorted(extra)
+    assert {"model_", "scaler_", "history_", "origin_", "columns_", "index_"} <= extra
+    assert {"last_timestamp_", "n_series_"} <= extra
+    assert fitted.n_series_ == 3
+    unfitted = TSNodeForecaster(**PARAMS)
+    assert not [k for k in vars(unfitted) if k.endswith("_")]
+
+
+def test_history_has_per_epoch_lists(fitted):
+    history = fitted.history_
+    assert set(history) >= {"loss", "val_loss", "kl_weight", "nfe", "lr"}
+    n_epochs = len(history["loss"])
+    assert 1 <= n_epochs <= PARAMS["epochs"]
+    for key, values in history.items():
+        assert isinstance(values, list) and len(values) == n_epochs, key
+    assert np.isfinite(history["loss"]).all()
+    assert np.isfinite(history["val_loss"]).all()  # the fixture holds validation data back
+
+
+def test_progress_bar(capsys):
+    series = small_wide()["AAPL"]
+    TSNodeForecaster(**MICRO).fit(series)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    TSNodeForecaster(**dict(MICRO, progress=True)).fit(series)
+    assert "tsnode fit" in capsys.readouterr().err
+
+
+def test_random_state_reproducibility():
+    wide = small_wide()
+    a = quantiles_of(TSNodeForecaster(**dict(MICRO, random_state=7)).fit(wide))
+    b = quantiles_of(TSNodeForecaster(**dict(MICRO, random_state=7)).fit(wide))
+    c = quantiles_of(TSNodeForecaster(**dict(MICRO, random_state=8)).fit(wide))
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert not np.allclose(a.to_numpy(), c.to_numpy())
+
+
+def test_input_frame_is_never_modified(prices):
+    frame = prices[prices.index <= FIT_END].copy()
+    frame.index = frame.index.tz_localize("America/New_York")
+    frame["s0"] = frame["s0"].astype("float32")
+    snapshot = copy.deepcopy(frame)
+    model = TSNodeForecaster(**MICRO).fit(frame)
+    model.predict(2)
+    model.reconstruct()
+    pd.testing.assert_frame_equal(frame, snapshot, check_exact=True, check_freq=True)
+    assert frame.index.tz == snapshot.index.tz and frame.index.name == "Date"
+    assert frame.dtypes.tolist() == snapshot.dtypes.tolist()
+    assert model.y_ is not frame and not np.shares_memory(model.y_.to_numpy(), frame.to_numpy())
+
+
+def test_scaler_is_cloned_and_fitted_on_training_data_only(train):
+    user_scaler = LogScaler()
+    model = TSNodeForecaster(**dict(MICRO, scaler=user_scaler)).fit(train)
+    assert model.scaler_ is not user_scaler
+    assert model.scaler is user_scaler
+    assert not hasattr(user_scaler, "mean_")  # the user's object stays unfitted
+    reference = LogScaler().fit(train)
+    np.testing.assert_allclose(model.scaler_.mean_, reference.mean_, rtol=1e-12)
+    np.testing.assert_allclose(model.scaler_.scale_, reference.scale_, rtol=1e-12)
+
+
+def test_custom_scaler_end_to_end(train):
+    scaler = SeriesScaler(RobustScaler())
+    model = TSNodeForecaster(**dict(MICRO, scaler=scaler)).fit(train)
+    assert isinstance(model.scaler_, SeriesScaler) and model.scaler_ is not scaler
+    assert len(model.scaler_.transformers_) == 3
+    assert not hasattr(scaler, "transformers_")
+    pred = model.predict(3)
+    q = quantiles_of(model)
+    assert np.isfinite(pred.to_numpy()).all()
+    assert (np.diff(q.to_numpy().reshape(4, 3, 3), axis=-1) >= 0).all()
+    # The prices are ~100: a working inverse transform gives forecasts of that size.
+    assert ((pred > 30) & (pred < 300)).all().all()
+    assert not model.reconstruct().isna().any().any()
+
+
+# ---------------------------------------------------------------------------- bad input
+def _good_frame(n: int = 40) -> pd.DataFrame:
+    return small_wide().iloc[:n].copy()
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: _good_frame().iloc[:0], ValueError, "empty"),
+        (lambda: _good_frame().iloc[:, :0], ValueError, "empty"),
+        (lambda: _good_frame().assign(AAPL="x"), TypeError, "'AAPL' has dtype"),
+        (lambda: _good_frame().reset_index(drop=True), TypeError, "DatetimeIndex"),
+        (
+            lambda: _good_frame().set_axis(_good_frame().index.strftime("%Y-%m-%d"), axis=0),
+            TypeError,
+            "DatetimeIndex",
+        ),
+        (
+            lambda: pd.concat([_good_frame(), _good_frame().iloc[[5]]]).sort_index(),
+            ValueError,
+            "duplicate timestamps",
+        ),
+        (lambda: _good_frame().assign(MSFT=np.nan), ValueError, "only NaN"),
+        (lambda: _good_frame().replace(_good_frame().iloc[7, 0], np.inf), ValueError, "infinite"),
+        (lambda: _good_frame().replace(_good_frame().iloc[7, 0], 0.0), ValueError, "Zero values"),
+        (lambda: _good_frame().replace(_good_frame().iloc[7, 0], -3.0), ValueError, "Negative"),
+        (lambda: _good_frame(9), ValueError, "at least 10"),
+        (
+            lambda: _good_frame().assign(AAPL=lambda d: d.AAPL.where(d.index > d.index[33])),
+            ValueError,
+            "'AAPL' has 6.*at least 10",
+        ),
+        (lambda: [1.0, 2.0, 3.0], TypeError, "pandas Series or DataFrame"),
+    ],
+    ids=[
+        "no-rows",
+        "no-columns",
+        "non-numeric",
+        "range-index",
+        "string-index",
+        "duplicate-timestamps",
+        "all-nan-series",
+        "inf",
+        "zero-price",
+        "negative-price",
+        "too-short",
+        "one-series-too-short",
+        "list",
+    ],
+)
+def test_bad_fit_input(make, error, match):
+    model = TSNodeForecaster(**MICRO)
+    with pytest.raises(error, match=match):
+        model.fit(make())
+    # A failed fit leaves no half-fitted estimator behind.
+    with pytest.raises(NotFittedError):
+        model.predict(2)
+
+
+def test_unknown_yfinance_target_lists_available_fields(wide_reference):
+    wide, _ = wide_reference
+    model = TSNodeForecaster(**dict(MICRO, target="Adj Close"))
+    with pytest.raises(ValueError, match=r"target='Adj Close'.*'Close', 'High', 'Low'"):
+        model.fit(as_yf_download(wide))
+    with pytest.raises(ValueError, match=r"target='close'.*available"):
+        TSNodeForecaster(**dict(MICRO, target="close")).fit(as_yf_flat(wide["AAPL"]))
+
+
+@pytest.mark.parametrize(
+    ("horizon", "error", "match"),
+    [
+        (0, ValueError, "positive int"),
+        (-3, ValueError, "positive int"),
+        (2.0, TypeError, "positive int"),
+        ("5", TypeError, "positive int"),
+        (True, TypeError, "positive int"),
+        ([1, 2], TypeError, "DatetimeIndex"),
+    ],
+)
+def test_bad_horizon(fitted, horizon, error, match):
+    for method in (
+        fitted.predict,
+        fitted.predict_quantiles,
+        fitted.predict_interval,
+        fitted.sample,
+    ):
+        with pytest.raises(error, match=match):
+            method(horizon)
+
+
+def test_datetimeindex_horizon_must_be_after_last_observation(fitted):
+    last = fitted.last_timestamp_
+    with pytest.raises(ValueError, match="strictly after the last observed timestamp"):
+        fitted.predict(pd.DatetimeIndex([last, last + pd.Timedelta(days=1)]))
+    with pytest.raises(ValueError, match="strictly after the last observed timestamp"):
+        fitted.predict(pd.DatetimeIndex([last - pd.Timedelta(days=5)]))
+    with pytest.raises(ValueError, match="tz"):
+        fitted.predict(pd.DatetimeIndex([last + pd.Timedelta(days=1)]).tz_localize("UTC"))
+
+
+def test_bad_quantiles_coverage_and_n_samples(fitted):
+    with pytest.raises(ValueError, match="quantile"):
+        fitted.predict_quantiles(2, quantiles=[0.0, 0.5])
+    with pytest.raises(ValueError, match="coverage"):
+        fitted.predict_interval(2, coverage=1.5)
+    with pytest.raises(ValueError, match="n_samples"):
+        fitted.sample(2, n_samples=0)
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "match"),
+    [
+        ("context_length", 0, "context_length must be an int >= 1, got 0"),
+        ("forecast_length", 2.5, "forecast_length must be an int >= 1"),
+        ("latent_dim", True, "latent_dim must be an int"),
+        ("learning_rate", -1, "learning_rate must be a positive number, got -1"),
+        ("time_scale_days", 0.0, "time_scale_days must be a positive number"),
+        ("weight_decay", -0.1, "weight_decay must be >= 0"),
+        ("validation_fraction", 0.7, r"validation_fraction must be in \[0, 0.5\)"),
+        ("patience", 0, "patience must be an int >= 1"),
+        ("solver", "runge_kutta", "not a known ODE solver"),
+        ("solver", "dopri", r"Did you mean .*'dopri5'"),
+        ("sensitivity", "backprop", "sensitivity='backprop' is not supported"),
+        ("device", 3, "device must be a string"),
+    ],
+)
+def test_bad_parameters(param, value, match):
+    model = TSNodeForecaster(**dict(MICRO, **{param: value}))  # __init__ only stores
+    assert getattr(model, param) == value
+    with pytest.raises((ValueError, TypeError), match=match):
+        model.fit(_good_frame())
+    with pytest.raises(NotFittedError):
+        model.predict(2)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present")
+def test_cuda_without_gpu_is_a_clear_error():
+    model = TSNodeForecaster(**dict(MICRO, device="cuda"))
+    with pytest.raises(ValueError, match="device='cuda'.*no CUDA GPU.*device='cpu'"):
+        model.fit(_good_frame())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_end_to_end(tmp_path):
+    wide = _good_frame(60)
+    model = TSNodeForecaster(**dict(MICRO, device="cuda")).fit(wide)
+    assert next(model.model_.parameters()).device.type == "cuda"
+    pred = model.predict(3)
+    assert np.isfinite(pred.to_numpy()).all() and (pred.to_numpy() > 0).all()
+    q1, q2 = quantiles_of(model), quantiles_of(model)
+    pd.testing.assert_frame_equal(q1, q2)
+    assert not model.reconstruct().isna().any().any()
+    model.update(small_wide().iloc[60:])
+    loaded = TSNodeForecaster.load(model.save(tmp_path / "gpu"))
+    assert next(loaded.model_.parameters()).device.type == "cuda"
+    pd.testing.assert_frame_equal(quantiles_of(loaded), quantiles_of(model))
+
+
+# ---------------------------------------------------------------------------- numerical trouble
+def test_nan_loss_raises_training_error(monkeypatch):
+    def nan_elbo(model, batch, config, kl_weight):
+        nan = torch.tensor(float("nan"), requires_grad=True)
+        return ELBOResult(nan, nan.detach(), nan.detach())
+
+    monkeypatch.setattr(training_module, "_elbo", nan_elbo)
+    model = TSNodeForecaster(**MICRO)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the recovery attempts warn
+        with pytest.raises(TrainingError, match="learning_rate"):
+            model.fit(_good_frame())
+
+
+def test_solver_failure_raises_solver_error(fitted, monkeypatch):
+    def failing_odeint(*args, **kwargs):
+        raise AssertionError("underflow in dt 0.0")  # how torchdiffeq reports it
+
+    monkeypatch.setattr(ode_module, "odeint", failing_odeint)
+    with pytest.raises(SolverError, match="solver failed"):
+        TSNodeForecaster(**MICRO).fit(_good_frame())
+    with pytest.raises(SolverError, match="rtol"):
+        fitted.predict(2)
