@@ -526,6 +526,7 @@ class TSNodeForecaster(BaseForecaster):
             "columns": [str(c) for c in self.columns_],
             "index_name": index.name,
             "index_tz": None if index.tz is None else str(index.tz),
+            "index_unit": index.unit,
             "origin_ns": int(pd.Timestamp(self.origin_).as_unit("ns").value),
             "history_": self.history_,
         }
@@ -575,6 +576,7 @@ class TSNodeForecaster(BaseForecaster):
             index = pd.DatetimeIndex(pd.to_datetime(data["index_ns"].numpy(), unit="ns"))
             if config["index_tz"] is not None:
                 index = index.tz_localize("UTC").tz_convert(config["index_tz"])
+            index = index.as_unit(config.get("index_unit", "ns"))  # forecasts keep the unit
             index.name = config["index_name"]
             frame = pd.DataFrame(data["values"].numpy(), index=index, columns=config["columns"])
             origin = pd.Timestamp(config["origin_ns"], unit="ns")
