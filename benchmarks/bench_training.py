@@ -66,9 +66,8 @@ def make_w1(n_series: int = 64, n_obs: int = 120, n_future: int = 20, seed: int 
 
 
 def latent_ode(solver: str, sensitivity: str, step_size: float | None = None) -> LatentODE:
-    from tsnode.nn.ode import FIXED_STEP_SOLVERS
-
     from tsnode import TSNodeForecaster
+    from tsnode.nn.ode import FIXED_STEP_SOLVERS
 
     step_size = TSNodeForecaster().step_size if step_size is None else step_size
     options = {"step_size": step_size} if solver in FIXED_STEP_SOLVERS else None

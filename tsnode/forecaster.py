@@ -270,7 +270,9 @@ class TSNodeForecaster(BaseForecaster):
         # float32 before np.unique: differences of float64 day counts (tz-aware data across a
         # DST change, intraday data) give near-equal times that would collide as float32 and
         # make the query grid non-increasing.
-        rel = [(days - days[0]).astype(np.float32) for days, _, _ in windows]
+        # Model time zero is each window's last context observation: forecasts integrate
+        # forward from there (few solver steps), the context is reconstructed backwards.
+        rel = [(days - days[n - 1]).astype(np.float32) for days, _, n in windows]
         union = np.unique(np.concatenate(rel))
         b, q = len(windows), len(union)
         times = np.zeros((b, n_ctx_max))
@@ -405,7 +407,7 @@ class TSNodeForecaster(BaseForecaster):
         chunk = max(1, 20_000 // max(1, n_samples))  # series per decode call (memory bound)
         for lo in range(0, len(contexts), chunk):
             part = contexts[lo : lo + chunk]
-            starts = [days[-c:][0] for days, _ in part]
+            starts = [days[-1] for days, _ in part]
             windows = [(days[-c:], vals[-c:], len(days[-c:])) for days, vals in part]
             batch = self._make_batch(windows)
             rel_q = [

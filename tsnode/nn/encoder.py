@@ -122,6 +122,9 @@ class ODERNNEncoder(nn.Module):
         Fixed-step method between observations.
     n_substeps : int, default 1
         Steps per gap between two observations.
+    max_step : float, default 0.25
+        Longest step when carrying the final state from the first observation to ``t0``
+        (a long stretch when ``t0`` is the window's last time).
     """
 
     def __init__(
@@ -133,6 +136,7 @@ class ODERNNEncoder(nn.Module):
         ode_units: int = 64,
         method: str = "euler",
         n_substeps: int = 1,
+        max_step: float = 0.25,
     ) -> None:
         super().__init__()
         if method not in _FIXED_METHODS:
@@ -146,6 +150,9 @@ class ODERNNEncoder(nn.Module):
         self.hidden_dim = int(hidden_dim)
         self.method = method
         self.n_substeps = int(n_substeps)
+        if not max_step > 0:
+            raise ValueError(f"max_step must be positive, got {max_step!r}.")
+        self.max_step = float(max_step)
         self.field = nn.Sequential(
             nn.Linear(hidden_dim, ode_units), nn.Tanh(), nn.Linear(ode_units, hidden_dim)
         )
@@ -234,6 +241,13 @@ class ODERNNEncoder(nn.Module):
             self.n_substeps,
             self.method,
         )
-        h = fixed_step(self.field, h, (t0 - t_state).unsqueeze(1), self.n_substeps, self.method)
+        # Carry the state from each series' first observation to t0, in steps of at most
+        # `max_step` (per series, so a batch still equals each series alone).
+        gap = (t0 - t_state).unsqueeze(1)
+        n_steps = torch.clamp(torch.ceil(gap.abs() / self.max_step), min=1) * self.n_substeps
+        step = gap / n_steps
+        for k in range(int(n_steps.max())):
+            h_next = fixed_step(self.field, h, step, 1, self.method)
+            h = torch.where(k < n_steps, h_next, h)
         mean, raw_std = self.to_posterior(h).chunk(2, dim=-1)
         return mean, F.softplus(raw_std) + 1e-4
