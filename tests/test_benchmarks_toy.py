@@ -1,0 +1,100 @@
+"""Smoke test of benchmarks/bench_toy.py: main() with tiny settings (a few seconds)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_toy.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("bench_toy", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_main_tiny_run_writes_json_and_markdown(tmp_path):
+    bench = _load()
+    threads = torch.get_num_threads()
+    summary = bench.main(
+        [
+            "--quick",
+            "--seeds",
+            "0",
+            "1",
+            "--fractions",
+            "0.1",
+            "--spiral-observed",
+            "30",
+            "--periodic-budget",
+            "0.15",
+            "--spiral-budget",
+            "0.15",
+            "--jobs",
+            "1",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert torch.get_num_threads() == threads  # restored
+    saved = json.loads((tmp_path / "toy.json").read_text())
+    assert saved["targets"] == summary["targets"]
+    cells = saved["periodic"]["0.1"]
+    assert set(cells) == {"latent_ode", "ode_rnn", "gru"}
+    for model in cells.values():
+        for metric in ("interp_mse", "extrap_mse"):
+            assert len(model[metric]["per_seed"]) == 2
+            assert math.isfinite(model[metric]["mean"]) and model[metric]["std"] >= 0
+        assert model["steps"]["mean"] >= 1
+    spiral = saved["spiral"]["30"]
+    assert set(spiral) == {"latent_ode", "gru"}
+    assert all(math.isfinite(spiral[m]["rmse"]["mean"]) for m in spiral)
+    # 10% periodic: extrapolation and interpolation-at-10% targets; spiral: paper LODE and RNN.
+    assert len(saved["targets"]) == 4
+    assert all(isinstance(t["met"], bool) for t in saved["targets"])
+    markdown = (tmp_path / "toy.md").read_text()
+    assert "python benchmarks/bench_toy.py --quick" in markdown
+    assert "| 10% | latent_ode |" in markdown and "| 30/100 | gru |" in markdown
+
+
+def test_spirals_follow_chen_et_al():
+    bench = _load()
+    data = bench.make_spirals(40, n_obs=30, rng=np.random.default_rng(0))
+    assert data["truth"].shape == (40, 200, 2) and data["obs_values"].shape == (40, 30, 2)
+    assert data["times"].shape == (200,)
+    # Observed points are sorted, from the first 100, and equal the noisy values there.
+    idx = data["obs_index"]
+    assert bool((idx[:, 1:] > idx[:, :-1]).all()) and int(idx.max()) < 100
+    picked = torch.gather(data["noisy"], 1, idx[..., None].expand(-1, -1, 2))
+    torch.testing.assert_close(picked, data["obs_values"])
+    torch.testing.assert_close(data["obs_times"], data["times"][idx])
+    # Noise std 0.1 around the noise-free spiral; both rotation directions present.
+    resid = (data["noisy"] - data["truth"]).std().item()
+    assert abs(resid - 0.1) < 0.01
+    x_centre = data["truth"][:, :, 0].mean(dim=1)
+    assert bool((x_centre > 0).any()) and bool((x_centre < 0).any())
+
+
+def test_inside_span_and_forward_ode_rnn_is_causal():
+    bench = _load()
+    mask = torch.tensor([[0, 1, 0, 0, 1, 0], [1, 0, 1, 0, 0, 0]], dtype=torch.float32)[..., None]
+    inside = bench.inside_span(mask)[..., 0]
+    expected = torch.tensor([[0, 0, 1, 1, 0, 0], [0, 1, 0, 0, 0, 0]], dtype=torch.bool)
+    assert torch.equal(inside, expected)
+    torch.manual_seed(0)
+    model = bench.ForwardODERNN(1, hidden_dim=4, ode_units=4)
+    times = torch.linspace(0, 1, 6)
+    values = torch.randn(2, 6, 1)
+    base = model(times, values, torch.ones_like(values))
+    changed = values.clone()
+    changed[:, 3] += 5.0  # the prediction at step 3 must not see the value at step 3
+    out = model(times, changed, torch.ones_like(values))
+    torch.testing.assert_close(out[:, :4], base[:, :4])
+    assert not torch.allclose(out[:, 4:], base[:, 4:])
