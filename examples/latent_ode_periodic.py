@@ -22,10 +22,18 @@ Training: Adam on the negative ELBO, alternating interpolation batches (encode a
 observed points) and extrapolation batches (encode the first half, reconstruct every observed
 point), with the KL weight annealed linearly from 0 to 1 over the first quarter of the epochs.
 Only observed points are ever used for training; the hidden points and the truth are for scoring.
+As in the paper the observation noise is fixed (``obs_std=0.01``, the data's noise level): a
+learned noise lets a briefly trained model explain the whole signal as noise and predict 0.
 
 Run (2 CPU cores, a few minutes)::
 
-    python examples/latent_ode_periodic.py --plot periodic.png
+    python examples/latent_ode_periodic.py --threads 1 --plot periodic.png
+
+Measured with these defaults (seed 0, 400 training / 100 test series, 640 Adam steps, 247 s of
+training on a heavily shared 2-core machine): interpolation MSE 0.074 (linear interpolation
+0.047), extrapolation MSE 0.109 (predicting 0: 0.497). The fit is far from converged (the paper
+trains for hundreds of epochs; raise ``--epochs``), and with the fixed small noise the posterior
+over ``z0`` is overconfident: the 10-90% band covers only ~10% of the truth at the scored points.
 
 ``--quick`` runs tiny settings in a few seconds (used by the test suite).
 """
@@ -45,7 +53,7 @@ from tsnode.nn import LatentODE
 
 OBS_STD = 0.01
 TIME_SCALE = 1.0
-N_SAMPLES = 3
+N_SAMPLES = 1
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -58,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seeds data, weights and sampling")
     parser.add_argument("--plot", default=None, metavar="PATH", help="save a figure here (png)")
     parser.add_argument("--quick", action="store_true", help="tiny settings, a few seconds")
-    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--batch-size", type=int, default=25)
     parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
     parser.add_argument(
         "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
@@ -152,6 +160,7 @@ def train(
     batch_size: int,
     lr: float,
     t_split: float,
+    verbose: bool = False,
 ) -> dict[str, list[float]]:
     """Adam on the negative ELBO with linear KL annealing; returns the per-epoch history."""
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
@@ -191,6 +200,12 @@ def train(
         history["loss"].append(float(np.mean(losses)))
         history["kl_weight"].append(kl_weight)
         history["nfe"].append(float(np.mean(nfes)))
+        if verbose and (epoch % 5 == 4 or epoch == epochs - 1):
+            print(
+                f"epoch {epoch + 1:3d}/{epochs}  loss {history['loss'][-1]:10.3f}  "
+                f"kl_weight {kl_weight:.2f}  nfe {history['nfe'][-1]:.0f}",
+                flush=True,
+            )
     return history
 
 
@@ -292,6 +307,7 @@ def _run(args: argparse.Namespace) -> dict[str, float]:
         batch_size=args.batch_size,
         lr=args.lr,
         t_split=t_split,
+        verbose=not args.quick,
     )
     train_seconds = time.perf_counter() - start
     metrics = evaluate(model, test, t_split=t_split, seed=args.seed)
