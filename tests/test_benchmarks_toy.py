@@ -47,7 +47,8 @@ def test_main_tiny_run_writes_json_and_markdown(tmp_path):
     saved = json.loads((tmp_path / "toy.json").read_text())
     assert saved["targets"] == summary["targets"]
     cells = saved["periodic"]["0.1"]
-    assert set(cells) == {"latent_ode", "ode_rnn", "gru"}
+    assert set(cells) == {"latent_ode", "ode_rnn", "gru", "gru_maskfwd", "n_extrap_series"}
+    assert len(cells.pop("n_extrap_series")) == 2
     for model in cells.values():
         for metric in ("interp_mse", "extrap_mse"):
             assert len(model[metric]["per_seed"]) == 2
@@ -61,6 +62,7 @@ def test_main_tiny_run_writes_json_and_markdown(tmp_path):
     assert all(isinstance(t["met"], bool) for t in saved["targets"])
     markdown = (tmp_path / "toy.md").read_text()
     assert "python benchmarks/bench_toy.py --quick" in markdown
+    assert "| 10% | gru_maskfwd |" in markdown
     assert "| 10% | latent_ode |" in markdown and "| 30/100 | gru |" in markdown
 
 
