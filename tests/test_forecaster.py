@@ -713,3 +713,33 @@ def test_solver_failure_raises_solver_error(fitted, monkeypatch):
         TSNodeForecaster(**MICRO).fit(_good_frame())
     with pytest.raises(SolverError, match="rtol"):
         fitted.predict(2)
+
+
+# ---------------------------------------------------------------------------- calibration
+@pytest.mark.slow
+def test_interval_coverage_on_gbm():
+    """80% intervals cover roughly 80% of held-out GBM prices (8 series x 20 sessions).
+
+    The bound is loose on purpose (160 correlated points, a small model): 55-98%.
+    """
+    y = make_gbm(8, n_days=400, mu=0.05, sigma=0.2, drop_fraction=0.1, random_state=11)
+    train, test = y.iloc[:-20], y.iloc[-20:]
+    model = TSNodeForecaster(
+        epochs=12,
+        steps_per_epoch=15,
+        batch_size=32,
+        context_length=40,
+        forecast_length=20,
+        latent_dim=8,
+        hidden_dim=16,
+        ode_units=32,
+        n_predict_samples=200,
+        progress=False,
+        random_state=0,
+    ).fit(train)
+    interval = model.predict_interval(test.index, coverage=0.8)
+    lower = interval.xs("lower", axis=1, level="bound").to_numpy()
+    upper = interval.xs("upper", axis=1, level="bound").to_numpy()
+    actual = test.to_numpy()
+    coverage = float(((lower <= actual) & (actual <= upper)).mean())
+    assert 0.55 <= coverage <= 0.98, f"80% interval covered {coverage:.1%} of held-out points"
