@@ -181,6 +181,18 @@ def test_yfinance_flat_single_ticker_equals_series():
     assert_same_forecast(got, expected)
 
 
+def test_yfinance_ticker_history_tz_aware_equals_series():
+    """`yf.Ticker(t).history()`: flat fields incl. Dividends/Stock Splits, tz-aware index."""
+    series = small_wide()["AAPL"].rename("y").tz_localize("America/New_York")
+    history = as_yf_flat(series)[["Open", "High", "Low", "Close", "Volume"]].assign(
+        Dividends=0.0, **{"Stock Splits": 0.0}
+    )
+    got = quantiles_of(TSNodeForecaster(**MICRO).fit(history))
+    expected = quantiles_of(TSNodeForecaster(**MICRO).fit(series))
+    assert_same_forecast(got, expected)
+    assert str(got.index.tz) == "America/New_York"
+
+
 def test_target_picks_another_price_field(wide_reference):
     wide, _ = wide_reference
     frame = as_yf_download(wide)
