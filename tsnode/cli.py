@@ -32,9 +32,10 @@ import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["CLIError", "MODELS", "QUICK_ENV_VAR", "main", "make_forecaster", "read_price_csv"]
 
@@ -174,6 +175,8 @@ def read_price_csv(
         If the file is missing or unreadable, has no date column or no usable price
         column, or contains unparsable dates, non-numeric prices or duplicate dates.
     """
+    import pandas as pd
+
     where = f"--csv {os.fspath(path)}"
     file = Path(path)
     if not file.is_file():
@@ -267,6 +270,8 @@ def read_price_csv(
 
 
 def _date(text: str | None, option: str) -> pd.Timestamp | None:
+    import pandas as pd
+
     if text is None:
         return None
     try:
@@ -426,6 +431,8 @@ def _use_agg() -> None:
 
 
 def _cmd_samples(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from tsnode.data import list_samples
 
     table = list_samples()
@@ -437,6 +444,8 @@ def _cmd_samples(args: argparse.Namespace) -> int:
 
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     quick = args.quick or _quick_from_env()
     frame, source = _load_data(args)
     if args.plot:
@@ -501,11 +510,13 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
-    from tsnode.backtesting import compare
-    from tsnode.trading import simulate
+    import pandas as pd
 
     quick = args.quick or _quick_from_env()
     frame, source = _load_data(args)
+    from tsnode.backtesting import compare
+    from tsnode.trading import simulate
+
     if args.plot_dir:
         _use_agg()
     n_cutoffs = args.cutoffs if args.cutoffs is not None else (6 if quick else 40)

@@ -1,0 +1,458 @@
+"""Tests for the ``tsnode`` command line (tsnode.cli).
+
+Subprocess tests run ``python -m tsnode.cli`` from the repository root (the package is not
+installed in the dev environment); in-process tests call ``main(argv)`` directly. Nothing
+touches the network: ticker downloads are monkeypatched or served from an empty cache.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsnode import cli, data
+from tsnode.cli import CLIError, main, make_forecaster, read_price_csv
+
+matplotlib.use("Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = ["forecast", "backtest", "samples"]
+
+
+def run_cli(*args: str, tmp_path: Path, quick: bool = True) -> subprocess.CompletedProcess:
+    """Run ``python -m tsnode.cli ARGS`` in a subprocess with no network access needed."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["TSNODE_CACHE_DIR"] = str(tmp_path / "cache")  # empty cache: never a stale hit
+    env["MPLBACKEND"] = "Agg"
+    if quick:
+        env["TSNODE_QUICK"] = "1"
+    else:
+        env.pop("TSNODE_QUICK", None)
+    return subprocess.run(
+        [sys.executable, "-m", "tsnode.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str) -> str:
+    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+    err = proc.stderr.strip()
+    assert "Traceback" not in proc.stderr
+    assert len(err.splitlines()) == 1, proc.stderr
+    assert err.startswith("tsnode "), err
+    assert ": error: " in err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+def write_csv(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def good_csv(tmp_path: Path) -> Path:
+    prices = data.load_sample("IBM").iloc[-120:, 0]
+    frame = pd.DataFrame({"date": prices.index.strftime("%Y-%m-%d"), "close": prices.to_numpy()})
+    path = tmp_path / "ibm.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+# ----------------------------------------------------------------------------- help
+
+
+def test_top_level_help_subprocess(tmp_path):
+    proc = run_cli("--help", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for command in COMMANDS:
+        assert command in proc.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_command_help_subprocess(command, tmp_path):
+    proc = run_cli(command, "--help", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"usage: tsnode {command}" in proc.stdout
+    assert proc.stderr == ""
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_command_help_in_process(command, capsys):
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert f"usage: tsnode {command}" in out
+    if command != "samples":
+        for option in ("--ticker", "--csv", "--sample", "--quick", "--seed", "--epochs"):
+            assert option in out
+
+
+def test_version_and_no_command(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("tsnode ")
+    assert main([]) == 2
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main(["forecast", "--sample", "AAPL", "--horizon", "0"]) == 2
+    assert "positive integer" in capsys.readouterr().err
+    assert main(["forecast", "--sample", "AAPL", "--csv", "x.csv"]) == 2  # one source only
+    assert main(["forecast"]) == 2  # a source is required
+    assert main(["backtest", "--sample", "AAPL", "--models", "naive,prophet"]) == 2
+    assert main(["forecast", "--sample", "AAPL", "--coverage", "1.5"]) == 2
+
+
+# ----------------------------------------------------------------------------- samples
+
+
+def test_samples_lists_shipped_samples(capsys):
+    assert main(["samples"]) == 0
+    out = capsys.readouterr().out
+    for name in data.list_samples()["name"]:
+        assert name in out
+    assert "first_date" in out and "rows" in out
+
+
+# ----------------------------------------------------------------------------- forecast
+
+
+def test_forecast_sample_quick_writes_csv_and_png_subprocess(tmp_path):
+    out_csv, out_png = tmp_path / "fc.csv", tmp_path / "fc.png"
+    proc = run_cli(
+        "forecast",
+        "--sample",
+        "AAPL",
+        "--horizon",
+        "5",
+        "--quick",
+        "--output",
+        str(out_csv),
+        "--plot",
+        str(out_png),
+        tmp_path=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "AAPL" in proc.stdout and "median" in proc.stdout
+    table = pd.read_csv(out_csv, parse_dates=["date"])
+    assert list(table.columns) == ["date", "series", "lower", "median", "upper", "coverage"]
+    assert len(table) == 5
+    assert (table["series"] == "AAPL").all()
+    # the sample ends on Friday 2013-03-01: the next 5 NYSE sessions
+    expected = pd.bdate_range("2013-03-04", periods=5)
+    assert list(table["date"]) == list(expected)
+    assert (table["lower"] <= table["median"]).all()
+    assert (table["median"] <= table["upper"]).all()
+    assert (table["lower"] > 0).all()
+    np.testing.assert_allclose(table["coverage"], 0.8)
+    assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert out_png.stat().st_size > 5_000
+
+
+def test_forecast_quick_via_env_in_process(tmp_path, monkeypatch, capsys):
+    seen = []
+
+    def spy(name, **kwargs):
+        seen.append((name, kwargs))
+        return make_forecaster(name, **kwargs)
+
+    monkeypatch.setattr(cli, "make_forecaster", spy)
+    monkeypatch.setenv("TSNODE_QUICK", "1")
+    out_csv = tmp_path / "fc.csv"
+    argv = ["forecast", "--sample", "msft", "--model", "gbm", "--horizon", "3", "--seed", "7"]
+    code = main([*argv, "--coverage", "0.9", "--output", str(out_csv), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    assert seen == [
+        (
+            "gbm",
+            {
+                "quick": True,
+                "epochs": None,
+                "seed": 7,
+                "progress": False,
+                "calendar": "XNYS",
+                "device": "cpu",
+            },
+        )
+    ]
+    table = pd.read_csv(out_csv)
+    assert len(table) == 3
+    np.testing.assert_allclose(table["coverage"], 0.9)
+    assert (table["lower"] < table["upper"]).all()
+    monkeypatch.delenv("TSNODE_QUICK")
+    assert main([*argv, "--epochs", "4", "-q"]) == 0
+    assert seen[-1][1]["quick"] is False and seen[-1][1]["epochs"] == 4
+
+
+@pytest.mark.parametrize("model", ["gbm", "drift", "naive"])
+def test_forecast_baseline_models_from_csv(model, good_csv, tmp_path, capsys):
+    out_csv = tmp_path / f"{model}.csv"
+    code = main(
+        [
+            "forecast",
+            "--csv",
+            str(good_csv),
+            "--model",
+            model,
+            "--horizon",
+            "4",
+            "--name",
+            "IBM",
+            "--output",
+            str(out_csv),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    table = pd.read_csv(out_csv)
+    assert len(table) == 4
+    assert set(table["series"]) == {"IBM"}
+    if model == "naive":  # random walk: the median is the last price
+        last = pd.read_csv(good_csv)["close"].iloc[-1]
+        np.testing.assert_allclose(table["median"], last, rtol=1e-9)
+
+
+def test_forecast_calendar_none_continues_spacing(good_csv, tmp_path):
+    out_csv = tmp_path / "fc.csv"
+    argv = ["forecast", "--csv", str(good_csv), "--model", "naive", "--horizon", "2"]
+    assert main([*argv, "--calendar", "none", "--output", str(out_csv), "-q"]) == 0
+    dates = pd.to_datetime(pd.read_csv(out_csv)["date"])
+    last = pd.to_datetime(pd.read_csv(good_csv)["date"]).iloc[-1]
+    assert (dates > last).all() and dates.is_monotonic_increasing
+
+
+def test_forecast_does_not_modify_sample(capsys):
+    before = data.load_sample("IBM")
+    assert main(["forecast", "--sample", "IBM", "--model", "naive", "--horizon", "2", "-q"]) == 0
+    pd.testing.assert_frame_equal(data.load_sample("IBM"), before)
+
+
+def test_forecast_ticker_uses_load_prices(monkeypatch, tmp_path, capsys):
+    calls = {}
+
+    def fake_load_prices(tickers, start=None, end=None, **kwargs):
+        calls.update(tickers=tickers, start=start, end=end, **kwargs)
+        frame = data.load_sample("GOOG")
+        frame.columns = pd.Index(["GOOG"], name="Ticker")
+        return frame
+
+    monkeypatch.setattr(data, "load_prices", fake_load_prices)
+    argv = ["forecast", "--ticker", "GOOG", "--model", "gbm", "--horizon", "3"]
+    assert main([*argv, "--start", "2010-01-01", "--offline", "--cache-dir", str(tmp_path)]) == 0
+    assert calls["tickers"] == "GOOG" and calls["start"] == "2010-01-01"
+    assert calls["offline"] is True and calls["cache_dir"] == str(tmp_path)
+    assert "GOOG" in capsys.readouterr().out
+
+
+def test_forecast_start_end_filter_sample(tmp_path):
+    out_csv = tmp_path / "fc.csv"
+    argv = ["forecast", "--sample", "AAPL", "--model", "naive", "--horizon", "1"]
+    assert main([*argv, "--end", "2010-01-01", "--output", str(out_csv), "-q"]) == 0
+    assert pd.Timestamp(pd.read_csv(out_csv)["date"].iloc[0]) == pd.Timestamp("2010-01-04")
+
+
+# ----------------------------------------------------------------------------- error paths
+
+
+def test_unknown_sample_subprocess(tmp_path):
+    proc = run_cli("forecast", "--sample", "NOPE", tmp_path=tmp_path)
+    assert_one_line_error(proc, "Unknown sample 'NOPE'", "AAPL")
+
+
+def test_csv_without_date_column_subprocess(tmp_path):
+    path = write_csv(tmp_path / "bad.csv", "day,close\n2020-01-02,1.0\n2020-01-03,2.0\n")
+    proc = run_cli("forecast", "--csv", str(path), tmp_path=tmp_path)
+    assert_one_line_error(proc, "no 'date' column", "--date-column")
+
+
+def test_csv_non_numeric_prices_subprocess(tmp_path):
+    path = write_csv(
+        tmp_path / "bad.csv", "date,close\n2020-01-02,1.0\n2020-01-03,abc\n2020-01-06,3\n"
+    )
+    proc = run_cli("forecast", "--csv", str(path), tmp_path=tmp_path)
+    assert_one_line_error(proc, "non-numeric price 'abc'", "line 3")
+
+
+def test_missing_csv_file_subprocess(tmp_path):
+    proc = run_cli("backtest", "--csv", str(tmp_path / "absent.csv"), tmp_path=tmp_path)
+    assert_one_line_error(proc, "no such file")
+
+
+def test_offline_without_cache_subprocess(tmp_path):
+    proc = run_cli("forecast", "--ticker", "AAPL", "--offline", tmp_path=tmp_path)
+    assert_one_line_error(proc, "no cached prices", "AAPL")
+
+
+def test_yfinance_failure_in_process(monkeypatch, capsys):
+    def failing_load_prices(*args, **kwargs):
+        raise data.DataError(
+            "Could not download prices for ['ZZZZ'] and no cached copy exists.\n"
+            "yfinance said: ZZZZ: possibly delisted"
+        )
+
+    monkeypatch.setattr(data, "load_prices", failing_load_prices)
+    code = main(["forecast", "--ticker", "ZZZZ", "--horizon", "5"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "Traceback" not in captured.err
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("tsnode forecast: error: Could not download prices for ['ZZZZ']")
+    assert "possibly delisted" in lines[0]
+    assert captured.out == ""
+
+
+def test_unexpected_error_is_one_line_and_debug_shows_traceback(monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise RuntimeError("solver blew up")
+
+    monkeypatch.setattr(data, "load_sample", broken)
+    assert main(["forecast", "--sample", "AAPL"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "tsnode forecast: error: solver blew up (RuntimeError; rerun with --debug)"
+    )
+    assert main(["forecast", "--sample", "AAPL", "--debug"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_error_from_model_is_one_line(tmp_path, capsys):
+    path = write_csv(
+        tmp_path / "neg.csv",
+        "date,close\n" + "".join(f"2020-01-{d:02d},{-d}\n" for d in range(2, 20)),
+    )
+    assert main(["forecast", "--csv", str(path), "--model", "gbm"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("tsnode forecast: error: ")
+
+
+def test_unwritable_output_is_one_line(tmp_path, capsys):
+    target = tmp_path / "missing_dir" / "fc.csv"
+    argv = ["forecast", "--sample", "IBM", "--model", "naive", "--output", str(target), "-q"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("tsnode forecast: error: cannot write")
+    assert len(err.splitlines()) == 1
+
+
+def test_bad_date_option_is_one_line(capsys):
+    assert main(["forecast", "--sample", "IBM", "--model", "naive", "--start", "yesterday"]) == 1
+    assert "--start 'yesterday' is not a date" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- read_price_csv
+
+
+def test_read_price_csv_picks_close_and_sorts(tmp_path):
+    path = write_csv(
+        tmp_path / "p.csv",
+        "Date,Open,Close,Volume\n2020-01-03,1,2.5,10\n2020-01-02,1,2.0,10\n2020-01-06,1,,10\n",
+    )
+    frame = read_price_csv(path)
+    assert list(frame.columns) == ["Close"]
+    assert frame.index.is_monotonic_increasing and frame.index.name == "Date"
+    np.testing.assert_array_equal(frame["Close"].to_numpy(), [2.0, 2.5, np.nan])
+    assert frame["Close"].dtype == np.float64
+
+
+def test_read_price_csv_single_other_column_and_name(tmp_path):
+    path = write_csv(tmp_path / "p.csv", "date,SPY\n2020-01-02,300\n2020-01-03,301\n")
+    assert list(read_price_csv(path).columns) == ["SPY"]
+    assert list(read_price_csv(path, name="spy").columns) == ["spy"]
+
+
+def test_read_price_csv_several_columns(tmp_path):
+    path = write_csv(tmp_path / "p.csv", "date,a,b\n2020-01-02,1,2\n2020-01-03,3,4\n")
+    with pytest.raises(CLIError, match="cannot tell which column holds the prices"):
+        read_price_csv(path)
+    frame = read_price_csv(path, columns=["A", "b"])
+    assert list(frame.columns) == ["a", "b"]
+    with pytest.raises(CLIError, match="no price column 'c'"):
+        read_price_csv(path, columns=["c"])
+    with pytest.raises(CLIError, match="--name names a single price column"):
+        read_price_csv(path, columns=["a", "b"], name="x")
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("date,close\n2020-01-02,1\nnot a date,2\n", "line 3 has an invalid date 'not a date'"),
+        ("date,close\n2020-01-02,1\n2020-01-02,2\n", "appears more than once"),
+        ("date,close\n", "no rows"),
+        ("", "not a readable CSV"),
+        ("date\n2020-01-02\n", "no price column besides"),
+        ("date,close\n2020-01-02,\n2020-01-03,\n", "has no prices"),
+    ],
+)
+def test_read_price_csv_errors(tmp_path, text, match):
+    path = write_csv(tmp_path / "bad.csv", text)
+    with pytest.raises(CLIError, match=match):
+        read_price_csv(path)
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def test_make_forecaster_settings(monkeypatch):
+    quick = make_forecaster("tsnode", quick=True, seed=3)
+    assert quick.epochs == 2 and quick.latent_dim == 4 and quick.random_state == 3
+    full = make_forecaster("tsnode", epochs=7, progress=True)
+    assert full.epochs == 7 and full.progress is True
+    assert full.latent_dim == type(full)().latent_dim  # default architecture
+    gbm = make_forecaster("gbm", calendar=None, seed=None)
+    assert type(gbm).__name__ == "GBMForecaster" and gbm.calendar is None
+    with pytest.raises(ValueError, match="name must be one of"):
+        make_forecaster("prophet")
+
+
+def test_quick_env_values(monkeypatch):
+    for value, expected in [("1", True), ("true", True), ("0", False), ("", False)]:
+        monkeypatch.setenv(cli.QUICK_ENV_VAR, value)
+        assert cli._quick_from_env() is expected
+
+
+# ----------------------------------------------------------------------------- backtest
+
+
+def test_backtest_baselines_prints_leaderboard_and_saves_plots(tmp_path, capsys):
+    plots, board_csv = tmp_path / "plots", tmp_path / "board.csv"
+    argv = ["backtest", "--sample", "IBM", "--models", "gbm,naive,drift", "--horizon", "3"]
+    argv += ["--cutoffs", "12", "--plot-dir", str(plots), "--output", str(board_csv)]
+    assert main(argv) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "Leaderboard" in out and "mase" in out and "dm_pvalue" in out
+    assert "sharpe" in out and "buy_and_hold" in out
+    board = pd.read_csv(board_csv, index_col="model")
+    assert set(board.index) == {"gbm", "naive", "drift"}
+    assert board.loc["naive", "count"] > 0
+    for name in ("backtest_gbm.png", "calibration_gbm.png", "equity.png"):
+        assert (plots / name).stat().st_size > 5_000
+
+
+def test_backtest_quick_tsnode(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TSNODE_QUICK", "1")
+    plots = tmp_path / "plots"
+    argv = ["backtest", "--sample", "MSFT", "--models", "tsnode,naive", "--horizon", "2"]
+    assert main([*argv, "--cutoffs", "3", "--plot-dir", str(plots)]) == 0
+    out = capsys.readouterr().out
+    assert "tsnode" in out and "naive" in out and "3 cutoffs" in out
+    assert (plots / "backtest_tsnode.png").is_file() and (plots / "equity.png").is_file()
+
+
+def test_backtest_too_few_rows_is_one_line(capsys):
+    argv = ["backtest", "--sample", "FB", "--models", "naive", "--cutoffs", "100", "--step", "5"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "too few" in err and "--cutoffs" in err
