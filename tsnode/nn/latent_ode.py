@@ -179,7 +179,9 @@ class LatentODE(nn.Module):
         returns mean and std of shape ``(B, latent_dim)``.
         """
         t0 = times.min() if t0 is None else torch.as_tensor(t0, dtype=times.dtype)
-        return self.encoder(self._normalise(times, t0), values, mask, t0=0.0)
+        # Subtract in the times' own precision, then convert (large float64 times stay exact).
+        local = self._normalise(times, t0.to(times.device)).to(values.dtype)
+        return self.encoder(local, values, mask, t0=0.0)
 
     def _step_size(self) -> float | None:
         options = self.ode.options or {}
@@ -239,8 +241,8 @@ class LatentODE(nn.Module):
             raise ValueError(f"t_query must be a non-empty 1-D tensor, got {tuple(t_query.shape)}.")
         if t_query.numel() > 1 and not (t_query[1:] > t_query[:-1]).all():
             raise ValueError("t_query must be strictly increasing (sorted, no duplicates).")
-        t0 = torch.as_tensor(t0, dtype=z0.dtype, device=z0.device)
-        s = self._normalise(t_query.to(z0.dtype), t0)
+        t0 = torch.as_tensor(t0, dtype=t_query.dtype, device=t_query.device)
+        s = self._normalise(t_query, t0).to(device=z0.device, dtype=z0.dtype)
         pieces = []
         before = s[s < 0]
         if before.numel():  # reverse time: from 0 down to the earliest query
@@ -274,7 +276,7 @@ class LatentODE(nn.Module):
         Returns :class:`LatentODEOutput` with ``pred_mean``/``pred_std`` of shape
         ``(n_samples, B, Q, D)``.
         """
-        t0 = times.min() if t0 is None else torch.as_tensor(t0, dtype=values.dtype)
+        t0 = times.min() if t0 is None else torch.as_tensor(t0, dtype=times.dtype)
         z0_mean, z0_std = self.encode(times, values, mask, t0=t0)
         eps = torch.randn(
             (n_samples, *z0_mean.shape),
