@@ -13,6 +13,7 @@ first ``context_length`` and the ELBO scores all of them (reconstruction and ext
 from __future__ import annotations
 
 import json
+import numbers
 import os
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,13 @@ def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
 
 
 def _check_positive_float(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}.")
+    # numbers.Real accepts numpy scalars such as np.float32(0.01); NaN and inf are refused.
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Real)
+        or not 0 < value < np.inf
+    ):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
     return float(value)
 
 
@@ -215,11 +221,36 @@ class TSNodeForecaster(BaseForecaster):
             _check_positive_int("patience", self.patience)
         check_solver(self.solver)
         check_sensitivity(self.sensitivity)
-        device = torch.device(self.device) if isinstance(self.device, (str, torch.device)) else None
-        if device is None:
+        for name in ("iwae", "progress"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}.")
+        state = self.random_state
+        if state is not None and (
+            isinstance(state, (bool, np.bool_))
+            or not isinstance(state, numbers.Integral)
+            or not 0 <= state < 2**32
+        ):
+            raise ValueError(
+                f"random_state must be None or an int in [0, 2**32), got {state!r}; pass e.g. "
+                "random_state=0 (a numpy Generator is not supported: the seed is saved)."
+            )
+        if self.scaler is not None and not all(
+            hasattr(self.scaler, m) for m in ("get_params", "fit", "transform", "inverse_transform")
+        ):
+            raise TypeError(
+                f"scaler must be None or a scikit-learn transformer with inverse_transform (e.g. "
+                f"tsnode.preprocessing.LogScaler()), got {self.scaler!r}."
+            )
+        if not isinstance(self.device, (str, torch.device)):
             raise TypeError(
                 f"device must be a string such as 'cpu' or 'cuda', got {self.device!r}."
             )
+        try:
+            device = torch.device(self.device)
+        except RuntimeError as error:
+            raise ValueError(
+                f"device={self.device!r} is not a torch device; use 'cpu', 'cuda' or 'cuda:0'."
+            ) from error
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(
                 f"device={self.device!r} but torch reports no CUDA GPU; use device='cpu' or "
