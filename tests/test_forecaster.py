@@ -659,8 +659,9 @@ def test_bad_quantiles_coverage_and_n_samples(fitted):
         ("context_length", 0, "context_length must be an int >= 1, got 0"),
         ("forecast_length", 2.5, "forecast_length must be an int >= 1"),
         ("latent_dim", True, "latent_dim must be an int"),
-        ("learning_rate", -1, "learning_rate must be a positive number, got -1"),
-        ("time_scale_days", 0.0, "time_scale_days must be a positive number"),
+        ("learning_rate", -1, "learning_rate must be a positive finite number, got -1"),
+        ("learning_rate", float("nan"), "learning_rate must be a positive finite number"),
+        ("time_scale_days", 0.0, "time_scale_days must be a positive finite number"),
         ("weight_decay", -0.1, "weight_decay must be >= 0"),
         ("validation_fraction", 0.7, r"validation_fraction must be in \[0, 0.5\)"),
         ("patience", 0, "patience must be an int >= 1"),
@@ -668,15 +669,29 @@ def test_bad_quantiles_coverage_and_n_samples(fitted):
         ("solver", "dopri", r"Did you mean .*'dopri5'"),
         ("sensitivity", "backprop", "sensitivity='backprop' is not supported"),
         ("device", 3, "device must be a string"),
+        ("device", "gpu", "device='gpu' is not a torch device"),
+        ("random_state", -1, "random_state must be None or an int"),
+        ("random_state", "a", "random_state must be None or an int"),
+        ("random_state", np.random.default_rng(0), "numpy Generator is not supported"),
+        ("iwae", "yes", "iwae must be True or False"),
+        ("progress", "no", "progress must be True or False"),
+        ("scaler", "log", "scaler must be None or a scikit-learn transformer"),
     ],
 )
 def test_bad_parameters(param, value, match):
     model = TSNodeForecaster(**dict(MICRO, **{param: value}))  # __init__ only stores
-    assert getattr(model, param) == value
+    assert getattr(model, param) is value
     with pytest.raises((ValueError, TypeError), match=match):
         model.fit(_good_frame())
     with pytest.raises(NotFittedError):
         model.predict(2)
+
+
+def test_numpy_scalar_parameters_are_accepted():
+    params = dict(MICRO, learning_rate=np.float32(0.01), context_length=np.int64(20))
+    params.update(random_state=np.int64(3), iwae=np.bool_(False))
+    model = TSNodeForecaster(**params).fit(_good_frame())
+    assert np.isfinite(model.predict(2).to_numpy()).all()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present")
