@@ -296,7 +296,11 @@ class TSNodeForecaster(BaseForecaster):
         )
 
     def _make_batch(self, windows: list[tuple[np.ndarray, np.ndarray, int]]) -> Batch:
-        """Windows ``(days, values, n_context)`` → a :class:`Batch` on relative times."""
+        """Windows ``(days, values, n_context)`` → a :class:`Batch` on relative times and values.
+
+        Times are relative to each window's last context observation, values to its value
+        there; :meth:`_decode_samples` adds that value back.
+        """
         n_ctx_max = max(n for _, _, n in windows)
         # float32 before np.unique: differences of float64 day counts (tz-aware data across a
         # DST change, intraday data) give near-equal times that would collide as float32 and
@@ -311,7 +315,10 @@ class TSNodeForecaster(BaseForecaster):
         mask = np.zeros((b, n_ctx_max, 1))
         target_values = np.zeros((b, q, 1))
         target_mask = np.zeros((b, q, 1))
-        for i, ((_, vals, n_ctx), r) in enumerate(zip(windows, rel, strict=True)):
+        for i, ((_, raw, n_ctx), r) in enumerate(zip(windows, rel, strict=True)):
+            # Values are taken relative to the last context value (the anchor): the model
+            # learns moves, not levels, so it is translation invariant in (log) price.
+            vals = raw - raw[n_ctx - 1]
             times[i, :n_ctx] = r[:n_ctx]
             times[i, n_ctx:] = r[n_ctx - 1]
             values[i, :n_ctx, 0] = vals[:n_ctx]
@@ -458,7 +465,8 @@ class TSNodeForecaster(BaseForecaster):
                 )  # (S, B, Q, 1)
             out = out[..., 0].cpu().numpy().astype(np.float64)
             for i, r in enumerate(rel_q):
-                results.append(out[:, i, np.searchsorted(union, r)])
+                anchor = part[i][1][-1]  # last context value, see _make_batch
+                results.append(out[:, i, np.searchsorted(union, r)] + anchor)
         return results
 
     def _inverse(self, scaled: np.ndarray) -> np.ndarray:
