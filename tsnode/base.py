@@ -198,7 +198,13 @@ class BaseForecaster(BaseEstimator):
         frame = to_wide_frame(y, target=getattr(self, "target", "Close"), stacklevel=3)
         check_min_observations(frame, self._min_observations())
         self._set_fitted_frame(frame)
-        self._fit(frame.copy())
+        try:
+            self._fit(frame.copy())
+        except BaseException:
+            # A failed fit must leave the estimator unfitted (NotFittedError), not half fitted.
+            for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+                delattr(self, name)
+            raise
         return self
 
     def predict_quantiles(
