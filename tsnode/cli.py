@@ -568,14 +568,16 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
     signal_step = min(step, args.horizon)
     sims = {
-        name: simulate(result, frame, step=signal_step, cost_bps=args.cost_bps)
+        name: simulate(
+            result, frame, step=signal_step, threshold=args.cost_bps / 1e4, cost_bps=args.cost_bps
+        )
         for name, result in comparison.results.items()
     }
     stats = pd.DataFrame({name: sim.stats()["strategy"] for name, sim in sims.items()})
     stats["buy_and_hold"] = next(iter(sims.values())).stats()["buy_and_hold"]
     print(
-        f"\nStrategy (long when the {signal_step}-step forecast is above the last price, "
-        f"next-bar execution, {args.cost_bps:g} bps costs):"
+        f"\nStrategy (long when the {signal_step}-step median forecast beats the last price by "
+        f"more than the {args.cost_bps:g} bps cost, next-bar execution):"
     )
     print(stats.to_string(float_format=lambda v: f"{v:.4f}"))
 
