@@ -1,6 +1,7 @@
 """Torch-only building blocks of tsnode (never imports pandas)."""
 
 from tsnode.nn.encoder import ODERNNEncoder
+from tsnode.nn.gru import GapGRU
 from tsnode.nn.latent_ode import ELBOResult, LatentODE, LatentODEOutput
 from tsnode.nn.ode import SOLVERS, NeuralODE, SolverError
 
@@ -9,6 +10,7 @@ __all__ = [
     "SolverError",
     "SOLVERS",
     "ODERNNEncoder",
+    "GapGRU",
     "LatentODE",
     "LatentODEOutput",
     "ELBOResult",
