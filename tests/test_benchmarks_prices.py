@@ -22,14 +22,8 @@ def bench():
     return module
 
 
-def _has_gru() -> bool:
-    import tsnode.baselines
-
-    return hasattr(tsnode.baselines, "GRUForecaster")
-
-
 def test_quick_main_writes_json_and_markdown(bench, tmp_path):
-    models = ["tsnode", "naive", "drift", "gbm"] + (["gru"] if _has_gru() else [])
+    models = ["tsnode", "naive", "drift", "gbm", "gru"]
     report = bench.main(["--quick", "--models", *models, "--out", str(tmp_path)])
     saved = json.loads((tmp_path / "prices.json").read_text())
     assert saved["settings"] == report["settings"]
@@ -47,9 +41,9 @@ def test_quick_main_writes_json_and_markdown(bench, tmp_path):
     assert scores["naive"]["1"]["dm_pvalue"] is None  # the baseline is not tested against itself
     assert {t["horizon"] for t in saved["section3"]["targets"]} == {1, 3}
     sec4 = saved["section4"]
-    assert {r["model"] for r in sec4["degradation"]} == {"tsnode"} | (
-        {"gru"} if _has_gru() else set()
-    )
+    assert {r["model"] for r in sec4["degradation"]} == {"tsnode", "gru"}
+    assert {v["horizon"] for v in sec4["verdicts"]} == {1, 3}
+    assert set(sec4["scores"]) == {"tsnode", "gru", "naive", "gbm"}
     text = (tmp_path / "prices.md").read_text()
     assert "## Section 3: real prices" in text and "## Section 4" in text
     assert "| tsnode | 1 |" in text
