@@ -38,6 +38,29 @@ def _cached_calendar(name: str, start_year: int, end_year: int) -> xcals.Exchang
         return xcals.get_calendar(name, start=f"{start_year}-01-01", end=f"{end_year}-12-31")
 
 
+def check_calendar(calendar: Any) -> None:
+    """Raise a helpful error unless ``calendar`` is None, a known name or an ExchangeCalendar.
+
+    Cheap (no calendar is built): forecasters call it before a long fit.
+    """
+    if calendar is None or isinstance(calendar, xcals.ExchangeCalendar):
+        return
+    if not isinstance(calendar, str):
+        raise TypeError(
+            f"calendar must be an exchange name such as 'XNYS', an ExchangeCalendar or None, "
+            f"got {calendar!r} of type {type(calendar).__name__}."
+        )
+    names = xcals.get_calendar_names(include_aliases=True)
+    if calendar not in names:
+        close = difflib.get_close_matches(calendar, names, n=3, cutoff=0.5)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(
+            f"unknown calendar={calendar!r}.{hint} Valid names include 'XNYS' (alias 'NYSE'), "
+            "'XNAS', 'XLON', 'XTKS', 'XHKG', '24/7' (see exchange_calendars."
+            "get_calendar_names()); use calendar=None to continue the observed spacing."
+        )
+
+
 def get_calendar(
     calendar: str | xcals.ExchangeCalendar, *, start: pd.Timestamp, end: pd.Timestamp
 ) -> xcals.ExchangeCalendar:
@@ -67,20 +90,7 @@ def get_calendar(
                 f"end=...)) or pass the name, calendar={calendar.name!r}."
             )
         return calendar
-    if not isinstance(calendar, str):
-        raise TypeError(
-            f"calendar must be an exchange name such as 'XNYS', an ExchangeCalendar or None, "
-            f"got {calendar!r} of type {type(calendar).__name__}."
-        )
-    names = xcals.get_calendar_names(include_aliases=True)
-    if calendar not in names:
-        close = difflib.get_close_matches(calendar, names, n=3, cutoff=0.5)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise ValueError(
-            f"unknown calendar={calendar!r}.{hint} Valid names include 'XNYS' (alias 'NYSE'), "
-            "'XNAS', 'XLON', 'XTKS', 'XHKG', '24/7' (see exchange_calendars."
-            "get_calendar_names()); use calendar=None to continue the observed spacing."
-        )
+    check_calendar(calendar)
     # Round to decades so that nearby requests (e.g. backtest folds) share one cached object.
     start_year = start.year - start.year % 10
     end_year = end.year - end.year % 10 + 9

@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from tsnode._serialization import SerializationError, from_jsonable, to_jsonable
 from tsnode.base import BaseForecaster
+from tsnode.calendar import check_calendar
 from tsnode.nn.latent_ode import LatentODE
 from tsnode.nn.ode import FIXED_STEP_SOLVERS, check_sensitivity, check_solver
 from tsnode.training import Batch, TrainingConfig, train_latent_ode
@@ -191,6 +192,7 @@ class TSNodeForecaster(BaseForecaster):
         return 10
 
     def _check_params(self) -> None:
+        check_calendar(self.calendar)
         for name in (
             "latent_dim",
             "hidden_dim",
