@@ -64,6 +64,9 @@ def test_main_tiny_run_writes_json_and_markdown(tmp_path):
     assert "python benchmarks/bench_toy.py --quick" in markdown
     assert "| 10% | gru_maskfwd |" in markdown
     assert "| 10% | latent_ode |" in markdown and "| 30/100 | gru |" in markdown
+    (tmp_path / "toy.md").unlink()
+    bench.main(["--render-only", "--out", str(tmp_path)])
+    assert (tmp_path / "toy.md").read_text() == markdown
 
 
 def test_spirals_follow_chen_et_al():
