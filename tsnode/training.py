@@ -168,7 +168,7 @@ def train_latent_ode(
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             losses.append(result.loss.item())
-            nfes.append(model.ode.nfe_forward + model.ode.nfe_backward)
+            nfes.append(model.nfe_forward + model.nfe_backward)
             step += 1
         good_state = copy.deepcopy(model.state_dict())
         val_loss = math.nan

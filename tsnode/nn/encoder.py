@@ -84,24 +84,29 @@ def _reverse_scan(
     ``inputs (B, T, 2D)``, ``dt (B, T)`` signed gap to integrate before the update at each step,
     ``observed (B, T)`` bool. Returns the final hidden state ``(B, H)``.
     """
-    n_times = inputs.shape[1]
-    for k in range(n_times):
-        i = n_times - 1 - k
-        step = dt[:, i : i + 1] / n_substeps
-        for _ in range(n_substeps):
-            if method == "euler":
-                h = h + step * _field(h, w1, b1, w2, b2)
-            elif method == "midpoint":
-                half = h + 0.5 * step * _field(h, w1, b1, w2, b2)
-                h = h + step * _field(half, w1, b1, w2, b2)
-            else:
-                k1 = _field(h, w1, b1, w2, b2)
-                k2 = _field(h + 0.5 * step * k1, w1, b1, w2, b2)
-                k3 = _field(h + 0.5 * step * k2, w1, b1, w2, b2)
-                k4 = _field(h + step * k3, w1, b1, w2, b2)
-                h = h + step / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-        updated = torch.gru_cell(inputs[:, i], h, w_ih, w_hh, b_ih, b_hh)
-        h = torch.where(observed[:, i : i + 1], updated, h)
+    # Per-step slices and Python-side flags are prepared once, outside the loop.
+    steps = (dt / n_substeps).unsqueeze(-1).unbind(1)  # T tensors (B, 1)
+    step_inputs = inputs.unbind(1)  # T tensors (B, 2D)
+    masks = observed.unsqueeze(-1).unbind(1)  # T tensors (B, 1)
+    moves = (dt != 0).any(dim=0).tolist()  # does any series integrate before step i?
+    everyone = observed.all(dim=0).tolist()  # is every series observed at step i?
+    for i in range(inputs.shape[1] - 1, -1, -1):
+        if moves[i]:
+            step = steps[i]
+            for _ in range(n_substeps):
+                if method == "euler":
+                    h = torch.addcmul(h, step, _field(h, w1, b1, w2, b2))
+                elif method == "midpoint":
+                    half = torch.addcmul(h, 0.5 * step, _field(h, w1, b1, w2, b2))
+                    h = torch.addcmul(h, step, _field(half, w1, b1, w2, b2))
+                else:
+                    k1 = _field(h, w1, b1, w2, b2)
+                    k2 = _field(h + 0.5 * step * k1, w1, b1, w2, b2)
+                    k3 = _field(h + 0.5 * step * k2, w1, b1, w2, b2)
+                    k4 = _field(h + step * k3, w1, b1, w2, b2)
+                    h = h + step / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        updated = torch.gru_cell(step_inputs[i], h, w_ih, w_hh, b_ih, b_hh)
+        h = updated if everyone[i] else torch.where(masks[i], updated, h)
     return h
 
 

@@ -162,6 +162,16 @@ class LatentODE(nn.Module):
         else:
             self.readout = nn.Linear(latent_dim, n_out)
 
+    @property
+    def nfe_forward(self) -> int:
+        """Latent vector-field evaluations of the last :meth:`decode` (both time directions)."""
+        return getattr(self, "_nfe_end", 0) - getattr(self, "_nfe_start", 0)
+
+    @property
+    def nfe_backward(self) -> int:
+        """Evaluations since the last decode ended: the adjoint's backward pass (0 with autograd)."""
+        return self.ode.field.nfe - getattr(self, "_nfe_end", 0)
+
     # ------------------------------------------------------------------ pieces
     def _normalise(self, t: torch.Tensor, t0: torch.Tensor) -> torch.Tensor:
         return (t - t0) / self.time_scale
@@ -244,12 +254,14 @@ class LatentODE(nn.Module):
         t0 = torch.as_tensor(t0, dtype=t_query.dtype, device=t_query.device)
         s = self._normalise(t_query, t0).to(device=z0.device, dtype=z0.dtype)
         pieces = []
+        self._nfe_start = self.ode.field.nfe
         before = s[s < 0]
         if before.numel():  # reverse time: from 0 down to the earliest query
             pieces.append(self._solve(z0, -before.flip(0), direction=-1.0).flip(0))
         after = s[s >= 0]
         if after.numel():
             pieces.append(self._solve(z0, after, direction=1.0))
+        self._nfe_end = self.ode.field.nfe
         z = torch.cat(pieces, dim=0)  # (Q, *batch, L)
         z = z.movedim(0, -2)  # (*batch, Q, L)
         out = self.readout(z)

@@ -214,12 +214,13 @@ class NeuralODE(nn.Module):
         self.options = dict(options) if options is not None else None
         self.adjoint_options = dict(adjoint_options) if adjoint_options is not None else None
         self.field = _CountingField(func, _is_time_dependent(func))
+        self._nfe_start = 0
         self._nfe_mark = 0
 
     @property
     def nfe_forward(self) -> int:
         """Function evaluations during the last forward solve."""
-        return self._nfe_mark
+        return self._nfe_mark - self._nfe_start
 
     @property
     def nfe_backward(self) -> int:
@@ -270,8 +271,9 @@ class NeuralODE(nn.Module):
             )
         return_last = t is None
         t = self._check_times(t, x0)
-        self.field.nfe = 0
-        self._nfe_mark = 0
+        # field.nfe counts every evaluation ever made; marks delimit the last forward solve.
+        self._nfe_start = self.field.nfe
+        self._nfe_mark = self.field.nfe
         options = self._solver_options()
         try:
             if self.sensitivity == "adjoint":
