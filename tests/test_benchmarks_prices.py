@@ -91,3 +91,18 @@ def test_observed_rows_keeps_targets_seen_in_thinned_data(bench):
     table = pd.DataFrame({"timestamp": [index[1], index[1], index[2]], "series": ["a", "b", "a"]})
     kept = bench.observed_rows(table, thinned)
     assert kept.to_dict("list") == {"timestamp": [index[1], index[2]], "series": ["b", "a"]}
+
+
+def test_with_scale_takes_the_reference_scale(bench):
+    cutoffs = pd.to_datetime(["2020-01-01", "2020-01-08"])
+    reference = pd.DataFrame(
+        {"cutoff": cutoffs.repeat(2), "series": ["a", "b"] * 2, "step": 1, "scale": [1, 2, 3, 4]}
+    )
+    table = pd.DataFrame(
+        {"cutoff": cutoffs[[1, 0]], "series": ["b", "a"], "actual": [5.0, 6.0], "scale": 9.0}
+    )
+    out = bench.with_scale(table, reference)
+    assert out["scale"].tolist() == [4, 1]
+    assert table["scale"].tolist() == [9.0, 9.0]  # input untouched
+    with pytest.raises(ValueError, match="scale"):
+        bench.with_scale(table.assign(series="c"), reference)
