@@ -622,7 +622,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmark; write ``prices.json`` and ``prices.md``; return the report."""
     args = parse_args(argv)
     torch.set_num_threads(1)
-    started = time.perf_counter()
+    started, code = time.perf_counter(), _git_state()
     data = load_data(args)
     n_cutoffs = len(range(args.train_days - 1, len(data) - 1, args.step))
     if args.refit_every is None:
@@ -659,7 +659,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report: dict[str, Any] = {
         "command": " ".join(["python benchmarks/bench_prices.py", *(argv or sys.argv[1:])]),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "code": _git_state(),
+        "code": code,
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch thread, "
         f"torch {torch.__version__}",
         "settings": settings,
