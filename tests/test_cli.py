@@ -32,6 +32,7 @@ def run_cli(*args: str, tmp_path: Path, quick: bool = True) -> subprocess.Comple
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env["TSNODE_CACHE_DIR"] = str(tmp_path / "cache")  # empty cache: never a stale hit
     env["MPLBACKEND"] = "Agg"
+    env["OMP_NUM_THREADS"] = "1"  # as tests/conftest.py does in-process: 2 shared cores
     if quick:
         env["TSNODE_QUICK"] = "1"
     else:
@@ -222,6 +223,16 @@ def test_forecast_baseline_models_from_csv(model, good_csv, tmp_path, capsys):
     if model == "naive":  # random walk: the median is the last price
         last = pd.read_csv(good_csv)["close"].iloc[-1]
         np.testing.assert_allclose(table["median"], last, rtol=1e-9)
+
+
+def test_forecast_gru_quick(good_csv, tmp_path, monkeypatch):
+    monkeypatch.setenv("TSNODE_QUICK", "1")
+    out_csv = tmp_path / "gru.csv"
+    argv = ["forecast", "--csv", str(good_csv), "--model", "gru", "--horizon", "3"]
+    assert main([*argv, "--output", str(out_csv), "-q"]) == 0
+    table = pd.read_csv(out_csv)
+    assert len(table) == 3 and (table["lower"] > 0).all()
+    assert (table["lower"] <= table["upper"]).all()
 
 
 def test_forecast_calendar_none_continues_spacing(good_csv, tmp_path):

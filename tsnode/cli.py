@@ -368,11 +368,8 @@ def make_forecaster(
 
             settings = dict(_TSNODE_QUICK if quick else _TSNODE_DEFAULT)
         else:
-            from tsnode import baselines
+            from tsnode.baselines import GRUForecaster as cls
 
-            cls = getattr(baselines, "GRUForecaster", None)
-            if cls is None:
-                raise CLIError("the GRU baseline is not available in this version of tsnode.")
             settings = dict(_GRU_QUICK if quick else _GRU_DEFAULT)
         if epochs is not None:
             settings["epochs"] = epochs
