@@ -47,6 +47,9 @@ def test_quick_main_writes_json_and_markdown(bench, tmp_path):
     text = (tmp_path / "prices.md").read_text()
     assert "## Section 3: real prices" in text and "## Section 4" in text
     assert "| tsnode | 1 |" in text
+    (tmp_path / "prices.md").unlink()
+    bench.main(["--render-only", "--out", str(tmp_path)])
+    assert (tmp_path / "prices.md").read_text() == text
 
 
 def test_thin_drops_the_fraction_per_column_without_mutating(bench):
