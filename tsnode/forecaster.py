@@ -305,6 +305,7 @@ class TSNodeForecaster(BaseForecaster):
             atol=self.atol,
             options=options,
             time_scale=float(self.time_scale_days),
+            anchored=True,
         )
 
     def _make_batch(self, windows: list[tuple[np.ndarray, np.ndarray, int]]) -> Batch:

@@ -107,6 +107,12 @@ class LatentODE(nn.Module):
         Floor of the learned observation std.
     time_scale : float, default 1.0
         Internal time is ``(t - t0) / time_scale``; choose it so windows span O(1).
+    anchored : bool, default False
+        For data expressed relative to its value at ``t0`` (what ``TSNodeForecaster`` does: log
+        prices minus the last observed one). The readout mean is shifted to be exactly 0 at
+        ``t0`` and the learned noise grows like a diffusion away from it,
+        ``std(t) = sqrt(min_std**2 + |t - t0| / time_scale * sigma(z(t))**2)``, so one-day
+        forecasts are tight and uncertainty widens with the horizon.
     """
 
     def __init__(
@@ -129,6 +135,7 @@ class LatentODE(nn.Module):
         obs_std: float | None = None,
         min_std: float = 1e-3,
         time_scale: float = 1.0,
+        anchored: bool = False,
     ) -> None:
         super().__init__()
         if not (isinstance(time_scale, (int, float)) and time_scale > 0):
@@ -140,6 +147,7 @@ class LatentODE(nn.Module):
         self.time_scale = float(time_scale)
         self.obs_std = None if obs_std is None else float(obs_std)
         self.min_std = float(min_std)
+        self.anchored = bool(anchored)
         self.encoder = ODERNNEncoder(
             input_dim,
             latent_dim,
@@ -265,9 +273,17 @@ class LatentODE(nn.Module):
         z = torch.cat(pieces, dim=0)  # (Q, *batch, L)
         z = z.movedim(0, -2)  # (*batch, Q, L)
         out = self.readout(z)
+        if self.anchored:
+            # Shift so the mean is exactly 0 at t0: z(t0) = z0 by construction.
+            at_t0 = self.readout(z0).unsqueeze(-2)
+            n_mean = self.input_dim
+            out = torch.cat([out[..., :n_mean] - at_t0[..., :n_mean], out[..., n_mean:]], dim=-1)
         if self.obs_std is not None:
             return out, torch.full_like(out, self.obs_std)
         mean, raw = out.chunk(2, dim=-1)
+        if self.anchored:
+            elapsed = s.abs().view(*([1] * (mean.dim() - 2)), -1, 1)
+            return mean, torch.sqrt(self.min_std**2 + elapsed * F.softplus(raw) ** 2)
         return mean, F.softplus(raw) + self.min_std
 
     # ------------------------------------------------------------------ model
