@@ -15,10 +15,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from tsnode.plotting import plot_forecast  # noqa: E402
-
 from tsnode import TSNodeForecaster  # noqa: E402
 from tsnode.data import load_sample  # noqa: E402
+from tsnode.plotting import plot_forecast  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> dict:
