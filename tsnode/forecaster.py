@@ -575,7 +575,9 @@ class TSNodeForecaster(BaseForecaster):
         index_utc = index.tz_convert("UTC") if index.tz is not None else index
         data = {
             # DataFrame.to_numpy can be a non-contiguous view; safetensors refuses those.
-            "values": torch.as_tensor(np.ascontiguousarray(self.y_.to_numpy(dtype=np.float64))),
+            "values": torch.from_numpy(
+                np.array(self.y_.to_numpy(dtype=np.float64), copy=True, order="C")
+            ),
             "index_ns": torch.as_tensor(index_utc.as_unit("ns").asi8.copy()),
         }
         save_file(data, str(path / _DATA_FILE))
