@@ -313,3 +313,30 @@ def test_inputs_are_not_modified():
     model.elbo(times, values, mask, times, values, mask).loss.backward()
     for x, c in zip((times, values, mask), copies, strict=True):
         assert torch.allclose(x, c, equal_nan=True)
+
+
+def test_anchored_samples_are_random_walk_paths_with_exact_marginals():
+    """Anchored sampling: Brownian-correlated noise after t0, same marginals as the model."""
+    import numpy as np
+
+    torch.manual_seed(0)
+    model = LatentODE(
+        1,
+        latent_dim=4,
+        hidden_dim=8,
+        ode_units=16,
+        solver="rk4",
+        options={"step_size": 0.25},
+        anchored=True,
+    )
+    times = torch.linspace(-1.0, 0.0, 8)
+    values = torch.zeros(1, 8, 1)
+    mask = torch.ones_like(values)
+    query = torch.linspace(0.1, 2.0, 20)
+    gen = torch.Generator().manual_seed(1)
+    samples = model.sample(times, values, mask, query, n_samples=4000, t0=0.0, generator=gen)
+    path = samples[:, 0, :, 0].double().numpy()
+    increments = np.diff(path, axis=1)
+    # Increments of a random walk are (nearly) uncorrelated; levels are strongly correlated.
+    assert abs(np.corrcoef(increments[:, 8], increments[:, 9])[0, 1]) < 0.15
+    assert np.corrcoef(path[:, 10], path[:, 11])[0, 1] > 0.7

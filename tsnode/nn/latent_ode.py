@@ -389,15 +389,27 @@ class LatentODE(nn.Module):
     ) -> torch.Tensor:
         """Posterior predictive samples at ``t_query``, observation noise included.
 
+        With ``anchored=True`` the noise after ``t0`` follows a standardised Brownian path
+        (``W(s) / sqrt(s)``), so every marginal is exactly ``N(mean, std**2)`` while successive
+        points are correlated like a random walk: sample paths are usable for path-dependent
+        risk (drawdowns). Otherwise the noise is independent across time points.
+
         Returns a tensor of shape ``(n_samples, B, Q, D)``.
         """
+        t0 = times.min() if t0 is None else torch.as_tensor(t0, dtype=times.dtype)
         out = self.forward(
             times, values, mask, t_query, n_samples=n_samples, t0=t0, generator=generator
         )
-        noise = torch.randn(
-            out.pred_mean.shape,
-            dtype=out.pred_mean.dtype,
-            device=out.pred_mean.device,
-            generator=generator,
-        )
-        return out.pred_mean + out.pred_std * noise
+        mean = out.pred_mean
+        noise = torch.randn(mean.shape, dtype=mean.dtype, device=mean.device, generator=generator)
+        if self.anchored:
+            s = self._normalise(t_query, t0.to(t_query.device)).to(mean.device, mean.dtype)
+            after = s > 0
+            if bool(after.any()):
+                s_after = s[after]  # increasing
+                gaps = torch.diff(s_after, prepend=s_after.new_zeros(1))
+                increments = noise[..., after, :] * gaps.sqrt().view(-1, 1)
+                brownian = increments.cumsum(dim=-2) / s_after.sqrt().view(-1, 1)
+                noise = noise.clone()
+                noise[..., after, :] = brownian
+        return mean + out.pred_std * noise
