@@ -47,18 +47,9 @@ _PRICE_NAMES = ("adj close", "adj_close", "adjclose", "close", "price", "value")
 _TRUE = {"1", "true", "yes", "on"}
 
 # Training budgets. The defaults take about a minute on a laptop CPU; quick takes seconds.
-_TSNODE_QUICK = {
-    "epochs": 2,
-    "steps_per_epoch": 3,
-    "batch_size": 16,
-    "context_length": 20,
-    "forecast_length": 5,
-    "latent_dim": 4,
-    "hidden_dim": 8,
-    "ode_units": 16,
-    "n_predict_samples": 50,
-    "validation_fraction": 0.0,
-}
+_TSNODE_QUICK = dict(epochs=2, steps_per_epoch=3, batch_size=16, context_length=20)
+_TSNODE_QUICK.update(forecast_length=5, latent_dim=4, hidden_dim=8, ode_units=16)
+_TSNODE_QUICK.update(n_predict_samples=50, validation_fraction=0.0)
 _TSNODE_DEFAULT = {"epochs": 10, "steps_per_epoch": 25}
 _GRU_QUICK = {"hidden_size": 8, "context_length": 20, "epochs": 2, "batch_size": 16}
 _GRU_DEFAULT: dict[str, Any] = {}
@@ -98,36 +89,31 @@ def _one_line_warnings() -> Iterator[None]:
         yield
 
 
-def _positive_int(text: str) -> int:
+def _parsed(text: str, kind: type, ok: Any, expected: str) -> Any:
+    """``kind(text)`` if it satisfies ``ok``, else an argparse error naming ``expected``."""
     try:
-        value = int(text)
+        value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        value = None
+    if value is None or not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _parsed(text, int, lambda v: v >= 1, "a positive integer")
 
 
 def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
+    return _parsed(text, int, lambda v: v >= 0, "an integer >= 0")
+
+
+def _non_negative_float(text: str) -> float:
+    return _parsed(text, float, lambda v: 0.0 <= v < float("inf"), "a number >= 0")
 
 
 def _coverage(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(
-            f"expected a number strictly between 0 and 1 (e.g. 0.8), got {text!r}"
-        )
-    return value
+    return _parsed(text, float, lambda v: 0.0 < v < 1.0, "a number between 0 and 1, e.g. 0.8")
 
 
 def _model_list(text: str) -> list[str]:
@@ -468,21 +454,11 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     levels = _levels(args.coverage)
     quantiles = forecaster.predict_quantiles(args.horizon, quantiles=levels)
 
-    rows = []
-    for series in forecaster.columns_:
-        part = quantiles[series]
-        rows.append(
-            pd.DataFrame(
-                {
-                    "date": part.index,
-                    "series": series,
-                    "lower": part[levels[0]].to_numpy(),
-                    "median": part[levels[1]].to_numpy(),
-                    "upper": part[levels[2]].to_numpy(),
-                }
-            )
-        )
-    table = pd.concat(rows, ignore_index=True)
+    bounds = ["lower", "median", "upper"]
+    table = pd.concat(
+        {s: quantiles[s].set_axis(bounds, axis=1) for s in forecaster.columns_},
+        names=["series", "date"],
+    ).reset_index()[["date", "series", *bounds]]
     pct = f"{100 * args.coverage:g}%"
     for series in forecaster.columns_:
         observed = frame[series].dropna()
@@ -726,7 +702,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="refit every N cutoffs, update in between (default 0: fit once)",
     )
     backtest.add_argument(
-        "--cost-bps", type=float, default=5.0, help="trading costs in basis points (default 5)"
+        "--cost-bps",
+        type=_non_negative_float,
+        default=5.0,
+        help="trading costs in basis points (default 5)",
     )
     backtest.add_argument("--plot-dir", metavar="DIR", help="save the plots in this directory")
     backtest.add_argument("--output", metavar="CSV", help="save the leaderboard to this file")
