@@ -340,3 +340,49 @@ def test_anchored_samples_are_random_walk_paths_with_exact_marginals():
     # Increments of a random walk are (nearly) uncorrelated; levels are strongly correlated.
     assert abs(np.corrcoef(increments[:, 8], increments[:, 9])[0, 1]) < 0.15
     assert np.corrcoef(path[:, 10], path[:, 11])[0, 1] > 0.7
+
+
+@pytest.mark.parametrize("anchored", [False, True])
+def test_decode_index_reads_out_each_series_own_times(anchored):
+    torch.manual_seed(0)
+    model = LatentODE(
+        1, latent_dim=4, hidden_dim=8, anchored=anchored, solver="rk4", options={"step_size": 0.1}
+    ).double()
+    z0 = torch.randn(2, 3, 4, dtype=torch.float64)  # (S, B, L)
+    t_query = torch.linspace(-1.0, 1.0, 9, dtype=torch.float64)
+    index = torch.tensor([[0, 3, 8], [1, 2, 5], [4, 6, 7]])
+    full_mean, full_std = model.decode(z0, t_query, 0.0)
+    mean, std = model.decode(z0, t_query, 0.0, index=index)
+    assert mean.shape == (2, 3, 3, 1)
+    for b in range(3):
+        torch.testing.assert_close(mean[:, b], full_mean[:, b, index[b]], rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(std[:, b], full_std[:, b, index[b]], rtol=1e-12, atol=1e-12)
+
+
+def test_elbo_packs_sparse_targets_without_changing_the_loss():
+    import tsnode.nn.latent_ode as module
+
+    torch.manual_seed(0)
+    model = LatentODE(
+        1, latent_dim=4, hidden_dim=8, anchored=True, solver="euler", options={"step_size": 0.1}
+    ).double()
+    b, q = 4, 20
+    t_query = torch.linspace(-1.0, 0.5, q, dtype=torch.float64)
+    target_mask = (torch.rand(b, q, 1) < 0.3).double()
+    target_mask[:, -1] = 1.0
+    target_values = torch.randn(b, q, 1, dtype=torch.float64)
+    times = t_query[:10].repeat(b, 1)
+    values, mask = torch.randn(b, 10, 1, dtype=torch.float64), torch.ones(b, 10, 1).double()
+    index, packed_values, packed_mask = module._own_targets(target_values, target_mask)
+    assert index is not None and packed_mask.sum() == target_mask.sum()
+    args = (times, values, mask, t_query, target_values, target_mask)
+    torch.manual_seed(1)
+    packed = model.elbo(*args, n_samples=2, t0=0.0)
+    original = module._own_targets
+    try:
+        module._own_targets = lambda v, m: (None, v, m)
+        torch.manual_seed(1)
+        dense = model.elbo(*args, n_samples=2, t0=0.0)
+    finally:
+        module._own_targets = original
+    torch.testing.assert_close(packed.loss, dense.loss, rtol=1e-12, atol=1e-12)

@@ -81,6 +81,29 @@ class _LatentField(nn.Module):
         return self.net(z)
 
 
+def _own_targets(
+    target_values: torch.Tensor, target_mask: torch.Tensor
+) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+    """Each series' own target positions on the union grid, packed to the left.
+
+    ``target_values``/``target_mask (B, Q, D)`` -> ``index (B, K)`` (``K`` = most targets of any
+    series) and the targets gathered to ``(B, K, D)``, padding masked out. Returns
+    ``(None, target_values, target_mask)`` unchanged when packing would save little.
+    """
+    observed = target_mask.amax(dim=-1) > 0  # (B, Q)
+    counts = observed.sum(dim=1)
+    n_keep = int(counts.max()) if counts.numel() else 0
+    if n_keep == 0 or n_keep > 0.8 * observed.shape[1]:
+        return None, target_values, target_mask
+    # Stable sort puts each row's observed positions first, in time order.
+    index = torch.argsort((~observed).to(torch.int8), dim=1, stable=True)[:, :n_keep]
+    valid = torch.arange(n_keep, device=index.device) < counts.unsqueeze(1)  # (B, K)
+    picked = index.unsqueeze(-1).expand(-1, -1, target_values.shape[-1])
+    values = target_values.gather(1, picked)
+    mask = target_mask.gather(1, picked) * valid.unsqueeze(-1).to(target_mask.dtype)
+    return index, values, mask
+
+
 class LatentODE(nn.Module):
     """Latent ODE encoder–decoder for irregularly sampled, partially observed series.
 
@@ -240,20 +263,30 @@ class LatentODE(nn.Module):
         return z_left + weight * (traj.index_select(0, right) - z_left)
 
     def decode(
-        self, z0: torch.Tensor, t_query: torch.Tensor, t0: float | torch.Tensor = 0.0
+        self,
+        z0: torch.Tensor,
+        t_query: torch.Tensor,
+        t0: float | torch.Tensor = 0.0,
+        *,
+        index: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Solve the latent ODE from ``z0`` at ``t0`` to ``t_query`` and read out.
 
         Parameters
         ----------
         z0 : Tensor, shape (*batch, latent_dim)
+            The last batch axis (size B) indexes series.
         t_query : Tensor, shape (Q,)
             Strictly increasing query times, on either side of ``t0``.
         t0 : float or scalar Tensor
+        index : LongTensor, shape (B, K), optional
+            Read out only at ``t_query[index[b]]`` for series ``b`` (e.g. each series' own
+            observed times on a union grid) instead of at all ``Q`` times for every series;
+            the readout and likelihood then cost ``B * K`` instead of ``B * Q`` evaluations.
 
         Returns
         -------
-        mean, std : Tensor, shape (*batch, Q, D)
+        mean, std : Tensor, shape (*batch, Q, D), or (*batch, K, D) with ``index``
         """
         if t_query.dim() != 1 or t_query.numel() == 0:
             raise ValueError(f"t_query must be a non-empty 1-D tensor, got {tuple(t_query.shape)}.")
@@ -272,6 +305,10 @@ class LatentODE(nn.Module):
         self._nfe_end = self.ode.field.nfe
         z = torch.cat(pieces, dim=0)  # (Q, *batch, L)
         z = z.movedim(0, -2)  # (*batch, Q, L)
+        if index is not None:
+            picked = index.to(z.device).unsqueeze(-1).expand(*z.shape[:-2], -1, z.shape[-1])
+            z = z.gather(-2, picked)  # (*batch, K, L)
+            s = s[index.to(s.device)]  # (B, K)
         out = self.readout(z)
         if self.anchored:
             # Shift so the mean is exactly 0 at t0: z(t0) = z0 by construction.
@@ -282,7 +319,7 @@ class LatentODE(nn.Module):
             return out, torch.full_like(out, self.obs_std)
         mean, raw = out.chunk(2, dim=-1)
         if self.anchored:
-            elapsed = s.abs().view(*([1] * (mean.dim() - 2)), -1, 1)
+            elapsed = s.abs().unsqueeze(-1)  # (Q, 1) or (B, K, 1): broadcasts over *batch
             return mean, torch.sqrt(self.min_std**2 + elapsed * F.softplus(raw) ** 2)
         return mean, F.softplus(raw) + self.min_std
 
@@ -297,12 +334,14 @@ class LatentODE(nn.Module):
         n_samples: int = 1,
         t0: float | torch.Tensor | None = None,
         generator: torch.Generator | None = None,
+        index: torch.Tensor | None = None,
     ) -> LatentODEOutput:
         """Encode the observations, sample ``z0`` and decode at ``t_query``.
 
         ``times (T,)|(B, T)``, ``values``/``mask (B, T, D)``, ``t_query (Q,)`` increasing.
         Returns :class:`LatentODEOutput` with ``pred_mean``/``pred_std`` of shape
-        ``(n_samples, B, Q, D)``.
+        ``(n_samples, B, Q, D)`` (``(n_samples, B, K, D)`` with a ``(B, K)`` ``index``, see
+        :meth:`decode`).
         """
         t0 = times.min() if t0 is None else torch.as_tensor(t0, dtype=times.dtype)
         z0_mean, z0_std = self.encode(times, values, mask, t0=t0)
@@ -313,7 +352,7 @@ class LatentODE(nn.Module):
             generator=generator,
         )
         z0 = z0_mean + z0_std * eps
-        pred_mean, pred_std = self.decode(z0, t_query, t0=t0)
+        pred_mean, pred_std = self.decode(z0, t_query, t0=t0, index=index)
         return LatentODEOutput(pred_mean, pred_std, z0, z0_mean, z0_std)
 
     def elbo(
@@ -352,7 +391,8 @@ class LatentODE(nn.Module):
         -------
         ELBOResult
         """
-        out = self.forward(times, values, mask, t_query, n_samples=n_samples, t0=t0)
+        index, target_values, target_mask = _own_targets(target_values, target_mask)
+        out = self.forward(times, values, mask, t_query, n_samples=n_samples, t0=t0, index=index)
         target_mask = target_mask.to(out.pred_mean.dtype)
         target = torch.where(target_mask > 0, target_values, torch.zeros_like(target_values))
         log_prob = (
