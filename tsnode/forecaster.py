@@ -26,6 +26,7 @@ import torch
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
+from tsnode._calibration import IDENTITY, apply_calibration, fit_calibration
 from tsnode._serialization import SerializationError, from_jsonable, to_jsonable
 from tsnode.base import BaseForecaster
 from tsnode.calendar import check_calendar
@@ -40,6 +41,9 @@ _FORMAT_VERSION = 1
 _CONFIG_FILE = "config.json"
 _WEIGHTS_FILE = "weights.safetensors"
 _DATA_FILE = "data.safetensors"
+# What the calibration fits (chosen on the tuning period, benchmarks/tune_prices.py).
+_CALIBRATION_OPTIONS = {"fit_slope": True, "fit_drift": True}
+_MAX_CALIBRATION_ORIGINS = 600
 
 
 def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -114,6 +118,17 @@ class TSNodeForecaster(BaseForecaster):
         Torch device, e.g. "cuda".
     progress : bool, default True
         Show a tqdm bar with the loss while fitting.
+    calibrate : bool, default True
+        After training, forecast the held-back validation tail (every observation of it is a
+        forecast origin, conditioned on its own context) and fit a calibration map of the
+        predictive distribution that minimises their CRPS: a spread multiplier around the
+        median, a smooth (power-law) function of the time since the last observation, and a
+        shrinkage of the median move towards the last observed value (random-walk prior),
+        see :mod:`tsnode._calibration`. It is applied to the sample paths, hence to
+        ``sample``, ``predict``, ``predict_quantiles`` and ``predict_interval`` alike
+        (quantiles stay monotone, paths stay continuous). Without validation data
+        (``validation_fraction=0`` or series too short to hold a tail back) the map is the
+        identity, as with ``calibrate=False``.
 
     Attributes
     ----------
@@ -121,6 +136,11 @@ class TSNodeForecaster(BaseForecaster):
     scaler_ : the fitted transformer
     history_ : dict of per-epoch lists (loss, val_loss, kl_weight, nfe, lr)
     origin_ : pd.Timestamp, time zero of the model's clock
+    calibration_ : dict
+        The fitted calibration map: ``log_spread``, ``slope``, ``drift`` (identity: 0, 0, 1),
+        ``n_points`` (held-out forecast points it was fitted on, 0 for the identity) and, when
+        fitted, the validation CRPS before and after (``crps_before``/``crps_after``, in units
+        of each series' mean one-step move).
 
     Notes
     -----
@@ -163,6 +183,7 @@ class TSNodeForecaster(BaseForecaster):
         num_threads: int | None = 1,
         device: str = "cpu",
         progress: bool = True,
+        calibrate: bool = True,
     ) -> None:
         self.latent_dim = latent_dim
         self.hidden_dim = hidden_dim
@@ -194,6 +215,7 @@ class TSNodeForecaster(BaseForecaster):
         self.num_threads = num_threads
         self.device = device
         self.progress = progress
+        self.calibrate = calibrate
 
     # ------------------------------------------------------------------ validation
     def _min_observations(self) -> int:
@@ -233,7 +255,7 @@ class TSNodeForecaster(BaseForecaster):
             _check_positive_int("num_threads", self.num_threads)
         check_solver(self.solver)
         check_sensitivity(self.sensitivity)
-        for name in ("iwae", "progress"):
+        for name in ("iwae", "progress", "calibrate"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}.")
         state = self.random_state
@@ -349,6 +371,28 @@ class TSNodeForecaster(BaseForecaster):
             as_t(target_mask),
         )
 
+    def _split(
+        self, series: list[tuple[np.ndarray, np.ndarray]]
+    ) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[tuple], list[int]]:
+        """Training spans, early-stopping windows and the first held-back index of each series."""
+        c, h = int(self.context_length), int(self.forecast_length)
+        train_spans, val_windows, tail_starts = [], [], []
+        for days, vals in series:
+            n = len(days)
+            n_val = int(round(self.validation_fraction * n)) if self.validation_fraction else 0
+            n_val = max(n_val, min(h, n_val * 4)) if n_val else 0
+            end = n - n_val
+            if n_val and end >= c + h:  # enough history: hold the tail back
+                for start in range(end - c, n - 1 - min(h, n_val) + 1, max(1, h)):
+                    stop = min(start + c + h, n)
+                    if stop - start > c:
+                        val_windows.append((days[start:stop], vals[start:stop], c))
+            else:
+                end = n
+            train_spans.append((days[:end], vals[:end]))
+            tail_starts.append(end)
+        return train_spans, val_windows, tail_starts
+
     # ------------------------------------------------------------------ fit
     def fit(self, y: pd.Series | pd.DataFrame) -> TSNodeForecaster:
         """Fit the Latent ODE on price history ``y`` (see :meth:`BaseForecaster.fit`).
@@ -389,20 +433,7 @@ class TSNodeForecaster(BaseForecaster):
         torch.manual_seed(self._torch_seed())
 
         c, h = int(self.context_length), int(self.forecast_length)
-        train_spans, val_windows = [], []
-        for days, vals in series:
-            n = len(days)
-            n_val = int(round(self.validation_fraction * n)) if self.validation_fraction else 0
-            n_val = max(n_val, min(h, n_val * 4)) if n_val else 0
-            end = n - n_val
-            if n_val and end >= c + h:  # enough history: hold the tail back
-                for start in range(end - c, n - 1 - min(h, n_val) + 1, max(1, h)):
-                    stop = min(start + c + h, n)
-                    if stop - start > c:
-                        val_windows.append((days[start:stop], vals[start:stop], c))
-            else:
-                end = n
-            train_spans.append((days[:end], vals[:end]))
+        train_spans, val_windows, tail_starts = self._split(series)
         val_windows = val_windows[:512]
 
         lengths = np.array([len(d) for d, _ in train_spans], dtype=float)
@@ -438,6 +469,64 @@ class TSNodeForecaster(BaseForecaster):
             device=str(self.device),
         )
         self.history_ = train_latent_ode(self.model_, draw_batch, val_batches, config)
+        self.calibration_ = dict(IDENTITY)
+        if self.calibrate:
+            samples, targets, elapsed, weights = self._holdout_forecasts(series, tail_starts)
+            self.calibration_ = fit_calibration(
+                samples, targets, elapsed, weights=weights, **_CALIBRATION_OPTIONS
+            )
+
+    def _holdout_forecasts(
+        self, series: list[tuple[np.ndarray, np.ndarray]], tail_starts: list[int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Uncalibrated forecasts of the held-back tails, the data of :func:`fit_calibration`.
+
+        Every observation ``o`` from the last training one to the second last of the series is
+        a forecast origin: the model conditions on the ``context_length`` observations up to
+        ``o`` and forecasts the next ``forecast_length`` ones (all held back). At most
+        ``_MAX_CALIBRATION_ORIGINS`` origins, evenly spread, are used.
+
+        Returns
+        -------
+        samples : (n_points, n_predict_samples), relative to each origin's value
+        targets, elapsed_days, weights : (n_points,) -- the weight of a point is one over its
+        series' mean absolute one-step move (so every series counts the same)
+        """
+        c, h = int(self.context_length), int(self.forecast_length)
+        origins = [
+            (j, o)
+            for j, ((days, _), end) in enumerate(zip(series, tail_starts, strict=True))
+            for o in range(max(end - 1, 0), len(days) - 1)
+        ]
+        empty = np.zeros((0, int(self.n_predict_samples)))
+        if not origins:
+            return empty, np.zeros(0), np.zeros(0), np.zeros(0)
+        if len(origins) > _MAX_CALIBRATION_ORIGINS:
+            keep = np.linspace(0, len(origins) - 1, _MAX_CALIBRATION_ORIGINS).round().astype(int)
+            origins = [origins[k] for k in np.unique(keep)]
+        moves = [
+            float(np.mean(np.abs(np.diff(v[:end])))) if end > 1 else 1.0
+            for (_, v), end in zip(series, tail_starts, strict=True)
+        ]
+        contexts, queries = [], []
+        for j, o in origins:
+            days, vals = series[j]
+            contexts.append((days[max(0, o + 1 - c) : o + 1], vals[max(0, o + 1 - c) : o + 1]))
+            queries.append(days[o + 1 : o + 1 + h])
+        decoded = self._decode_samples_unthreaded(contexts, queries, int(self.n_predict_samples), 3)
+        samples, targets, elapsed, weights = [], [], [], []
+        for (j, o), (days, vals), draws in zip(origins, contexts, decoded, strict=True):
+            future = slice(o + 1, o + 1 + h)
+            samples.append((draws - vals[-1]).T)
+            targets.append(series[j][1][future] - vals[-1])
+            elapsed.append(series[j][0][future] - days[-1])
+            weights.append(np.full(draws.shape[1], 1.0 / max(moves[j], 1e-12)))
+        return (
+            np.concatenate(samples),
+            np.concatenate(targets),
+            np.concatenate(elapsed),
+            np.concatenate(weights),
+        )
 
     # ------------------------------------------------------------------ predict
     def _n_quantile_samples(self) -> int:
@@ -501,6 +590,10 @@ class TSNodeForecaster(BaseForecaster):
         contexts = self._scaled_series(self.y_)
         query = self._days(index)
         samples = self._decode_samples(contexts, [query] * len(contexts), n_samples, 1)
+        calibration = getattr(self, "calibration_", IDENTITY)
+        for j, (days, vals) in enumerate(contexts):
+            relative = samples[j] - vals[-1]
+            samples[j] = apply_calibration(calibration, relative, query - days[-1]) + vals[-1]
         scaled = np.stack(samples, axis=-1)  # (S, H, N)
         return self._inverse(scaled)
 

@@ -1,0 +1,257 @@
+"""Tuning run of the real-price benchmark on a period strictly *before* its evaluation period.
+
+``bench_prices.py`` evaluates on 2011-03-01 .. 2013-03-01. Every choice about
+``TSNodeForecaster``'s defaults that this benchmark could influence (the default solver, the
+form of the post-hoc calibration) is made here instead, on the same walk-forward protocol
+shifted back in time: the evaluation period of this run is the ``--eval-days`` trading days
+ending on ``--tune-end`` (default 2011-02-28, i.e. 2009-03 .. 2011-02), and each refit trains
+on the ``--train-days`` trading days before its cutoff, as in the benchmark. No row on or
+after 2011-03-01 is loaded.
+
+Compared (one fit per solver, fold and seed; the calibration variants reuse that fit and the
+same posterior samples, only the map applied to them differs):
+
+- solvers ``rk4`` (step 0.25, the former default), ``euler`` (0.25) and ``midpoint`` (0.5);
+  the last two cost one vector-field evaluation per 0.25 step (issue #7);
+- calibration ``raw`` (none), ``spread`` (one spread multiplier), ``spread+slope`` (spread as
+  a power of the time since the last observation), ``full`` (spread+slope and the drift
+  shrinkage of the median towards the last price), each fitted inside ``fit`` on the
+  held-back validation tail (see :mod:`tsnode._calibration`).
+
+Baselines (naive, drift, GBM) run on the same cutoffs. Scores are those of
+``bench_prices.py`` (MASE/RW, scaled CRPS / GBM, 80% and 90% coverage); fit CPU time is
+measured with ``time.process_time`` (1 torch thread).
+
+Run:  python benchmarks/tune_prices.py [--seeds 0 1] [--quick]
+Writes ``tune_prices.json`` and ``tune_prices.md`` to ``--out`` (default benchmarks/results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_prices as bench  # noqa: E402
+
+from tsnode._calibration import IDENTITY, fit_calibration  # noqa: E402
+from tsnode.data import load_sample  # noqa: E402
+from tsnode.forecaster import TSNodeForecaster  # noqa: E402
+
+SOLVERS = {"rk4": 0.25, "euler": 0.25, "midpoint": 0.5}
+VARIANTS = {
+    "raw": None,
+    "spread": {"fit_slope": False, "fit_drift": False},
+    "spread+slope": {"fit_slope": True, "fit_drift": False},
+    "full": {"fit_slope": True, "fit_drift": True},
+}
+RECORDS: dict[tuple[str, str], list[tuple[pd.Timestamp, pd.DataFrame]]] = defaultdict(list)
+FIT_CPU: dict[str, list[float]] = defaultdict(list)
+MAPS: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+
+class Variants:
+    """Duck-typed forecaster: one uncalibrated TSNodeForecaster fit, every calibration map.
+
+    ``predict_quantiles`` records the quantiles of every variant in ``RECORDS`` (the same
+    posterior samples: ``random_state`` reseeds the sampler at each call) and returns the raw
+    ones to the backtest.
+    """
+
+    def __init__(self, key: str, params: dict[str, Any]) -> None:
+        self.key, self.params = key, params
+
+    def fit(self, y: pd.DataFrame) -> Variants:
+        start = time.process_time()
+        self.model = TSNodeForecaster(**self.params, calibrate=False).fit(y)
+        FIT_CPU[self.key].append(time.process_time() - start)
+        model = self.model
+        with torch.no_grad():
+            series = model._scaled_series(model.y_)
+            data = model._holdout_forecasts(series, model._split(series)[2])
+        samples, targets, elapsed, weights = data
+        self.maps = {
+            name: dict(IDENTITY)
+            if options is None
+            else fit_calibration(samples, targets, elapsed, weights=weights, **options)
+            for name, options in VARIANTS.items()
+        }
+        MAPS[self.key].append(self.maps)
+        return self
+
+    def update(self, y: pd.DataFrame) -> Variants:
+        self.model.update(y)
+        return self
+
+    def predict_quantiles(self, horizon: Any, quantiles: Any) -> pd.DataFrame:
+        out = None
+        for name, calibration in self.maps.items():
+            self.model.calibration_ = calibration
+            pred = self.model.predict_quantiles(horizon, quantiles=quantiles)
+            RECORDS[(self.key, name)].append((self.model.last_timestamp_, pred))
+            out = pred if name == "raw" else out
+        return out
+
+
+def variant_table(
+    raw: pd.DataFrame, records: list[tuple[pd.Timestamp, pd.DataFrame]]
+) -> pd.DataFrame:
+    """The raw forecasts table with the quantile and point columns of another variant."""
+    blocks = []
+    for cutoff, pred in records:
+        long = pred.stack(level="series", future_stack=True).reset_index()
+        long.columns = ["timestamp", "series", *[f"q{q:g}" for q in pred.columns.levels[1]]]
+        long["cutoff"] = cutoff
+        blocks.append(long)
+    quantiles = pd.concat(blocks, ignore_index=True)
+    keys = ["cutoff", "timestamp", "series"]
+    columns = [c for c in quantiles.columns if c.startswith("q")]
+    out = raw.drop(columns=columns).merge(quantiles, on=keys, how="left", validate="one_to_one")
+    out["forecast"] = out["q0.5"]
+    return out[raw.columns]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    p.add_argument("--tickers", nargs="+", default=["AAPL", "MSFT", "IBM", "GOOG"])
+    p.add_argument("--tune-end", default="2011-02-28", help="last day of the tuning period")
+    p.add_argument("--eval-days", type=int, default=504)
+    p.add_argument("--train-days", type=int, default=756)
+    p.add_argument("--step", type=int, default=5)
+    p.add_argument("--horizons", type=int, nargs="+", default=[1, 5, 20])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--steps-per-epoch", type=int, default=None)
+    p.add_argument("--solvers", nargs="+", default=list(SOLVERS), choices=list(SOLVERS))
+    p.add_argument("--quick", action="store_true", help="tiny settings (smoke test)")
+    p.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = p.parse_args(argv)
+    args.refit_every, args.gru_epochs = None, None
+    if args.quick:
+        args.eval_days, args.train_days, args.step = 12, 100, 6
+        args.horizons, args.seeds, args.epochs, args.steps_per_epoch = [1, 3], [0], 1, 2
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    frame = load_sample(args.tickers)
+    frame = frame[frame.index <= pd.Timestamp(args.tune_end)]
+    data = frame.iloc[-(args.train_days + args.eval_days) :]
+    n_cutoffs = len(range(args.train_days - 1, len(data) - 1, args.step))
+    args.refit_every = math.ceil(n_cutoffs / 2)
+
+    tables: dict[str, list[pd.DataFrame]] = {}
+    for name in ("naive", "drift", "gbm"):
+        model = bench.make_models(args, args.seeds[0], (name,))[name]
+        tables[name] = [bench.run_backtest(model, data, args).forecasts]
+    quick = dict(context_length=20, forecast_length=5, n_predict_samples=50) if args.quick else {}
+    for solver in args.solvers:
+        for seed in args.seeds:
+            params: dict[str, Any] = dict(
+                solver=solver,
+                step_size=SOLVERS[solver],
+                epochs=args.epochs,
+                random_state=seed,
+                progress=False,
+                **quick,
+            )
+            if args.steps_per_epoch is not None:
+                params["steps_per_epoch"] = args.steps_per_epoch
+            t0 = time.perf_counter()
+            raw = bench.run_backtest(Variants(solver, params), data, args).forecasts
+            for variant in VARIANTS:
+                records = RECORDS.pop((solver, variant))
+                table = raw if variant == "raw" else variant_table(raw, records)
+                tables.setdefault(f"{solver}/{variant}", []).append(table)
+            print(f"{solver} seed={seed}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+
+    scores, per_seed = bench.evaluate(tables, tables["naive"][0], data, args)
+    report = {
+        "command": " ".join(["python benchmarks/tune_prices.py", *(argv or sys.argv[1:])]),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "code": bench._git_state(),
+        "settings": {
+            "tickers": list(data.columns),
+            "tune_start": str(data.index[args.train_days].date()),
+            "tune_end": str(data.index[-1].date()),
+            "first_training_day": str(data.index[0].date()),
+            "train_days": args.train_days,
+            "step": args.step,
+            "n_cutoffs": n_cutoffs,
+            "refit_every": args.refit_every,
+            "seeds": args.seeds,
+            "epochs": args.epochs,
+            "solvers": {s: SOLVERS[s] for s in args.solvers},
+        },
+        "scores": scores,
+        "per_seed": per_seed,
+        "fit_cpu_seconds": {k: float(np.mean(v)) for k, v in FIT_CPU.items()},
+        "calibration_maps": dict(MAPS),
+    }
+    report["wall_seconds"] = time.perf_counter() - started
+    report = bench._jsonable(report)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "tune_prices.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_markdown(report, args.out / "tune_prices.md")
+    print(f"wrote {args.out / 'tune_prices.md'} in {report['wall_seconds']:.0f} s")
+    return report
+
+
+def write_markdown(report: dict[str, Any], path: Path) -> None:
+    """Summary table: one row per model/variant and horizon."""
+    s, fmt = report["settings"], bench._fmt
+    lines = [
+        "# Tuning period of the real-price benchmark (before the evaluation period)",
+        "",
+        f"Command: `{report['command']}`  ",
+        f"Code: {report['code']}.  ",
+        f"Run: {report['date']}, 1 torch thread, wall time {report['wall_seconds'] / 60:.1f} min.",
+        "",
+        f"Tuning period {s['tune_start']} .. {s['tune_end']} ({s['n_cutoffs']} cutoffs every "
+        f"{s['step']} trading days; first training day {s['first_training_day']}); sliding "
+        f"training window of {s['train_days']} trading days, refit every {s['refit_every']} "
+        f"cutoffs; tsnode {s['epochs']} epochs, seeds {s['seeds']} (mean shown). Nothing "
+        "from the evaluation period (2011-03-01 on) is loaded.",
+        "",
+        "| model | h | MASE/RW | CRPS/GBM | cov 80% | cov 90% |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, rows in report["scores"].items():
+        for h, r in rows.items():
+            lines.append(
+                f"| {name} | {h} | {fmt(r['mase_rel'])} | {fmt(r['crps_rel_gbm'])} | "
+                f"{fmt(r['coverage_80'])} | {fmt(r['coverage_90'])} |"
+            )
+    lines += ["", "Mean CPU seconds per fit (1 torch thread, calibration data included):", ""]
+    for key, value in report["fit_cpu_seconds"].items():
+        lines.append(f"- {key}: {value:.1f} s")
+    lines += ["", "Fitted calibration maps (log_spread, slope, drift) per fit:", ""]
+    for key, fits in report["calibration_maps"].items():
+        for k, maps in enumerate(fits):
+            m = maps["full"]
+            lines.append(
+                f"- {key} fit {k}: full ({m['log_spread']:.3f}, {m['slope']:.3f}, "
+                f"{m['drift']:.3f}), spread+slope ({maps['spread+slope']['log_spread']:.3f}, "
+                f"{maps['spread+slope']['slope']:.3f}), spread "
+                f"{maps['spread']['log_spread']:.3f}"
+            )
+    path.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
