@@ -19,16 +19,24 @@ forecasts; :data:`IDENTITY` leaves the samples unchanged.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-__all__ = ["IDENTITY", "apply_calibration", "check_calibration", "fit_calibration"]
+__all__ = [
+    "IDENTITY",
+    "apply_calibration",
+    "check_calibration",
+    "fit_calibration",
+    "holdout_points",
+]
 
 IDENTITY: dict[str, Any] = {"log_spread": 0.0, "slope": 0.0, "drift": 1.0, "n_points": 0}
 _REFERENCE_DAYS = 7.0
 _LOG_SPREAD_BOUNDS = (math.log(0.1), math.log(10.0))
 _SLOPE_BOUNDS = (-1.0, 1.0)
+MAX_ORIGINS = 600  # held-out forecast origins used by fit_calibration, evenly spread
 
 
 def check_calibration(calibration: Any) -> dict[str, Any]:
@@ -181,3 +189,74 @@ def fit_calibration(
         "crps_before": before,
         "crps_after": float(min(best.fun, before)),
     }
+
+
+def holdout_points(
+    series: list[tuple[np.ndarray, np.ndarray]],
+    tail_starts: list[int],
+    decode: Callable[[list, list], list[np.ndarray]],
+    *,
+    context_length: int,
+    forecast_length: int,
+    n_samples: int,
+    max_origins: int = MAX_ORIGINS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Held-out forecasts of each series' tail, the data of :func:`fit_calibration`.
+
+    Every observation ``o`` from the last training one (``tail_starts[j] - 1``) to the second
+    last of series ``j`` is a forecast origin: the model conditions on the ``context_length``
+    observations up to ``o`` and forecasts the next ``forecast_length`` ones (all held back
+    from training). At most ``max_origins`` origins, evenly spread, are used.
+
+    Parameters
+    ----------
+    series : list of (days, values) arrays
+        Each series' observed times (days) and scaled values.
+    tail_starts : list of int
+        Index of each series' first held-back observation (its length: nothing held back).
+    decode : callable
+        ``decode(contexts, queries)`` with ``contexts`` a list of ``(days, values)`` and
+        ``queries`` a list of day arrays returns one ``(n_samples, len(query))`` array of
+        samples (in the values' units, not relative) per context.
+
+    Returns
+    -------
+    samples : ndarray, shape (n_points, n_samples), relative to each origin's value
+    targets, elapsed_days, weights : ndarray, shape (n_points,)
+        The weight of a point is one over its series' mean absolute one-step move in the
+        training part, so that every series counts the same.
+    """
+    c, h = int(context_length), int(forecast_length)
+    origins = [
+        (j, o)
+        for j, ((days, _), end) in enumerate(zip(series, tail_starts, strict=True))
+        for o in range(max(end - 1, 0), len(days) - 1)
+    ]
+    if not origins:
+        return np.zeros((0, n_samples)), np.zeros(0), np.zeros(0), np.zeros(0)
+    if len(origins) > max_origins:
+        keep = np.unique(np.linspace(0, len(origins) - 1, max_origins).round().astype(int))
+        origins = [origins[k] for k in keep]
+    moves = [
+        float(np.mean(np.abs(np.diff(v[:end])))) if end > 1 else 1.0
+        for (_, v), end in zip(series, tail_starts, strict=True)
+    ]
+    contexts, queries = [], []
+    for j, o in origins:
+        days, vals = series[j]
+        contexts.append((days[max(0, o + 1 - c) : o + 1], vals[max(0, o + 1 - c) : o + 1]))
+        queries.append(days[o + 1 : o + 1 + h])
+    decoded = decode(contexts, queries)
+    samples, targets, elapsed, weights = [], [], [], []
+    for (j, o), (days, vals), draws in zip(origins, contexts, decoded, strict=True):
+        future = slice(o + 1, o + 1 + h)
+        samples.append((np.asarray(draws, dtype=np.float64) - vals[-1]).T)
+        targets.append(series[j][1][future] - vals[-1])
+        elapsed.append(series[j][0][future] - days[-1])
+        weights.append(np.full(len(targets[-1]), 1.0 / max(moves[j], 1e-12)))
+    return (
+        np.concatenate(samples),
+        np.concatenate(targets),
+        np.concatenate(elapsed),
+        np.concatenate(weights),
+    )

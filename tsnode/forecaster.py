@@ -13,8 +13,6 @@ first ``context_length`` and the ELBO scores all of them (reconstruction and ext
 from __future__ import annotations
 
 import contextlib
-import json
-import numbers
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,41 +24,18 @@ import torch
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
-from tsnode._calibration import IDENTITY, apply_calibration, fit_calibration
-from tsnode._serialization import SerializationError, from_jsonable, to_jsonable
+from tsnode._calibration import IDENTITY, apply_calibration, fit_calibration, holdout_points
+from tsnode._forecaster_params import check_params
 from tsnode.base import BaseForecaster
-from tsnode.calendar import check_calendar
 from tsnode.nn.latent_ode import LatentODE
-from tsnode.nn.ode import FIXED_STEP_SOLVERS, check_sensitivity, check_solver
+from tsnode.nn.ode import FIXED_STEP_SOLVERS
 from tsnode.training import Batch, TrainingConfig, train_latent_ode
 
 __all__ = ["TSNodeForecaster"]
 
 _DAY = pd.Timedelta(days=1)
-_FORMAT_VERSION = 1
-_CONFIG_FILE = "config.json"
-_WEIGHTS_FILE = "weights.safetensors"
-_DATA_FILE = "data.safetensors"
 # What the calibration fits (chosen on the tuning period, benchmarks/tune_prices.py).
 _CALIBRATION_OPTIONS = {"fit_slope": True, "fit_drift": True}
-_MAX_CALIBRATION_ORIGINS = 600
-
-
-def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def _check_positive_float(name: str, value: Any) -> float:
-    # numbers.Real accepts numpy scalars such as np.float32(0.01); NaN and inf are refused.
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, numbers.Real)
-        or not 0 < value < np.inf
-    ):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
-    return float(value)
 
 
 class TSNodeForecaster(BaseForecaster):
@@ -222,74 +197,7 @@ class TSNodeForecaster(BaseForecaster):
         return 10
 
     def _check_params(self) -> None:
-        check_calendar(self.calendar)
-        for name in (
-            "latent_dim",
-            "hidden_dim",
-            "ode_units",
-            "ode_layers",
-            "context_length",
-            "forecast_length",
-            "epochs",
-            "steps_per_epoch",
-            "batch_size",
-            "n_samples_train",
-            "n_predict_samples",
-        ):
-            _check_positive_int(name, getattr(self, name))
-        _check_positive_int("kl_warmup_epochs", self.kl_warmup_epochs, minimum=0)
-        for name in ("rtol", "atol", "step_size", "time_scale_days", "learning_rate"):
-            _check_positive_float(name, getattr(self, name))
-        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
-        if not (
-            isinstance(self.validation_fraction, (int, float))
-            and 0 <= self.validation_fraction < 0.5
-        ):
-            raise ValueError(
-                f"validation_fraction must be in [0, 0.5), got {self.validation_fraction!r}."
-            )
-        if self.patience is not None:
-            _check_positive_int("patience", self.patience)
-        if self.num_threads is not None:
-            _check_positive_int("num_threads", self.num_threads)
-        check_solver(self.solver)
-        check_sensitivity(self.sensitivity)
-        for name in ("iwae", "progress", "calibrate"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}.")
-        state = self.random_state
-        if state is not None and (
-            isinstance(state, (bool, np.bool_))
-            or not isinstance(state, numbers.Integral)
-            or not 0 <= state < 2**32
-        ):
-            raise ValueError(
-                f"random_state must be None or an int in [0, 2**32), got {state!r}; pass e.g. "
-                "random_state=0 (a numpy Generator is not supported: the seed is saved)."
-            )
-        if self.scaler is not None and not all(
-            hasattr(self.scaler, m) for m in ("get_params", "fit", "transform", "inverse_transform")
-        ):
-            raise TypeError(
-                f"scaler must be None or a scikit-learn transformer with inverse_transform (e.g. "
-                f"tsnode.preprocessing.LogScaler()), got {self.scaler!r}."
-            )
-        if not isinstance(self.device, (str, torch.device)):
-            raise TypeError(
-                f"device must be a string such as 'cpu' or 'cuda', got {self.device!r}."
-            )
-        try:
-            device = torch.device(self.device)
-        except RuntimeError as error:
-            raise ValueError(
-                f"device={self.device!r} is not a torch device; use 'cpu', 'cuda' or 'cuda:0'."
-            ) from error
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r} but torch reports no CUDA GPU; use device='cpu' or "
-                "install a CUDA build of torch."
-            )
+        check_params(self)
 
     # ------------------------------------------------------------------ helpers
     def _torch_seed(self, offset: int = 0) -> int:
@@ -479,53 +387,17 @@ class TSNodeForecaster(BaseForecaster):
     def _holdout_forecasts(
         self, series: list[tuple[np.ndarray, np.ndarray]], tail_starts: list[int]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Uncalibrated forecasts of the held-back tails, the data of :func:`fit_calibration`.
-
-        Every observation ``o`` from the last training one to the second last of the series is
-        a forecast origin: the model conditions on the ``context_length`` observations up to
-        ``o`` and forecasts the next ``forecast_length`` ones (all held back). At most
-        ``_MAX_CALIBRATION_ORIGINS`` origins, evenly spread, are used.
-
-        Returns
-        -------
-        samples : (n_points, n_predict_samples), relative to each origin's value
-        targets, elapsed_days, weights : (n_points,) -- the weight of a point is one over its
-        series' mean absolute one-step move (so every series counts the same)
-        """
-        c, h = int(self.context_length), int(self.forecast_length)
-        origins = [
-            (j, o)
-            for j, ((days, _), end) in enumerate(zip(series, tail_starts, strict=True))
-            for o in range(max(end - 1, 0), len(days) - 1)
-        ]
-        empty = np.zeros((0, int(self.n_predict_samples)))
-        if not origins:
-            return empty, np.zeros(0), np.zeros(0), np.zeros(0)
-        if len(origins) > _MAX_CALIBRATION_ORIGINS:
-            keep = np.linspace(0, len(origins) - 1, _MAX_CALIBRATION_ORIGINS).round().astype(int)
-            origins = [origins[k] for k in np.unique(keep)]
-        moves = [
-            float(np.mean(np.abs(np.diff(v[:end])))) if end > 1 else 1.0
-            for (_, v), end in zip(series, tail_starts, strict=True)
-        ]
-        contexts, queries = [], []
-        for j, o in origins:
-            days, vals = series[j]
-            contexts.append((days[max(0, o + 1 - c) : o + 1], vals[max(0, o + 1 - c) : o + 1]))
-            queries.append(days[o + 1 : o + 1 + h])
-        decoded = self._decode_samples_unthreaded(contexts, queries, int(self.n_predict_samples), 3)
-        samples, targets, elapsed, weights = [], [], [], []
-        for (j, o), (days, vals), draws in zip(origins, contexts, decoded, strict=True):
-            future = slice(o + 1, o + 1 + h)
-            samples.append((draws - vals[-1]).T)
-            targets.append(series[j][1][future] - vals[-1])
-            elapsed.append(series[j][0][future] - days[-1])
-            weights.append(np.full(draws.shape[1], 1.0 / max(moves[j], 1e-12)))
-        return (
-            np.concatenate(samples),
-            np.concatenate(targets),
-            np.concatenate(elapsed),
-            np.concatenate(weights),
+        """Uncalibrated forecasts of the held-back tails, see :func:`holdout_points`."""
+        n_samples = int(self.n_predict_samples)
+        return holdout_points(
+            series,
+            tail_starts,
+            lambda contexts, queries: self._decode_samples_unthreaded(
+                contexts, queries, n_samples, 3
+            ),
+            context_length=int(self.context_length),
+            forecast_length=int(self.forecast_length),
+            n_samples=n_samples,
         )
 
     # ------------------------------------------------------------------ predict
@@ -652,105 +524,33 @@ class TSNodeForecaster(BaseForecaster):
         """Save the fitted model to the directory ``path`` (created if needed).
 
         Writes ``weights.safetensors`` (network weights), ``data.safetensors`` (the observed
-        history used for conditioning) and ``config.json`` (parameters, scaler state, metadata,
-        tsnode version). No pickle is involved.
-        """
-        from safetensors.torch import save_file
+        history used for conditioning) and ``config.json`` (parameters, scaler state,
+        calibration map, metadata, tsnode version). No pickle is involved.
 
-        from tsnode import __version__
+        Returns
+        -------
+        Path
+            The directory.
+        """
+        from tsnode._forecaster_io import save_forecaster
 
         check_is_fitted(self)
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        weights = {k: v.detach().cpu().contiguous() for k, v in self.model_.state_dict().items()}
-        save_file(weights, str(path / _WEIGHTS_FILE))
-        index = self.y_.index
-        index_utc = index.tz_convert("UTC") if index.tz is not None else index
-        data = {
-            # DataFrame.to_numpy can be a non-contiguous view; safetensors refuses those.
-            "values": torch.from_numpy(
-                np.array(self.y_.to_numpy(dtype=np.float64), copy=True, order="C")
-            ),
-            "index_ns": torch.as_tensor(index_utc.as_unit("ns").asi8.copy()),
-        }
-        save_file(data, str(path / _DATA_FILE))
-        config = {
-            "format": _FORMAT_VERSION,
-            "class": "TSNodeForecaster",
-            "tsnode_version": __version__,
-            "params": to_jsonable(self.get_params(deep=False)),
-            "scaler_": to_jsonable(self.scaler_),
-            "columns": [str(c) for c in self.columns_],
-            "index_name": index.name,
-            "index_tz": None if index.tz is None else str(index.tz),
-            "index_unit": index.unit,
-            "origin_ns": int(pd.Timestamp(self.origin_).as_unit("ns").value),
-            "history_": self.history_,
-        }
-        tmp = path / (_CONFIG_FILE + ".tmp")
-        tmp.write_text(json.dumps(config, indent=1))
-        os.replace(tmp, path / _CONFIG_FILE)
-        return path
+        return save_forecaster(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TSNodeForecaster:
         """Load a model saved with :meth:`save`; its forecasts equal the original's.
+
+        Models saved before calibration existed load with the identity calibration.
 
         Raises
         ------
         SerializationError
             If the directory is missing files or they are corrupted or tampered with.
         """
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
+        from tsnode._forecaster_io import load_forecaster
 
-        path = Path(path)
-        for name in (_CONFIG_FILE, _WEIGHTS_FILE, _DATA_FILE):
-            if not (path / name).is_file():
-                raise SerializationError(
-                    f"{path} is not a saved TSNodeForecaster: {name} is missing. Save with "
-                    "forecaster.save(path) and pass the same directory to load."
-                )
-        try:
-            config = json.loads((path / _CONFIG_FILE).read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise SerializationError(
-                f"{path / _CONFIG_FILE} is not valid JSON ({error})."
-            ) from error
-        if not isinstance(config, dict) or config.get("class") != "TSNodeForecaster":
-            raise SerializationError(f"{path / _CONFIG_FILE} does not describe a TSNodeForecaster.")
-        if config.get("format") != _FORMAT_VERSION:
-            raise SerializationError(
-                f"unsupported save format {config.get('format')!r} (this tsnode reads format "
-                f"{_FORMAT_VERSION})."
-            )
-        try:
-            params = from_jsonable(config["params"])
-            forecaster = cls(**params)
-            forecaster.scaler_ = from_jsonable(config["scaler_"])
-            weights = load_file(str(path / _WEIGHTS_FILE))
-            data = load_file(str(path / _DATA_FILE))
-            index = pd.DatetimeIndex(pd.to_datetime(data["index_ns"].numpy(), unit="ns"))
-            if config["index_tz"] is not None:
-                index = index.tz_localize("UTC").tz_convert(config["index_tz"])
-            index = index.as_unit(config.get("index_unit", "ns"))  # forecasts keep the unit
-            index.name = config["index_name"]
-            frame = pd.DataFrame(data["values"].numpy(), index=index, columns=config["columns"])
-            origin = pd.Timestamp(config["origin_ns"], unit="ns")
-            if config["index_tz"] is not None:
-                origin = origin.tz_localize("UTC").tz_convert(config["index_tz"])
-            forecaster.origin_ = origin
-            forecaster.history_ = config["history_"]
-            forecaster._check_params()
-            forecaster.model_ = forecaster._build_model()
-            forecaster.model_.load_state_dict(weights)
-        except SerializationError:
-            raise
-        except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as error:
-            raise SerializationError(f"cannot load the model saved in {path}: {error}") from error
-        forecaster.model_.to(forecaster.device).eval()
-        forecaster._set_fitted_frame(frame)
-        return forecaster
+        return load_forecaster(cls, path)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,100 @@
+"""Constructor-parameter checks of :class:`~tsnode.forecaster.TSNodeForecaster`."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+import torch
+
+from tsnode.calendar import check_calendar
+from tsnode.nn.ode import check_sensitivity, check_solver
+
+__all__ = ["check_params"]
+
+
+def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def _check_positive_float(name: str, value: Any) -> float:
+    # numbers.Real accepts numpy scalars such as np.float32(0.01); NaN and inf are refused.
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Real)
+        or not 0 < value < np.inf
+    ):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
+    return float(value)
+
+
+def check_params(est: Any) -> None:
+    """Check every constructor parameter of ``est``; ValueError/TypeError naming the bad one."""
+    check_calendar(est.calendar)
+    for name in (
+        "latent_dim",
+        "hidden_dim",
+        "ode_units",
+        "ode_layers",
+        "context_length",
+        "forecast_length",
+        "epochs",
+        "steps_per_epoch",
+        "batch_size",
+        "n_samples_train",
+        "n_predict_samples",
+    ):
+        _check_positive_int(name, getattr(est, name))
+    _check_positive_int("kl_warmup_epochs", est.kl_warmup_epochs, minimum=0)
+    for name in ("rtol", "atol", "step_size", "time_scale_days", "learning_rate"):
+        _check_positive_float(name, getattr(est, name))
+    if not (isinstance(est.weight_decay, (int, float)) and est.weight_decay >= 0):
+        raise ValueError(f"weight_decay must be >= 0, got {est.weight_decay!r}.")
+    if not (
+        isinstance(est.validation_fraction, (int, float)) and 0 <= est.validation_fraction < 0.5
+    ):
+        raise ValueError(
+            f"validation_fraction must be in [0, 0.5), got {est.validation_fraction!r}."
+        )
+    if est.patience is not None:
+        _check_positive_int("patience", est.patience)
+    if est.num_threads is not None:
+        _check_positive_int("num_threads", est.num_threads)
+    check_solver(est.solver)
+    check_sensitivity(est.sensitivity)
+    for name in ("iwae", "progress", "calibrate"):
+        if not isinstance(getattr(est, name), (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {getattr(est, name)!r}.")
+    state = est.random_state
+    if state is not None and (
+        isinstance(state, (bool, np.bool_))
+        or not isinstance(state, numbers.Integral)
+        or not 0 <= state < 2**32
+    ):
+        raise ValueError(
+            f"random_state must be None or an int in [0, 2**32), got {state!r}; pass e.g. "
+            "random_state=0 (a numpy Generator is not supported: the seed is saved)."
+        )
+    if est.scaler is not None and not all(
+        hasattr(est.scaler, m) for m in ("get_params", "fit", "transform", "inverse_transform")
+    ):
+        raise TypeError(
+            f"scaler must be None or a scikit-learn transformer with inverse_transform (e.g. "
+            f"tsnode.preprocessing.LogScaler()), got {est.scaler!r}."
+        )
+    if not isinstance(est.device, (str, torch.device)):
+        raise TypeError(f"device must be a string such as 'cpu' or 'cuda', got {est.device!r}.")
+    try:
+        device = torch.device(est.device)
+    except RuntimeError as error:
+        raise ValueError(
+            f"device={est.device!r} is not a torch device; use 'cpu', 'cuda' or 'cuda:0'."
+        ) from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={est.device!r} but torch reports no CUDA GPU; use device='cpu' or "
+            "install a CUDA build of torch."
+        )
