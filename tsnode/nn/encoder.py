@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from tsnode.nn._scan import euler_gru_scan
+
 __all__ = ["ODERNNEncoder", "fixed_step"]
 
 _FIXED_METHODS = ("euler", "midpoint", "rk4")
@@ -78,12 +80,19 @@ def _reverse_scan(
 ) -> torch.Tensor:
     """The ODE-RNN scan from the last time point to the first, on raw weights.
 
-    (Scripting this loop with TorchScript measured only 10-20% faster on CPU and the API is
+    With Euler steps (the default) it runs as one fused autograd function with a hand-written
+    backward pass (:mod:`tsnode.nn._scan`); midpoint and rk4 use the plain autograd loop below.
+    (Scripting that loop with TorchScript measured only 10-20% faster on CPU and the API is
     deprecated, so it stays plain Python; all per-series bookkeeping is done before the loop.)
 
     ``inputs (B, T, 2D)``, ``dt (B, T)`` signed gap to integrate before the update at each step,
     ``observed (B, T)`` bool. Returns the final hidden state ``(B, H)``.
     """
+    if method == "euler" and not dt.requires_grad:
+        # Same arithmetic as the loop below, with a hand-written backward pass (2-3x faster).
+        steps = (dt / n_substeps).unsqueeze(-1)
+        args = (w1, b1, w2, b2, w_ih, w_hh, b_ih, b_hh, n_substeps)
+        return euler_gru_scan(h, inputs, steps, observed.unsqueeze(-1), *args)
     # Per-step slices and Python-side flags are prepared once, outside the loop.
     steps = (dt / n_substeps).unsqueeze(-1).unbind(1)  # T tensors (B, 1)
     step_inputs = inputs.unbind(1)  # T tensors (B, 2D)
