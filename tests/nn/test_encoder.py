@@ -211,6 +211,7 @@ def _scan_case(n_substeps: int):
     dt[:, 5] = 0.0  # nobody moves at step 5
     observed = torch.rand(b, t, generator=g) > 0.3
     observed[:, 2] = True  # everyone observed at step 2
+    observed[:, 6] = False  # nobody observed at step 6 (like the carry to t0)
     shapes = [(u, h), (u,), (h, u), (h,), (3 * h, i), (3 * h, h), (3 * h,), (3 * h,)]
     weights = [0.5 * torch.randn(*s, dtype=torch.float64, generator=g) for s in shapes]
     return state, inputs, dt, observed, weights

@@ -51,6 +51,7 @@ class _EulerGRUScan(torch.autograd.Function):
         xs, step_list, obs_list = inputs.unbind(1), steps.unbind(1), observed.unbind(1)
         moves = (steps != 0).any(dim=0).flatten().tolist()
         everyone = observed.all(dim=0).flatten().tolist()
+        anyone = observed.any(dim=0).flatten().tolist()
         ode_saved: list[tuple[int, torch.Tensor, torch.Tensor]] = []  # (i, h before, tanh layer)
         gru_saved: list[tuple[torch.Tensor, ...]] = []  # (h before, r, z, n, W_hn h + b_hn)
         for i in range(n_times - 1, -1, -1):
@@ -60,6 +61,9 @@ class _EulerGRUScan(torch.autograd.Function):
                     act = torch.tanh(F.linear(h, w1, b1))
                     ode_saved.append((i, h, act))
                     h = torch.addcmul(h, step, F.linear(act, w2, b2))
+            if not anyone[i]:  # no update at this step (the carry to t0)
+                gru_saved.append(())
+                continue
             gi = F.linear(xs[i], w_ih, b_ih)
             gh = F.linear(h, w_hh, b_hh)
             r, z = torch.sigmoid(gi[:, : 2 * hidden] + gh[:, : 2 * hidden]).chunk(2, dim=1)
@@ -72,6 +76,7 @@ class _EulerGRUScan(torch.autograd.Function):
         ctx.ode_saved = ode_saved
         ctx.gru_saved = gru_saved
         ctx.moves, ctx.everyone = moves, everyone
+        ctx.anyone = anyone
         ctx.save_for_backward(inputs, steps, observed, w1, w2, w_ih, w_hh)
         return h
 
@@ -93,26 +98,27 @@ class _EulerGRUScan(torch.autograd.Function):
         xs, step_list, obs_list = inputs.unbind(1), steps.unbind(1), observed.unbind(1)
         k = len(ode_saved)  # ode_saved[k - 1] is the last Euler step taken in the forward pass
         for i in range(ctx.n_times):
-            h, r, z, n, gh_n = gru_saved[ctx.n_times - 1 - i]
-            if ctx.everyone[i]:
-                through, passed = grad, None
-            else:
-                through = torch.where(obs_list[i], grad, zero)
-                passed = grad - through
-            d_n = through * (1.0 - z) * (1.0 - n * n)  # w.r.t. the pre-activation of n
-            d_r = d_n * gh_n * r * (1.0 - r)
-            d_z = through * (h - n) * z * (1.0 - z)
-            d_gi = torch.cat([d_r, d_z, d_n], dim=1)
-            d_gh = torch.cat([d_r, d_z, d_n * r], dim=1)
-            grad_w_ih.addmm_(d_gi.t(), xs[i])
-            sum_d_in += d_gi
-            if grad_inputs is not None:
-                grad_inputs[:, i] = d_gi @ w_ih
-            grad_w_hh.addmm_(d_gh.t(), h)
-            sum_d_gh += d_gh
-            grad = torch.addmm(through * z, d_gh, w_hh)
-            if passed is not None:
-                grad = grad + passed
+            if ctx.anyone[i]:  # the GRU update at step i
+                h, r, z, n, gh_n = gru_saved[ctx.n_times - 1 - i]
+                if ctx.everyone[i]:
+                    through, passed = grad, None
+                else:
+                    through = torch.where(obs_list[i], grad, zero)
+                    passed = grad - through
+                d_n = through * (1.0 - z) * (1.0 - n * n)  # w.r.t. the pre-activation of n
+                d_r = d_n * gh_n * r * (1.0 - r)
+                d_z = through * (h - n) * z * (1.0 - z)
+                d_gi = torch.cat([d_r, d_z, d_n], dim=1)
+                d_gh = torch.cat([d_r, d_z, d_n * r], dim=1)
+                grad_w_ih.addmm_(d_gi.t(), xs[i])
+                sum_d_in += d_gi
+                if grad_inputs is not None:
+                    grad_inputs[:, i] = d_gi @ w_ih
+                grad_w_hh.addmm_(d_gh.t(), h)
+                sum_d_gh += d_gh
+                grad = torch.addmm(through * z, d_gh, w_hh)
+                if passed is not None:
+                    grad = grad + passed
             while k and ode_saved[k - 1][0] == i:
                 k -= 1
                 _, h_before, act = ode_saved[k]

@@ -99,6 +99,7 @@ def _reverse_scan(
     masks = observed.unsqueeze(-1).unbind(1)  # T tensors (B, 1)
     moves = (dt != 0).any(dim=0).tolist()  # does any series integrate before step i?
     everyone = observed.all(dim=0).tolist()  # is every series observed at step i?
+    anyone = observed.any(dim=0).tolist()
     for i in range(inputs.shape[1] - 1, -1, -1):
         if moves[i]:
             step = steps[i]
@@ -114,6 +115,8 @@ def _reverse_scan(
                     k3 = _field(h + 0.5 * step * k2, w1, b1, w2, b2)
                     k4 = _field(h + step * k3, w1, b1, w2, b2)
                     h = h + step / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        if not anyone[i]:
+            continue
         updated = torch.gru_cell(step_inputs[i], h, w_ih, w_hh, b_ih, b_hh)
         h = updated if everyone[i] else torch.where(masks[i], updated, h)
     return h
@@ -238,6 +241,17 @@ class ODERNNEncoder(nn.Module):
         keep = observed.any(dim=0)
         if not bool(keep.all()):
             inputs, dt, observed = inputs[:, keep], dt[:, keep], observed[:, keep]
+        # Then the state is carried from each series' first observation to t0 in steps of at
+        # most `max_step` (per series, so a batch still equals each series alone). The carry
+        # steps run as extra leading scan columns with no observation (the scan runs from the
+        # last column to the first), so they share the scan's fused Euler path.
+        gap = (t0 - t_state).unsqueeze(1)  # (B, 1)
+        n_carry = torch.clamp(torch.ceil(gap.abs() / self.max_step), min=1)
+        columns = torch.arange(int(n_carry.max()), device=gap.device, dtype=gap.dtype)
+        carry_dt = torch.where(columns < n_carry, gap / n_carry, torch.zeros_like(gap))
+        dt = torch.cat([carry_dt.to(dt.dtype), dt], dim=1)
+        inputs = torch.cat([inputs.new_zeros(batch, columns.numel(), inputs.shape[-1]), inputs], 1)
+        observed = torch.cat([observed.new_zeros(batch, columns.numel()), observed], dim=1)
         h = values.new_zeros(batch, self.hidden_dim)
         h = _reverse_scan(
             h,
@@ -255,13 +269,5 @@ class ODERNNEncoder(nn.Module):
             self.n_substeps,
             self.method,
         )
-        # Carry the state from each series' first observation to t0, in steps of at most
-        # `max_step` (per series, so a batch still equals each series alone).
-        gap = (t0 - t_state).unsqueeze(1)
-        n_steps = torch.clamp(torch.ceil(gap.abs() / self.max_step), min=1) * self.n_substeps
-        step = gap / n_steps
-        for k in range(int(n_steps.max())):
-            h_next = fixed_step(self.field, h, step, 1, self.method)
-            h = torch.where(k < n_steps, h_next, h)
         mean, raw_std = self.to_posterior(h).chunk(2, dim=-1)
         return mean, F.softplus(raw_std) + 1e-4
