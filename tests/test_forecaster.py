@@ -20,6 +20,7 @@ from sklearn.preprocessing import RobustScaler
 
 import tsnode.nn.ode as ode_module
 import tsnode.training as training_module
+from tsnode._calibration import IDENTITY
 from tsnode.datasets import make_gbm
 from tsnode.forecaster import TSNodeForecaster
 from tsnode.nn.latent_ode import ELBOResult
@@ -675,6 +676,7 @@ def test_bad_quantiles_coverage_and_n_samples(fitted):
         ("random_state", np.random.default_rng(0), "numpy Generator is not supported"),
         ("iwae", "yes", "iwae must be True or False"),
         ("progress", "no", "progress must be True or False"),
+        ("calibrate", "yes", "calibrate must be True or False"),
         ("scaler", "log", "scaler must be None or a scikit-learn transformer"),
     ],
 )
@@ -770,3 +772,93 @@ def test_interval_coverage_on_gbm():
     actual = test.to_numpy()
     coverage = float(((lower <= actual) & (actual <= upper)).mean())
     assert 0.55 <= coverage <= 0.98, f"80% interval covered {coverage:.1%} of held-out points"
+
+
+# ---------------------------------------------------------------------------- post-hoc map
+CAL = dict(MICRO, validation_fraction=0.25)
+
+
+def test_calibration_off_or_without_validation_is_the_identity():
+    wide = small_wide()
+    snapshot = wide.copy()
+    on = TSNodeForecaster(**CAL).fit(wide)
+    off = TSNodeForecaster(**dict(CAL, calibrate=False)).fit(wide)
+    no_val = TSNodeForecaster(**dict(CAL, validation_fraction=0.0)).fit(wide)
+    pd.testing.assert_frame_equal(wide, snapshot, check_exact=True)
+    assert off.calibration_ == IDENTITY and no_val.calibration_ == IDENTITY
+    assert on.calibration_["n_points"] > 10 and on.calibration_ != IDENTITY
+    # calibration runs after training and samples with its own generator: the identity map
+    # on the calibrated model reproduces the uncalibrated forecasts exactly
+    on.calibration_ = dict(IDENTITY)
+    pd.testing.assert_frame_equal(quantiles_of(on), quantiles_of(off), check_exact=True)
+
+
+class _TooWide(TSNodeForecaster):
+    """Predictive distribution: a driftless Gaussian random walk twice as wide as the data."""
+
+    def _decode_samples_unthreaded(self, contexts, queries, n_samples, seed_offset):
+        steps = [np.diff(v) for _, v in self._scaled_series(self.y_)]
+        sigma = float(np.std(np.concatenate(steps)))  # scaled std of a one-day move
+        rng = np.random.default_rng(seed_offset)
+        return [
+            vals[-1]
+            + 2.0 * sigma * np.sqrt(q - days[-1]) * rng.standard_normal((n_samples, len(q)))
+            for (days, vals), q in zip(contexts, queries, strict=True)
+        ]
+
+
+def test_a_twice_too_wide_model_gets_a_spread_near_one_half():
+    y = make_gbm(3, n_days=300, sigma=0.3, random_state=4)
+    y.index = pd.date_range("2015-01-01", periods=len(y), freq="D")  # one-day steps
+    model = _TooWide(**dict(CAL, n_predict_samples=200, calendar=None)).fit(y)
+    cal = model.calibration_
+    assert cal["n_points"] > 500
+    assert np.exp(cal["log_spread"]) == pytest.approx(0.5, abs=0.08)
+    assert abs(cal["slope"]) < 0.15
+    assert cal["crps_after"] < cal["crps_before"]
+    # the map reaches the public outputs: the interval is about half as wide
+    narrow = model.predict_interval(10, coverage=0.8)
+    model.calibration_ = dict(IDENTITY)
+    wide = model.predict_interval(10, coverage=0.8)
+    ratio = (
+        narrow.xs("upper", axis=1, level="bound") - narrow.xs("lower", axis=1, level="bound")
+    ) / (wide.xs("upper", axis=1, level="bound") - wide.xs("lower", axis=1, level="bound"))
+    assert float(np.median(ratio.to_numpy())) == pytest.approx(0.5, abs=0.08)
+
+
+def test_calibration_applies_to_every_output_consistently(fitted, train):
+    model = copy.deepcopy(fitted)
+    model.calibration_ = {"log_spread": np.log(0.5), "slope": 0.0, "drift": 0.0, "n_points": 1}
+    last = train.ffill().iloc[-1]
+    # drift 0: the median is the last observed price, in predict, quantiles and samples (up
+    # to the mean of the two middle prices of an even number of samples)
+    point = model.predict(4)
+    np.testing.assert_allclose(point.to_numpy(), np.tile(last.to_numpy(), (4, 1)), rtol=1e-5)
+    q = quantiles_of(model)
+    np.testing.assert_allclose(q.xs(0.5, axis=1, level="quantile"), point, rtol=1e-12)
+    assert (np.diff(q.to_numpy().reshape(4, -1, 3), axis=-1) >= 0).all()
+    paths = model.sample(4, n_samples=101)
+    np.testing.assert_allclose(np.median(paths, axis=0), np.tile(last, (4, 1)), rtol=1e-9)
+    assert np.isfinite(paths).all() and (paths > 0).all()
+    # spread 0.5: log-interval half as wide as the uncalibrated one (around the same median)
+    interval = model.predict_interval(4, coverage=0.8)
+    model.calibration_ = dict(IDENTITY)
+    raw = quantiles_of(model)
+
+    def log_width(f: pd.DataFrame) -> np.ndarray:
+        upper, lower = (np.log(f.xs(k, axis=1, level="quantile")) for k in (0.9, 0.1))
+        return (upper - lower).to_numpy()
+
+    np.testing.assert_allclose(log_width(q), 0.5 * log_width(raw), rtol=0.02, atol=1e-9)
+    assert (interval.xs("lower", axis=1, level="bound") <= point).all().all()
+
+
+def test_calibration_is_reproducible_and_kept_by_update():
+    wide = small_wide()
+    a = TSNodeForecaster(**CAL).fit(wide.iloc[:-5])
+    b = TSNodeForecaster(**CAL).fit(wide.iloc[:-5])
+    assert a.calibration_ == b.calibration_
+    before = dict(a.calibration_)
+    a.update(wide.iloc[-5:])
+    assert a.calibration_ == before
+    pd.testing.assert_frame_equal(quantiles_of(a), quantiles_of(b.update(wide.iloc[-5:])))

@@ -111,6 +111,23 @@ def test_load_gives_identical_forecasts(fitted, tmp_path):
     assert not loaded.model_.training
 
 
+def test_calibration_round_trip(fitted, saved):
+    assert fitted.calibration_["n_points"] > 0  # the fixture holds a validation tail back
+    config = json.loads((saved / "config.json").read_text())
+    assert config["calibration_"] == fitted.calibration_  # plain JSON, no pickle
+    loaded = TSNodeForecaster.load(saved)
+    assert loaded.calibration_ == fitted.calibration_
+    np.testing.assert_array_equal(loaded.sample(3, n_samples=20), fitted.sample(3, n_samples=20))
+
+
+def test_save_without_calibration_loads_with_the_identity(fitted, saved):
+    _edit_config(saved, lambda c: c.pop("calibration_"))
+    loaded = TSNodeForecaster.load(saved)
+    assert loaded.calibration_["n_points"] == 0
+    assert (loaded.calibration_["log_spread"], loaded.calibration_["slope"]) == (0.0, 0.0)
+    assert loaded.calibration_["drift"] == 1.0
+
+
 def test_round_trip_tz_aware_and_updated(tmp_path):
     prices = _prices("America/New_York")
     model = TSNodeForecaster(**PARAMS).fit(prices.iloc[:-5]).update(prices.iloc[-5:])
@@ -229,6 +246,11 @@ def _set_scaler_class(target: str):
             lambda p: _edit_config(p, _set_scaler_class("tsnode.forecaster.os.system")),
             "not an estimator class|cannot find class",
         ),
+        (
+            lambda p: _edit_config(p, lambda c: c["calibration_"].update({"drift": 5.0})),
+            r"cannot load.*drift",
+        ),
+        (lambda p: _edit_config(p, lambda c: c.update({"calibration_": [1]})), "cannot load"),
         (lambda p: (p / "weights.safetensors").unlink(), "weights.safetensors is missing"),
         (lambda p: (p / "data.safetensors").unlink(), "data.safetensors is missing"),
         (lambda p: (p / "config.json").unlink(), "config.json is missing"),
@@ -250,6 +272,8 @@ def _set_scaler_class(target: str):
         "os-system",
         "builtins-eval",
         "module-attribute",
+        "bad-calibration",
+        "calibration-not-dict",
         "missing-weights",
         "missing-data",
         "missing-config",
