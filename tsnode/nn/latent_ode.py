@@ -231,36 +231,46 @@ class LatentODE(nn.Module):
         return None
 
     def _solve(self, z0: torch.Tensor, s: torch.Tensor, direction: float) -> torch.Tensor:
-        """Latent states at normalised times ``direction * s``; ``s`` increasing and >= 0.
+        """Latent states at normalised times ``direction * s`` (adaptive solvers: dense output).
 
-        Fixed-step solvers with a ``step_size`` are solved once on their own step grid and the
-        queries are linearly interpolated in one vectorised gather, which is what torchdiffeq
-        does internally but without one autograd node per query time (those made the backward
-        pass quadratic in the number of distinct query times). Adaptive solvers are asked for
-        the query times directly (dense output).
-
-        Returns a tensor of shape ``(len(s), *z0.shape)``.
+        ``s`` increasing and >= 0. Returns a tensor of shape ``(len(s), *z0.shape)``.
         """
-        step = self._step_size()
         positive = s[s > 0]
         if positive.numel() == 0:
             return z0.unsqueeze(0).expand(s.numel(), *z0.shape)
-        if step is None:
-            grid = torch.cat([s.new_zeros(1), positive])
-            traj = self.ode(z0, direction * grid)
-            return torch.cat(
-                [z0.unsqueeze(0).expand(s.numel() - positive.numel(), *z0.shape), traj[1:]]
-            )
-        n_steps = max(1, math.ceil(float(s[-1]) / step - 1e-9))
-        grid = torch.arange(n_steps + 1, dtype=s.dtype, device=s.device) * step
-        grid[-1] = torch.maximum(grid[-1], s[-1])
-        traj = self.ode(z0, direction * grid)  # (n_steps + 1, *batch, L)
-        right = torch.searchsorted(grid, s, right=True).clamp(1, n_steps)
-        left = right - 1
-        weight = ((s - grid[left]) / (grid[right] - grid[left])).clamp(0.0, 1.0)
-        weight = weight.view(-1, *([1] * z0.dim()))
-        z_left = traj.index_select(0, left)
-        return z_left + weight * (traj.index_select(0, right) - z_left)
+        grid = torch.cat([s.new_zeros(1), positive])
+        traj = self.ode(z0, direction * grid)
+        return torch.cat(
+            [z0.unsqueeze(0).expand(s.numel() - positive.numel(), *z0.shape), traj[1:]]
+        )
+
+    def _grid_trajectory(
+        self, z0: torch.Tensor, lowest: float, highest: float, step: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fixed-step solution on the solver's own grid over ``[lowest, highest]`` (contains 0).
+
+        One solve backwards from 0 and one forwards, each on steps of ``step`` (the last one
+        stretched to end exactly at the extreme query). Returns the increasing signed grid
+        ``(G,)`` and the states on it ``(G, *z0.shape)``.
+        """
+        grids, trajs = [], []
+        for extent, direction in ((-lowest, -1.0), (highest, 1.0)):
+            if extent <= 0:
+                continue
+            n_steps = max(1, math.ceil(extent / step - 1e-9))
+            grid = torch.arange(n_steps + 1, dtype=z0.dtype, device=z0.device) * step
+            grid[-1] = max(float(grid[-1]), extent)
+            traj = self.ode(z0, direction * grid)  # (n_steps + 1, *batch, L)
+            if direction < 0:
+                grids.append(-grid.flip(0)[:-1])  # without 0, given by the forward piece
+                trajs.append(traj.flip(0)[:-1])
+            else:
+                grids.append(grid)
+                trajs.append(traj)
+        if highest <= 0:  # only past queries: close the grid at 0 with z0
+            grids.append(z0.new_zeros(1))
+            trajs.append(z0.unsqueeze(0))
+        return torch.cat(grids), torch.cat(trajs)
 
     def decode(
         self,
@@ -294,21 +304,42 @@ class LatentODE(nn.Module):
             raise ValueError("t_query must be strictly increasing (sorted, no duplicates).")
         t0 = torch.as_tensor(t0, dtype=t_query.dtype, device=t_query.device)
         s = self._normalise(t_query, t0).to(device=z0.device, dtype=z0.dtype)
-        pieces = []
         self._nfe_start = self.ode.field.nfe
-        before = s[s < 0]
-        if before.numel():  # reverse time: from 0 down to the earliest query
-            pieces.append(self._solve(z0, -before.flip(0), direction=-1.0).flip(0))
-        after = s[s >= 0]
-        if after.numel():
-            pieces.append(self._solve(z0, after, direction=1.0))
+        step = self._step_size()
+        if step is not None and bool((s != 0).any()):
+            # Fixed-step solvers are solved once on their own step grid; queries are linearly
+            # interpolated in one vectorised gather (what torchdiffeq does internally, without
+            # one autograd node per query time, which made the backward quadratic). With an
+            # index, only each series' own query times are interpolated.
+            grid, traj = self._grid_trajectory(z0, float(s.min()), float(s.max()), step)
+            wanted = s if index is None else s[index.to(s.device)]  # (Q,) or (B, K)
+            right = torch.searchsorted(grid, wanted.contiguous(), right=True)
+            right = right.clamp(1, grid.numel() - 1)
+            left = right - 1
+            weight = ((wanted - grid[left]) / (grid[right] - grid[left])).clamp(0.0, 1.0)
+            traj = traj.movedim(0, -2)  # (*batch, G, L)
+            if index is None:
+                z_left, z_right = traj[..., left, :], traj[..., right, :]
+            else:
+                shape = (*traj.shape[:-2], left.shape[-1], traj.shape[-1])
+                z_left = traj.gather(-2, left.unsqueeze(-1).expand(shape))
+                z_right = traj.gather(-2, right.unsqueeze(-1).expand(shape))
+            z = z_left + weight.unsqueeze(-1) * (z_right - z_left)  # (*batch, Q or K, L)
+            s = wanted
+        else:
+            pieces = []
+            before = s[s < 0]
+            if before.numel():  # reverse time: from 0 down to the earliest query
+                pieces.append(self._solve(z0, -before.flip(0), direction=-1.0).flip(0))
+            after = s[s >= 0]
+            if after.numel():
+                pieces.append(self._solve(z0, after, direction=1.0))
+            z = torch.cat(pieces, dim=0).movedim(0, -2)  # (*batch, Q, L)
+            if index is not None:
+                picked = index.to(z.device).unsqueeze(-1).expand(*z.shape[:-2], -1, z.shape[-1])
+                z = z.gather(-2, picked)  # (*batch, K, L)
+                s = s[index.to(s.device)]  # (B, K)
         self._nfe_end = self.ode.field.nfe
-        z = torch.cat(pieces, dim=0)  # (Q, *batch, L)
-        z = z.movedim(0, -2)  # (*batch, Q, L)
-        if index is not None:
-            picked = index.to(z.device).unsqueeze(-1).expand(*z.shape[:-2], -1, z.shape[-1])
-            z = z.gather(-2, picked)  # (*batch, K, L)
-            s = s[index.to(s.device)]  # (B, K)
         out = self.readout(z)
         if self.anchored:
             # Shift so the mean is exactly 0 at t0: z(t0) = z0 by construction.
