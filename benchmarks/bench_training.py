@@ -186,17 +186,26 @@ def main(argv: list[str] | None = None) -> dict:
 
     default = TSNodeForecaster()
     configs = [
-        (default.solver, default.sensitivity, "default"),
-        ("euler", "autograd", ""),
-        ("midpoint", "autograd", ""),
-        ("dopri5", "autograd", ""),
-        ("rk4", "adjoint", ""),
-        ("dopri5", "adjoint", ""),
+        (default.solver, default.sensitivity, default.step_size, "default"),
+        ("euler", "autograd", 0.25, ""),
+        ("midpoint", "autograd", 0.5, ""),
+        ("midpoint", "autograd", 0.25, ""),
+        ("rk4", "autograd", 0.25, ""),
+        ("dopri5", "autograd", None, ""),
+        ("rk4", "adjoint", 0.25, ""),
+        ("dopri5", "adjoint", None, ""),
     ]
+    seen = set()
     rows = []
-    for solver, sensitivity, tag in configs:
+    for solver, sensitivity, step_size, tag in configs:
+        from tsnode.nn.ode import FIXED_STEP_SOLVERS
+
+        step_size = step_size if solver in FIXED_STEP_SOLVERS else None
+        if (solver, sensitivity, step_size) in seen:
+            continue  # the default is also listed among the options
+        seen.add((solver, sensitivity, step_size))
         torch.manual_seed(0)
-        model = latent_ode(solver, sensitivity)
+        model = latent_ode(solver, sensitivity, step_size)
         opt = torch.optim.Adam(model.parameters(), 3e-3)
         nfe = []
 
@@ -213,6 +222,7 @@ def main(argv: list[str] | None = None) -> dict:
             {
                 "solver": solver,
                 "sensitivity": sensitivity,
+                "step_size": step_size,
                 "default": tag == "default",
                 "step_s": t,
                 "gru_step_s": t_gru,
@@ -223,6 +233,7 @@ def main(argv: list[str] | None = None) -> dict:
         )
         print(rows[-1], flush=True)
     results["configs"] = rows
+    results["ablation"] = ablation(w, gru, gru_opt, n_steps)
 
     # NFE evolution of the adaptive solver over training.
     torch.manual_seed(0)
@@ -257,7 +268,7 @@ def main(argv: list[str] | None = None) -> dict:
     for length in (60, 120, 250, 500):
         wl = make_w1(n_obs=length, n_future=20)
         torch.manual_seed(0)
-        model = latent_ode("rk4", "autograd")
+        model = latent_ode(default.solver, default.sensitivity)
         opt = torch.optim.Adam(model.parameters(), 3e-3)
         t = median_time(
             lambda model=model, opt=opt, wl=wl: ode_step(model, opt, wl),
@@ -276,6 +287,53 @@ def main(argv: list[str] | None = None) -> dict:
     (out / "training.md").write_text(render_markdown(results))
     print(render_markdown(results))
     return results
+
+
+def ablation(w, gru, gru_opt, n_steps: int) -> list[dict]:
+    """Step time of the default configuration with each speed lever of this release turned off.
+
+    Levers: the fused Euler+GRU encoder scan with a hand-written backward
+    (``tsnode.nn._scan``; off = the plain autograd loop of ``tsnode.nn.encoder``), and reading
+    out only each series' own target times (``tsnode.nn.latent_ode._own_targets``; off = the
+    readout and likelihood on the whole union grid). Timed alternately with the GRU.
+    """
+    from tsnode import TSNodeForecaster
+    from tsnode.nn import encoder as encoder_module
+    from tsnode.nn import latent_ode as latent_module
+
+    fused, packing = encoder_module.euler_gru_scan, latent_module._own_targets
+
+    def plain_scan(h, inputs, steps, observed, *args):
+        # Requiring a gradient for the steps routes the scan through the autograd loop.
+        dt = (steps.squeeze(-1) * args[-1]).requires_grad_()
+        return encoder_module._reverse_scan(h, inputs, dt, observed.squeeze(-1), *args, "euler")
+
+    default = TSNodeForecaster()
+    variants = [
+        ("all levers on", fused, packing),
+        ("plain autograd encoder scan", plain_scan, packing),
+        ("readout on the whole union grid", fused, lambda v, m: (None, v, m)),
+        ("both off", plain_scan, lambda v, m: (None, v, m)),
+    ]
+    rows = []
+    try:
+        for name, scan, pack in variants:
+            encoder_module.euler_gru_scan, latent_module._own_targets = scan, pack
+            torch.manual_seed(0)
+            model = latent_ode(default.solver, default.sensitivity)
+            opt = torch.optim.Adam(model.parameters(), 3e-3)
+            t, t_gru = paired_median_times(
+                lambda model=model, opt=opt: ode_step(model, opt, w),
+                lambda: gru_step(gru, gru_opt, w),
+                n_steps,
+            )
+            rows.append(
+                {"variant": name, "step_s": t, "gru_step_s": t_gru, "ratio_vs_gru": t / t_gru}
+            )
+            print(rows[-1], flush=True)
+    finally:
+        encoder_module.euler_gru_scan, latent_module._own_targets = fused, packing
+    return rows
 
 
 def _decoder_graph_bytes(model: LatentODE, w) -> int:
@@ -309,16 +367,29 @@ def render_markdown(results: dict) -> str:
         "",
         f"GRU with time gap alone: {results['gru_step_s'] * 1e3:.1f} ms per step",
         "",
-        "| solver | sensitivity | ms/step | GRU ms/step (paired) | × GRU | NFE fwd | NFE bwd |",
-        "|---|---|---|---|---|---|---|",
+        "| solver | step | sensitivity | ms/step | GRU ms/step (paired) | × GRU | NFE fwd | NFE bwd |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results["configs"]:
         name = r["solver"] + (" (default)" if r["default"] else "")
+        step = "adaptive" if r.get("step_size") is None else f"{r['step_size']:g}"
         lines.append(
-            f"| {name} | {r['sensitivity']} | {r['step_s'] * 1e3:.1f} | {r['gru_step_s'] * 1e3:.1f} | "
-            f"{r['ratio_vs_gru']:.2f} | "
+            f"| {name} | {step} | {r['sensitivity']} | {r['step_s'] * 1e3:.1f} | "
+            f"{r['gru_step_s'] * 1e3:.1f} | {r['ratio_vs_gru']:.2f} | "
             f"{r['nfe_forward']:.0f} | {r['nfe_backward']:.0f} |"
         )
+    lines += [
+        "",
+        "Speed levers of the default configuration, each turned off in turn:",
+        "",
+        "| variant | ms/step | GRU ms/step (paired) | × GRU |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {a['variant']} | {a['step_s'] * 1e3:.1f} | {a['gru_step_s'] * 1e3:.1f} | "
+        f"{a['ratio_vs_gru']:.2f} |"
+        for a in results.get("ablation", [])
+    ]
     trace = results["dopri5_nfe_trace"]
     lines += [
         "",
