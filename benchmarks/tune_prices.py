@@ -51,12 +51,16 @@ from tsnode.data import load_sample  # noqa: E402
 from tsnode.forecaster import TSNodeForecaster  # noqa: E402
 
 SOLVERS = {"rk4": 0.25, "euler": 0.25, "midpoint": 0.5}
-VARIANTS = {
+ALL_VARIANTS = {
     "raw": None,
     "spread": {"fit_slope": False, "fit_drift": False},
     "spread+slope": {"fit_slope": True, "fit_drift": False},
     "full": {"fit_slope": True, "fit_drift": True},
+    "drift": {"fit_slope": False, "fit_drift": True, "strength": 0.0},
+    "full@0.5": {"fit_slope": True, "fit_drift": True, "strength": 0.5},
+    "full@0.75": {"fit_slope": True, "fit_drift": True, "strength": 0.75},
 }
+VARIANTS = dict(ALL_VARIANTS)
 RECORDS: dict[tuple[str, str], list[tuple[pd.Timestamp, pd.DataFrame]]] = defaultdict(list)
 FIT_CPU: dict[str, list[float]] = defaultdict(list)
 MAPS: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -135,6 +139,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--steps-per-epoch", type=int, default=None)
     p.add_argument("--solvers", nargs="+", default=list(SOLVERS), choices=list(SOLVERS))
+    p.add_argument("--variants", nargs="+", default=list(ALL_VARIANTS), choices=list(ALL_VARIANTS))
+    p.add_argument("--stem", default="tune_prices", help="output file name stem")
     p.add_argument("--quick", action="store_true", help="tiny settings (smoke test)")
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = p.parse_args(argv)
@@ -147,6 +153,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    VARIANTS.clear()
+    VARIANTS.update({k: ALL_VARIANTS[k] for k in ["raw", *args.variants] if k in ALL_VARIANTS})
     torch.set_num_threads(1)
     started = time.perf_counter()
     frame = load_sample(args.tickers)
@@ -206,9 +214,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report["wall_seconds"] = time.perf_counter() - started
     report = bench._jsonable(report)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "tune_prices.json").write_text(json.dumps(report, indent=2) + "\n")
-    write_markdown(report, args.out / "tune_prices.md")
-    print(f"wrote {args.out / 'tune_prices.md'} in {report['wall_seconds']:.0f} s")
+    (args.out / f"{args.stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_markdown(report, args.out / f"{args.stem}.md")
+    print(f"wrote {args.out / args.stem}.md in {report['wall_seconds']:.0f} s")
     return report
 
 
@@ -243,13 +251,12 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
     lines += ["", "Fitted calibration maps (log_spread, slope, drift) per fit:", ""]
     for key, fits in report["calibration_maps"].items():
         for k, maps in enumerate(fits):
-            m = maps["full"]
-            lines.append(
-                f"- {key} fit {k}: full ({m['log_spread']:.3f}, {m['slope']:.3f}, "
-                f"{m['drift']:.3f}), spread+slope ({maps['spread+slope']['log_spread']:.3f}, "
-                f"{maps['spread+slope']['slope']:.3f}), spread "
-                f"{maps['spread']['log_spread']:.3f}"
-            )
+            cells = [
+                f"{name} ({m['log_spread']:.3f}, {m['slope']:.3f}, {m['drift']:.3f})"
+                for name, m in maps.items()
+                if name != "raw"
+            ]
+            lines.append(f"- {key} fit {k}: " + ", ".join(cells))
     path.write_text("\n".join(lines) + "\n")
 
 
