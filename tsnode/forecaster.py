@@ -35,7 +35,7 @@ __all__ = ["TSNodeForecaster"]
 
 _DAY = pd.Timedelta(days=1)
 # What the calibration fits (chosen on the tuning period, benchmarks/tune_prices.py).
-_CALIBRATION_OPTIONS = {"fit_slope": True, "fit_drift": True}
+_CALIBRATION_OPTIONS = {"fit_slope": True, "fit_drift": True, "strength": 0.75}
 
 
 class TSNodeForecaster(BaseForecaster):
@@ -103,7 +103,11 @@ class TSNodeForecaster(BaseForecaster):
         predictive distribution that minimises their CRPS: a spread multiplier around the
         median, a smooth (power-law) function of the time since the last observation, and a
         shrinkage of the median move towards the last observed value (random-walk prior),
-        see :mod:`tsnode._calibration`. It is applied to the sample paths, hence to
+        see :mod:`tsnode._calibration`. The fitted spread correction is applied at 75%
+        strength (in log terms), the drift shrinkage in full: the form and the strength were
+        chosen on the tuning period of the real-price benchmark, 2009-03 .. 2011-02
+        (``benchmarks/results/tune_prices_calibration.md``). It is applied to the sample
+        paths, hence to
         ``sample``, ``predict``, ``predict_quantiles`` and ``predict_interval`` alike
         (quantiles stay monotone, paths stay continuous). Without validation data
         (``validation_fraction=0`` or series too short to hold a tail back) the map is the
