@@ -15,15 +15,25 @@ same posterior samples, only the map applied to them differs):
   the last two cost one vector-field evaluation per 0.25 step (issue #7);
 - calibration ``raw`` (none), ``spread`` (one spread multiplier), ``spread+slope`` (spread as
   a power of the time since the last observation), ``full`` (spread+slope and the drift
-  shrinkage of the median towards the last price), each fitted inside ``fit`` on the
-  held-back validation tail (see :mod:`tsnode._calibration`).
+  shrinkage of the median towards the last price), ``full@0.5``/``full@0.75`` (``full`` with
+  the spread correction applied at half / three-quarter strength in log terms) and
+  ``drift`` (the drift shrinkage of the ``full`` fit alone, raw spread), each fitted on the
+  held-back validation tail of the fit (see :mod:`tsnode._calibration`).
+
+What was run, in this order (each file records its command and code state):
+``results/tune_prices_solvers.md`` (the three solvers with the first four variants; chose
+midpoint), ``results/tune_prices_calibration.md`` (midpoint with ``full``, ``drift``,
+``full@0.5``, ``full@0.75``; chose ``full@0.75``, the only variant meeting every target on
+this period), then ``results/tune_prices.md``: the default command re-run with the final
+code, every solver and variant.
 
 Baselines (naive, drift, GBM) run on the same cutoffs. Scores are those of
 ``bench_prices.py`` (MASE/RW, scaled CRPS / GBM, 80% and 90% coverage); fit CPU time is
 measured with ``time.process_time`` (1 torch thread).
 
-Run:  python benchmarks/tune_prices.py [--seeds 0 1] [--quick]
-Writes ``tune_prices.json`` and ``tune_prices.md`` to ``--out`` (default benchmarks/results).
+Run:  python benchmarks/tune_prices.py [--seeds 0 1] [--solvers ...] [--variants ...] [--quick]
+Writes ``<stem>.json`` and ``<stem>.md`` (``--stem``, default ``tune_prices``) to ``--out``
+(default benchmarks/results). About 13 min with the defaults on 2 shared CPU cores.
 """
 
 from __future__ import annotations

@@ -1,0 +1,41 @@
+"""Smoke test of benchmarks/tune_prices.py (tiny settings): it never loads the evaluation period."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+TUNE = Path(__file__).resolve().parents[1] / "benchmarks" / "tune_prices.py"
+
+
+@pytest.fixture(scope="module")
+def tune():
+    sys.path.insert(0, str(TUNE.parent))  # tune_prices imports bench_prices
+    spec = importlib.util.spec_from_file_location("tune_prices", TUNE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_run_scores_every_variant_before_the_evaluation_period(tune, tmp_path):
+    report = tune.main(
+        ["--quick", "--solvers", "midpoint", "--variants", "full", "drift", "--out", str(tmp_path)]
+    )
+    saved = json.loads((tmp_path / "tune_prices.json").read_text())
+    assert (tmp_path / "tune_prices.md").is_file()
+    assert saved["settings"] == report["settings"]
+    assert pd.Timestamp(saved["settings"]["tune_end"]) < pd.Timestamp("2011-03-01")
+    names = {"naive", "drift", "gbm", "midpoint/raw", "midpoint/full", "midpoint/drift"}
+    assert set(saved["scores"]) == names
+    for rows in saved["scores"].values():
+        for row in rows.values():
+            assert 0.0 <= row["coverage_80"] <= row["coverage_90"] <= 1.0
+    # the drift-only variant keeps the raw spread and moves the median towards the last price
+    for fit in saved["calibration_maps"]["midpoint"]:
+        assert fit["drift"]["log_spread"] == 0.0 and fit["drift"]["slope"] == 0.0
+        assert 0.0 <= fit["full"]["drift"] <= 1.0
