@@ -57,7 +57,7 @@ series: they are only scored once, at the end.
 
 Run::
 
-    python benchmarks/bench_toy.py            # full run: ~65 CPU-minutes, 2 worker processes
+    python benchmarks/bench_toy.py            # full run: ~45 CPU-minutes, 2 worker processes
     python benchmarks/bench_toy.py --quick    # seconds, for the test suite
 
 Writes ``toy.json`` and ``toy.md`` to ``--out`` (default ``benchmarks/results``).
@@ -641,8 +641,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--seeds", type=int, nargs="+", default=[0, 1])
     add("--fractions", type=float, nargs="*", default=[0.1, 0.3, 0.5], help="none: skip")
     add("--spiral-observed", type=int, nargs="*", default=[30, 50, 100], help="none: skip")
-    add("--periodic-budget", type=float, default=150.0, help="CPU seconds per model and run")
-    add("--spiral-budget", type=float, default=90.0, help="CPU seconds per model and run")
+    add("--periodic-budget", type=float, default=100.0, help="CPU seconds per model and run")
+    add("--spiral-budget", type=float, default=60.0, help="CPU seconds per model and run")
     add("--n-periodic", type=int, default=4000, help="training series (periodic)")
     add("--n-periodic-test", type=int, default=200)
     add("--n-spirals", type=int, default=800, help="training spirals")
