@@ -18,9 +18,10 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import RobustScaler
 
+import tsnode.forecaster as forecaster_module
 import tsnode.nn.ode as ode_module
 import tsnode.training as training_module
-from tsnode._calibration import IDENTITY
+from tsnode._calibration import IDENTITY, fit_calibration
 from tsnode.datasets import make_gbm
 from tsnode.forecaster import TSNodeForecaster
 from tsnode.nn.latent_ode import ELBOResult
@@ -811,19 +812,26 @@ def test_a_twice_too_wide_model_gets_a_spread_near_one_half():
     y = make_gbm(3, n_days=300, sigma=0.3, random_state=4)
     y.index = pd.date_range("2015-01-01", periods=len(y), freq="D")  # one-day steps
     model = _TooWide(**dict(CAL, n_predict_samples=200, calendar=None)).fit(y)
+    # the CRPS-optimal multiplier of the held-out forecasts is 0.5 ...
+    series = model._scaled_series(model.y_)
+    samples, targets, elapsed, weights = model._holdout_forecasts(series, model._split(series)[2])
+    full = fit_calibration(samples, targets, elapsed, weights=weights)
+    assert np.exp(full["log_spread"]) == pytest.approx(0.5, abs=0.08)
+    assert abs(full["slope"]) < 0.15
+    # ... and the default applies it at the strength chosen on the tuning period
+    strength = forecaster_module._CALIBRATION_OPTIONS["strength"]
     cal = model.calibration_
-    assert cal["n_points"] > 500
-    assert np.exp(cal["log_spread"]) == pytest.approx(0.5, abs=0.08)
-    assert abs(cal["slope"]) < 0.15
+    assert cal["n_points"] == full["n_points"] > 500
+    assert cal["log_spread"] == pytest.approx(strength * full["log_spread"])
     assert cal["crps_after"] < cal["crps_before"]
-    # the map reaches the public outputs: the interval is about half as wide
+    # the map reaches the public outputs: the interval is about 0.5**strength as wide
     narrow = model.predict_interval(10, coverage=0.8)
     model.calibration_ = dict(IDENTITY)
     wide = model.predict_interval(10, coverage=0.8)
     ratio = (
         narrow.xs("upper", axis=1, level="bound") - narrow.xs("lower", axis=1, level="bound")
     ) / (wide.xs("upper", axis=1, level="bound") - wide.xs("lower", axis=1, level="bound"))
-    assert float(np.median(ratio.to_numpy())) == pytest.approx(0.5, abs=0.08)
+    assert float(np.median(ratio.to_numpy())) == pytest.approx(0.5**strength, abs=0.08)
 
 
 def test_calibration_applies_to_every_output_consistently(fitted, train):
