@@ -99,19 +99,18 @@ class TSNodeForecaster(BaseForecaster):
         Show a tqdm bar with the loss while fitting.
     calibrate : bool, default True
         After training, forecast the held-back validation tail (every observation of it is a
-        forecast origin, conditioned on its own context) and fit a calibration map of the
-        predictive distribution that minimises their CRPS: a spread multiplier around the
-        median, a smooth (power-law) function of the time since the last observation, and a
-        shrinkage of the median move towards the last observed value (random-walk prior),
-        see :mod:`tsnode._calibration`. The fitted spread correction is applied at 75%
-        strength (in log terms), the drift shrinkage in full: the form and the strength were
-        chosen on the tuning period of the real-price benchmark, 2009-03 .. 2011-02
-        (``benchmarks/results/tune_prices_calibration.md``). It is applied to the sample
-        paths, hence to
-        ``sample``, ``predict``, ``predict_quantiles`` and ``predict_interval`` alike
-        (quantiles stay monotone, paths stay continuous). Without validation data
-        (``validation_fraction=0`` or series too short to hold a tail back) the map is the
-        identity, as with ``calibrate=False``.
+        forecast origin conditioned on its own context, at most 600 origins) and fit the map
+        that minimises the CRPS of those forecasts: a spread multiplier around the median, a
+        power of the time since the last observation, and a shrinkage of the median move
+        towards the last observed value (a random-walk prior); see :mod:`tsnode._calibration`.
+        The spread correction is applied at 75% strength (in log terms), the shrinkage in
+        full; this form and strength were chosen on the tuning period of the real-price
+        benchmark, 2009-03 .. 2011-02 (``benchmarks/results/tune_prices_calibration.md``).
+        The map acts on the sample paths, hence on ``sample``, ``predict``,
+        ``predict_quantiles`` and ``predict_interval`` alike (quantiles stay monotone, paths
+        stay continuous); ``update`` keeps it, ``reconstruct`` ignores it. It costs about 15%
+        of a fit. Without validation data (``validation_fraction=0``, or series too short to
+        hold a tail back) the map is the identity, as with ``calibrate=False``.
 
     Attributes
     ----------
