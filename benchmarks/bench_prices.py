@@ -22,11 +22,13 @@ forecaster runs with its library defaults; tsnode's default solver (midpoint, st
 and the form and strength of its post-hoc calibration (``calibrate=True``) were chosen
 with ``benchmarks/tune_prices.py`` on the same protocol over the two years *before* the
 evaluation period (2009-03-02 .. 2011-02-28, results in ``results/tune_prices_*.md``),
-and not revisited after this benchmark ran. Exceptions to the library defaults: the training budget of the neural models (``epochs``,
-fixed from the compute budget before any evaluation: tsnode 12 x 25 Adam steps instead of
-20 x 25, the GRU 8 passes over its ~3000 windows, ~375 steps, instead of 30, so that the
-whole script stays well under 25 minutes on 2 shared CPU cores, 11 min measured) and ``random_state``; the training
-window (3 years), the cutoff spacing and the refit schedule were fixed a priori. The
+and not revisited after this benchmark ran. Exceptions to the library defaults: the
+training budget of the neural models (``epochs``, fixed from the compute budget before any
+evaluation: tsnode 12 x 25 Adam steps instead of 20 x 25, the GRU 8 passes over its ~3000
+windows, ~375 steps, instead of 30, so that the whole script stays well under 25 minutes on
+2 shared CPU cores: 11 min measured with the former rk4 default, 4.4 min with midpoint) and
+``random_state``; the training window (3 years), the cutoff spacing and the refit schedule
+were fixed a priori. The
 neural models are run with several seeds and the seed spread is reported.
 
 Scores (per model and horizon):
@@ -48,7 +50,7 @@ Scores (per model and horizon):
 
 Run:  python benchmarks/bench_prices.py [--quick] [--out benchmarks/results]
 Writes ``prices.json`` and ``prices.md`` to the output folder (``--render-only`` rewrites
-``prices.md`` from an existing ``prices.json``). About 11 minutes on 2 shared CPU cores.
+``prices.md`` from an existing ``prices.json``). About 5 minutes on 2 shared CPU cores.
 """
 
 from __future__ import annotations
