@@ -17,7 +17,8 @@ same posterior samples, only the map applied to them differs):
   a power of the time since the last observation), ``full`` (spread+slope and the drift
   shrinkage of the median towards the last price), ``full@0.5``/``full@0.75`` (``full`` with
   the spread correction applied at half / three-quarter strength in log terms) and
-  ``drift`` (the drift shrinkage of the ``full`` fit alone, raw spread), each fitted on the
+  ``drift`` (the drift shrinkage of a spread+drift fit without slope, applied with
+  the raw spread), each fitted on the
   held-back validation tail of the fit (see :mod:`tsnode._calibration`).
 
 What was run, in this order (each file records its command and code state):
