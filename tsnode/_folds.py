@@ -1,0 +1,192 @@
+"""Argument checks and the fold worker of :func:`tsnode.backtesting.backtest` (private).
+
+``_run_fold`` is what joblib ships to a worker: it fits (then updates) a clone of the
+forecaster on the rows up to each cutoff of one fold and returns the quantile and point
+forecasts for the timestamps it is given, never their values.
+
+This module never imports torch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from tsnode._validation import check_quantiles, to_wide_frame
+
+
+def _quantile_column(q: float) -> str:
+    """Name of the forecast column of quantile ``q`` (``0.1 -> "q0.1"``)."""
+    return f"q{q:g}"
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _check_int(value: Any, name: str, *, minimum: int, hint: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(
+            f"`{name}` must be an int, got {value!r} of type {type(value).__name__}. {hint}"
+        )
+    if value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}, got {value}. {hint}")
+    return int(value)
+
+
+def _check_forecaster(forecaster: Any, name: str = "forecaster") -> bool:
+    """Raise TypeError if ``forecaster`` lacks the API; return whether it has ``update``."""
+    if isinstance(forecaster, type):
+        raise TypeError(
+            f"`{name}` must be a forecaster instance, got the class {forecaster.__name__}; "
+            f"pass {forecaster.__name__}() instead."
+        )
+    for method in ("fit", "predict_quantiles"):
+        if not callable(getattr(forecaster, method, None)):
+            raise TypeError(
+                f"`{name}` must have a `{method}` method (the tsnode forecaster API: "
+                f"fit(y), predict_quantiles(horizon, quantiles), optionally update(y)); "
+                f"got an object of type {type(forecaster).__name__} without `{method}`. "
+                "Pass a tsnode forecaster or wrap your model in a class with these methods."
+            )
+    return callable(getattr(forecaster, "update", None))
+
+
+def _check_quantiles(quantiles: Any) -> tuple[float, ...]:
+    levels = check_quantiles(quantiles)
+    names = [_quantile_column(q) for q in levels]
+    if len(set(names)) != len(names):
+        raise ValueError(
+            f"quantiles must differ in their first 6 significant digits (they name the "
+            f"forecast columns {names}), got {list(levels)!r}."
+        )
+    return levels
+
+
+def _to_frame(data: Any, target: str) -> pd.DataFrame:
+    """Validated wide float frame (a copy) of ``data``; the input is never modified."""
+    try:
+        frame = to_wide_frame(data, target=target, stacklevel=4)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"`data` (the history to backtest on) is invalid: {exc}") from exc
+    return frame.copy()
+
+
+# ----------------------------------------------------------------------------- fold worker
+
+
+def _extract_quantiles(
+    pred: Any, series: pd.Index, quantiles: tuple[float, ...], n_steps: int
+) -> np.ndarray:
+    """Array ``(n_steps, n_series, n_quantiles)`` from a predict_quantiles frame."""
+    if not isinstance(pred, pd.DataFrame) or not isinstance(pred.columns, pd.MultiIndex):
+        raise TypeError(
+            "the forecaster's predict_quantiles must return a DataFrame with MultiIndex "
+            f"columns (series, quantile), got {type(pred).__name__}."
+        )
+    if len(pred) != n_steps:
+        raise ValueError(
+            f"the forecaster's predict_quantiles returned {len(pred)} rows for a horizon of "
+            f"{n_steps} timestamps; it must return one row per requested timestamp."
+        )
+    names = pred.columns.get_level_values(0)
+    levels = np.asarray(pred.columns.get_level_values(1), dtype=float)
+    values = pred.to_numpy(dtype="float64", na_value=np.nan)
+    out = np.empty((n_steps, len(series), len(quantiles)))
+    for j, name in enumerate(series):
+        is_series = np.asarray(names == name)
+        for k, q in enumerate(quantiles):
+            match = np.flatnonzero(is_series & np.isclose(levels, q, rtol=0.0, atol=1e-9))
+            if match.size != 1:
+                raise ValueError(
+                    f"the forecaster's predict_quantiles output has {match.size} columns for "
+                    f"(series={name!r}, quantile={q:g}); expected exactly one. Columns: "
+                    f"{list(pred.columns)!r}."
+                )
+            out[:, j, k] = values[:, match[0]]
+    return out
+
+
+def _point_forecast(
+    model: Any, future: pd.DatetimeIndex, series: pd.Index, q_array: np.ndarray, quantiles
+) -> np.ndarray:
+    """Point forecast ``(n_steps, n_series)``: the 0.5 quantile, else ``predict``."""
+    for k, q in enumerate(quantiles):
+        if math.isclose(q, 0.5, abs_tol=1e-12):
+            return q_array[:, :, k]
+    if callable(getattr(model, "predict", None)):
+        pred = model.predict(future)
+        if not isinstance(pred, pd.DataFrame) or len(pred) != len(future):
+            raise ValueError(
+                "the forecaster's predict must return a DataFrame with one row per requested "
+                f"timestamp ({len(future)}), got {type(pred).__name__} of length {len(pred)}."
+            )
+        return pred.reindex(columns=series).to_numpy(dtype="float64", na_value=np.nan)
+    median = model.predict_quantiles(future, quantiles=(0.5,))
+    return _extract_quantiles(median, series, (0.5,), len(future))[:, :, 0]
+
+
+def _run_fold(
+    forecaster: Any,
+    history: pd.DataFrame,
+    positions: list[int],
+    starts: list[int],
+    futures: list[pd.DatetimeIndex],
+    quantiles: tuple[float, ...],
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], bool]:
+    """Fit at ``positions[0]``, update at the following cutoffs, forecast at each.
+
+    ``history`` holds the rows up to the fold's last cutoff only; ``starts`` the first
+    training row of each cutoff (used to fit, and to refit when ``update`` raises
+    NotImplementedError); ``futures`` the timestamps (not the values) to forecast.
+    Returns, per cutoff, the quantile array ``(n_steps, n_series, n_quantiles)`` and the
+    point forecast ``(n_steps, n_series)``, and whether ``update`` had to be replaced by
+    refits.
+    """
+    series = history.columns
+    refitted = False
+    out = []
+    for i, (pos, future) in enumerate(zip(positions, futures, strict=True)):
+        try:
+            if i == 0:
+                action = "fitting"
+                model = clone(forecaster, safe=False)
+                model.fit(history.iloc[starts[i] : pos + 1])
+            else:
+                action = "updating"
+                try:
+                    model.update(history.iloc[positions[i - 1] + 1 : pos + 1])
+                except NotImplementedError:
+                    refitted, action = True, "refitting"
+                    model = clone(forecaster, safe=False)
+                    model.fit(history.iloc[starts[i] : pos + 1])
+            action = "forecasting"
+            pred = model.predict_quantiles(future, quantiles=quantiles)
+            q_array = _extract_quantiles(pred, series, quantiles, len(future))
+            point = _point_forecast(model, future, series, q_array, quantiles)
+        except Exception as exc:
+            if hasattr(exc, "add_note"):  # Python >= 3.11
+                exc.add_note(
+                    f"tsnode.backtest: raised while {action} the forecaster at cutoff "
+                    f"{history.index[pos]} (training rows {starts[i]}..{pos})."
+                )
+            raise
+        out.append((q_array, point))
+    return out, refitted
+
+
+def _naive_scale(window: np.ndarray) -> np.ndarray:
+    """Mean absolute one-step naive error per column of ``window`` (n_rows, n_series).
+
+    NaNs are skipped (the naive forecast of an observation is the previous
+    observation); NaN for a column with fewer than two observations.
+    """
+    scale = np.full(window.shape[1], np.nan)
+    for j in range(window.shape[1]):
+        observed = window[:, j][~np.isnan(window[:, j])]
+        if observed.size >= 2:
+            scale[j] = np.mean(np.abs(np.diff(observed)))
+    return scale
