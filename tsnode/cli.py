@@ -30,20 +30,26 @@ import os
 import sys
 import traceback
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from tsnode._cli_input import CLIError, _load_data, _one_line, read_price_csv
+from tsnode._cli_options import (
+    MODELS,
+    QUICK_ENV_VAR,
+    _add_common,
+    _model_list,
+    _non_negative_float,
+    _non_negative_int,
+    _positive_int,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["CLIError", "MODELS", "QUICK_ENV_VAR", "main", "make_forecaster", "read_price_csv"]
 
-#: Environment variable that selects the tiny ``--quick`` settings when set to 1/true/yes/on.
-QUICK_ENV_VAR = "TSNODE_QUICK"
-#: Model names accepted by ``--model`` / ``--models``.
-MODELS: tuple[str, ...] = ("tsnode", "gru", "gbm", "drift", "naive")
-_PRICE_NAMES = ("adj close", "adj_close", "adjclose", "close", "price", "value")
 _TRUE = {"1", "true", "yes", "on"}
 
 # Training budgets. The defaults take about a minute on a laptop CPU; quick takes seconds.
@@ -55,23 +61,11 @@ _GRU_QUICK = {"hidden_size": 8, "context_length": 20, "epochs": 2, "batch_size":
 _GRU_DEFAULT: dict[str, Any] = {}
 
 
-class CLIError(Exception):
-    """A user-facing error: printed as one line on stderr, exit status 1."""
-
-
 # ----------------------------------------------------------------------------- helpers
 
 
 def _quick_from_env() -> bool:
     return os.environ.get(QUICK_ENV_VAR, "").strip().lower() in _TRUE
-
-
-def _one_line(error: BaseException) -> str:
-    """The error message on a single line (whitespace, including newlines, collapsed)."""
-    text = " ".join(str(error).split())
-    if isinstance(error, KeyError) and len(error.args) == 1:
-        text = f"missing key {error.args[0]!r}"
-    return text or type(error).__name__
 
 
 @contextlib.contextmanager
@@ -87,226 +81,6 @@ def _one_line_warnings() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.showwarning = show
         yield
-
-
-def _parsed(text: str, kind: type, ok: Any, expected: str) -> Any:
-    """``kind(text)`` if it satisfies ``ok``, else an argparse error naming ``expected``."""
-    try:
-        value = kind(text)
-    except ValueError:
-        value = None
-    if value is None or not ok(value):
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    return _parsed(text, int, lambda v: v >= 1, "a positive integer")
-
-
-def _non_negative_int(text: str) -> int:
-    return _parsed(text, int, lambda v: v >= 0, "an integer >= 0")
-
-
-def _non_negative_float(text: str) -> float:
-    return _parsed(text, float, lambda v: 0.0 <= v < float("inf"), "a number >= 0")
-
-
-def _coverage(text: str) -> float:
-    return _parsed(text, float, lambda v: 0.0 < v < 1.0, "a number between 0 and 1, e.g. 0.8")
-
-
-def _model_list(text: str) -> list[str]:
-    names = [n.strip().lower() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in MODELS]
-    if not names or unknown:
-        raise argparse.ArgumentTypeError(
-            f"expected a comma-separated list of {', '.join(MODELS)}; got {text!r}"
-        )
-    return list(dict.fromkeys(names))
-
-
-# ----------------------------------------------------------------------------- data
-
-
-def read_price_csv(
-    path: str | os.PathLike[str],
-    *,
-    date_column: str = "date",
-    columns: Sequence[str] | None = None,
-    name: str | None = None,
-) -> pd.DataFrame:
-    """Read prices from a CSV file with a date column and one or more price columns.
-
-    Parameters
-    ----------
-    path : str or PathLike
-        The CSV file.
-    date_column : str, default "date"
-        Name of the date column (case-insensitive).
-    columns : sequence of str, optional
-        Price columns to use (case-insensitive). Default: the first of ``Adj Close``,
-        ``Close``, ``Price``, ``Value`` present, else the only column besides the date.
-    name : str, optional
-        Name of the series (only with a single price column); default the column's name.
-
-    Returns
-    -------
-    DataFrame, shape (n_dates, n_columns)
-        Float prices on a sorted ``DatetimeIndex`` named ``Date``; empty cells are NaN.
-
-    Raises
-    ------
-    CLIError
-        If the file is missing or unreadable, has no date column or no usable price
-        column, or contains unparsable dates, non-numeric prices or duplicate dates.
-    """
-    import pandas as pd
-
-    where = f"--csv {os.fspath(path)}"
-    file = Path(path)
-    if not file.is_file():
-        raise CLIError(f"{where}: no such file. Pass the path of a CSV with a date column.")
-    try:
-        raw = pd.read_csv(file, dtype=str, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as err:
-        raise CLIError(f"{where}: not a readable CSV file ({_one_line(err)}).") from err
-    lookup = {str(c).strip().lower(): c for c in raw.columns}
-    date_col = lookup.get(date_column.strip().lower())
-    if date_col is None:
-        raise CLIError(
-            f"{where}: no {date_column!r} column (columns: {[str(c) for c in raw.columns]}). "
-            "The CSV needs a date column plus a price column, e.g. 'date,close'; "
-            "use --date-column to name yours."
-        )
-    others = [c for c in raw.columns if c != date_col]
-    if columns:
-        chosen = []
-        for wanted in columns:
-            col = lookup.get(wanted.strip().lower())
-            if col is None or col == date_col:
-                raise CLIError(
-                    f"{where}: no price column {wanted!r} (columns: {[str(c) for c in others]})."
-                    " Pass one of them with --column."
-                )
-            chosen.append(col)
-    else:
-        preferred = [lookup[n] for n in _PRICE_NAMES if n in lookup]
-        if preferred:
-            chosen = preferred[:1]
-        elif len(others) == 1:
-            chosen = others
-        else:
-            raise CLIError(
-                f"{where}: cannot tell which column holds the prices (columns: "
-                f"{[str(c) for c in others]}). Name it with --column, e.g. --column {others[0]}"
-                if others
-                else f"{where}: there is no price column besides {str(date_col)!r}. "
-                "The CSV needs a date column plus a price column, e.g. 'date,close'."
-            )
-    if len(raw) == 0:
-        raise CLIError(f"{where}: the file has a header but no rows.")
-
-    text_dates = raw[date_col]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            dates = pd.to_datetime(text_dates, errors="coerce", format="mixed")
-        except (ValueError, TypeError) as err:
-            raise CLIError(f"{where}: cannot parse the {str(date_col)!r} column as dates.") from err
-    if not pd.api.types.is_datetime64_any_dtype(dates):
-        raise CLIError(
-            f"{where}: the {str(date_col)!r} column mixes time zones; use one time zone."
-        )
-    bad = dates.isna()
-    if bad.any():
-        row = int(bad.to_numpy().argmax())
-        raise CLIError(
-            f"{where}: line {row + 2} has an invalid date {text_dates.iloc[row]!r} in column "
-            f"{str(date_col)!r}; use ISO dates such as 2024-01-31."
-        )
-    duplicated = dates.duplicated()
-    if duplicated.any():
-        row = int(duplicated.to_numpy().argmax())
-        raise CLIError(
-            f"{where}: the date {text_dates.iloc[row]!r} appears more than once (line "
-            f"{row + 2}); keep one row per date."
-        )
-    data = {}
-    for col in chosen:
-        values = pd.to_numeric(raw[col].str.strip(), errors="coerce")
-        bad = raw[col].notna() & raw[col].str.strip().ne("") & values.isna()
-        if bad.any():
-            row = int(bad.to_numpy().argmax())
-            raise CLIError(
-                f"{where}: column {str(col)!r} has a non-numeric price {raw[col].iloc[row]!r} "
-                f"on line {row + 2}; prices must be plain numbers (leave a cell empty if "
-                "the price is missing)."
-            )
-        if values.notna().sum() == 0:
-            raise CLIError(f"{where}: column {str(col)!r} has no prices.")
-        data[str(col)] = values.to_numpy(dtype="float64")
-    frame = pd.DataFrame(data, index=pd.DatetimeIndex(dates, name="Date"))
-    if name is not None:
-        if frame.shape[1] != 1:
-            raise CLIError("--name names a single price column; drop it or pass one --column.")
-        frame.columns = [name]
-    frame.columns.name = "Ticker"
-    return frame.sort_index()
-
-
-def _date(text: str | None, option: str) -> pd.Timestamp | None:
-    import pandas as pd
-
-    if text is None:
-        return None
-    try:
-        stamp = pd.Timestamp(text)
-    except ValueError:
-        stamp = pd.NaT
-    if pd.isna(stamp):
-        raise CLIError(f"{option} {text!r} is not a date; use an ISO date such as 2020-01-31.")
-    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
-
-
-def _load_data(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
-    """Wide price frame ``(n_dates, n_series)`` from the chosen source, and its description."""
-    from tsnode import data
-
-    if args.csv is not None:
-        columns = None if args.column is None else [c for c in args.column.split(",") if c]
-        frame = read_price_csv(
-            args.csv, date_column=args.date_column, columns=columns, name=args.name
-        )
-        source = f"CSV {args.csv}"
-    elif args.sample is not None:
-        frame = data.load_sample(args.sample)
-        source = "shipped sample"
-    else:
-        frame = data.load_prices(
-            args.ticker,
-            start=args.start,
-            end=args.end,
-            offline=args.offline,
-            cache_dir=args.cache_dir,
-        )
-        source = "Yahoo Finance (cached)" if not args.offline else "local cache"
-    if args.sample is not None or args.csv is not None:
-        start, end = _date(args.start, "--start"), _date(args.end, "--end")
-        tz = frame.index.tz
-        if tz is not None:
-            start = None if start is None else start.tz_localize(tz)
-            end = None if end is None else end.tz_localize(tz)
-        if start is not None:
-            frame = frame.loc[frame.index >= start]
-        if end is not None:
-            frame = frame.loc[frame.index < end]
-    frame = frame.dropna(how="all")
-    if args.lookback:
-        frame = frame.iloc[-args.lookback :]
-    if frame.empty:
-        raise CLIError("no prices in the selected date range; widen --start/--end.")
-    return frame, source
 
 
 # ----------------------------------------------------------------------------- models
@@ -577,63 +351,6 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
-
-
-def _add_common(parser: argparse.ArgumentParser, *, default_lookback: int) -> None:
-    source = parser.add_argument_group("data (choose one source)")
-    group = source.add_mutually_exclusive_group(required=True)
-    group.add_argument(
-        "--ticker",
-        metavar="SYMBOLS",
-        help="ticker(s) on Yahoo Finance, e.g. AAPL or AAPL,MSFT (downloaded once, then cached)",
-    )
-    group.add_argument("--csv", metavar="FILE", help="CSV file with a date column and prices")
-    group.add_argument("--sample", metavar="NAME", help="a shipped sample (see: tsnode samples)")
-    source.add_argument("--start", help="first date to use, e.g. 2018-01-01")
-    source.add_argument("--end", help="end date (exclusive)")
-    source.add_argument(
-        "--lookback",
-        type=_non_negative_int,
-        default=default_lookback,
-        metavar="ROWS",
-        help=f"use only the last ROWS rows (0 = all; default {default_lookback})",
-    )
-    source.add_argument(
-        "--column", help="CSV price column(s), comma-separated (default: close/price column)"
-    )
-    source.add_argument(
-        "--date-column", default="date", help="CSV date column (default: date, any case)"
-    )
-    source.add_argument("--name", help="series name for the CSV column (default: column name)")
-    source.add_argument(
-        "--offline", action="store_true", help="use cached ticker prices only, never download"
-    )
-    source.add_argument("--cache-dir", help="price cache directory (default: $TSNODE_CACHE_DIR)")
-
-    model = parser.add_argument_group("model and training")
-    model.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"tiny model and training budget (seconds); also set by {QUICK_ENV_VAR}=1",
-    )
-    model.add_argument("--epochs", type=_positive_int, help="training epochs (tsnode, gru)")
-    model.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    model.add_argument(
-        "--coverage",
-        type=_coverage,
-        default=0.8,
-        help="probability of the prediction interval (default 0.8)",
-    )
-    model.add_argument(
-        "--calendar",
-        default="XNYS",
-        help="exchange calendar of the forecast dates (default XNYS; none: observed spacing)",
-    )
-    model.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print only the results")
-    parser.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks"
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:

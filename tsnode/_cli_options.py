@@ -1,0 +1,110 @@
+"""Options of the ``tsnode`` command line (private): value types and shared options.
+
+The ``type=`` converters turn bad option values into argparse usage errors (exit status 2)
+naming what was expected; ``_add_common`` adds the data and model options shared by
+``tsnode forecast`` and ``tsnode backtest``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+#: Environment variable that selects the tiny ``--quick`` settings when set to 1/true/yes/on.
+QUICK_ENV_VAR = "TSNODE_QUICK"
+#: Model names accepted by ``--model`` / ``--models``.
+MODELS: tuple[str, ...] = ("tsnode", "gru", "gbm", "drift", "naive")
+
+
+def _parsed(text: str, kind: type, ok: Any, expected: str) -> Any:
+    """``kind(text)`` if it satisfies ``ok``, else an argparse error naming ``expected``."""
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    return _parsed(text, int, lambda v: v >= 1, "a positive integer")
+
+
+def _non_negative_int(text: str) -> int:
+    return _parsed(text, int, lambda v: v >= 0, "an integer >= 0")
+
+
+def _non_negative_float(text: str) -> float:
+    return _parsed(text, float, lambda v: 0.0 <= v < float("inf"), "a number >= 0")
+
+
+def _coverage(text: str) -> float:
+    return _parsed(text, float, lambda v: 0.0 < v < 1.0, "a number between 0 and 1, e.g. 0.8")
+
+
+def _model_list(text: str) -> list[str]:
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in MODELS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of {', '.join(MODELS)}; got {text!r}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def _add_common(parser: argparse.ArgumentParser, *, default_lookback: int) -> None:
+    source = parser.add_argument_group("data (choose one source)")
+    group = source.add_mutually_exclusive_group(required=True)
+    group.add_argument(
+        "--ticker",
+        metavar="SYMBOLS",
+        help="ticker(s) on Yahoo Finance, e.g. AAPL or AAPL,MSFT (downloaded once, then cached)",
+    )
+    group.add_argument("--csv", metavar="FILE", help="CSV file with a date column and prices")
+    group.add_argument("--sample", metavar="NAME", help="a shipped sample (see: tsnode samples)")
+    source.add_argument("--start", help="first date to use, e.g. 2018-01-01")
+    source.add_argument("--end", help="end date (exclusive)")
+    source.add_argument(
+        "--lookback",
+        type=_non_negative_int,
+        default=default_lookback,
+        metavar="ROWS",
+        help=f"use only the last ROWS rows (0 = all; default {default_lookback})",
+    )
+    source.add_argument(
+        "--column", help="CSV price column(s), comma-separated (default: close/price column)"
+    )
+    source.add_argument(
+        "--date-column", default="date", help="CSV date column (default: date, any case)"
+    )
+    source.add_argument("--name", help="series name for the CSV column (default: column name)")
+    source.add_argument(
+        "--offline", action="store_true", help="use cached ticker prices only, never download"
+    )
+    source.add_argument("--cache-dir", help="price cache directory (default: $TSNODE_CACHE_DIR)")
+
+    model = parser.add_argument_group("model and training")
+    model.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"tiny model and training budget (seconds); also set by {QUICK_ENV_VAR}=1",
+    )
+    model.add_argument("--epochs", type=_positive_int, help="training epochs (tsnode, gru)")
+    model.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    model.add_argument(
+        "--coverage",
+        type=_coverage,
+        default=0.8,
+        help="probability of the prediction interval (default 0.8)",
+    )
+    model.add_argument(
+        "--calendar",
+        default="XNYS",
+        help="exchange calendar of the forecast dates (default XNYS; none: observed spacing)",
+    )
+    model.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only the results")
+    parser.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks"
+    )
