@@ -175,6 +175,28 @@ def test_quantile_rule_and_threshold():
     assert (sim.positions["A"].iloc[1:-1] == -1).all()
 
 
+@pytest.mark.parametrize("allow_short", [False, True])
+@pytest.mark.parametrize("noise", [1e-15, -1e-15, 1e-10, -1e-9])
+def test_no_change_forecast_with_float_noise_never_trades(noise, allow_short):
+    # a random-walk forecast (forecast == origin) back from scaler round trips
+    prices = make_prices({"A": [100.0, 101.0, 99.0, 102.0, 98.0, 103.0]})
+    table = make_forecasts(prices, forecast=lambda a, o: o * (1 + noise), spread=0.0)
+    for rule in ("sign", "quantile"):
+        sim = simulate(table, prices, rule=rule, allow_short=allow_short)
+        assert (sim.positions["A"] == 0).all()
+        np.testing.assert_array_equal(sim.equity.to_numpy(), np.ones(len(prices)))
+        np.testing.assert_array_equal(sim.returns.to_numpy(), np.zeros(len(prices) - 1))
+        assert sim.stats().loc["n_trades", "strategy"] == 0
+
+
+def test_tiny_but_real_expected_return_still_trades():
+    prices = make_prices({"A": [100 * 1.01**i for i in range(6)]})
+    up = simulate(make_forecasts(prices, forecast=lambda a, o: o * (1 + 1e-6)), prices)
+    assert (up.positions["A"].iloc[1:-1] == 1).all()
+    down = make_forecasts(prices, forecast=lambda a, o: o * (1 - 1e-6))
+    assert (simulate(down, prices, allow_short=True).positions["A"].iloc[1:-1] == -1).all()
+
+
 def test_missing_or_nan_forecast_means_flat():
     prices = make_prices({"A": [100 * 1.01**i for i in range(6)]})
     table = make_forecasts(prices)

@@ -9,7 +9,10 @@ The rules, precisely (close prices only):
   only if the *lowest* quantile column is above the origin by more than ``threshold``
   (``q_low / origin - 1 > threshold``), short only if ``allow_short`` and the *highest*
   quantile column is below it (``q_high / origin - 1 < -threshold``). A missing row or a
-  NaN forecast/origin means flat.
+  NaN forecast/origin means flat. Expected returns within ``1e-9`` of zero
+  (``abs(r_hat) <= 1e-9``, both rules) count as exactly zero, i.e. no signal: a no-change
+  forecast (``NaiveForecaster``: forecast == origin) that comes back from a scaler round
+  trip with floating-point noise (~1e-16) stays flat even with ``threshold=0``.
 * **Execution: next bar.** A decision made with the close of bar ``t`` (the cutoff) is
   entered at the close of the *next* bar ``t+1`` and so earns the close-to-close return
   from ``t+1`` to ``t+2`` onwards. A forecast can therefore never earn the move
@@ -59,6 +62,9 @@ STAT_NAMES: tuple[str, ...] = (
     "n_trades",
 )
 _REQUIRED = ("cutoff", "series", "step", "forecast", "origin")
+# Expected returns with |r_hat| <= this are floating-point noise around "no change" (a
+# forecast equal to the origin up to scaler round trips): no signal, flat.
+_NO_SIGNAL = 1e-9
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -311,6 +317,8 @@ def _decisions(
                 )
             up = rows[levels[0][1]].to_numpy(dtype="float64") / origin - 1.0
             down = rows[levels[-1][1]].to_numpy(dtype="float64") / origin - 1.0
+    up = np.where(np.abs(up) <= _NO_SIGNAL, 0.0, up)
+    down = np.where(np.abs(down) <= _NO_SIGNAL, 0.0, down)
     valid = np.isfinite(origin) & (origin > 0)
     pos = np.where(valid & (up > threshold), 1.0, 0.0)
     if allow_short:
@@ -369,7 +377,10 @@ def simulate(
         a single series), covering the cutoffs and the bars after them. Not modified.
     rule : {"sign", "quantile"}, default "sign"
     threshold : float, default 0.0
-        Minimum expected return (as a fraction) to take a position.
+        Minimum expected return (as a fraction) to take a position: long needs
+        ``r_hat > threshold``. Expected returns with ``abs(r_hat) <= 1e-9`` are treated as
+        exactly 0 (no signal, flat), so floating-point noise around a no-change forecast
+        never trades, even with the default ``threshold=0``.
     allow_short : bool, default False
     cost_bps, slippage_bps : float, default 5.0 and 0.0
         Costs in basis points of the traded amount, added together.
