@@ -154,3 +154,88 @@ def test_plot_calibration(forecasts, tmp_path):
         plotting.plot_calibration(forecasts, (0.3, 0.5))
     with pytest.raises(ValueError, match="at least 2 levels"):
         plotting.plot_calibration(forecasts, (0.5,))
+
+
+# ----------------------------------------------------------------------------- date axes
+
+
+def _tick_labels(ax) -> list:
+    return [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+
+
+def _assert_readable_date_ticks(fig) -> None:
+    """Every Axes with x tick labels has at most 12 of them and no two overlap."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    labelled = 0
+    for ax in fig.axes:
+        labels = _tick_labels(ax)
+        if not labels:
+            continue
+        labelled += 1
+        assert 3 <= len(ax.get_xticks()) <= 12
+        boxes = [t.get_window_extent(renderer) for t in labels]
+        for left, right in zip(boxes, boxes[1:], strict=False):
+            assert not left.overlaps(right), [t.get_text() for t in labels]
+    assert labelled
+
+
+@pytest.fixture
+def two_years() -> pd.DataFrame:
+    index = pd.bdate_range("2022-01-03", "2023-12-29")
+    rng = np.random.default_rng(2)
+    walk = 100 * np.exp(np.cumsum(0.01 * rng.standard_normal(len(index))))
+    return pd.DataFrame({"AAA": walk}, index=index)
+
+
+@pytest.mark.parametrize("width", [10, 4])
+def test_date_tick_labels_do_not_overlap(two_years, width):
+    index, values = two_years.index, two_years["AAA"].to_numpy()
+    table = pd.DataFrame(
+        {
+            "cutoff": index[:-1],
+            "timestamp": index[1:],
+            "series": "AAA",
+            "step": 1,
+            "actual": values[1:],
+            "forecast": values[:-1],
+            "q0.1": 0.98 * values[:-1],
+            "q0.9": 1.02 * values[:-1],
+            "origin": values[:-1],
+            "scale": 1.0,
+        }
+    )
+    _, ax = plt.subplots(figsize=(width, 3))
+    fig = plotting.plot_backtest(table, ax=ax)
+    _assert_readable_date_ticks(fig)
+    # a year at the start of each year, month names in between (ConciseDateFormatter)
+    texts = [t.get_text() for t in _tick_labels(ax)]
+    assert "2023" in texts and "Jul" in texts
+
+    sim = simulate(table, two_years)
+    _assert_readable_date_ticks(plotting.plot_equity(sim, fig=plt.figure(figsize=(width, 4))))
+
+    future = pd.bdate_range("2024-01-01", periods=20)
+    quantiles = pd.DataFrame(
+        {("AAA", q): values[-1] * (1 + 0.05 * (q - 0.5)) * np.ones(20) for q in (0.1, 0.5, 0.9)},
+        index=future,
+    )
+    _, ax = plt.subplots(figsize=(width, 3))
+    fig = plotting.plot_forecast(two_years, quantiles, ax=ax, n_history=len(two_years))
+    _assert_readable_date_ticks(fig)
+
+
+def test_date_ticks_keep_the_time_zone_and_skip_non_dates(two_years):
+    prices = two_years.tz_localize("America/New_York")
+    fig = plotting.plot_equity(prices["AAA"] / prices["AAA"].iloc[0])
+    locator = fig.axes[1].xaxis.get_major_locator()
+    assert str(locator.tz) == "America/New_York"
+    _assert_readable_date_ticks(fig)
+    # integer "timestamps": the default numeric ticks are left alone
+    table = pd.DataFrame(
+        {"timestamp": np.arange(5), "series": "A", "step": 1, "actual": 1.0, "forecast": 1.0}
+    )
+    ax = plotting.plot_backtest(table).axes[0]
+    ax.figure.canvas.draw()
+    assert not any(t.get_text().startswith("19") for t in _tick_labels(ax))
+    assert type(ax.xaxis.get_major_formatter()).__name__ == "ScalarFormatter"

@@ -93,6 +93,23 @@ def _select_series(table: pd.DataFrame, series: Any) -> list[Any]:
 # ----------------------------------------------------------------------------- fan chart
 
 
+def _date_ticks(axis: Axes, values: Any) -> None:
+    """Concise date ticks on the x axis of ``axis`` if ``values`` (its x data) are dates.
+
+    ``AutoDateLocator`` + ``ConciseDateFormatter`` label a 2-year daily axis ``2022, Apr,
+    Jul, Oct, 2023, ...`` instead of ``2022-01, 2022-04, ...``, whose labels overlap on
+    narrow Axes. Labels are in the time zone of the data, as matplotlib's default.
+    """
+    import matplotlib.dates as mdates
+
+    index = pd.Index(values)
+    if not isinstance(index, pd.DatetimeIndex):
+        return
+    locator = mdates.AutoDateLocator(tz=index.tz)
+    axis.xaxis.set_major_locator(locator)
+    axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=index.tz))
+
+
 def plot_forecast(
     history: pd.DataFrame | pd.Series,
     quantiles: pd.DataFrame,
@@ -169,6 +186,7 @@ def plot_forecast(
         axis.set_title(str(name))
         axis.legend(loc="upper left", fontsize="small")
         axis.grid(alpha=0.3)
+        _date_ticks(axis, index)
     fig = axes[0].figure
     if title is not None:
         fig.suptitle(title)
@@ -233,6 +251,7 @@ def plot_backtest(
         axis.set_title(str(name))
         axis.legend(loc="upper left", fontsize="small")
         axis.grid(alpha=0.3)
+        _date_ticks(axis, part["timestamp"])
     return axes[0].figure
 
 
@@ -297,6 +316,7 @@ def plot_equity(
     bottom.set_ylabel("drawdown")
     bottom.yaxis.set_major_formatter(PercentFormatter(1.0))
     bottom.grid(alpha=0.3)
+    _date_ticks(bottom, equity.index)  # sharex: sets the ticks of both panels
     if title is not None:
         top.set_title(title)
     return fig
