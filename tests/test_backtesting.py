@@ -708,3 +708,12 @@ def test_yfinance_frame_uses_the_forecasters_target_and_unsorted_warns():
     with pytest.warns(UserWarning, match="sort") as record:
         backtest(NaiveForecaster(), shuffled, horizon=1, initial_window=20, **BT)
     assert record[0].filename == __file__
+
+
+def test_public_names_importable_from_the_module_and_the_package():
+    import tsnode
+    import tsnode.backtesting as bt
+
+    for name in bt.__all__:
+        assert getattr(tsnode, name) is getattr(bt, name)
+        assert getattr(bt, name).__module__ == "tsnode.backtesting"

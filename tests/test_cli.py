@@ -467,3 +467,11 @@ def test_backtest_too_few_rows_is_one_line(capsys):
     assert main(argv) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "too few" in err and "--cutoffs" in err
+
+
+def test_public_names_importable():
+    for name in [*cli.__all__, "build_parser", "_quick_from_env"]:
+        assert hasattr(cli, name), name
+    assert issubclass(cli.CLIError, Exception)
+    assert set(cli.MODELS) == {"tsnode", "gru", "gbm", "drift", "naive"}
+    assert cli.QUICK_ENV_VAR == "TSNODE_QUICK"

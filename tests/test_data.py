@@ -683,3 +683,13 @@ def test_data_dir_links_to_package_copies():
     assert (REPO / "data" / "README.md").is_file()
     total = sum((REPO / "tsnode" / "sample_data" / f"{n}.csv").stat().st_size for n in SAMPLES)
     assert total < 2_000_000
+
+
+def test_public_names_importable_from_the_module_and_the_package():
+    import tsnode
+
+    for name in [*data.__all__, "CACHE_ENV_VAR", "_read_cache", "_write_cache"]:
+        assert hasattr(data, name), name
+    for name in ("DataError", "load_prices", "load_sample", "list_samples"):
+        assert getattr(tsnode, name) is getattr(data, name)
+    assert data.FIELDS == ("Open", "High", "Low", "Close", "Volume")

@@ -355,3 +355,8 @@ def test_diebold_mariano_negative_variance_falls_back():
     d = e1**2 - e2**2
     dm = d.mean() / math.sqrt(np.mean((d - d.mean()) ** 2) / n) * math.sqrt((n - 1) / n)
     assert res.statistic == pytest.approx(dm, rel=1e-12)
+
+
+def test_public_names_importable():
+    for name in m.__all__:
+        assert callable(getattr(m, name)), name
