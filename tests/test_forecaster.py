@@ -506,6 +506,18 @@ def test_random_state_reproducibility():
     assert not np.allclose(a.to_numpy(), c.to_numpy())
 
 
+def test_a_shorter_horizon_gives_the_same_forecast_truncated(fitted):
+    longest = fitted.sample(6, n_samples=40)
+    quantiles = fitted.predict_quantiles(6, quantiles=[0.1, 0.5, 0.9])
+    for horizon in (1, 3):
+        np.testing.assert_array_equal(fitted.sample(horizon, n_samples=40), longest[:, :horizon])
+        pd.testing.assert_frame_equal(
+            fitted.predict_quantiles(horizon, quantiles=[0.1, 0.5, 0.9]),
+            quantiles.iloc[:horizon],
+            check_freq=False,
+        )
+
+
 def test_input_frame_is_never_modified(prices):
     frame = prices[prices.index <= FIT_END].copy()
     frame.index = frame.index.tz_localize("America/New_York")

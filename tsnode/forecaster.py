@@ -442,6 +442,10 @@ class TSNodeForecaster(BaseForecaster):
                 for q, s in zip(queries[lo : lo + chunk], starts, strict=True)
             ]
             union = np.unique(np.concatenate(rel_q))
+            positions = [np.searchsorted(union, r) for r in rel_q]
+            # Each series is sampled at its own query times (its own draws per position, so a
+            # shorter horizon gives the same paths truncated); ragged queries use the union.
+            own = len({len(p) for p in positions}) == 1
             with torch.no_grad():
                 out = model.sample(
                     batch.times.to(device),
@@ -451,11 +455,12 @@ class TSNodeForecaster(BaseForecaster):
                     n_samples=n_samples,
                     t0=0.0,
                     generator=generator,
-                )  # (S, B, Q, 1)
+                    index=torch.as_tensor(np.stack(positions), device=device) if own else None,
+                )  # (S, B, K, 1) or (S, B, Q, 1)
             out = out[..., 0].cpu().numpy().astype(np.float64)
-            for i, r in enumerate(rel_q):
+            for i, pos in enumerate(positions):
                 anchor = part[i][1][-1]  # last context value, see _make_batch
-                results.append(out[:, i, np.searchsorted(union, r)] + anchor)
+                results.append((out[:, i] if own else out[:, i, pos]) + anchor)
         return results
 
     def _inverse(self, scaled: np.ndarray) -> np.ndarray:

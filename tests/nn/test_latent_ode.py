@@ -386,3 +386,23 @@ def test_elbo_packs_sparse_targets_without_changing_the_loss():
     finally:
         module._own_targets = original
     torch.testing.assert_close(packed.loss, dense.loss, rtol=1e-12, atol=1e-12)
+
+
+def test_samples_for_a_shorter_horizon_are_the_same_paths_truncated():
+    torch.manual_seed(0)
+    model = LatentODE(
+        1, latent_dim=4, hidden_dim=8, anchored=True, solver="midpoint", options={"step_size": 0.5}
+    )
+    times = torch.linspace(-2.0, 0.0, 10)
+    values, mask = torch.randn(2, 10, 1), torch.ones(2, 10, 1)
+    query = torch.tensor([0.03, 0.07, 0.1, 0.13, 0.17, 0.6, 0.9])
+
+    def draw(n_times):
+        generator = torch.Generator().manual_seed(1)
+        return model.sample(
+            times, values, mask, query[:n_times], n_samples=7, t0=0.0, generator=generator
+        )
+
+    longest = draw(7)
+    for n_times in (1, 3, 5):
+        torch.testing.assert_close(draw(n_times), longest[:, :, :n_times], rtol=0, atol=0)

@@ -457,6 +457,7 @@ class LatentODE(nn.Module):
         n_samples: int = 100,
         t0: float | torch.Tensor | None = None,
         generator: torch.Generator | None = None,
+        index: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Posterior predictive samples at ``t_query``, observation noise included.
 
@@ -465,22 +466,46 @@ class LatentODE(nn.Module):
         points are correlated like a random walk: sample paths are usable for path-dependent
         risk (drawdowns). Otherwise the noise is independent across time points.
 
-        Returns a tensor of shape ``(n_samples, B, Q, D)``.
+        With a ``(B, K)`` ``index`` (see :meth:`decode`) each series is sampled at its own
+        query times ``t_query[index[b]]`` (sorted per row) and gets its own draws per own query
+        position, so a shorter horizon gives the same paths truncated, series by series.
+
+        Returns a tensor of shape ``(n_samples, B, Q, D)``, or ``(n_samples, B, K, D)``.
         """
         t0 = times.min() if t0 is None else torch.as_tensor(t0, dtype=times.dtype)
         out = self.forward(
-            times, values, mask, t_query, n_samples=n_samples, t0=t0, generator=generator
+            times,
+            values,
+            mask,
+            t_query,
+            n_samples=n_samples,
+            t0=t0,
+            generator=generator,
+            index=index,
         )
         mean = out.pred_mean
-        noise = torch.randn(mean.shape, dtype=mean.dtype, device=mean.device, generator=generator)
+        # One draw per query time, in time order: the draws at the first k query times do not
+        # depend on how many later times are asked for, so a shorter horizon gives the same
+        # paths, truncated. (One draw for all times would not: torch's normal sampler
+        # transforms uniforms in blocks whose layout depends on the total size.)
+        per_time = (*mean.shape[:-2], mean.shape[-1])
+        noise = torch.stack(
+            [
+                torch.randn(per_time, dtype=mean.dtype, device=mean.device, generator=generator)
+                for _ in range(mean.shape[-2])
+            ],
+            dim=-2,
+        )
         if self.anchored:
             s = self._normalise(t_query, t0.to(t_query.device)).to(mean.device, mean.dtype)
+            if index is not None:
+                s = s[index.to(s.device)]  # (B, K): each series' own query times
             after = s > 0
             if bool(after.any()):
-                s_after = s[after]  # increasing
-                gaps = torch.diff(s_after, prepend=s_after.new_zeros(1))
-                increments = noise[..., after, :] * gaps.sqrt().view(-1, 1)
-                brownian = increments.cumsum(dim=-2) / s_after.sqrt().view(-1, 1)
-                noise = noise.clone()
-                noise[..., after, :] = brownian
+                # Brownian increments over each series' own gaps after t0 (0 before t0).
+                elapsed = s.clamp_min(0.0)
+                gaps = torch.diff(elapsed, dim=-1, prepend=torch.zeros_like(elapsed[..., :1]))
+                increments = noise * gaps.sqrt().unsqueeze(-1)
+                brownian = increments.cumsum(dim=-2) / elapsed.clamp_min(1e-30).sqrt().unsqueeze(-1)
+                noise = torch.where(after.unsqueeze(-1), brownian, noise)
         return mean + out.pred_std * noise
