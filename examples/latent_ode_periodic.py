@@ -91,8 +91,8 @@ def build_model(
     """The recipe of ``benchmarks/bench_toy.py``: fixed Euler steps, fixed observation noise.
 
     A fixed-step solver (one Euler step per 0.05 time units, about the grid spacing) keeps every
-    training step equally cheap; dopri5's evaluations grew about 5x within the first few hundred
-    steps, so at equal CPU time it trained several times fewer steps.
+    training step equally cheap; dopri5's evaluations per step grow during training, so at equal
+    CPU time it trained about half as many steps.
     """
     if quick:
         sizes = {"latent_dim": 4, "hidden_dim": 8, "ode_units": 16, "encoder_units": 16}
