@@ -92,7 +92,9 @@ def build_model(
 
     A fixed-step solver (one Euler step per 0.05 time units, about the grid spacing) keeps every
     training step equally cheap; dopri5's evaluations per step grow during training, so at equal
-    CPU time it trained about half as many steps.
+    CPU time it trained about half as many steps. The encoder takes 4 Euler substeps per gap
+    between observations: with 1, the interpolation MSE at 10% observed was about twice as high
+    (one seed, equal CPU time).
     """
     if quick:
         sizes = {"latent_dim": 4, "hidden_dim": 8, "ode_units": 16, "encoder_units": 16}
@@ -106,6 +108,7 @@ def build_model(
         ode_layers=1,
         solver="euler",
         options={"step_size": EULER_STEP},
+        encoder_substeps=1 if quick else 4,
         obs_std=obs_std,
         time_scale=time_scale,
     )
