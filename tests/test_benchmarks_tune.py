@@ -24,13 +24,15 @@ def tune():
 
 def test_quick_run_scores_every_variant_before_the_evaluation_period(tune, tmp_path):
     report = tune.main(
-        ["--quick", "--solvers", "midpoint", "--variants", "full", "drift", "--out", str(tmp_path)]
+        ["--quick", "--solvers", "midpoint", "--variants", "full", "drift", "prior4"]
+        + ["--out", str(tmp_path)]
     )
     saved = json.loads((tmp_path / "tune_prices.json").read_text())
     assert (tmp_path / "tune_prices.md").is_file()
     assert saved["settings"] == report["settings"]
     assert pd.Timestamp(saved["settings"]["tune_end"]) < pd.Timestamp("2011-03-01")
     names = {"naive", "drift", "gbm", "midpoint/raw", "midpoint/full", "midpoint/drift"}
+    names.add("midpoint/prior4")
     assert set(saved["scores"]) == names
     for rows in saved["scores"].values():
         for row in rows.values():
@@ -39,3 +41,24 @@ def test_quick_run_scores_every_variant_before_the_evaluation_period(tune, tmp_p
     for fit in saved["calibration_maps"]["midpoint"]:
         assert fit["drift"]["log_spread"] == 0.0 and fit["drift"]["slope"] == 0.0
         assert 0.0 <= fit["full"]["drift"] <= 1.0
+    # the pre-registered rule ranks every calibrated variant, never the uncalibrated one
+    ranked = [r["variant"] for r in saved["ranking"]]
+    assert sorted(ranked) == ["midpoint/drift", "midpoint/full", "midpoint/prior4"]
+    met = [r["targets_met"] for r in saved["ranking"]]
+    assert met == sorted(met, reverse=True)
+
+
+def test_rank_variants_follows_the_rule(tune):
+    def row(mase, crps, c80, c90):
+        return {"mase_rel": mase, "crps_rel_gbm": crps, "coverage_80": c80, "coverage_90": c90}
+
+    scores = {
+        "gbm": {1: row(1.0, 1.0, 0.8, 0.9)},
+        "m/raw": {1: row(1.0, 0.9, 0.8, 0.9)},
+        "m/a": {1: row(1.0, 0.9, 0.76, 0.86)},  # 4 met, coverage error 0.04
+        "m/b": {1: row(1.0, 0.95, 0.79, 0.89)},  # 4 met, coverage error 0.01
+        "m/full@0.75": {1: row(1.0, 0.95, 0.79, 0.89)},  # exact tie with b: the incumbent
+        "m/c": {1: row(1.1, 0.8, 0.8, 0.9)},  # 3 met
+    }
+    ranked = [r["variant"] for r in tune.rank_variants(scores)]
+    assert ranked == ["m/full@0.75", "m/b", "m/a", "m/c"]

@@ -153,3 +153,30 @@ def test_holdout_points_without_a_tail_or_with_too_many_origins():
         max_origins=7,
     )
     assert len(seen) == 7 and seen[0] == 9 and seen[-1] == 48
+
+
+def test_the_random_walk_prior_shrinks_a_short_tail_more_than_a_long_one():
+    samples, targets, elapsed = random_walk_forecasts(spread=1.0)
+    samples, targets = samples + 0.5 * elapsed[:, None], targets + 0.5 * elapsed  # real drift
+    free = fit_calibration(samples, targets, elapsed)
+    short = fit_calibration(samples, targets, elapsed, prior_windows=16.0, n_windows=15.0)
+    long = fit_calibration(samples, targets, elapsed, prior_windows=16.0, n_windows=1500.0)
+    assert short["drift"] < long["drift"] <= free["drift"] + 1e-6
+    assert long["drift"] > 0.9  # enough evidence overrides the prior
+    assert short["drift"] < 0.7  # little evidence: the median is pulled towards the last value
+    # crps_after is the held-out CRPS (prior left out): the prior can only cost on that data
+    assert short["crps_after"] >= free["crps_after"] - 1e-9
+
+
+def test_the_prior_alone_is_minimised_by_the_identity_spread_and_no_drift():
+    samples, targets, elapsed = random_walk_forecasts(spread=2.0)
+    cal = fit_calibration(samples, targets, elapsed, prior_windows=1e6, n_windows=1.0)
+    assert abs(cal["log_spread"]) < 0.02 and abs(cal["slope"]) < 0.02
+    assert cal["drift"] < 0.05
+
+
+def test_effective_windows():
+    from tsnode._calibration import effective_windows
+
+    assert effective_windows([76, 76, 76, 76], 20) == pytest.approx(15.2)
+    assert effective_windows([0, -3], 20) == 0.0

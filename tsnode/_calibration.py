@@ -13,7 +13,12 @@ time, hence the quantiles, is kept and paths stay continuous); ``drift`` in [0, 
 median move towards 0, i.e. towards the random walk's "no change" (1 keeps the model's median).
 
 :func:`fit_calibration` chooses the parameters that minimise the mean CRPS of held-out
-forecasts; :data:`IDENTITY` leaves the samples unchanged.
+forecasts; :data:`IDENTITY` leaves the samples unchanged. With ``prior_windows > 0`` the fit is
+penalised: the held-out CRPS is averaged with the expected CRPS under a *random-walk prior*
+(targets drawn from a Gaussian centred on the last value with the model's own spread, for
+which the identity spread and ``drift = 0`` are optimal), weighted ``n_windows`` (independent
+held-out forecast windows, see :func:`effective_windows`) to ``prior_windows``. A short tail
+thus moves the map little from "model spread, no median move"; a long one dominates the prior.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ __all__ = [
     "apply_calibration",
     "check_calibration",
     "fit_calibration",
+    "effective_windows",
     "holdout_points",
 ]
 
@@ -115,6 +121,27 @@ def _crps_terms(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return median, dev, pairwise
 
 
+def _prior_crps(mu: np.ndarray, scale: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Expected CRPS of forecasts N(mu, scale^2) for targets drawn from N(0, sigma^2)."""
+    from scipy.special import erf
+
+    v = np.sqrt(scale**2 + sigma**2)
+    z = mu / v
+    e_abs = v * (np.sqrt(2.0 / np.pi) * np.exp(-0.5 * z * z) + z * erf(z / np.sqrt(2.0)))
+    return e_abs - scale / np.sqrt(np.pi)
+
+
+def effective_windows(n_tail: list[int] | np.ndarray, forecast_length: int) -> float:
+    """Independent held-out forecast windows: held-back observations / forecast length.
+
+    Consecutive origins share most of their targets, so the tail of ``n`` observations of a
+    series holds about ``n / forecast_length`` independent ``forecast_length``-step forecasts.
+    """
+    return float(np.sum(np.maximum(np.asarray(n_tail, dtype=np.float64), 0.0))) / max(
+        int(forecast_length), 1
+    )
+
+
 def fit_calibration(
     samples: np.ndarray,
     targets: np.ndarray,
@@ -124,6 +151,8 @@ def fit_calibration(
     fit_slope: bool = True,
     fit_drift: bool = True,
     strength: float = 1.0,
+    prior_windows: float = 0.0,
+    n_windows: float | None = None,
 ) -> dict[str, Any]:
     """Calibration map minimising the weighted mean CRPS of held-out forecasts.
 
@@ -144,6 +173,16 @@ def fit_calibration(
         Shrinkage of the fitted spread towards 1: ``log_spread`` and ``slope`` are multiplied
         by it after the fit (1: as fitted; the held-out tail is short and its volatility
         regime need not last, so a partial correction can generalise better).
+    prior_windows : float, default 0.0
+        Weight of the random-walk prior, in pseudo forecast windows (0: no prior). The
+        objective is ``(n_windows * CRPS_heldout + prior_windows * CRPS_prior) / (n_windows
+        + prior_windows)``, where ``CRPS_prior`` is the expected CRPS of the calibrated
+        forecasts (taken as Gaussian: the median and the samples' spread) when the target
+        is Gaussian around 0 (the last value) with the model's uncalibrated spread. The
+        prior alone is minimised by ``log_spread = slope = drift = 0``.
+    n_windows : float, optional
+        Independent held-out windows behind the points (:func:`effective_windows`); default
+        ``n_points / 20``. Only used with a prior.
 
     Returns
     -------
@@ -167,6 +206,9 @@ def fit_calibration(
     weights = weights / len(weights)  # mean over points of weight * CRPS
     median, dev, pairwise = _crps_terms(samples)
     log_ratio = np.log(np.maximum(elapsed, 1.0) / _REFERENCE_DAYS)
+    sigma = pairwise * math.sqrt(math.pi) / 2.0  # Gaussian sd with that mean |difference|
+    n_win = float(n_windows) if n_windows is not None else len(targets) / 20.0
+    mix = float(prior_windows) / (max(n_win, 1e-12) + float(prior_windows))
 
     active = [0] + ([1] if fit_slope else []) + ([2] if fit_drift else [])
 
@@ -178,17 +220,22 @@ def fit_calibration(
         d = float(np.clip(theta[2], 0.0, 1.0))
         return a, b, d
 
-    def crps(theta: np.ndarray) -> float:
+    def crps(theta: np.ndarray, mix: float = mix) -> float:
+        """Objective: held-out mean CRPS, mixed with the prior's when ``mix > 0``."""
         a, b, d = unpack(theta)
         spread = np.exp(a + b * log_ratio)
         x = (d * median - targets)[:, None] + spread[:, None] * dev
         per_point = np.abs(x).mean(axis=1) - 0.5 * spread * pairwise
+        if mix > 0.0:
+            prior = _prior_crps(d * median, spread * sigma, sigma)
+            per_point = (1.0 - mix) * per_point + mix * prior
         return float(weights @ per_point)
 
-    before = crps(np.array([0.0, 0.0, 1.0])[active])
+    before = crps(np.array([0.0, 0.0, 1.0])[active], 0.0)
     best = None
     # A few starting points: the CRPS is piecewise smooth, Nelder-Mead can stall on a kink.
-    for start in ([0.0, 0.0, 1.0], [-0.5, 0.0, 0.5], [0.3, 0.2, 0.8]):
+    starts = [[0.0, 0.0, 1.0], [-0.5, 0.0, 0.5], [0.3, 0.2, 0.8]]
+    for start in starts + ([[0.0, 0.0, 0.0]] if mix > 0.0 else []):
         res = minimize(
             crps,
             np.array(start)[active],
@@ -205,7 +252,7 @@ def fit_calibration(
         "drift": d,
         "n_points": int(len(targets)),
         "crps_before": before,
-        "crps_after": crps(np.array([a, b, d])[active]),
+        "crps_after": crps(np.array([a, b, d])[active], 0.0),
     }
 
 
