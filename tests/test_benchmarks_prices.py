@@ -44,7 +44,12 @@ def test_quick_main_writes_json_and_markdown(bench, tmp_path):
     assert {r["model"] for r in sec4["degradation"]} == {"tsnode", "gru"}
     assert {v["horizon"] for v in sec4["verdicts"]} == {1, 3}
     assert set(sec4["scores"]) == {"tsnode", "gru", "naive", "gbm"}
+    for section in (saved["section3"], sec4):  # one calibration map per fit, per seed
+        (fits,) = section["calibration_maps"].values()
+        assert len(fits) == saved["settings"]["n_folds"]
+        assert all(0.0 <= f["drift"] <= 1.0 and f["train_end"] < "2013-03-01" for f in fits)
     text = (tmp_path / "prices.md").read_text()
+    assert "- seed 0: " in text
     assert "## Section 3: real prices" in text and "## Section 4" in text
     assert "| tsnode | 1 |" in text
     (tmp_path / "prices.md").unlink()
