@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     VARIANTS.clear()
     VARIANTS.update({k: ALL_VARIANTS[k] for k in ["raw", *args.variants] if k in ALL_VARIANTS})
     torch.set_num_threads(1)
-    started = time.perf_counter()
+    started, code = time.perf_counter(), bench._git_state()  # the code that runs
     frame = load_sample(args.tickers)
     frame = frame[frame.index <= pd.Timestamp(args.tune_end)]
     data = frame.iloc[-(args.train_days + args.eval_days) :]
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report = {
         "command": " ".join(["python benchmarks/tune_prices.py", *(argv or sys.argv[1:])]),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "code": bench._git_state(),
+        "code": code,
         "settings": {
             "tickers": list(data.columns),
             "tune_start": str(data.index[args.train_days].date()),
