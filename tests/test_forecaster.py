@@ -21,7 +21,7 @@ from sklearn.preprocessing import RobustScaler
 import tsnode.forecaster as forecaster_module
 import tsnode.nn.ode as ode_module
 import tsnode.training as training_module
-from tsnode._calibration import IDENTITY, fit_calibration
+from tsnode._calibration import IDENTITY, effective_windows, fit_calibration
 from tsnode.datasets import make_gbm
 from tsnode.forecaster import TSNodeForecaster
 from tsnode.nn.latent_ode import ELBOResult
@@ -830,12 +830,20 @@ def test_a_twice_too_wide_model_gets_a_spread_near_one_half():
     full = fit_calibration(samples, targets, elapsed, weights=weights)
     assert np.exp(full["log_spread"]) == pytest.approx(0.5, abs=0.08)
     assert abs(full["slope"]) < 0.15
-    # ... and the default applies it at the strength chosen on the tuning period
-    strength = forecaster_module._CALIBRATION_OPTIONS["strength"]
+    # ... and the default shrinks it towards 1 by the random-walk prior chosen on the tuning
+    # period (16 pseudo windows against this tail's 3 x 75 / 5 = 45 held-out ones)
+    options = forecaster_module._CALIBRATION_OPTIONS
+    tail = [len(d) - s for (d, _), s in zip(series, model._split(series)[2], strict=True)]
+    n_windows = effective_windows(tail, model.forecast_length)
+    expected = fit_calibration(
+        samples, targets, elapsed, weights=weights, n_windows=n_windows, **options
+    )
     cal = model.calibration_
     assert cal["n_points"] == full["n_points"] > 500
-    assert cal["log_spread"] == pytest.approx(strength * full["log_spread"])
+    assert cal["log_spread"] == pytest.approx(expected["log_spread"])
+    assert full["log_spread"] < cal["log_spread"] < 0.0  # narrowed, but less than the free fit
     assert cal["crps_after"] < cal["crps_before"]
+    strength = cal["log_spread"] / full["log_spread"]
     # the map reaches the public outputs: the interval is about 0.5**strength as wide
     narrow = model.predict_interval(10, coverage=0.8)
     model.calibration_ = dict(IDENTITY)

@@ -24,7 +24,13 @@ import torch
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
-from tsnode._calibration import IDENTITY, apply_calibration, fit_calibration, holdout_points
+from tsnode._calibration import (
+    IDENTITY,
+    apply_calibration,
+    effective_windows,
+    fit_calibration,
+    holdout_points,
+)
 from tsnode._forecaster_params import check_params
 from tsnode.base import BaseForecaster
 from tsnode.nn.latent_ode import LatentODE
@@ -34,8 +40,9 @@ from tsnode.training import Batch, TrainingConfig, train_latent_ode
 __all__ = ["TSNodeForecaster"]
 
 _DAY = pd.Timedelta(days=1)
-# What the calibration fits (chosen on the tuning period, benchmarks/tune_prices.py).
-_CALIBRATION_OPTIONS = {"fit_slope": True, "fit_drift": True, "strength": 0.75}
+# What the calibration fits (chosen on the tuning period, benchmarks/tune_prices.py:
+# "prior16" in results/tune_prices_long.md).
+_CALIBRATION_OPTIONS = {"fit_slope": True, "fit_drift": True, "prior_windows": 16.0}
 
 
 class TSNodeForecaster(BaseForecaster):
@@ -102,10 +109,12 @@ class TSNodeForecaster(BaseForecaster):
         forecast origin conditioned on its own context, at most 600 origins) and fit the map
         that minimises the CRPS of those forecasts: a spread multiplier around the median, a
         power of the time since the last observation, and a shrinkage of the median move
-        towards the last observed value (a random-walk prior); see :mod:`tsnode._calibration`.
-        The spread correction is applied at 75% strength (in log terms), the shrinkage in
-        full; this form and strength were chosen on the tuning period of the real-price
-        benchmark, 2009-03 .. 2011-02 (``benchmarks/results/tune_prices_calibration.md``).
+        towards the last observed value; see :mod:`tsnode._calibration`. The fit is
+        penalised by a random-walk prior (model spread, no median move) worth 16 forecast
+        windows, against the tail's ~``n_tail / forecast_length`` independent ones, so a
+        short tail moves the map less. This form and strength were chosen on the tuning
+        period of the real-price benchmark, 2005-03 .. 2011-02
+        (``benchmarks/results/tune_prices_long.md``).
         The map acts on the sample paths, hence on ``sample``, ``predict``,
         ``predict_quantiles`` and ``predict_interval`` alike (quantiles stay monotone, paths
         stay continuous); ``update`` keeps it, ``reconstruct`` ignores it. It costs about 15%
@@ -387,8 +396,14 @@ class TSNodeForecaster(BaseForecaster):
         self.calibration_ = dict(IDENTITY)
         if self.calibrate:
             samples, targets, elapsed, weights = self._holdout_forecasts(series, tail_starts)
+            n_tail = [len(d) - start for (d, _), start in zip(series, tail_starts, strict=True)]
             self.calibration_ = fit_calibration(
-                samples, targets, elapsed, weights=weights, **_CALIBRATION_OPTIONS
+                samples,
+                targets,
+                elapsed,
+                weights=weights,
+                n_windows=effective_windows(n_tail, h),
+                **_CALIBRATION_OPTIONS,
             )
 
     def _holdout_forecasts(
