@@ -260,3 +260,34 @@ def test_fused_euler_scan_gradcheck_and_retain_graph():
     second = torch.autograd.grad(out, leaves)
     for a, b in zip(first, second, strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_sparse_union_grid_scans_only_the_largest_own_count(monkeypatch):
+    """Each row's observations are moved to the front: the scan is as long as the longest row
+    (plus the carry to t0), not the union grid, and values and gradients are unchanged."""
+    import tsnode.nn.encoder as encoder_module
+
+    per_series, union, values, mask = _irregular_batch(seed=3)
+    enc = _encoder("euler", 2)
+    seen = []
+    real_scan = encoder_module._reverse_scan
+
+    def spy(h, inputs, *args):
+        seen.append(inputs.shape[1])
+        return real_scan(h, inputs, *args)
+
+    monkeypatch.setattr(encoder_module, "_reverse_scan", spy)
+    t0 = torch.tensor(-0.5, dtype=torch.float64)
+    values = values.clone().requires_grad_(True)
+    mean, std = enc(union, values, mask, t0=t0)
+    (mean.sum() + std.sum()).backward()
+    n_carry = max(math.ceil(float(s[0][0] - t0) / enc.max_step) for s in per_series)
+    assert seen[0] == max(len(s[0]) for s in per_series) + n_carry < len(union) + n_carry
+    for b, (times, v, m) in enumerate(per_series):
+        v = v.clone().requires_grad_(True)
+        mean_b, std_b = enc(times, v, m, t0=t0)
+        torch.testing.assert_close(mean[b : b + 1], mean_b, rtol=1e-10, atol=1e-12)
+        (mean_b.sum() + std_b.sum()).backward()
+        idx = torch.searchsorted(union, times)
+        got = torch.nan_to_num(values.grad[b, idx]) * m[0]
+        torch.testing.assert_close(got, torch.nan_to_num(v.grad[0]) * m[0], rtol=1e-8, atol=1e-10)

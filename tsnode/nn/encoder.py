@@ -241,6 +241,17 @@ class ODERNNEncoder(nn.Module):
         keep = observed.any(dim=0)
         if not bool(keep.all()):
             inputs, dt, observed = inputs[:, keep], dt[:, keep], observed[:, keep]
+        # Sparse batches (each series observing a different few points of a long union grid):
+        # move every series' own observations to the front, in time order, and drop the columns
+        # left with no observation at all. Unobserved entries have dt = 0 and no update, so the
+        # arithmetic per series is unchanged, but the scan runs over the largest per-series
+        # count instead of the whole grid (10 columns instead of 100 at 10% observed).
+        n_cols = int(observed.sum(dim=1).max()) if batch else 0
+        if n_cols < observed.shape[1]:
+            order = torch.argsort((~observed).to(torch.int8), dim=1, stable=True)[:, :n_cols]
+            observed = observed.gather(1, order)
+            dt = dt.gather(1, order)
+            inputs = inputs.gather(1, order.unsqueeze(-1).expand(-1, -1, inputs.shape[-1]))
         # Then the state is carried from each series' first observation to t0 in steps of at
         # most `max_step` (per series, so a batch still equals each series alone). The carry
         # steps run as extra leading scan columns with no observation (the scan runs from the
