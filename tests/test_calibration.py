@@ -180,3 +180,18 @@ def test_effective_windows():
 
     assert effective_windows([76, 76, 76, 76], 20) == pytest.approx(15.2)
     assert effective_windows([0, -3], 20) == 0.0
+
+
+def test_a_fixed_drift_of_zero_puts_the_median_on_the_last_value():
+    samples, targets, elapsed = random_walk_forecasts(spread=1.0, drift_per_day=0.3)
+    cal = fit_calibration(samples, targets, elapsed, fit_drift=False, drift=0.0)
+    assert cal["drift"] == 0.0
+    out = apply_calibration(cal, samples.T, elapsed).T
+    np.testing.assert_allclose(np.median(out, axis=1), 0.0, atol=1e-12)
+    assert cal["crps_after"] < cal["crps_before"]  # the spurious drift was costly
+
+
+def test_a_fixed_drift_outside_the_unit_interval_is_refused():
+    samples, targets, elapsed = random_walk_forecasts(spread=1.0, n_points=50)
+    with pytest.raises(ValueError, match="drift must be in"):
+        fit_calibration(samples, targets, elapsed, fit_drift=False, drift=1.5)

@@ -150,6 +150,7 @@ def fit_calibration(
     weights: np.ndarray | None = None,
     fit_slope: bool = True,
     fit_drift: bool = True,
+    drift: float = 1.0,
     strength: float = 1.0,
     prior_windows: float = 0.0,
     n_windows: float | None = None,
@@ -168,7 +169,10 @@ def fit_calibration(
         Per-point weights of the mean CRPS (e.g. 1 / each series' typical one-step move).
     fit_slope, fit_drift : bool, default True
         Fit the horizon slope of the spread and the drift shrinkage; when False they stay at
-        0 and 1 (a single spread multiplier, the model's median).
+        0 and ``drift`` (by default a single spread multiplier and the model's median).
+    drift : float in [0, 1], default 1.0
+        The drift factor used when ``fit_drift`` is False (0: the median is the last value,
+        the random walk's; 1: the model's median).
     strength : float, default 1.0
         Shrinkage of the fitted spread towards 1: ``log_spread`` and ``slope`` are multiplied
         by it after the fit (1: as fitted; the held-out tail is short and its volatility
@@ -210,19 +214,21 @@ def fit_calibration(
     n_win = float(n_windows) if n_windows is not None else len(targets) / 20.0
     mix = float(prior_windows) / (max(n_win, 1e-12) + float(prior_windows))
 
+    if not 0.0 <= float(drift) <= 1.0:
+        raise ValueError(f"drift must be in [0, 1], got {drift!r}.")
     active = [0] + ([1] if fit_slope else []) + ([2] if fit_drift else [])
+    fixed = np.array([0.0, 0.0, float(drift)])
 
     def unpack(free: np.ndarray) -> tuple[float, float, float]:
-        theta = np.array([0.0, 0.0, 1.0])
+        theta = fixed.copy()
         theta[active] = free
         a = float(np.clip(theta[0], *_LOG_SPREAD_BOUNDS))
         b = float(np.clip(theta[1], *_SLOPE_BOUNDS))
         d = float(np.clip(theta[2], 0.0, 1.0))
         return a, b, d
 
-    def crps(theta: np.ndarray, mix: float = mix) -> float:
-        """Objective: held-out mean CRPS, mixed with the prior's when ``mix > 0``."""
-        a, b, d = unpack(theta)
+    def crps_of(a: float, b: float, d: float, mix: float) -> float:
+        """Held-out mean CRPS of the map (a, b, d), mixed with the prior's when ``mix > 0``."""
         spread = np.exp(a + b * log_ratio)
         x = (d * median - targets)[:, None] + spread[:, None] * dev
         per_point = np.abs(x).mean(axis=1) - 0.5 * spread * pairwise
@@ -231,7 +237,11 @@ def fit_calibration(
             per_point = (1.0 - mix) * per_point + mix * prior
         return float(weights @ per_point)
 
-    before = crps(np.array([0.0, 0.0, 1.0])[active], 0.0)
+    def crps(free: np.ndarray) -> float:
+        """Objective over the free parameters."""
+        return crps_of(*unpack(free), mix)
+
+    before = crps_of(0.0, 0.0, 1.0, 0.0)
     best = None
     # A few starting points: the CRPS is piecewise smooth, Nelder-Mead can stall on a kink.
     starts = [[0.0, 0.0, 1.0], [-0.5, 0.0, 0.5], [0.3, 0.2, 0.8]]
@@ -252,7 +262,7 @@ def fit_calibration(
         "drift": d,
         "n_points": int(len(targets)),
         "crps_before": before,
-        "crps_after": crps(np.array([a, b, d])[active], 0.0),
+        "crps_after": crps_of(a, b, d, 0.0),
     }
 
 
