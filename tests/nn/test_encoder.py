@@ -291,3 +291,54 @@ def test_sparse_union_grid_scans_only_the_largest_own_count(monkeypatch):
         idx = torch.searchsorted(union, times)
         got = torch.nan_to_num(values.grad[b, idx]) * m[0]
         torch.testing.assert_close(got, torch.nan_to_num(v.grad[0]) * m[0], rtol=1e-8, atol=1e-10)
+
+
+# ----------------------------------------------------------------------------- gap_input
+
+
+def _gap_encoder(method: str = "euler", n_substeps: int = 1) -> ODERNNEncoder:
+    torch.manual_seed(0)
+    return ODERNNEncoder(
+        2, 3, hidden_dim=6, ode_units=8, method=method, n_substeps=n_substeps, gap_input=True
+    ).double()
+
+
+def test_gap_input_widens_the_gru_input_by_two():
+    assert _gap_encoder().gru.input_size == 2 * 2 + 2
+    assert _encoder().gru.input_size == 2 * 2
+
+
+@pytest.mark.parametrize(("method", "n_substeps"), [("euler", 4), ("rk4", 2)])
+def test_gap_input_batch_equals_per_series_on_union_grid(method, n_substeps):
+    per_series, union, values, mask = _irregular_batch(seed=3)
+    enc = _gap_encoder(method, n_substeps)
+    t0 = torch.tensor(-0.5, dtype=torch.float64)
+    mean, std = enc(union, values, mask, t0=t0)
+    for b, (times, v, m) in enumerate(per_series):
+        mean_b, std_b = enc(times, v, m, t0=t0)
+        torch.testing.assert_close(mean[b : b + 1], mean_b, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(std[b : b + 1], std_b, rtol=1e-10, atol=1e-12)
+
+
+def test_gap_input_is_invariant_to_shifting_times_and_t0_together():
+    _, union, values, mask = _irregular_batch(seed=4)
+    enc = _gap_encoder("euler", 2)
+    expected = enc(union, values, mask, t0=-0.5)
+    got = enc(union + 10.0, values, mask, t0=9.5)
+    for g, e in zip(got, expected, strict=True):
+        torch.testing.assert_close(g, e, rtol=1e-9, atol=1e-10)
+
+
+def test_latent_ode_passes_gap_input_to_its_encoder():
+    from tsnode.nn.latent_ode import LatentODE
+
+    torch.manual_seed(0)
+    model = LatentODE(1, latent_dim=2, hidden_dim=4, encoder_gap_input=True, solver="euler")
+    assert model.encoder.gap_input and model.encoder.gru.input_size == 4
+    times = torch.linspace(0.0, 1.0, 5)
+    values = torch.randn(3, 5, 1)
+    loss = model.elbo(
+        times, values, torch.ones_like(values), times, values, torch.ones_like(values)
+    )
+    loss.loss.backward()
+    assert all(p.grad is not None for p in model.encoder.gru.parameters())

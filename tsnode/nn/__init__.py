@@ -4,6 +4,7 @@ from tsnode.nn.encoder import ODERNNEncoder
 from tsnode.nn.gru import GapGRU
 from tsnode.nn.latent_ode import ELBOResult, LatentODE, LatentODEOutput
 from tsnode.nn.ode import SOLVERS, NeuralODE, SolverError
+from tsnode.nn.refine import RefinedZ0, refine_z0
 
 __all__ = [
     "NeuralODE",
@@ -14,4 +15,6 @@ __all__ = [
     "LatentODE",
     "LatentODEOutput",
     "ELBOResult",
+    "refine_z0",
+    "RefinedZ0",
 ]

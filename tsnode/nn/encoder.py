@@ -142,6 +142,11 @@ class ODERNNEncoder(nn.Module):
     max_step : float, default 0.25
         Longest step when carrying the final state from the first observation to ``t0``
         (a long stretch when ``t0`` is the window's last time).
+    gap_input : bool, default False
+        Also give the GRU cell, at each observation, the time since the series' next
+        observation (the gap just integrated over; 0 at its last one) and the time since
+        ``t0``, as two extra inputs ``[value * mask, mask, gap, t - t0]``. The hidden ODE
+        carries that information implicitly; stating it helps very sparse series.
     """
 
     def __init__(
@@ -154,6 +159,7 @@ class ODERNNEncoder(nn.Module):
         method: str = "euler",
         n_substeps: int = 1,
         max_step: float = 0.25,
+        gap_input: bool = False,
     ) -> None:
         super().__init__()
         if method not in _FIXED_METHODS:
@@ -170,10 +176,11 @@ class ODERNNEncoder(nn.Module):
         if not max_step > 0:
             raise ValueError(f"max_step must be positive, got {max_step!r}.")
         self.max_step = float(max_step)
+        self.gap_input = bool(gap_input)
         self.field = nn.Sequential(
             nn.Linear(hidden_dim, ode_units), nn.Tanh(), nn.Linear(ode_units, hidden_dim)
         )
-        self.gru = nn.GRUCell(2 * input_dim, hidden_dim)
+        self.gru = nn.GRUCell(2 * input_dim + (2 if self.gap_input else 0), hidden_dim)
         self.to_posterior = nn.Sequential(
             nn.Linear(hidden_dim, hidden_dim), nn.Tanh(), nn.Linear(hidden_dim, 2 * latent_dim)
         )
@@ -235,6 +242,9 @@ class ODERNNEncoder(nn.Module):
         next_obs = torch.cat([later[:, 1:], inf[:, :1]], dim=1)  # first observation after i
         started = observed & torch.isfinite(next_obs)
         dt = torch.where(started, times - torch.where(started, next_obs, times), 0.0)
+        if self.gap_input:
+            since_t0 = torch.where(observed, times - t0.unsqueeze(1), 0.0)
+            inputs = torch.cat([inputs, -dt.unsqueeze(-1), since_t0.unsqueeze(-1)], dim=-1)
         first_obs = later[:, 0]
         t_state = torch.where(torch.isfinite(first_obs), first_obs, times[:, -1])
         # Time points where no series is observed change nothing: skip them.

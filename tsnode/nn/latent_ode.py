@@ -124,6 +124,9 @@ class LatentODE(nn.Module):
         Latent ODE solver settings, see :class:`tsnode.nn.NeuralODE`.
     encoder_method : {"euler", "midpoint", "rk4"}, default "euler"
     encoder_substeps : int, default 1
+    encoder_gap_input : bool, default False
+        Give the encoder's GRU the gap and the time since ``t0`` at each observation, see
+        :class:`tsnode.nn.ODERNNEncoder` (``gap_input``).
     obs_std : float, optional
         Fixed observation noise; default ``None`` learns a heteroscedastic noise.
     min_std : float, default 1e-3
@@ -155,6 +158,7 @@ class LatentODE(nn.Module):
         options: dict | None = None,
         encoder_method: str = "euler",
         encoder_substeps: int = 1,
+        encoder_gap_input: bool = False,
         obs_std: float | None = None,
         min_std: float = 1e-3,
         time_scale: float = 1.0,
@@ -178,6 +182,7 @@ class LatentODE(nn.Module):
             ode_units=encoder_units,
             method=encoder_method,
             n_substeps=encoder_substeps,
+            gap_input=encoder_gap_input,
         )
         self.ode = NeuralODE(
             _LatentField(latent_dim, ode_units, ode_layers),

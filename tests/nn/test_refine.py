@@ -1,0 +1,122 @@
+"""Tests for tsnode.nn.refine_z0 (test-time refinement of a Latent ODE's z0)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tsnode.nn import LatentODE, refine_z0
+
+
+def _model(obs_std: float | None = 0.05) -> LatentODE:
+    torch.manual_seed(0)
+    return LatentODE(
+        1,
+        latent_dim=3,
+        hidden_dim=8,
+        ode_units=8,
+        ode_layers=1,
+        encoder_units=8,
+        readout_units=8,
+        solver="euler",
+        options={"step_size": 0.1},
+        obs_std=obs_std,
+    ).double()
+
+
+def _data(n_series: int = 5, n_times: int = 20, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    times = torch.linspace(0.0, 2.0, n_times, dtype=torch.float64)
+    phase = torch.rand(n_series, 1, 1, generator=g, dtype=torch.float64) * 6.0
+    values = torch.sin(3.0 * times[None, :, None] + phase)
+    mask = (torch.rand(n_series, n_times, 1, generator=g) < 0.4).to(torch.float64)
+    mask[:, 0] = 1.0
+    return times, values, mask
+
+
+def _energy(model, z, times, values, mask):
+    mean, std = model.decode(z, times, 0.0)
+    nll = 0.5 * ((values - mean) / std) ** 2 + torch.log(std)
+    return (nll * mask).sum(dim=(-1, -2)) + 0.5 * (z**2).sum(-1)
+
+
+@pytest.mark.parametrize("obs_std", [0.05, None])
+def test_refinement_lowers_the_energy_of_the_encoder_guess(obs_std):
+    model = _model(obs_std)
+    times, values, mask = _data()
+    g = torch.Generator().manual_seed(1)
+    fit = refine_z0(model, times, values, mask, t0=0.0, n_restarts=4, n_steps=60, generator=g)
+    with torch.no_grad():
+        mean, _ = model.encode(times, values, mask, t0=0.0)
+        before = _energy(model, mean, times, values, mask)  # (B,)
+        after = _energy(model, fit.z0, times, values, mask)  # (S, B)
+    assert fit.z0.shape == (4, 5, 3)
+    assert fit.weights.shape == fit.energy.shape == (4, 5)
+    torch.testing.assert_close(fit.energy, after, rtol=1e-10, atol=1e-10)
+    assert (after.min(dim=0).values < before).all()
+
+
+def test_weights_sum_to_one_and_a_small_temperature_keeps_the_best_fit():
+    model = _model()
+    times, values, mask = _data(seed=2)
+    g = torch.Generator().manual_seed(0)
+    fit = refine_z0(
+        model, times, values, mask, n_restarts=6, n_steps=5, temperature=1e-6, generator=g
+    )
+    torch.testing.assert_close(fit.weights.sum(0), torch.ones(5, dtype=torch.float64))
+    best = fit.energy.argmin(dim=0)
+    torch.testing.assert_close(
+        fit.weights, torch.nn.functional.one_hot(best, 6).T.to(torch.float64)
+    )
+    flat = refine_z0(model, times, values, mask, n_restarts=6, n_steps=5, temperature=1e12)
+    torch.testing.assert_close(flat.weights, torch.full((6, 5), 1 / 6, dtype=torch.float64))
+
+
+def test_model_weights_inputs_and_flags_are_untouched():
+    model = _model()
+    times, values, mask = _data(seed=3)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    copies = (times.clone(), values.clone(), mask.clone())
+    model.readout[0].weight.requires_grad_(False)  # a frozen layer stays frozen
+    with torch.no_grad():  # works inside no_grad too
+        refine_z0(model, times, values, mask, n_restarts=2, n_steps=3)
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, state[k], rtol=0, atol=0)
+    for original, copy in zip((times, values, mask), copies, strict=True):
+        torch.testing.assert_close(original, copy, rtol=0, atol=0)
+    assert not model.readout[0].weight.requires_grad
+    assert all(p.requires_grad for n, p in model.named_parameters() if n != "readout.0.weight")
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_reproducible_with_a_generator():
+    model = _model()
+    times, values, mask = _data(seed=4)
+    a = refine_z0(model, times, values, mask, n_steps=3, generator=torch.Generator().manual_seed(7))
+    b = refine_z0(model, times, values, mask, n_steps=3, generator=torch.Generator().manual_seed(7))
+    torch.testing.assert_close(a.z0, b.z0, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_restarts": 0}, "n_restarts"),
+        ({"n_steps": 2.5}, "n_steps"),
+        ({"lr": -1.0}, "lr"),
+        ({"temperature": 0.0}, "temperature"),
+        ({"init_spread": -0.1}, "init_spread"),
+        ({"init_spread": float("nan")}, "init_spread"),
+    ],
+)
+def test_bad_arguments_name_the_parameter(kwargs, match):
+    times, values, mask = _data()
+    with pytest.raises(ValueError, match=match):
+        refine_z0(_model(), times, values, mask, **kwargs)
+
+
+def test_rejects_a_non_latent_ode_and_per_series_times():
+    times, values, mask = _data()
+    with pytest.raises(TypeError, match="LatentODE"):
+        refine_z0(torch.nn.Linear(1, 1), times, values, mask)
+    with pytest.raises(ValueError, match="union grid"):
+        refine_z0(_model(), times.expand(5, -1), values, mask)
