@@ -47,7 +47,14 @@ def test_main_tiny_run_writes_json_and_markdown(tmp_path):
     saved = json.loads((tmp_path / "toy.json").read_text())
     assert saved["targets"] == summary["targets"]
     cells = saved["periodic"]["0.1"]
-    assert set(cells) == {"latent_ode", "ode_rnn", "gru", "gru_maskfwd", "n_extrap_series"}
+    assert set(cells) == {
+        "latent_ode",
+        "latent_ode_refined",
+        "ode_rnn",
+        "gru",
+        "gru_maskfwd",
+        "n_extrap_series",
+    }
     assert len(cells.pop("n_extrap_series")) == 2
     for model in cells.values():
         for metric in ("interp_mse", "extrap_mse"):
@@ -67,6 +74,15 @@ def test_main_tiny_run_writes_json_and_markdown(tmp_path):
     (tmp_path / "toy.md").unlink()
     bench.main(["--render-only", "--out", str(tmp_path)])
     assert (tmp_path / "toy.md").read_text() == markdown
+    # Re-running the periodic part only keeps the spiral runs of the previous file.
+    again = bench.main(
+        ["--quick", "--seeds", "0", "--fractions", "0.1", "--periodic-budget", "0.15"]
+        + ["--jobs", "1", "--reuse-spirals", "--out", str(tmp_path)]
+    )
+    assert again["runs"]["spiral"] == saved["runs"]["spiral"]
+    assert again["spiral"] == saved["spiral"]
+    assert len(again["periodic"]["0.1"]["latent_ode"]["interp_mse"]["per_seed"]) == 1
+    assert "Reused: the spiral runs" in (tmp_path / "toy.md").read_text()
 
 
 def test_spirals_follow_chen_et_al():
