@@ -57,8 +57,8 @@ def test_rank_variants_follows_the_rule(tune):
         "m/raw": {1: row(1.0, 0.9, 0.8, 0.9)},
         "m/a": {1: row(1.0, 0.9, 0.76, 0.86)},  # 4 met, coverage error 0.04
         "m/b": {1: row(1.0, 0.95, 0.79, 0.89)},  # 4 met, coverage error 0.01
-        "m/full@0.75": {1: row(1.0, 0.95, 0.79, 0.89)},  # exact tie with b: the incumbent
+        f"m/{tune.INCUMBENT}": {1: row(1.0, 0.95, 0.79, 0.89)},  # exact tie with b: incumbent
         "m/c": {1: row(1.1, 0.8, 0.8, 0.9)},  # 3 met
     }
     ranked = [r["variant"] for r in tune.rank_variants(scores)]
-    assert ranked == ["m/full@0.75", "m/b", "m/a", "m/c"]
+    assert ranked == [f"m/{tune.INCUMBENT}", "m/b", "m/a", "m/c"]
