@@ -315,25 +315,37 @@ def periodic_predict(
     return {"gru": (interp, extrap), "gru_maskfwd": (interp, one_step(enc_first))}
 
 
-def run_periodic(args: argparse.Namespace, fraction: float, seed: int) -> dict[str, Any]:
-    n_points = 30 if args.quick else 100
+def periodic_split(
+    n_train: int, n_test: int, fraction: float, seed: int, n_points: int = 100
+) -> tuple[PeriodicData, PeriodicData, torch.Tensor, torch.Tensor]:
+    """Training and test sets of one periodic run, and the test points each task scores.
+
+    Returns ``train``, ``test``, ``interp_at`` and ``extrap_at`` (bool masks ``(N_test, T, 1)``).
+    Extrapolation is scored on the series with an observation in the first half (a GRU rollout
+    needs one; at 10% observed about 1 series in 1000 has none), the same for all models.
+    """
     data = make_periodic(
-        args.n_periodic + args.n_periodic_test,
+        n_train + n_test,
         n_points=n_points,
         t_max=T_MAX,
         observed_fraction=fraction,
         noise=0.01,
         random_state=seed,
     )
-    cut = args.n_periodic
-    train = PeriodicData(data.times, *(x[:cut] for x in data[1:]))
-    test = PeriodicData(data.times, *(x[cut:] for x in data[1:]))
+    train = PeriodicData(data.times, *(x[:n_train] for x in data[1:]))
+    test = PeriodicData(data.times, *(x[n_train:] for x in data[1:]))
     interp_at = inside_span(test.mask)
-    # Extrapolation is scored on the series with an observation in the first half (a GRU
-    # rollout needs one; at 10% observed about 1 series in 1000 has none), the same for all.
-    extrap_at = (test.times > T_SPLIT)[None, :, None] & has_context(test.times, test.mask)[
-        :, None, None
-    ]
+    context = has_context(test.times, test.mask)
+    extrap_at = (test.times > T_SPLIT)[None, :, None] & context[:, None, None]
+    return train, test, interp_at, extrap_at
+
+
+def run_periodic(args: argparse.Namespace, fraction: float, seed: int) -> dict[str, Any]:
+    n_points = 30 if args.quick else 100
+    cut = args.n_periodic
+    train, test, interp_at, extrap_at = periodic_split(
+        cut, args.n_periodic_test, fraction, seed, n_points
+    )
     results: dict[str, Any] = {"n_extrap_series": int(has_context(test.times, test.mask).sum())}
     for name in PERIODIC_TRAINED:
         torch.manual_seed(seed)

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_toy as bt  # noqa: E402
 
-from tsnode.datasets import PeriodicData, make_periodic  # noqa: E402
+from tsnode.datasets import PeriodicData  # noqa: E402
 from tsnode.nn.latent_ode import LatentODE  # noqa: E402
 
 #: variant name -> (LatentODE keyword overrides, loss options)
@@ -107,17 +107,8 @@ def make_loss(model: LatentODE, data: PeriodicData, opts: dict[str, Any]):
 def run(variant: str, fraction: float, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(1)
     overrides, opts = VARIANTS[variant]
-    data = make_periodic(
-        args.n_train + args.n_test,
-        n_points=100,
-        t_max=bt.T_MAX,
-        observed_fraction=fraction,
-        noise=0.01,
-        random_state=seed,
-    )
     cut = args.n_train
-    train = PeriodicData(data.times, *(x[:cut] for x in data[1:]))
-    test = PeriodicData(data.times, *(x[cut:] for x in data[1:]))
+    train, test, interp_at, extrap_at = bt.periodic_split(cut, args.n_test, fraction, seed)
     torch.manual_seed(seed)
     model = make_model(overrides)
     g = torch.Generator().manual_seed(seed)
@@ -131,9 +122,6 @@ def run(variant: str, fraction: float, seed: int, args: argparse.Namespace) -> d
         generator=g,
     )
     predictions = bt.periodic_predict("latent_ode", model, test, g)
-    interp_at = bt.inside_span(test.mask)
-    ctx = bt.has_context(test.times, test.mask)
-    extrap_at = (test.times > bt.T_SPLIT)[None, :, None] & ctx[:, None, None]
     out = {
         "variant": variant,
         "fraction": fraction,
@@ -199,7 +187,7 @@ def render(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fraction", type=float, default=0.1)
     parser.add_argument("--variants", nargs="+", default=["base"], choices=sorted(VARIANTS))
@@ -208,7 +196,7 @@ def main() -> None:
     parser.add_argument("--n-train", type=int, default=4000)
     parser.add_argument("--n-test", type=int, default=200)
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if any(s in (0, 1) for s in args.seeds):
         parser.error("seeds 0 and 1 are the benchmark's test seeds; tune on others")
     out = Path(args.out)

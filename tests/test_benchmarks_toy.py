@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_toy.py"
@@ -119,3 +120,22 @@ def test_inside_span_and_forward_ode_rnn_is_causal():
     out = model(times, changed, torch.ones_like(values))
     torch.testing.assert_close(out[:, :4], base[:, :4])
     assert not torch.allclose(out[:, 4:], base[:, 4:])
+
+
+def test_tune_toy_tiny_run_records_both_read_outs_and_refuses_test_seeds(tmp_path):
+    spec = importlib.util.spec_from_file_location("tune_toy", SCRIPT.parent / "tune_toy.py")
+    tune = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tune)
+    args = ["--budget", "0.2", "--n-train", "50", "--n-test", "6", "--out", str(tmp_path)]
+    threads = torch.get_num_threads()
+    try:
+        tune.main(["--variants", "base", "--seeds", "7", *args])
+    finally:
+        torch.set_num_threads(threads)  # run() pins one thread, as the benchmark does
+    runs = json.loads((tmp_path / "tune_toy.json").read_text())
+    assert len(runs) == 1 and runs[0]["seed"] == 7
+    for key in ("interp_mse", "extrap_mse", "interp_mse_refined", "extrap_mse_refined"):
+        assert math.isfinite(runs[0][key])
+    assert "| 10% | base |" in (tmp_path / "tune_toy.md").read_text()
+    with pytest.raises(SystemExit):
+        tune.main(["--seeds", "0", *args])
