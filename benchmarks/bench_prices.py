@@ -61,7 +61,6 @@ import argparse
 import json
 import math
 import platform
-import subprocess
 import sys
 import time
 import warnings
@@ -73,12 +72,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tsnode import metrics as m
-from tsnode.backtesting import BacktestResult, backtest
-from tsnode.baselines import DriftForecaster, GBMForecaster, NaiveForecaster
-from tsnode.data import load_sample
-from tsnode.forecaster import TSNodeForecaster
-from tsnode.trading import simulate
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _provenance import git_state  # noqa: E402
+
+from tsnode import metrics as m  # noqa: E402
+from tsnode.backtesting import BacktestResult, backtest  # noqa: E402
+from tsnode.baselines import DriftForecaster, GBMForecaster, NaiveForecaster  # noqa: E402
+from tsnode.data import load_sample  # noqa: E402
+from tsnode.forecaster import TSNodeForecaster  # noqa: E402
+from tsnode.trading import simulate  # noqa: E402
 
 QUANTILES = (0.05, 0.1, 0.5, 0.9, 0.95)
 NEURAL = ("tsnode", "gru")
@@ -650,21 +653,7 @@ def _jsonable(obj: Any) -> Any:
 
 def _git_state() -> str:
     """Commit of the working tree, with the uncommitted tsnode/ files if any."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "tsnode"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-        ).stdout.split("\n")
-    except OSError:
-        return "unknown (git not available)"
-    changed = sorted(line[3:] for line in dirty if line.strip())
-    return commit + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
+    return git_state(("tsnode",))
 
 
 def _budget(model: Any) -> dict[str, Any] | None:

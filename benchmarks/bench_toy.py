@@ -92,11 +92,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from tsnode.datasets import PeriodicData, make_periodic
-from tsnode.nn.encoder import ODERNNEncoder, fixed_step
-from tsnode.nn.gru import GapGRU
-from tsnode.nn.latent_ode import LatentODE
-from tsnode.nn.refine import refine_z0
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _provenance import git_state  # noqa: E402
+
+from tsnode.datasets import PeriodicData, make_periodic  # noqa: E402
+from tsnode.nn.encoder import ODERNNEncoder, fixed_step  # noqa: E402
+from tsnode.nn.gru import GapGRU  # noqa: E402
+from tsnode.nn.latent_ode import LatentODE  # noqa: E402
+from tsnode.nn.refine import refine_z0  # noqa: E402
 
 PAPER_SPIRAL = {
     "latent_ode": {30: 0.1642, 50: 0.1502, 100: 0.1346},
@@ -232,11 +236,11 @@ def has_context(times: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return first_half(times, mask).sum(dim=(1, 2)) > 0
 
 
-def periodic_model(name: str, quick: bool) -> nn.Module:
+def periodic_model(name: str, quick: bool, **latent_overrides: Any) -> nn.Module:
+    """The periodic set's networks; ``latent_overrides`` replace LatentODE keywords (tuning)."""
     width = 8 if quick else 64
     if name == "latent_ode":
-        return LatentODE(
-            1,
+        kwargs: dict[str, Any] = dict(
             latent_dim=4 if quick else 10,
             hidden_dim=width,
             ode_units=width,
@@ -248,6 +252,7 @@ def periodic_model(name: str, quick: bool) -> nn.Module:
             obs_std=0.01,
             encoder_substeps=4,
         )
+        return LatentODE(1, **(kwargs | latent_overrides))
     if name == "ode_rnn":
         return ForwardODERNN(1, hidden_dim=width, ode_units=width)
     return GapGRU(1, hidden_size=width)
@@ -746,26 +751,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _code_state() -> str:
-    """Short commit hash, with "+ uncommitted changes" when the tree is dirty."""
-    import subprocess
-
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    return (head or "unknown") + (" + uncommitted changes" if dirty else "")
-
-
 def _job(task: tuple[str, Any, int, argparse.Namespace]) -> dict[str, Any]:
     section, key, seed, args = task
     torch.set_num_threads(1)
@@ -815,7 +800,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "the wall time above is this run's only."
         )
     raw["command"] = command.strip()
-    raw["code"] = _code_state()
+    raw["code"] = git_state(("tsnode", "benchmarks/bench_toy.py"))
     raw["wall_s"] = time.perf_counter() - start
     raw["environment"] = (
         f"torch {torch.__version__}, Python {platform.python_version()}, {platform.machine()}, "

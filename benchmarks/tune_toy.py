@@ -2,8 +2,11 @@
 
 The benchmark scores seeds 0 and 1; this script trains and scores the Latent ODE on other seeds
 (default 7 and 8: their own data, weights and test series), so nothing is chosen on the
-benchmark's test series. Each variant changes one setting of ``bench_toy.periodic_model`` /
-``bench_toy.periodic_loss``; everything else (data, budget, optimiser) is the benchmark's.
+benchmark's test series. Each variant changes one setting of ``bench_toy.periodic_model`` or of
+the loss; everything else (data, budget, optimiser) is the benchmark's. One difference: here
+each batch is an extrapolation batch (encoder sees the first half) with probability
+``extrap_share`` (0.5 by default), drawn at random, where the benchmark alternates the two
+kinds of batch step by step.
 
 Run::
 
@@ -50,23 +53,6 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 }
 
 
-def make_model(overrides: dict[str, Any]) -> LatentODE:
-    kwargs: dict[str, Any] = dict(
-        latent_dim=10,
-        hidden_dim=64,
-        ode_units=64,
-        ode_layers=1,
-        encoder_units=64,
-        readout_units=64,
-        solver="euler",
-        options={"step_size": bt.PERIODIC_STEP},
-        obs_std=0.01,
-        encoder_substeps=4,
-    )
-    kwargs.update(overrides)
-    return LatentODE(1, **kwargs)
-
-
 def make_loss(model: LatentODE, data: PeriodicData, opts: dict[str, Any]):
     times = data.times
     n_samples = int(opts.get("n_samples", 1))
@@ -110,7 +96,7 @@ def run(variant: str, fraction: float, seed: int, args: argparse.Namespace) -> d
     cut = args.n_train
     train, test, interp_at, extrap_at = bt.periodic_split(cut, args.n_test, fraction, seed)
     torch.manual_seed(seed)
-    model = make_model(overrides)
+    model = bt.periodic_model("latent_ode", False, **overrides)
     g = torch.Generator().manual_seed(seed)
     info = bt.train_for(
         make_loss(model, train, opts),

@@ -102,9 +102,11 @@ def refine_z0(
     _check_positive("n_steps", n_steps, int)
     _check_positive("lr", lr, float)
     _check_positive("temperature", temperature, float)
-    if isinstance(init_spread, bool) or not isinstance(init_spread, (int, float)):
-        raise ValueError(f"init_spread must be a non-negative float, got {init_spread!r}.")
-    if not (init_spread >= 0 and math.isfinite(init_spread)):
+    if (
+        isinstance(init_spread, bool)
+        or not isinstance(init_spread, (int, float))
+        or not (init_spread >= 0 and math.isfinite(init_spread))
+    ):
         raise ValueError(f"init_spread must be a non-negative float, got {init_spread!r}.")
     if times.dim() != 1:
         raise ValueError(f"times must be the 1-D union grid (T,), got {tuple(times.shape)}.")
