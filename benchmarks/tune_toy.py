@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
+import math
 import statistics
 import sys
 import time
@@ -40,7 +41,18 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "base": ({}, {}),
     "obs0.03": ({"obs_std": 0.03}, {}),
     "obs0.1": ({"obs_std": 0.1}, {}),
+    "latent2": ({"latent_dim": 2}, {}),
+    "latent3": ({"latent_dim": 3}, {}),
     "latent4": ({"latent_dim": 4}, {}),
+    "latent6": ({"latent_dim": 6}, {}),
+    # time_scale s with step PERIODIC_STEP / s: the same solver cost, a field 1/s times faster
+    "ts0.5": ({"time_scale": 0.5, "options": {"step_size": 0.1}}, {}),
+    "ts0.25": ({"time_scale": 0.25, "options": {"step_size": 0.2}}, {}),
+    "std0.01": ({}, {"posterior_std_init": 0.01}),
+    "std0.01_latent4": ({"latent_dim": 4}, {"posterior_std_init": 0.01}),
+    "latent4_sub1": ({"latent_dim": 4, "encoder_substeps": 1}, {}),
+    "latent4_b200": ({"latent_dim": 4}, {"batch_size": 200}),
+    "ts0.25_latent4": ({"time_scale": 0.25, "options": {"step_size": 0.2}, "latent_dim": 4}, {}),
     "iwae3": ({}, {"n_samples": 3, "iwae": True}),
     "extrap3of4": ({}, {"extrap_share": 0.75}),
     "kl_half": ({}, {"kl_ramp": 0.5}),
@@ -97,12 +109,17 @@ def run(variant: str, fraction: float, seed: int, args: argparse.Namespace) -> d
     train, test, interp_at, extrap_at = bt.periodic_split(cut, args.n_test, fraction, seed)
     torch.manual_seed(seed)
     model = bt.periodic_model("latent_ode", False, **overrides)
+    if "posterior_std_init" in opts:  # start q(z0) narrow: z0 carries the encoder's signal
+        last = model.encoder.to_posterior[-1]
+        with torch.no_grad():
+            last.bias[model.latent_dim :] = math.log(math.expm1(opts["posterior_std_init"]))
+            last.weight[model.latent_dim :] *= 0.1
     g = torch.Generator().manual_seed(seed)
     info = bt.train_for(
         make_loss(model, train, opts),
         model,
         n_train=cut,
-        batch_size=50,
+        batch_size=int(opts.get("batch_size", 50)),
         budget_s=args.budget,
         lr=1e-2,
         generator=g,
