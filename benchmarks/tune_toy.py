@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
-import math
 import statistics
 import sys
 import time
@@ -36,8 +35,10 @@ import bench_toy as bt  # noqa: E402
 from tsnode.datasets import PeriodicData  # noqa: E402
 from tsnode.nn.latent_ode import LatentODE  # noqa: E402
 
-#: variant name -> (LatentODE keyword overrides, loss options)
-VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+#: variant name -> (LatentODE keyword overrides, loss options). Every variant without a latent
+#: size in its name runs at latent dim 10, the benchmark's default when it was measured (the
+#: default is now 4: the "latent4" rows).
+_VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "base": ({}, {}),
     "obs0.03": ({"obs_std": 0.03}, {}),
     "obs0.1": ({"obs_std": 0.1}, {}),
@@ -48,8 +49,9 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # time_scale s with step PERIODIC_STEP / s: the same solver cost, a field 1/s times faster
     "ts0.5": ({"time_scale": 0.5, "options": {"step_size": 0.1}}, {}),
     "ts0.25": ({"time_scale": 0.25, "options": {"step_size": 0.2}}, {}),
-    "std0.01": ({}, {"posterior_std_init": 0.01}),
-    "std0.01_latent4": ({"latent_dim": 4}, {"posterior_std_init": 0.01}),
+    "std0.01": ({"encoder_init_std": 0.01}, {}),
+    "std0.01_latent4": ({"latent_dim": 4, "encoder_init_std": 0.01}, {}),
+    "latent4_step0.1": ({"latent_dim": 4, "options": {"step_size": 0.1}}, {}),
     "latent4_sub1": ({"latent_dim": 4, "encoder_substeps": 1}, {}),
     "latent4_b200": ({"latent_dim": 4}, {"batch_size": 200}),
     "ts0.25_latent4": ({"time_scale": 0.25, "options": {"step_size": 0.2}, "latent_dim": 4}, {}),
@@ -63,6 +65,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "gapin_mid": ({"encoder_gap_input": True, "solver": "midpoint"}, {}),
     "gapin_x34": ({"encoder_gap_input": True}, {"extrap_share": 0.75}),
 }
+VARIANTS = {name: ({"latent_dim": 10} | kw, opts) for name, (kw, opts) in _VARIANTS.items()}
 
 
 def make_loss(model: LatentODE, data: PeriodicData, opts: dict[str, Any]):
@@ -109,11 +112,6 @@ def run(variant: str, fraction: float, seed: int, args: argparse.Namespace) -> d
     train, test, interp_at, extrap_at = bt.periodic_split(cut, args.n_test, fraction, seed)
     torch.manual_seed(seed)
     model = bt.periodic_model("latent_ode", False, **overrides)
-    if "posterior_std_init" in opts:  # start q(z0) narrow: z0 carries the encoder's signal
-        last = model.encoder.to_posterior[-1]
-        with torch.no_grad():
-            last.bias[model.latent_dim :] = math.log(math.expm1(opts["posterior_std_init"]))
-            last.weight[model.latent_dim :] *= 0.1
     g = torch.Generator().manual_seed(seed)
     info = bt.train_for(
         make_loss(model, train, opts),
@@ -166,6 +164,19 @@ def render(runs: list[dict[str, Any]]) -> str:
         "extrapolation MSE): midpoint decoder steps 0.188, extrapolation-training share 0.75 "
         "with gap input 0.166, gap input with obs std 0.3 0.220, lr 3e-3 0.213, another weight "
         "initialisation 0.167; none was adopted.",
+        "",
+        "Second round (latent size; benchmark default latent dim 10 -> 4): the 10-dim model's "
+        "training often sat on a plateau at loss ~2525 (every series decoded to ~0) for half "
+        "the budget or all of it (base on seed 9; latent 3 and 6 on seed 7). Latent 4 beat base "
+        "on refined 10% extrapolation on every validation seed (0.087 / 0.037 / 0.199 on seeds "
+        "7 / 8 / 9 against 0.136 / 0.043 / 0.495) and had the lowest mean over seeds 7 and 9 "
+        "(0.143); its variants batch 200 (0.089 / 0.197: 0.143) and one encoder substep (0.095 "
+        "/ 0.387) gained nothing, so the plain latent-4 model was adopted. Screened with a throw-away diagnostic (same `run`, "
+        "not appended to the table; refined extrapolation): time scale 0.25 (a 4x faster field "
+        "at the same step cost) never left the plateau on seed 7 (0.503); the encoder's "
+        "posterior std initialised at 0.01 instead of ~0.69 (variants `std0.01*`) removed the "
+        "plateau (the loss falls from the first steps) but not the error: 0.129 / 0.229 "
+        "(latent 10) and 0.104 / 0.195 (latent 4) on seeds 7 / 9.",
         "",
         "| observed | variant | budget (CPU s) | seeds | interpolation MSE | extrapolation MSE "
         "| refined z0: interpolation | refined z0: extrapolation | steps |",

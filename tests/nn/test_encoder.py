@@ -339,3 +339,46 @@ def test_latent_ode_passes_gap_input_to_its_encoder():
     )
     loss.loss.backward()
     assert all(p.grad is not None for p in model.encoder.gru.parameters())
+
+
+# ----------------------------------------------------------------------------- init_std
+@pytest.mark.parametrize("init_std", [0.01, 0.3, 50.0])
+def test_init_std_sets_the_initial_posterior_std(init_std):
+    torch.manual_seed(0)
+    enc = ODERNNEncoder(1, 3, hidden_dim=8, ode_units=8, init_std=init_std)
+    times = torch.linspace(0.0, 1.0, 6)
+    values = torch.randn(5, 6, 1)
+    _, std = enc(times, values, torch.ones_like(values))
+    torch.testing.assert_close(std, torch.full_like(std, init_std), rtol=0.15, atol=1e-4)
+
+
+def test_init_std_none_keeps_the_default_initialisation():
+    torch.manual_seed(0)
+    default = ODERNNEncoder(1, 3, hidden_dim=8, ode_units=8)
+    torch.manual_seed(0)
+    explicit = ODERNNEncoder(1, 3, hidden_dim=8, ode_units=8, init_std=None)
+    for a, b in zip(default.parameters(), explicit.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_init_std_leaves_the_posterior_mean_layer_alone():
+    torch.manual_seed(0)
+    default = ODERNNEncoder(1, 3, hidden_dim=8, ode_units=8)
+    torch.manual_seed(0)
+    narrow = ODERNNEncoder(1, 3, hidden_dim=8, ode_units=8, init_std=0.01)
+    a, b = default.to_posterior[-1], narrow.to_posterior[-1]
+    torch.testing.assert_close(a.weight[:3], b.weight[:3], rtol=0, atol=0)
+    torch.testing.assert_close(a.bias[:3], b.bias[:3], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1, float("nan"), float("inf"), "0.01"])
+def test_init_std_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match="init_std"):
+        ODERNNEncoder(1, 3, init_std=bad)
+
+
+def test_latent_ode_passes_init_std_to_its_encoder():
+    from tsnode.nn import LatentODE
+
+    model = LatentODE(1, latent_dim=2, hidden_dim=4, encoder_init_std=0.05, solver="euler")
+    assert model.encoder.init_std == 0.05

@@ -127,6 +127,9 @@ class LatentODE(nn.Module):
     encoder_gap_input : bool, default False
         Give the encoder's GRU the gap and the time since ``t0`` at each observation, see
         :class:`tsnode.nn.ODERNNEncoder` (``gap_input``).
+    encoder_init_std : float, optional
+        Initial posterior std of ``q(z0)``, see :class:`tsnode.nn.ODERNNEncoder`
+        (``init_std``). 0.01 avoids a training plateau where the decoder ignores ``z0``.
     obs_std : float, optional
         Fixed observation noise; default ``None`` learns a heteroscedastic noise.
     min_std : float, default 1e-3
@@ -159,6 +162,7 @@ class LatentODE(nn.Module):
         encoder_method: str = "euler",
         encoder_substeps: int = 1,
         encoder_gap_input: bool = False,
+        encoder_init_std: float | None = None,
         obs_std: float | None = None,
         min_std: float = 1e-3,
         time_scale: float = 1.0,
@@ -183,6 +187,7 @@ class LatentODE(nn.Module):
             method=encoder_method,
             n_substeps=encoder_substeps,
             gap_input=encoder_gap_input,
+            init_std=encoder_init_std,
         )
         self.ode = NeuralODE(
             _LatentField(latent_dim, ode_units, ode_layers),
