@@ -173,7 +173,9 @@ class ODERNNEncoder(nn.Module):
     ) -> None:
         super().__init__()
         if init_std is not None and not (
-            isinstance(init_std, (int, float)) and 0 < init_std < math.inf
+            isinstance(init_std, (int, float))
+            and not isinstance(init_std, bool)
+            and 0 < init_std < math.inf
         ):
             raise ValueError(
                 f"init_std must be a positive finite float or None (default initialisation), "
