@@ -651,11 +651,6 @@ def _jsonable(obj: Any) -> Any:
 # ----------------------------------------------------------------------------- main
 
 
-def _git_state() -> str:
-    """Commit of the working tree, with the uncommitted tsnode/ files if any."""
-    return git_state(("tsnode",))
-
-
 def _budget(model: Any) -> dict[str, Any] | None:
     """Training-budget parameters of a neural forecaster (None if it was not run)."""
     if model is None:
@@ -672,7 +667,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         write_markdown(report, args.out / "prices.md")
         return report
     torch.set_num_threads(1)
-    started, code = time.perf_counter(), _git_state()
+    started, code = time.perf_counter(), git_state(("tsnode",))
     data = load_data(args)
     n_cutoffs = len(range(args.train_days - 1, len(data) - 1, args.step))
     if args.refit_every is None:

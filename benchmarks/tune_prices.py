@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     VARIANTS.clear()
     VARIANTS.update({k: ALL_VARIANTS[k] for k in ["raw", *args.variants] if k in ALL_VARIANTS})
     torch.set_num_threads(1)
-    started, code = time.perf_counter(), bench._git_state()  # the code that runs
+    started, code = time.perf_counter(), bench.git_state(("tsnode",))  # the code that runs
     frame = load_sample(args.tickers)
     frame = frame[frame.index <= pd.Timestamp(args.tune_end)]
     data = frame.iloc[-(args.train_days + args.eval_days) :]
