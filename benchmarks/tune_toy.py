@@ -51,6 +51,8 @@ _VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "ts0.25": ({"time_scale": 0.25, "options": {"step_size": 0.2}}, {}),
     "std0.01": ({"encoder_init_std": 0.01}, {}),
     "std0.01_latent4": ({"latent_dim": 4, "encoder_init_std": 0.01}, {}),
+    "std0.01_latent2": ({"latent_dim": 2, "encoder_init_std": 0.01}, {}),
+    "std0.01_latent3": ({"latent_dim": 3, "encoder_init_std": 0.01}, {}),
     "std0.01_latent4_lr0.02": ({"latent_dim": 4, "encoder_init_std": 0.01}, {"lr": 2e-2}),
     "std0.01_latent4_x34": ({"latent_dim": 4, "encoder_init_std": 0.01}, {"extrap_share": 0.75}),
     "latent4_step0.1": ({"latent_dim": 4, "options": {"step_size": 0.1}}, {}),
@@ -124,7 +126,7 @@ def run(variant: str, fraction: float, seed: int, args: argparse.Namespace) -> d
         lr=float(opts.get("lr", 1e-2)),
         generator=g,
     )
-    predictions = bt.periodic_predict("latent_ode", model, test, g)
+    predictions = bt.periodic_predict("latent_ode", model, test, g, bt.encoder_bank(model, train))
     out = {
         "variant": variant,
         "fraction": fraction,
@@ -144,8 +146,8 @@ def run(variant: str, fraction: float, seed: int, args: argparse.Namespace) -> d
 def render(runs: list[dict[str, Any]]) -> str:
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in runs:
-        refined = "interp_mse_refined" in r
-        groups.setdefault((r["fraction"], r["variant"], r["budget_s"], refined), []).append(r)
+        readouts = ("interp_mse_refined" in r) + ("interp_mse_bank" in r)
+        groups.setdefault((r["fraction"], r["variant"], r["budget_s"], readouts), []).append(r)
     lines = [
         "# Periodic Latent ODE tuning on validation seeds (not the benchmark's seeds 0, 1)",
         "",
@@ -195,13 +197,21 @@ def render(runs: list[dict[str, Any]]) -> str:
         "too small to reach the 10% target; not adopted.",
         "",
         "| observed | variant | budget (CPU s) | seeds | interpolation MSE | extrapolation MSE "
-        "| refined z0: interpolation | refined z0: extrapolation | steps |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| refined z0: interpolation | refined z0: extrapolation | bank z0: interpolation "
+        "| bank z0: extrapolation | steps |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (fraction, variant, budget, _), rs in sorted(groups.items()):
         seeds = ", ".join(str(r["seed"]) for r in rs)
         cells = []
-        for key in ("interp_mse", "extrap_mse", "interp_mse_refined", "extrap_mse_refined"):
+        for key in (
+            "interp_mse",
+            "extrap_mse",
+            "interp_mse_refined",
+            "extrap_mse_refined",
+            "interp_mse_bank",
+            "extrap_mse_bank",
+        ):
             got = [r[key] for r in rs if key in r]
             if len(got) < len(rs):
                 cells.append("not run")

@@ -120,3 +120,86 @@ def test_rejects_a_non_latent_ode_and_per_series_times():
         refine_z0(torch.nn.Linear(1, 1), times, values, mask)
     with pytest.raises(ValueError, match="union grid"):
         refine_z0(_model(), times.expand(5, -1), values, mask)
+
+
+# --------------------------------------------------------------------------- candidates
+def _bank_and_data(n_bank: int = 40, n_series: int = 5):
+    """A bank of random states and series decoded exactly from some of its members (a sharp
+    likelihood, so that the generating member has the lowest energy despite the prior term)."""
+    model = _model(1e-3)
+    g = torch.Generator().manual_seed(3)
+    bank = torch.randn(n_bank, 3, generator=g, dtype=torch.float64)
+    members = torch.arange(n_series) * 7 % n_bank
+    times = torch.linspace(0.0, 2.0, 20, dtype=torch.float64)
+    with torch.no_grad():
+        values = model.decode(bank[members], times, 0.0)[0]  # (B, T, 1)
+    mask = (torch.rand(n_series, 20, 1, generator=g) < 0.5).to(torch.float64)
+    mask[:, 0] = 1.0
+    return model, bank, members, times, values, mask
+
+
+def test_candidates_search_finds_the_member_that_generated_each_series():
+    model, bank, members, times, values, mask = _bank_and_data()
+    fit = refine_z0(model, times, values, mask, t0=0.0, candidates=bank, n_restarts=1, n_steps=0)
+    torch.testing.assert_close(fit.z0[0], bank[members], rtol=0.0, atol=0.0)
+
+
+def test_candidates_keep_the_lowest_energy_members_in_order():
+    model, bank, _, times, values, mask = _bank_and_data()
+    fit = refine_z0(model, times, values, mask, t0=0.0, candidates=bank, n_restarts=4, n_steps=0)
+    with torch.no_grad():
+        all_energy = _energy(model, bank[:, None, :], times, values, mask)  # (K, B)
+    expected = all_energy.sort(dim=0).values[:4]
+    torch.testing.assert_close(fit.energy, expected, rtol=1e-10, atol=1e-10)
+    assert ((fit.z0[:, :, None, :] == bank[None, None]).all(-1).any(-1)).all()  # bank members
+
+
+def test_candidates_screening_in_chunks_matches_one_pass(monkeypatch):
+    import tsnode.nn.refine as refine
+
+    model, bank, _, times, values, mask = _bank_and_data()
+    whole = refine_z0(model, times, values, mask, t0=0.0, candidates=bank, n_restarts=3, n_steps=0)
+    monkeypatch.setattr(refine, "_SCREEN_ELEMENTS", 1)  # one series per pass
+    parts = refine_z0(model, times, values, mask, t0=0.0, candidates=bank, n_restarts=3, n_steps=0)
+    torch.testing.assert_close(parts.z0, whole.z0, rtol=0.0, atol=0.0)
+
+
+def test_steps_after_the_candidates_search_lower_the_energy():
+    model, bank, _, times, _, mask = _bank_and_data()
+    times, values, mask = _data()  # sinusoids: no bank member fits them exactly
+    kwargs = dict(t0=0.0, candidates=bank, n_restarts=3)
+    start = refine_z0(model, times, values, mask, n_steps=0, **kwargs)
+    moved = refine_z0(model, times, values, mask, n_steps=30, **kwargs)
+    assert (moved.energy.min(0).values < start.energy.min(0).values).all()
+
+
+def test_candidates_leave_the_bank_untouched():
+    model, bank, _, times, values, mask = _bank_and_data()
+    before = bank.clone()
+    refine_z0(model, times, values, mask, t0=0.0, candidates=bank, n_restarts=2, n_steps=5)
+    torch.testing.assert_close(bank, before, rtol=0.0, atol=0.0)
+
+
+@pytest.mark.parametrize(
+    ("candidates", "error", "match"),
+    [
+        ([[0.0, 0.0, 0.0]] * 20, TypeError, "candidates must be a torch.Tensor"),
+        (torch.zeros(20, 2, dtype=torch.float64), ValueError, r"\(K, 3\), got \(20, 2\)"),
+        (torch.zeros(20, dtype=torch.float64), ValueError, "shape"),
+        (torch.zeros(3, 3, dtype=torch.float64), ValueError, "n_restarts=16"),
+        (torch.full((20, 3), float("nan"), dtype=torch.float64), ValueError, "finite"),
+    ],
+)
+def test_bad_candidates_are_explained(candidates, error, match):
+    times, values, mask = _data()
+    with pytest.raises(error, match=match):
+        refine_z0(_model(), times, values, mask, candidates=candidates)
+
+
+def test_zero_steps_is_allowed_and_negative_steps_are_not():
+    times, values, mask = _data()
+    model = _model()
+    fit = refine_z0(model, times, values, mask, n_restarts=2, n_steps=0)
+    assert fit.z0.shape == (2, 5, 3)
+    with pytest.raises(ValueError, match="n_steps must be a non-negative int"):
+        refine_z0(model, times, values, mask, n_steps=-1)

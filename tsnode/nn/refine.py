@@ -14,6 +14,16 @@ over the restarts: ``temperature = 1`` keeps the best fit (the MAP estimate), a 
 averages the restarts equally; in between, restarts that fit the data much worse are dropped
 while comparable fits share the weight, so averaged forecasts hedge between plausible modes.
 
+With ``candidates`` (a bank of plausible initial states, e.g. the encoder's posterior means of
+the training series: draws from the *aggregate posterior*, the prior the data actually fill,
+cf. Hoffman & Johnson 2016 and the VampPrior of Tomczak & Welling 2018), the restarts start
+instead from the candidates of lowest ``U(z0)`` for each series. This is a global search over
+trajectories the model produced for real series: on very sparse series the decoder is flexible
+enough to fit a few points with implausible paths, which local steps from the encoder's guess
+find first (on the periodic benchmark at 10% observed, such fits missed the held-out half
+three times worse than the bank's; ``benchmarks/results/tune_toy.md``). A few steps (e.g. 10)
+then polish the chosen candidates; many steps can drift back to such over-fits.
+
 The model's weights are not changed (only the ``z0`` tensors are optimised).
 """
 
@@ -27,6 +37,9 @@ import torch
 from tsnode.nn.latent_ode import LatentODE, _own_targets
 
 __all__ = ["RefinedZ0", "refine_z0"]
+
+#: Elements of the (K, series, T, D) temporaries when screening ``candidates`` (memory bound).
+_SCREEN_ELEMENTS = 2**24
 
 
 class RefinedZ0(NamedTuple):
@@ -42,11 +55,68 @@ class RefinedZ0(NamedTuple):
     energy: torch.Tensor
 
 
-def _check_positive(name: str, value: object, kind: type) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive {kind.__name__}, got {value!r}.")
+def _check_positive(name: str, value: object, kind: type, *, allow_zero: bool = False) -> None:
+    word = "non-negative" if allow_zero else "positive"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (value >= 0 if allow_zero else value > 0)
+    ):
+        raise ValueError(f"{name} must be a {word} {kind.__name__}, got {value!r}.")
     if kind is int and int(value) != value:
-        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+        raise ValueError(f"{name} must be a {word} int, got {value!r}.")
+
+
+def _check_candidates(candidates: object, latent_dim: int, n_restarts: int) -> torch.Tensor:
+    if not isinstance(candidates, torch.Tensor):
+        raise TypeError(
+            f"candidates must be a torch.Tensor of shape (K, {latent_dim}), "
+            f"got {type(candidates).__name__}."
+        )
+    if candidates.dim() != 2 or candidates.shape[1] != latent_dim:
+        raise ValueError(
+            f"candidates must have shape (K, latent_dim) = (K, {latent_dim}), got "
+            f"{tuple(candidates.shape)}; e.g. the encoder means of the training series, "
+            "model.encode(times, values, mask)[0]."
+        )
+    if candidates.shape[0] < n_restarts:
+        raise ValueError(
+            f"candidates holds {candidates.shape[0]} states but n_restarts={n_restarts} are "
+            "drawn from it; pass more candidates or lower n_restarts."
+        )
+    if not bool(torch.isfinite(candidates).all()):
+        raise ValueError("candidates must be finite (it holds NaN or inf).")
+    return candidates.detach()
+
+
+def _screen_candidates(
+    model: LatentODE,
+    candidates: torch.Tensor,
+    times: torch.Tensor,
+    values: torch.Tensor,
+    mask: torch.Tensor,
+    t0: torch.Tensor,
+    n_keep: int,
+) -> torch.Tensor:
+    """The ``n_keep`` candidates of lowest ``U`` for each series, ``(n_keep, B, latent_dim)``.
+
+    All series share the union grid and ``t0``, so each candidate is decoded once, ``(K, T, D)``,
+    and scored against every series' observations.
+    """
+    with torch.no_grad():
+        mean, std = model.decode(candidates.unsqueeze(1), times, t0)  # (K, 1, T, D)
+        mean, std = mean[:, 0], std[:, 0]
+        prior = 0.5 * (candidates**2).sum(-1)  # (K,)
+        observed = torch.where(mask > 0, values, torch.zeros_like(values))
+        chunk = max(1, _SCREEN_ELEMENTS // max(1, mean.numel()))  # series per scoring pass
+        energies = []
+        for lo in range(0, values.shape[0], chunk):
+            v, m = observed[lo : lo + chunk], mask[lo : lo + chunk]
+            nll = 0.5 * ((v[None] - mean[:, None]) / std[:, None]) ** 2 + torch.log(std[:, None])
+            energies.append((nll * m[None]).sum(dim=(-1, -2)) + prior[:, None])
+        energy = torch.nan_to_num(torch.cat(energies, dim=1), nan=float("inf"))  # (K, B)
+        best = energy.topk(n_keep, dim=0, largest=False).indices  # (n_keep, B)
+    return candidates[best]
 
 
 def refine_z0(
@@ -61,6 +131,7 @@ def refine_z0(
     lr: float = 0.05,
     init_spread: float = 0.5,
     temperature: float = 100.0,
+    candidates: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
 ) -> RefinedZ0:
     """Refine ``z0`` for every series by gradient steps on its log joint density.
@@ -78,17 +149,24 @@ def refine_z0(
         Reference time of ``z0``; default ``times.min()``.
     n_restarts : int, default 16
         Starting points per series, ``mean + (std + init_spread) * eps`` with ``eps ~ N(0, I)``
-        and ``(mean, std)`` the encoder's posterior.
+        and ``(mean, std)`` the encoder's posterior; or, with ``candidates``, the
+        ``n_restarts`` candidates of lowest ``U(z0)``.
     n_steps : int, default 100
-        Adam steps (every restart and series moves independently).
+        Adam steps (every restart and series moves independently); 0 keeps the starting
+        points (with ``candidates``: a pure search of the bank).
     lr : float, default 0.05
         Adam learning rate, in latent units.
     init_spread : float, default 0.5
         Extra spread of the starting points around the encoder's mean.
     temperature : float, default 100.0
         Temperature of the restart weights (see the module docstring).
+    candidates : Tensor, shape (K, latent_dim), optional
+        A bank of initial states to start from instead of the encoder's posterior, ``K >=
+        n_restarts`` (see the module docstring), e.g. ``model.encode(times_train,
+        values_train, mask_train, t0=t0)[0]``. Its states must refer to the same ``t0``.
+        Screening costs one decode of the ``K`` candidates on ``times``.
     generator : torch.Generator, optional
-        For reproducible starting points.
+        For reproducible starting points (not used with ``candidates``).
 
     Returns
     -------
@@ -99,7 +177,7 @@ def refine_z0(
     if not isinstance(model, LatentODE):
         raise TypeError(f"model must be a LatentODE, got {type(model).__name__}.")
     _check_positive("n_restarts", n_restarts, int)
-    _check_positive("n_steps", n_steps, int)
+    _check_positive("n_steps", n_steps, int, allow_zero=True)
     _check_positive("lr", lr, float)
     _check_positive("temperature", temperature, float)
     if (
@@ -110,6 +188,8 @@ def refine_z0(
         raise ValueError(f"init_spread must be a non-negative float, got {init_spread!r}.")
     if times.dim() != 1:
         raise ValueError(f"times must be the 1-D union grid (T,), got {tuple(times.shape)}.")
+    if candidates is not None:
+        candidates = _check_candidates(candidates, model.latent_dim, int(n_restarts))
     t0 = times.min() if t0 is None else torch.as_tensor(t0, dtype=times.dtype)
     mask = mask.to(values.dtype)
     index, targets, target_mask = _own_targets(values, mask)
@@ -119,15 +199,20 @@ def refine_z0(
     try:
         for p in model.parameters():
             p.requires_grad_(False)
-        with torch.no_grad():
-            mean, std = model.encode(times, values, mask, t0=t0)
-            eps = torch.randn(
-                (int(n_restarts), *mean.shape),
-                dtype=mean.dtype,
-                device=mean.device,
-                generator=generator,
-            )
-        z0 = (mean + (std + float(init_spread)) * eps).detach().requires_grad_(True)
+        if candidates is None:
+            with torch.no_grad():
+                mean, std = model.encode(times, values, mask, t0=t0)
+                eps = torch.randn(
+                    (int(n_restarts), *mean.shape),
+                    dtype=mean.dtype,
+                    device=mean.device,
+                    generator=generator,
+                )
+            start = mean + (std + float(init_spread)) * eps
+        else:
+            bank = candidates.to(device=values.device, dtype=values.dtype)
+            start = _screen_candidates(model, bank, times, values, mask, t0, int(n_restarts))
+        z0 = start.detach().clone().requires_grad_(True)
 
         def energy(z: torch.Tensor) -> torch.Tensor:
             pred_mean, pred_std = model.decode(z, times, t0, index=index)
