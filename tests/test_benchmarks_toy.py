@@ -51,6 +51,7 @@ def test_main_tiny_run_writes_json_and_markdown(tmp_path):
     assert set(cells) == {
         "latent_ode",
         "latent_ode_refined",
+        "latent_ode_bank",
         "ode_rnn",
         "gru",
         "gru_maskfwd",

@@ -41,6 +41,8 @@ def test_quick_run_returns_finite_metrics_and_saves_plot(tmp_path, capsys):
         "extrap_mse",
         "interp_mse_refined",
         "extrap_mse_refined",
+        "interp_mse_bank",
+        "extrap_mse_bank",
         "interp_linear_baseline_mse",
         "extrap_zero_baseline_mse",
         "interp_band_coverage",
@@ -55,7 +57,7 @@ def test_quick_run_returns_finite_metrics_and_saves_plot(tmp_path, capsys):
     assert expected <= set(metrics)
     assert all(math.isfinite(v) for v in metrics.values())
     assert metrics["n_train"] == 16 and metrics["n_test"] == 4
-    for key in ("interp_mse", "extrap_mse", "interp_mse_refined", "interp_linear_baseline_mse"):
+    for key in ("interp_mse", "extrap_mse", "interp_mse_refined", "extrap_mse_bank"):
         assert metrics[key] >= 0
     for key in ("interp_band_coverage", "extrap_band_coverage"):
         assert 0.0 <= metrics[key] <= 1.0
