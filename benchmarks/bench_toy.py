@@ -106,7 +106,7 @@ from tsnode.datasets import PeriodicData, make_periodic  # noqa: E402
 from tsnode.nn.encoder import ODERNNEncoder, fixed_step  # noqa: E402
 from tsnode.nn.gru import GapGRU  # noqa: E402
 from tsnode.nn.latent_ode import LatentODE  # noqa: E402
-from tsnode.nn.refine import refine_z0  # noqa: E402
+from tsnode.nn.refine import encode_bank, refine_z0  # noqa: E402
 
 PAPER_SPIRAL = {
     "latent_ode": {30: 0.1642, 50: 0.1502, 100: 0.1346},
@@ -295,19 +295,11 @@ def periodic_loss(name: str, model: nn.Module, data: PeriodicData) -> Callable:
     return loss
 
 
-@torch.no_grad()
-def encoder_bank(model: LatentODE, data: PeriodicData, chunk: int = 500) -> torch.Tensor:
+def encoder_bank(model: LatentODE, data: PeriodicData) -> torch.Tensor:
     """The encoder's posterior means of every series of ``data`` (all points seen), ``(N, L)``:
     the bank of the ``latent_ode_bank`` read-out (training series only)."""
     model.eval()
-    return torch.cat(
-        [
-            model.encode(
-                data.times, data.values[lo : lo + chunk], data.mask[lo : lo + chunk], t0=0.0
-            )[0]
-            for lo in range(0, data.values.shape[0], chunk)
-        ]
-    )
+    return encode_bank(model, data.times, data.values, data.mask, t0=0.0, batch_size=500)
 
 
 @torch.no_grad()

@@ -53,7 +53,7 @@ import numpy as np
 import torch
 
 from tsnode.datasets import make_periodic
-from tsnode.nn import LatentODE, refine_z0
+from tsnode.nn import LatentODE, encode_bank, refine_z0
 
 OBS_STD = 0.01
 TIME_SCALE = 1.0
@@ -261,19 +261,6 @@ def train(
     return history
 
 
-@torch.no_grad()
-def training_bank(model: LatentODE, train_data: Any, chunk: int = 500) -> torch.Tensor:
-    """Posterior means of ``z0`` for every training series (all its points encoded), ``(N, L)``."""
-    model.eval()
-    times, values, mask = train_data.times, train_data.values, train_data.mask
-    return torch.cat(
-        [
-            model.encode(times, values[lo : lo + chunk], mask[lo : lo + chunk], t0=0.0)[0]
-            for lo in range(0, values.shape[0], chunk)
-        ]
-    )
-
-
 def evaluate(
     model: LatentODE,
     test: Any,
@@ -283,8 +270,9 @@ def evaluate(
     n_samples: int = 20,
     bank: torch.Tensor | None = None,
 ) -> dict[str, float]:
-    """Interpolation / extrapolation MSE, baselines and 10-90% band coverage on ``test``;
-    with ``bank`` (:func:`training_bank`) also the bank read-out's MSEs."""
+    """Interpolation / extrapolation MSE, baselines and 10-90% band coverage on ``test``; with
+    ``bank`` (:func:`tsnode.nn.encode_bank` of the training series) also the bank read-out's
+    MSEs."""
     times, values, truth, mask = test.times, test.values, test.truth, test.mask
     hidden = mask == 0
     second_half = (times > t_split)[None, :, None].expand_as(truth)
@@ -394,7 +382,8 @@ def _run(args: argparse.Namespace) -> dict[str, float]:
         verbose=not args.quick,
     )
     train_seconds = time.perf_counter() - start
-    bank = training_bank(model, train_data)
+    model.eval()
+    bank = encode_bank(model, train_data.times, train_data.values, train_data.mask, t0=0.0)
     metrics = evaluate(model, test, t_split=t_split, seed=args.seed, bank=bank)
     metrics.update(
         train_seconds=train_seconds,

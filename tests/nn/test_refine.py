@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tsnode.nn import LatentODE, refine_z0
+from tsnode.nn import LatentODE, encode_bank, refine_z0
 
 
 def _model(obs_std: float | None = 0.05) -> LatentODE:
@@ -203,3 +203,35 @@ def test_zero_steps_is_allowed_and_negative_steps_are_not():
     assert fit.z0.shape == (2, 5, 3)
     with pytest.raises(ValueError, match="n_steps must be a non-negative int"):
         refine_z0(model, times, values, mask, n_steps=-1)
+
+
+# --------------------------------------------------------------------------- encode_bank
+def test_encode_bank_is_the_encoder_means_in_any_batch_size():
+    model = _model()
+    times, values, mask = _data(n_series=7)
+    with torch.no_grad():
+        expected = model.encode(times, values, mask, t0=0.0)[0]
+    for batch_size in (1, 3, 512):
+        bank = encode_bank(model, times, values, mask, t0=0.0, batch_size=batch_size)
+        assert bank.shape == (7, 3) and not bank.requires_grad
+        torch.testing.assert_close(bank, expected, rtol=1e-12, atol=1e-12)
+    default_t0 = encode_bank(model, times + 1.0, values, mask)  # t0 = times.min()
+    torch.testing.assert_close(default_t0, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_encode_bank_feeds_refine_z0():
+    model = _model()
+    times, values, mask = _data(n_series=20)
+    bank = encode_bank(model, times, values, mask, t0=0.0)
+    fit = refine_z0(model, times, values[:3], mask[:3], t0=0.0, candidates=bank, n_steps=2)
+    assert fit.z0.shape == (16, 3, 3)
+
+
+def test_encode_bank_rejects_bad_arguments():
+    times, values, mask = _data()
+    with pytest.raises(TypeError, match="LatentODE"):
+        encode_bank(torch.nn.Linear(1, 1), times, values, mask)
+    with pytest.raises(ValueError, match="batch_size"):
+        encode_bank(_model(), times, values, mask, batch_size=0)
+    with pytest.raises(ValueError, match="union grid"):
+        encode_bank(_model(), times.expand(5, -1), values, mask)

@@ -4,7 +4,7 @@ from tsnode.nn.encoder import ODERNNEncoder
 from tsnode.nn.gru import GapGRU
 from tsnode.nn.latent_ode import ELBOResult, LatentODE, LatentODEOutput
 from tsnode.nn.ode import SOLVERS, NeuralODE, SolverError
-from tsnode.nn.refine import RefinedZ0, refine_z0
+from tsnode.nn.refine import RefinedZ0, encode_bank, refine_z0
 
 __all__ = [
     "NeuralODE",
@@ -16,5 +16,6 @@ __all__ = [
     "LatentODEOutput",
     "ELBOResult",
     "refine_z0",
+    "encode_bank",
     "RefinedZ0",
 ]

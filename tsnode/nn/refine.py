@@ -38,7 +38,7 @@ import torch
 
 from tsnode.nn.latent_ode import LatentODE, _own_targets
 
-__all__ = ["RefinedZ0", "refine_z0"]
+__all__ = ["RefinedZ0", "encode_bank", "refine_z0"]
 
 #: Elements of the (K, series, T, D) temporaries when screening ``candidates`` (memory bound).
 _SCREEN_ELEMENTS = 2**24
@@ -79,7 +79,7 @@ def _check_candidates(candidates: object, latent_dim: int, n_restarts: int) -> t
         raise ValueError(
             f"candidates must have shape (K, latent_dim) = (K, {latent_dim}), got "
             f"{tuple(candidates.shape)}; e.g. the encoder means of the training series, "
-            "model.encode(times, values, mask)[0]."
+            "encode_bank(model, times, values, mask)."
         )
     if candidates.shape[0] < n_restarts:
         raise ValueError(
@@ -119,6 +119,49 @@ def _screen_candidates(
         energy = torch.nan_to_num(torch.cat(energies, dim=1), nan=float("inf"))  # (K, B)
         best = energy.topk(n_keep, dim=0, largest=False).indices  # (n_keep, B)
     return candidates[best]
+
+
+def encode_bank(
+    model: LatentODE,
+    times: torch.Tensor,
+    values: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    t0: float | torch.Tensor | None = None,
+    batch_size: int = 512,
+) -> torch.Tensor:
+    """The encoder's posterior means of many series: a bank for ``refine_z0(candidates=...)``.
+
+    Parameters
+    ----------
+    model : LatentODE
+    times : Tensor, shape (T,)
+        Union grid of the series' observation times.
+    values, mask : Tensor, shape (N, T, D)
+        The series (typically the training set, every observed point encoded).
+    t0 : float or scalar Tensor, optional
+        Reference time of the states; default ``times.min()``. Use the same ``t0`` as in
+        :func:`refine_z0`.
+    batch_size : int, default 512
+        Series encoded per call (memory bound only).
+
+    Returns
+    -------
+    Tensor, shape (N, latent_dim)
+    """
+    if not isinstance(model, LatentODE):
+        raise TypeError(f"model must be a LatentODE, got {type(model).__name__}.")
+    _check_positive("batch_size", batch_size, int)
+    if times.dim() != 1:
+        raise ValueError(f"times must be the 1-D union grid (T,), got {tuple(times.shape)}.")
+    t0 = times.min() if t0 is None else t0
+    size = int(batch_size)
+    with torch.no_grad():
+        means = [
+            model.encode(times, values[lo : lo + size], mask[lo : lo + size], t0=t0)[0]
+            for lo in range(0, values.shape[0], size)
+        ]
+    return torch.cat(means)
 
 
 def refine_z0(
@@ -164,8 +207,8 @@ def refine_z0(
         Temperature of the restart weights (see the module docstring).
     candidates : Tensor, shape (K, latent_dim), optional
         A bank of initial states to start from instead of the encoder's posterior, ``K >=
-        n_restarts`` (see the module docstring), e.g. ``model.encode(times_train,
-        values_train, mask_train, t0=t0)[0]``. Its states must refer to the same ``t0``.
+        n_restarts`` (see the module docstring), e.g. :func:`encode_bank` of the training
+        series. Its states must refer to the same ``t0``.
         Screening costs one decode of the ``K`` candidates on ``times``.
     generator : torch.Generator, optional
         For reproducible starting points (not used with ``candidates``).
