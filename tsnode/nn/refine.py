@@ -40,7 +40,8 @@ from tsnode.nn.latent_ode import LatentODE, _own_targets
 
 __all__ = ["RefinedZ0", "encode_bank", "refine_z0"]
 
-#: Elements of the (K, series, T, D) temporaries when screening ``candidates`` (memory bound).
+#: Elements of the temporaries when screening ``candidates`` (memory bound, see
+#: :func:`_screen_candidates`).
 _SCREEN_ELEMENTS = 2**24
 
 
@@ -103,20 +104,29 @@ def _screen_candidates(
     """The ``n_keep`` candidates of lowest ``U`` for each series, ``(n_keep, B, latent_dim)``.
 
     All series share the union grid and ``t0``, so each candidate is decoded once, ``(K, T, D)``,
-    and scored against every series' observations.
+    and scored against every series' observations; candidates and series are taken in chunks
+    so that no temporary exceeds about ``_SCREEN_ELEMENTS`` elements.
     """
+    observed = torch.where(mask > 0, values, torch.zeros_like(values))
+    per_candidate = times.numel() * values.shape[-1]
+    n_decode = max(1, _SCREEN_ELEMENTS // max(1, per_candidate))  # candidates per decode
     with torch.no_grad():
-        mean, std = model.decode(candidates.unsqueeze(1), times, t0)  # (K, 1, T, D)
-        mean, std = mean[:, 0], std[:, 0]
-        prior = 0.5 * (candidates**2).sum(-1)  # (K,)
-        observed = torch.where(mask > 0, values, torch.zeros_like(values))
-        chunk = max(1, _SCREEN_ELEMENTS // max(1, mean.numel()))  # series per scoring pass
         energies = []
-        for lo in range(0, values.shape[0], chunk):
-            v, m = observed[lo : lo + chunk], mask[lo : lo + chunk]
-            nll = 0.5 * ((v[None] - mean[:, None]) / std[:, None]) ** 2 + torch.log(std[:, None])
-            energies.append((nll * m[None]).sum(dim=(-1, -2)) + prior[:, None])
-        energy = torch.nan_to_num(torch.cat(energies, dim=1), nan=float("inf"))  # (K, B)
+        for c_lo in range(0, candidates.shape[0], n_decode):
+            z = candidates[c_lo : c_lo + n_decode]
+            mean, std = model.decode(z.unsqueeze(1), times, t0)  # (k, 1, T, D)
+            mean, std = mean[:, 0], std[:, 0]
+            prior = 0.5 * (z**2).sum(-1)  # (k,)
+            n_series = max(1, _SCREEN_ELEMENTS // max(1, mean.numel()))  # series per pass
+            rows = []
+            for lo in range(0, values.shape[0], n_series):
+                v, m = observed[lo : lo + n_series], mask[lo : lo + n_series]
+                nll = 0.5 * ((v[None] - mean[:, None]) / std[:, None]) ** 2 + torch.log(
+                    std[:, None]
+                )
+                rows.append((nll * m[None]).sum(dim=(-1, -2)) + prior[:, None])
+            energies.append(torch.cat(rows, dim=1))  # (k, B)
+        energy = torch.nan_to_num(torch.cat(energies), nan=float("inf"))  # (K, B)
         best = energy.topk(n_keep, dim=0, largest=False).indices  # (n_keep, B)
     return candidates[best]
 
