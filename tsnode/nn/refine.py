@@ -70,6 +70,26 @@ def _check_positive(name: str, value: object, kind: type, *, allow_zero: bool = 
         raise ValueError(f"{name} must be a {word} int, got {value!r}.")
 
 
+def _energy(
+    pred_mean: torch.Tensor,
+    pred_std: torch.Tensor,
+    targets: torch.Tensor,
+    target_mask: torch.Tensor,
+    z: torch.Tensor,
+) -> torch.Tensor:
+    """``U(z0)``: Gaussian NLL of the masked targets (summed over the last two axes, times and
+    dimensions) plus the standard normal prior's ``|z|^2 / 2``; all inputs broadcast."""
+    nll = 0.5 * ((targets - pred_mean) / pred_std) ** 2 + torch.log(pred_std)
+    return (nll * target_mask).sum(dim=(-1, -2)) + 0.5 * (z**2).sum(-1)
+
+
+def _check_model_and_grid(model: object, times: torch.Tensor) -> None:
+    if not isinstance(model, LatentODE):
+        raise TypeError(f"model must be a LatentODE, got {type(model).__name__}.")
+    if times.dim() != 1:
+        raise ValueError(f"times must be the 1-D union grid (T,), got {tuple(times.shape)}.")
+
+
 def _check_candidates(candidates: object, latent_dim: int, n_restarts: int) -> torch.Tensor:
     if not isinstance(candidates, torch.Tensor):
         raise TypeError(
@@ -116,15 +136,11 @@ def _screen_candidates(
             z = candidates[c_lo : c_lo + n_decode]
             mean, std = model.decode(z.unsqueeze(1), times, t0)  # (k, 1, T, D)
             mean, std = mean[:, 0], std[:, 0]
-            prior = 0.5 * (z**2).sum(-1)  # (k,)
             n_series = max(1, _SCREEN_ELEMENTS // max(1, mean.numel()))  # series per pass
             rows = []
             for lo in range(0, values.shape[0], n_series):
                 v, m = observed[lo : lo + n_series], mask[lo : lo + n_series]
-                nll = 0.5 * ((v[None] - mean[:, None]) / std[:, None]) ** 2 + torch.log(
-                    std[:, None]
-                )
-                rows.append((nll * m[None]).sum(dim=(-1, -2)) + prior[:, None])
+                rows.append(_energy(mean[:, None], std[:, None], v[None], m[None], z[:, None]))
             energies.append(torch.cat(rows, dim=1))  # (k, B)
         energy = torch.nan_to_num(torch.cat(energies), nan=float("inf"))  # (K, B)
         best = energy.topk(n_keep, dim=0, largest=False).indices  # (n_keep, B)
@@ -159,11 +175,8 @@ def encode_bank(
     -------
     Tensor, shape (N, latent_dim)
     """
-    if not isinstance(model, LatentODE):
-        raise TypeError(f"model must be a LatentODE, got {type(model).__name__}.")
+    _check_model_and_grid(model, times)
     _check_positive("batch_size", batch_size, int)
-    if times.dim() != 1:
-        raise ValueError(f"times must be the 1-D union grid (T,), got {tuple(times.shape)}.")
     t0 = times.min() if t0 is None else t0
     size = int(batch_size)
     with torch.no_grad():
@@ -229,8 +242,7 @@ def refine_z0(
         Decode with ``model.decode(result.z0, t_query, t0)`` and average over restarts with
         ``result.weights``.
     """
-    if not isinstance(model, LatentODE):
-        raise TypeError(f"model must be a LatentODE, got {type(model).__name__}.")
+    _check_model_and_grid(model, times)
     _check_positive("n_restarts", n_restarts, int)
     _check_positive("n_steps", n_steps, int, allow_zero=True)
     _check_positive("lr", lr, float)
@@ -241,8 +253,6 @@ def refine_z0(
         or not (init_spread >= 0 and math.isfinite(init_spread))
     ):
         raise ValueError(f"init_spread must be a non-negative float, got {init_spread!r}.")
-    if times.dim() != 1:
-        raise ValueError(f"times must be the 1-D union grid (T,), got {tuple(times.shape)}.")
     if candidates is not None:
         candidates = _check_candidates(candidates, model.latent_dim, int(n_restarts))
     t0 = times.min() if t0 is None else torch.as_tensor(t0, dtype=times.dtype)
@@ -271,8 +281,7 @@ def refine_z0(
 
         def energy(z: torch.Tensor) -> torch.Tensor:
             pred_mean, pred_std = model.decode(z, times, t0, index=index)
-            nll = 0.5 * ((targets - pred_mean) / pred_std) ** 2 + torch.log(pred_std)
-            return (nll * target_mask).sum(dim=(-1, -2)) + 0.5 * (z**2).sum(-1)  # (S, B)
+            return _energy(pred_mean, pred_std, targets, target_mask, z)  # (S, B)
 
         optimiser = torch.optim.Adam([z0], lr=float(lr))
         with torch.enable_grad():
