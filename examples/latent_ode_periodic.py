@@ -18,7 +18,8 @@ baselines: linear interpolation between the observed points (interpolation) and 
 the mean of a sinusoid (extrapolation), and the same model with ``z0`` refined per test series
 by :func:`tsnode.nn.refine_z0` (``*_refined``: restarts around the encoder's guess; ``*_bank``:
 restarts from the best-fitting training encodings, ``refine_z0(candidates=...)``, the read-out
-that helps most on very sparse series, e.g. ``--observed-fraction 0.1``). The 10-90% posterior
+that helps most on very sparse series once the model is well trained; at the default settings
+extrapolation MSE 0.056 plain, 0.014 refined, 0.011 bank). The 10-90% posterior
 band's coverage of the truth at the scored points is reported too (it includes observation
 noise; 0.8 is nominal).
 
