@@ -16,6 +16,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 _LAZY = {
     "TSNodeForecaster": "tsnode.forecaster",
+    "EnsembleForecaster": "tsnode.ensemble",
     "NeuralODE": "tsnode.nn.ode",
     "SolverError": "tsnode.nn.ode",
     "LatentODE": "tsnode.nn.latent_ode",

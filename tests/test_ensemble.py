@@ -1,0 +1,251 @@
+"""EnsembleForecaster: a seed mixture of forecasters (issue #8's variance lever)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from tsnode import EnsembleForecaster
+from tsnode._serialization import SerializationError
+from tsnode.base import BaseForecaster
+from tsnode.baselines import GBMForecaster
+from tsnode.datasets import make_gbm
+from tsnode.forecaster import TSNodeForecaster
+
+PARAMS = dict(
+    epochs=1,
+    steps_per_epoch=2,
+    batch_size=8,
+    context_length=20,
+    forecast_length=5,
+    latent_dim=4,
+    hidden_dim=8,
+    ode_units=16,
+    n_predict_samples=30,
+    progress=False,
+)
+
+
+def _prices() -> pd.DataFrame:
+    y = make_gbm(2, n_days=80, drop_fraction=0.1, random_state=5)
+    y.iloc[10:14, 1] = np.nan
+    return y
+
+
+def _ensemble(**kwargs) -> EnsembleForecaster:
+    options = dict(n_members=3, random_state=0, progress=False)
+    options.update(kwargs)
+    return EnsembleForecaster(TSNodeForecaster(**PARAMS), **options)
+
+
+@pytest.fixture(scope="module")
+def fitted() -> EnsembleForecaster:
+    return _ensemble().fit(_prices())
+
+
+def test_init_only_stores_parameters_and_clones():
+    template = TSNodeForecaster(**PARAMS)
+    model = EnsembleForecaster(template, n_members=5, random_state=3)
+    assert model.estimator is template
+    assert model.get_params(deep=False) == {
+        "estimator": template,
+        "n_members": 5,
+        "random_state": 3,
+        "n_jobs": None,
+        "progress": True,
+    }
+    copy = clone(model)
+    assert copy.get_params()["estimator__latent_dim"] == 4
+    assert not hasattr(template, "model_")  # the template itself is never fitted
+
+
+def test_members_differ_only_in_their_seed(fitted):
+    assert len(fitted.members_) == 3
+    assert len(set(fitted.member_seeds_)) == 3
+    for member, seed in zip(fitted.members_, fitted.member_seeds_, strict=True):
+        params = member.get_params(deep=False)
+        assert params["random_state"] == seed
+        assert params["progress"] is False
+        assert params["latent_dim"] == 4
+    # Different seeds give different forecasts.
+    medians = [m.predict(5).to_numpy() for m in fitted.members_]
+    assert not np.allclose(medians[0], medians[1])
+
+
+def test_each_member_equals_a_single_model_with_its_seed(fitted):
+    seed = fitted.member_seeds_[1]
+    single = TSNodeForecaster(**PARAMS, random_state=seed).fit(_prices())
+    pd.testing.assert_frame_equal(fitted.members_[1].predict(5), single.predict(5))
+
+
+def test_samples_pool_every_member_evenly(fitted):
+    n = 7
+    pooled = fitted.sample(5, n_samples=n)
+    assert pooled.shape == (n, 5, 2)
+    # 7 paths over 3 members: 3, 2, 2, as drawn by each member.
+    expected = [m.sample(5, c) for m, c in zip(fitted.members_, (3, 2, 2), strict=True)]
+    got = sorted(map(tuple, pooled.reshape(n, -1).round(10)))
+    want = sorted(map(tuple, np.concatenate(expected).reshape(n, -1).round(10)))
+    assert got == want
+
+
+def test_quantiles_are_those_of_the_mixture(fitted):
+    q = fitted.predict_quantiles(5, quantiles=(0.1, 0.5, 0.9))
+    n = fitted._n_quantile_samples()
+    assert n == 3 * PARAMS["n_predict_samples"]
+    pooled = np.concatenate([m.sample(5, PARAMS["n_predict_samples"]) for m in fitted.members_])
+    expected = np.quantile(pooled, [0.1, 0.5, 0.9], axis=0)  # (Q, H, N)
+    got = q.to_numpy().reshape(5, 2, 3)
+    np.testing.assert_allclose(got, np.moveaxis(expected, 0, -1), rtol=1e-12, atol=1e-9)
+    median = q.xs(0.5, axis=1, level="quantile")
+    np.testing.assert_allclose(fitted.predict(5).to_numpy(), median.to_numpy(), rtol=1e-12)
+
+
+def test_reproducible_with_random_state(fitted):
+    again = _ensemble().fit(_prices())
+    assert again.member_seeds_ == fitted.member_seeds_
+    pd.testing.assert_frame_equal(again.predict_quantiles(5), fitted.predict_quantiles(5))
+    np.testing.assert_array_equal(again.sample(3, 10), fitted.sample(3, 10))
+    other = _ensemble(random_state=1).fit(_prices())
+    assert other.member_seeds_ != fitted.member_seeds_
+
+
+def test_parallel_fit_equals_sequential(fitted):
+    parallel = _ensemble(n_jobs=2).fit(_prices())
+    pd.testing.assert_frame_equal(parallel.predict_quantiles(5), fitted.predict_quantiles(5))
+
+
+def test_single_member_is_a_single_model():
+    model = _ensemble(n_members=1).fit(_prices())
+    single = TSNodeForecaster(**PARAMS, random_state=model.member_seeds_[0]).fit(_prices())
+    pd.testing.assert_frame_equal(model.predict_quantiles(5), single.predict_quantiles(5))
+
+
+def test_update_conditions_every_member():
+    y = _prices()
+    model = _ensemble(n_members=2).fit(y.iloc[:70])
+    model.update(y.iloc[70:])
+    assert model.last_timestamp_ == y.index[-1]
+    for member in model.members_:
+        assert member.last_timestamp_ == y.index[-1]
+    assert model.predict(3).index[0] > y.index[-1]
+
+
+def test_input_is_not_mutated():
+    y = _prices()
+    before = y.copy()
+    _ensemble(n_members=2).fit(y)
+    pd.testing.assert_frame_equal(y, before)
+
+
+def test_target_and_calendar_follow_the_template():
+    model = EnsembleForecaster(TSNodeForecaster(target="High", calendar=None))
+    assert model.target == "High"
+    assert model.calendar is None
+    default = EnsembleForecaster()
+    assert default.target == "Close" and default.calendar == "XNYS"
+
+
+def test_default_template_is_tsnode():
+    assert isinstance(EnsembleForecaster()._template(), TSNodeForecaster)
+
+
+def test_works_with_other_seeded_forecasters():
+    model = EnsembleForecaster(GBMForecaster(), n_members=2, random_state=0, progress=False)
+    out = model.fit(_prices()).predict_interval(4, coverage=0.8)
+    assert out.shape == (4, 4)
+    assert np.isfinite(out.to_numpy()).all()
+
+
+def test_predict_before_fit_raises():
+    with pytest.raises(NotFittedError):
+        _ensemble().predict(3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"n_members": 0}, ValueError, "n_members must be an int >= 1, got 0"),
+        ({"n_members": 2.5}, ValueError, "n_members must be an int >= 1, got 2.5"),
+        ({"n_members": True}, ValueError, "n_members must be an int >= 1, got True"),
+        ({"n_jobs": 0}, ValueError, "n_jobs must be a non-zero int or None, got 0"),
+        ({"n_jobs": "2"}, ValueError, "n_jobs must be a non-zero int or None"),
+        ({"progress": "yes"}, TypeError, "progress must be True or False"),
+        ({"random_state": -1}, ValueError, "random_state must be a non-negative int"),
+    ],
+)
+def test_bad_parameters_are_explained(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        _ensemble(**kwargs).fit(_prices())
+
+
+class Unseeded(BaseForecaster):
+    """A deterministic forecaster: every member would be the same."""
+
+    def _fit(self, frame):
+        self.last_ = frame.ffill().iloc[-1].to_numpy()
+
+    def _sample(self, index, n_samples):
+        return np.broadcast_to(self.last_, (n_samples, len(index), len(self.last_))).copy()
+
+
+def test_bad_estimators_are_explained():
+    with pytest.raises(TypeError, match="estimator must be a tsnode forecaster.*got 'model'"):
+        EnsembleForecaster("model").fit(_prices())
+    with pytest.raises(ValueError, match="Unseeded has no random_state parameter"):
+        EnsembleForecaster(Unseeded()).fit(_prices())
+
+
+def test_bad_data_is_explained_before_any_fit():
+    with pytest.raises(ValueError, match="empty"):
+        _ensemble().fit(pd.DataFrame())
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    path = fitted.save(tmp_path / "ens")
+    assert sorted(p.name for p in path.iterdir()) == [
+        "ensemble.json",
+        "member_0",
+        "member_1",
+        "member_2",
+    ]
+    loaded = EnsembleForecaster.load(path)
+    assert loaded.member_seeds_ == fitted.member_seeds_
+    assert loaded.get_params()["estimator__latent_dim"] == 4
+    pd.testing.assert_frame_equal(loaded.predict_quantiles(5), fitted.predict_quantiles(5))
+    np.testing.assert_array_equal(loaded.sample(4, 9), fitted.sample(4, 9))
+
+
+def test_save_needs_members_with_load(tmp_path):
+    model = EnsembleForecaster(GBMForecaster(), n_members=2, random_state=0, progress=False)
+    model.fit(_prices())
+    with pytest.raises(TypeError, match="GBMForecaster members cannot be saved"):
+        model.save(tmp_path / "gbm")
+
+
+def test_load_rejects_missing_or_tampered_files(fitted, tmp_path):
+    with pytest.raises(SerializationError, match="ensemble.json is missing"):
+        EnsembleForecaster.load(tmp_path / "nothing")
+    path = fitted.save(tmp_path / "ens")
+    config = path / "ensemble.json"
+    config.write_text("{not json")
+    with pytest.raises(SerializationError, match="not valid JSON"):
+        EnsembleForecaster.load(path)
+    tampered = {"format": 1, "class": "EnsembleForecaster", "params": {"__dict__": {}}}
+    config.write_text(json.dumps(dict(tampered, member_seeds=[1])))
+    with pytest.raises(SerializationError, match="lists 1 member seeds for n_members=3"):
+        EnsembleForecaster.load(path)
+
+
+def test_load_refuses_classes_outside_tsnode(fitted, tmp_path):
+    path = fitted.save(tmp_path / "ens")
+    config = json.loads((path / "ensemble.json").read_text())
+    config["params"]["__dict__"]["estimator"]["__estimator__"] = "subprocess.Popen"
+    (path / "ensemble.json").write_text(json.dumps(config))
+    with pytest.raises(SerializationError, match="refusing to load class 'subprocess.Popen'"):
+        EnsembleForecaster.load(path)

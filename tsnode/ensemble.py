@@ -1,0 +1,269 @@
+"""`EnsembleForecaster`: an equally weighted mixture of independently seeded forecasters.
+
+A deep ensemble (Lakshminarayanan et al. 2017) for any tsnode forecaster with a
+``random_state``: ``n_members`` clones of ``estimator`` are fitted on the same data with
+different seeds, and the forecast distribution is their equal-weight mixture. Each member
+contributes the same number of sample paths, so ``sample``, ``predict`` (the mixture median),
+``predict_quantiles`` and ``predict_interval`` all describe the one mixture. Averaging over
+seeds removes the part of a neural forecaster's error that is due to its initialisation and
+training noise; the price is ``n_members`` fits (parallel with ``n_jobs``).
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from tsnode._serialization import SerializationError, from_jsonable, to_jsonable
+from tsnode.base import BaseForecaster
+
+__all__ = ["EnsembleForecaster"]
+
+_CONFIG_FILE = "ensemble.json"
+_FORMAT_VERSION = 1
+_SEED_BOUND = 2**31 - 1
+
+
+def _fit_member(member: BaseForecaster, frame: pd.DataFrame) -> BaseForecaster:
+    return member.fit(frame)
+
+
+class EnsembleForecaster(BaseForecaster):
+    """Equal-weight mixture of ``n_members`` forecasters that differ only in their seed.
+
+    Parameters
+    ----------
+    estimator : forecaster, optional
+        The unfitted template (default ``TSNodeForecaster()``). It needs a ``random_state``
+        parameter (deterministic models would give identical members) and is cloned, never
+        fitted itself.
+    n_members : int, default 3
+        Number of members (>= 1).
+    random_state : int, numpy Generator or None
+        Draws the members' seeds (``member_seeds_``) and shuffles the pooled sample paths. The
+        same int gives the same members and the same forecasts.
+    n_jobs : int or None, default None
+        Members fitted in parallel with joblib (None: one at a time; -1: every core). Each
+        member keeps its own ``num_threads``.
+    progress : bool, default True
+        Show a tqdm bar over the members while fitting (sequential fits only). Members' own bars
+        are switched off when they have a ``progress`` parameter.
+
+    Attributes
+    ----------
+    members_ : list of fitted forecasters, length n_members
+    member_seeds_ : list of int, length n_members
+        The ``random_state`` each member was fitted with.
+
+    Notes
+    -----
+    ``sample(h, n)`` pools ``n`` paths, split as evenly as possible over the members (the first
+    ``n % n_members`` members draw one more), in random order. Quantiles come from
+    ``sum(member._n_quantile_samples())`` pooled paths: 200 per ``TSNodeForecaster`` member by
+    default. The target field and calendar are the template's.
+
+    Examples
+    --------
+    >>> from tsnode import EnsembleForecaster, TSNodeForecaster, load_sample
+    >>> y = load_sample(["AAPL", "MSFT"])
+    >>> model = EnsembleForecaster(TSNodeForecaster(epochs=5), n_members=3, random_state=0)
+    >>> forecast = model.fit(y).predict_quantiles(20)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        estimator: BaseForecaster | None = None,
+        *,
+        n_members: int = 3,
+        random_state: int | np.random.Generator | None = None,
+        n_jobs: int | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.estimator = estimator
+        self.n_members = n_members
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.progress = progress
+
+    # ------------------------------------------------------------------ template
+    def _template(self) -> BaseForecaster:
+        if self.estimator is None:
+            from tsnode.forecaster import TSNodeForecaster
+
+            return TSNodeForecaster()
+        estimator = self.estimator
+        if not isinstance(estimator, BaseForecaster):
+            raise TypeError(
+                f"estimator must be a tsnode forecaster (a BaseForecaster such as "
+                f"TSNodeForecaster()), got {estimator!r} of type {type(estimator).__name__}."
+            )
+        if "random_state" not in estimator.get_params(deep=False):
+            raise ValueError(
+                f"estimator {type(estimator).__name__} has no random_state parameter, so every "
+                "member would be the same model; ensemble a seeded forecaster such as "
+                "TSNodeForecaster or GRUForecaster."
+            )
+        return estimator
+
+    @property
+    def target(self) -> str:
+        """Price field picked from yfinance-shaped frames (the template's)."""
+        return getattr(self._template(), "target", "Close")
+
+    @property
+    def calendar(self) -> str | None:
+        """Exchange calendar of integer horizons (the template's)."""
+        return getattr(self._template(), "calendar", "XNYS")
+
+    def _check_params(self) -> None:
+        n = self.n_members
+        if not isinstance(n, numbers.Integral) or isinstance(n, (bool, np.bool_)) or n < 1:
+            raise ValueError(
+                f"n_members must be an int >= 1, got {n!r}; pass e.g. n_members=3 (1 is a "
+                "single model)."
+            )
+        jobs = self.n_jobs
+        if jobs is not None and (
+            not isinstance(jobs, numbers.Integral) or isinstance(jobs, bool) or jobs == 0
+        ):
+            raise ValueError(
+                f"n_jobs must be a non-zero int or None, got {jobs!r}; pass None (sequential), "
+                "a number of processes such as 2, or -1 (every core)."
+            )
+        if not isinstance(self.progress, (bool, np.bool_)):
+            raise TypeError(f"progress must be True or False, got {self.progress!r}.")
+
+    # ------------------------------------------------------------------ hooks
+    def _min_observations(self) -> int:
+        self._check_params()
+        return self._template()._min_observations()
+
+    def _n_quantile_samples(self) -> int:
+        return int(sum(m._n_quantile_samples() for m in self.members_))
+
+    def _fit(self, frame: pd.DataFrame) -> None:
+        template = self._template()
+        n = int(self.n_members)
+        seeds = [int(s) for s in self._rng().integers(0, _SEED_BOUND, size=n)]
+        members = []
+        for seed in seeds:
+            member = clone(template).set_params(random_state=seed)
+            if "progress" in member.get_params(deep=False):
+                member.set_params(progress=False)
+            members.append(member)
+        if self.n_jobs is None or self.n_jobs == 1:
+            bar = tqdm(members, desc="tsnode ensemble", unit="member", disable=not self.progress)
+            fitted = [_fit_member(m, frame) for m in bar]
+        else:
+            fitted = Parallel(n_jobs=self.n_jobs)(delayed(_fit_member)(m, frame) for m in members)
+        self.members_ = list(fitted)
+        self.member_seeds_ = seeds
+
+    def _sample(self, index: pd.DatetimeIndex, n_samples: int) -> np.ndarray:
+        counts = [len(part) for part in np.array_split(np.arange(n_samples), len(self.members_))]
+        paths = [m.sample(index, c) for m, c in zip(self.members_, counts, strict=True) if c > 0]
+        pooled = np.concatenate(paths, axis=0)
+        return pooled[self._rng().permutation(len(pooled))]
+
+    def _update(self, frame: pd.DataFrame) -> None:
+        for member in self.members_:
+            member.update(frame)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save the fitted ensemble to the directory ``path`` (created if needed).
+
+        Writes ``ensemble.json`` (the ensemble's parameters and seeds) and one directory per
+        member, ``member_<i>``, with the member's own ``save`` (pickle-free for
+        ``TSNodeForecaster``).
+
+        Returns
+        -------
+        Path
+            The directory.
+        """
+        from tsnode import __version__
+
+        check_is_fitted(self)
+        if not hasattr(type(self.members_[0]), "load"):
+            raise TypeError(
+                f"{type(self.members_[0]).__name__} members cannot be saved: the class has no "
+                "save/load; refit the ensemble instead, or ensemble TSNodeForecaster."
+            )
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        for i, member in enumerate(self.members_):
+            member.save(path / f"member_{i}")
+        params = self.get_params(deep=False)
+        params["estimator"] = clone(self._template())
+        if isinstance(params["random_state"], np.random.Generator):
+            params["random_state"] = None  # a Generator's state is not a parameter to restore
+        config = {
+            "format": _FORMAT_VERSION,
+            "class": "EnsembleForecaster",
+            "tsnode_version": __version__,
+            "params": to_jsonable(params),
+            "member_seeds": self.member_seeds_,
+        }
+        tmp = path / (_CONFIG_FILE + ".tmp")
+        tmp.write_text(json.dumps(config, indent=1))
+        os.replace(tmp, path / _CONFIG_FILE)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> EnsembleForecaster:
+        """Load an ensemble saved with :meth:`save`; its forecasts equal the original's.
+
+        Raises
+        ------
+        SerializationError
+            If the directory is missing files or they are corrupted or tampered with.
+        """
+        path = Path(path)
+        if not (path / _CONFIG_FILE).is_file():
+            raise SerializationError(
+                f"{path} is not a saved EnsembleForecaster: {_CONFIG_FILE} is missing. Save with "
+                "ensemble.save(path) and pass the same directory to load."
+            )
+        try:
+            config = json.loads((path / _CONFIG_FILE).read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise SerializationError(
+                f"{path / _CONFIG_FILE} is not valid JSON ({error})."
+            ) from error
+        if not isinstance(config, dict) or config.get("class") != "EnsembleForecaster":
+            raise SerializationError(f"{path / _CONFIG_FILE} does not describe an ensemble.")
+        if config.get("format") != _FORMAT_VERSION:
+            raise SerializationError(
+                f"unsupported save format {config.get('format')!r} (this tsnode reads format "
+                f"{_FORMAT_VERSION})."
+            )
+        try:
+            ensemble = cls(**from_jsonable(config["params"]))
+            ensemble._check_params()
+            member_cls = type(ensemble._template())
+            seeds = [int(s) for s in config["member_seeds"]]
+        except SerializationError:
+            raise
+        except (KeyError, TypeError, ValueError) as error:
+            raise SerializationError(
+                f"cannot load the ensemble saved in {path}: {error}"
+            ) from error
+        if len(seeds) != ensemble.n_members or not hasattr(member_cls, "load"):
+            raise SerializationError(
+                f"{path / _CONFIG_FILE} lists {len(seeds)} member seeds for n_members="
+                f"{ensemble.n_members} of class {member_cls.__name__}; the file is corrupted."
+            )
+        ensemble.members_ = [member_cls.load(path / f"member_{i}") for i in range(len(seeds))]
+        ensemble.member_seeds_ = seeds
+        ensemble._set_fitted_frame(ensemble.members_[0].y_)
+        return ensemble
