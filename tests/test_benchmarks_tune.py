@@ -62,3 +62,15 @@ def test_rank_variants_follows_the_rule(tune):
     }
     ranked = [r["variant"] for r in tune.rank_variants(scores)]
     assert ranked == [f"m/{tune.INCUMBENT}", "m/b", "m/a", "m/c"]
+
+
+def test_quick_run_ranks_the_seed_ensemble_with_the_variants(tune, tmp_path):
+    report = tune.main(
+        ["--quick", "--solvers", "midpoint", "--variants", "prior16", "--members", "2"]
+        + ["--out", str(tmp_path), "--stem", "round4"]
+    )
+    assert report["settings"]["members"] == 2
+    assert {"midpoint/prior16", "midpoint/ens2"} <= set(report["scores"])
+    ranked = sorted(r["variant"] for r in report["ranking"])
+    assert ranked == ["midpoint/ens2", "midpoint/prior16"]
+    assert "midpoint/ens2" in (tmp_path / "round4.md").read_text()
