@@ -80,13 +80,17 @@ from tsnode import metrics as m  # noqa: E402
 from tsnode.backtesting import BacktestResult, backtest  # noqa: E402
 from tsnode.baselines import DriftForecaster, GBMForecaster, NaiveForecaster  # noqa: E402
 from tsnode.data import load_sample  # noqa: E402
+from tsnode.ensemble import EnsembleForecaster  # noqa: E402
 from tsnode.forecaster import TSNodeForecaster  # noqa: E402
 from tsnode.trading import simulate  # noqa: E402
 
 QUANTILES = (0.05, 0.1, 0.5, 0.9, 0.95)
-NEURAL = ("tsnode", "gru")
+NEURAL = ("tsnode", "tsnode_single", "gru")
 BASELINES = ("naive", "drift", "gbm")
-ALL_MODELS = ("tsnode", *BASELINES, "gru")
+ALL_MODELS = ("tsnode", "tsnode_single", *BASELINES, "gru")
+# Members of the benchmark's "tsnode" (an EnsembleForecaster when > 1; "tsnode_single" is then
+# one member alone, for comparison). Chosen on the tuning period (tune_prices.py, fourth round).
+TSNODE_MEMBERS = 1
 SCORES = (
     "mase",
     "mase_rel",
@@ -136,6 +140,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=12, help="TSNodeForecaster epochs")
     p.add_argument("--steps-per-epoch", type=int, default=None, help="default: library's")
     p.add_argument("--gru-epochs", type=int, default=8, help="GRUForecaster epochs")
+    p.add_argument(
+        "--tsnode-members",
+        type=int,
+        default=TSNODE_MEMBERS,
+        help="seed-ensemble members of tsnode (1: a single TSNodeForecaster)",
+    )
     p.add_argument("--drop-fraction", type=float, default=0.3)
     p.add_argument("--models", nargs="+", default=list(ALL_MODELS), choices=ALL_MODELS)
     p.add_argument("--no-irregular", action="store_true", help="skip section 4")
@@ -147,6 +157,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.eval_days, args.train_days, args.step = 12, 100, 6
         args.horizons = [1, 3]
         args.seeds, args.epochs, args.steps_per_epoch, args.gru_epochs = [0], 1, 2, 1
+    if args.tsnode_members < 1:
+        raise ValueError(f"--tsnode-members must be >= 1, got {args.tsnode_members}.")
     if args.step < 1 or args.eval_days < 2 or args.train_days < 10:
         raise ValueError(
             f"--step must be >= 1, --eval-days >= 2 and --train-days >= 10; got "
@@ -168,8 +180,18 @@ def make_models(args: argparse.Namespace, seed: int, names: tuple[str, ...]) -> 
         gru_kw["context_length"] = 20
     if "gru" in names:
         from tsnode.baselines import GRUForecaster
+
+    def tsnode() -> Any:
+        if args.tsnode_members == 1:
+            return _RecordingTSNode(**tsnode_kw, **quick)
+        template = _RecordingTSNode(**{**tsnode_kw, "random_state": None}, **quick)
+        return EnsembleForecaster(
+            template, n_members=args.tsnode_members, random_state=seed, progress=False
+        )
+
     factories = {
-        "tsnode": lambda: _RecordingTSNode(**tsnode_kw, **quick),
+        "tsnode": tsnode,
+        "tsnode_single": lambda: TSNodeForecaster(**tsnode_kw, **quick),
         "naive": NaiveForecaster,
         "drift": DriftForecaster,
         "gbm": GBMForecaster,
@@ -505,13 +527,16 @@ def _spread_table(scores: dict[str, dict[int, dict[str, Any]]], horizons: list[i
 
 
 def _maps_lines(maps: dict[str, list[dict]] | None) -> list[str]:
-    """One line per seed: tsnode's calibration map of each fit (training window end)."""
+    """One line per seed: tsnode's calibration map of each fit (training window end).
+
+    For an ensemble the maps of one refit are its members', in member order.
+    """
     if not maps:
         return []
     lines = [
         "",
         "tsnode's fitted calibration maps (log_spread, slope, drift; identity 0, 0, 1), one "
-        "per fit, by the last training day:",
+        "per fit (of every ensemble member), by the last training day:",
         "",
     ]
     for seed, fits in maps.items():
@@ -522,6 +547,20 @@ def _maps_lines(maps: dict[str, list[dict]] | None) -> list[str]:
         ]
         lines.append(f"- seed {seed}: " + "; ".join(cells))
     return lines
+
+
+def _members_lines(n_members: int) -> list[str]:
+    """The settings bullet that says what "tsnode" is when it is a seed ensemble."""
+    if n_members == 1:
+        return []
+    return [
+        f"- tsnode = `EnsembleForecaster` of {n_members} `TSNodeForecaster` members (an "
+        "equal-weight mixture of seeds, each member calibrated on its own tail), chosen on "
+        "2005-03 .. 2011-02 by the fourth tuning round (`results/tune_prices_round4.md`); "
+        "`tsnode_single` = one `TSNodeForecaster` with the run's seed, shown for comparison "
+        f"(1/{n_members} of the compute). The seed of a tsnode run seeds its members. The GRU "
+        "is a single model."
+    ]
 
 
 def write_markdown(report: dict[str, Any], path: Path) -> None:
@@ -558,6 +597,7 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         f"<= 25 min on 2 shared cores): tsnode `{s['tsnode_params']}`; GRU "
         f"`{s['gru_params']}`. Seeds {s['seeds']} for the neural models; the baselines are "
         "deterministic.",
+        *_members_lines(s.get("tsnode_members", 1)),
         f"- Quantiles {list(QUANTILES)}: 80% interval = (0.1, 0.9), 90% = (0.05, 0.95).",
         "- MASE/RW = MASE relative to the random walk; CRPS in price units (pooled, "
         "dominated by GOOG); CRPS (scaled) = CRPS / in-sample one-step naive MAE "
@@ -655,6 +695,7 @@ def _budget(model: Any) -> dict[str, Any] | None:
     """Training-budget parameters of a neural forecaster (None if it was not run)."""
     if model is None:
         return None
+    model = getattr(model, "estimator", None) or model  # an ensemble's members' budget
     keys = ("epochs", "steps_per_epoch", "batch_size", "context_length", "hidden_size")
     return {k: v for k, v in model.get_params().items() if k in keys}
 
@@ -673,6 +714,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.refit_every is None:
         args.refit_every = math.ceil(n_cutoffs / 2)
     names = tuple(n for n in ALL_MODELS if n in args.models)
+    if args.tsnode_members == 1:
+        names = tuple(n for n in names if n != "tsnode_single")  # it would equal "tsnode"
     for required in ("naive",):
         if required not in names:
             names = (*names, required)  # the random walk is the reference of MASE and DM
@@ -697,8 +740,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "tsnode_params": _budget(probe.get("tsnode")),
         "gru_params": _budget(probe.get("gru")),
         "models": list(names),
+        "tsnode_members": args.tsnode_members,
         "default_epochs": {
-            name: type(model)().get_params()["epochs"] for name, model in probe.items()
+            name: type(getattr(model, "estimator", None) or model)().get_params()["epochs"]
+            for name, model in probe.items()
+            if name != "tsnode_single"
         },
     }
     report: dict[str, Any] = {
@@ -717,7 +763,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         },
     }
 
-    neural = tuple(n for n in NEURAL if n in names)
+    neural = tuple(n for n in NEURAL if n in names and n != "tsnode_single")
     if not args.no_irregular and neural:
         sparse = thin(data, args.drop_fraction)
         thin_names = (*neural, "naive", "gbm")
@@ -735,7 +781,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         full_scores, _ = evaluate(full_same, full_same["naive"][0], data, args)
         degraded = degradation(full_scores, thin_scores, args.horizons)
         verdicts = []
-        if len(neural) == 2:
+        if {"tsnode", "gru"} <= set(neural):
             for h in args.horizons:
                 by = {r["model"]: r for r in degraded if r["horizon"] == h}
                 ts, gru = by["tsnode"], by["gru"]

@@ -23,8 +23,9 @@ def bench():
 
 
 def test_quick_main_writes_json_and_markdown(bench, tmp_path):
-    models = ["tsnode", "naive", "drift", "gbm", "gru"]
-    report = bench.main(["--quick", "--models", *models, "--out", str(tmp_path)])
+    models = ["tsnode", "tsnode_single", "naive", "drift", "gbm", "gru"]
+    argv = ["--quick", "--models", *models, "--tsnode-members", "2", "--out", str(tmp_path)]
+    report = bench.main(argv)
     saved = json.loads((tmp_path / "prices.json").read_text())
     assert saved["settings"] == report["settings"]
     scores = saved["section3"]["scores"]
@@ -44,17 +45,32 @@ def test_quick_main_writes_json_and_markdown(bench, tmp_path):
     assert {r["model"] for r in sec4["degradation"]} == {"tsnode", "gru"}
     assert {v["horizon"] for v in sec4["verdicts"]} == {1, 3}
     assert set(sec4["scores"]) == {"tsnode", "gru", "naive", "gbm"}
-    for section in (saved["section3"], sec4):  # one calibration map per fit, per seed
+    for section in (saved["section3"], sec4):  # one calibration map per fit and member
         (fits,) = section["calibration_maps"].values()
-        assert len(fits) == saved["settings"]["n_folds"]
+        assert len(fits) == 2 * saved["settings"]["n_folds"]
         assert all(0.0 <= f["drift"] <= 1.0 and f["train_end"] < "2013-03-01" for f in fits)
     text = (tmp_path / "prices.md").read_text()
     assert "- seed 0: " in text
     assert "## Section 3: real prices" in text and "## Section 4" in text
-    assert "| tsnode | 1 |" in text
+    assert "| tsnode | 1 |" in text and "| tsnode_single | 1 |" in text
+    assert "tsnode = `EnsembleForecaster` of 2 `TSNodeForecaster` members" in text
+    assert saved["settings"]["tsnode_members"] == 2
+    assert saved["settings"]["tsnode_params"]["epochs"] == 1
     (tmp_path / "prices.md").unlink()
     bench.main(["--render-only", "--out", str(tmp_path)])
     assert (tmp_path / "prices.md").read_text() == text
+
+
+def test_a_single_member_drops_the_comparison_row(bench, tmp_path):
+    argv = ["--quick", "--models", "tsnode", "tsnode_single", "--tsnode-members", "1"]
+    report = bench.main([*argv, "--no-irregular", "--out", str(tmp_path)])
+    assert set(report["section3"]["scores"]) == {"tsnode", "naive"}
+    assert "EnsembleForecaster" not in (tmp_path / "prices.md").read_text()
+
+
+def test_bad_member_count_is_explained(bench):
+    with pytest.raises(ValueError, match="--tsnode-members must be >= 1, got 0"):
+        bench.parse_args(["--tsnode-members", "0"])
 
 
 def test_thin_drops_the_fraction_per_column_without_mutating(bench):
