@@ -89,7 +89,8 @@ NEURAL = ("tsnode", "tsnode_single", "gru")
 BASELINES = ("naive", "drift", "gbm")
 ALL_MODELS = ("tsnode", "tsnode_single", *BASELINES, "gru")
 # Members of the benchmark's "tsnode" (an EnsembleForecaster when > 1; "tsnode_single" is then
-# one member alone, for comparison). Chosen on the tuning period (tune_prices.py, fourth round).
+# one member alone, for comparison). Chosen on the tuning period: the fourth round of
+# tune_prices.py (results/tune_prices_round4.md) kept the single model, prior16, over ens3.
 TSNODE_MEMBERS = 1
 SCORES = (
     "mase",
