@@ -554,13 +554,19 @@ def _members_lines(n_members: int) -> list[str]:
     """The settings bullet that says what "tsnode" is when it is a seed ensemble."""
     if n_members == 1:
         return []
+    chosen = (
+        "chosen on 2005-03 .. 2011-02 by the fourth tuning round"
+        if n_members == TSNODE_MEMBERS
+        else "NOT the pre-registered configuration: the fourth tuning round, on 2005-03 .. "
+        "2011-02, kept the single model, so these figures are for information and decide "
+        "nothing"
+    )
     return [
         f"- tsnode = `EnsembleForecaster` of {n_members} `TSNodeForecaster` members (an "
-        "equal-weight mixture of seeds, each member calibrated on its own tail), chosen on "
-        "2005-03 .. 2011-02 by the fourth tuning round (`results/tune_prices_round4.md`); "
-        "`tsnode_single` = one `TSNodeForecaster` with the run's seed, shown for comparison "
-        f"(1/{n_members} of the compute). The seed of a tsnode run seeds its members. The GRU "
-        "is a single model."
+        f"equal-weight mixture of seeds, each member calibrated on its own tail), {chosen} "
+        "(`results/tune_prices_round4.md`); `tsnode_single` = one `TSNodeForecaster` with the "
+        f"run's seed, shown for comparison (1/{n_members} of the compute). The seed of a tsnode "
+        "run seeds its members. The GRU is a single model."
     ]
 
 

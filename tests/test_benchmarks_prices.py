@@ -54,6 +54,7 @@ def test_quick_main_writes_json_and_markdown(bench, tmp_path):
     assert "## Section 3: real prices" in text and "## Section 4" in text
     assert "| tsnode | 1 |" in text and "| tsnode_single | 1 |" in text
     assert "tsnode = `EnsembleForecaster` of 2 `TSNodeForecaster` members" in text
+    assert "NOT the pre-registered configuration" in text  # the tuning round kept 1 member
     assert saved["settings"]["tsnode_members"] == 2
     assert saved["settings"]["tsnode_params"]["epochs"] == 1
     (tmp_path / "prices.md").unlink()
