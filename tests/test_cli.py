@@ -186,6 +186,7 @@ def test_forecast_quick_via_env_in_process(tmp_path, monkeypatch, capsys):
                 "progress": False,
                 "calendar": "XNYS",
                 "device": "cpu",
+                "members": 1,
             },
         )
     ]
@@ -426,6 +427,24 @@ def test_make_forecaster_settings(monkeypatch):
     assert type(gbm).__name__ == "GBMForecaster" and gbm.calendar is None
     with pytest.raises(ValueError, match="name must be one of"):
         make_forecaster("prophet")
+
+
+def test_make_forecaster_members_builds_a_seed_ensemble():
+    ensemble = make_forecaster("tsnode", quick=True, seed=3, members=2)
+    assert type(ensemble).__name__ == "EnsembleForecaster"
+    assert ensemble.n_members == 2 and ensemble.random_state == 3
+    assert ensemble.estimator.epochs == 2  # the quick budget, per member
+    assert type(make_forecaster("gbm", members=2)).__name__ == "GBMForecaster"
+
+
+def test_forecast_with_members_in_process(tmp_path, capsys):
+    out_csv = tmp_path / "fc.csv"
+    argv = ["forecast", "--sample", "msft", "--quick", "--horizon", "3", "--members", "2"]
+    assert main([*argv, "--output", str(out_csv), "--quiet"]) == 0, capsys.readouterr().err
+    table = pd.read_csv(out_csv)
+    assert len(table) == 3 and (table["lower"] < table["upper"]).all()
+    assert main([*argv[:-1], "0", "--quiet"]) == 2
+    assert "--members" in capsys.readouterr().err
 
 
 def test_quick_env_values(monkeypatch):

@@ -93,6 +93,13 @@ def _add_common(parser: argparse.ArgumentParser, *, default_lookback: int) -> No
     model.add_argument("--epochs", type=_positive_int, help="training epochs (tsnode, gru)")
     model.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     model.add_argument(
+        "--members",
+        type=_positive_int,
+        default=1,
+        help="fit a seed ensemble of this many tsnode/gru models and forecast their mixture "
+        "(default 1: one model)",
+    )
+    model.add_argument(
         "--coverage",
         type=_coverage,
         default=0.8,

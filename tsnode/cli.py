@@ -95,6 +95,7 @@ def make_forecaster(
     progress: bool = False,
     calendar: str | None = "XNYS",
     device: str = "cpu",
+    members: int = 1,
 ) -> Any:
     """Build a forecaster by name with the command line's training budgets.
 
@@ -113,6 +114,9 @@ def make_forecaster(
         Exchange calendar of integer horizons.
     device : str, default "cpu"
         Torch device (tsnode and gru only).
+    members : int, default 1
+        With more than 1 (tsnode and gru only), an :class:`~tsnode.EnsembleForecaster` of that
+        many members seeded from ``seed``.
 
     Returns
     -------
@@ -133,7 +137,12 @@ def make_forecaster(
             settings = dict(_GRU_QUICK if quick else _GRU_DEFAULT)
         if epochs is not None:
             settings["epochs"] = epochs
-        return cls(**settings, **common, progress=progress, device=device)
+        model = cls(**settings, **common, progress=progress, device=device)
+        if members == 1:
+            return model
+        from tsnode.ensemble import EnsembleForecaster
+
+        return EnsembleForecaster(model, n_members=members, random_state=seed, progress=progress)
     from tsnode import baselines
 
     cls = {
@@ -215,6 +224,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
         progress=_show_progress(args),
         calendar=None if args.calendar.strip().lower() in {"", "none"} else args.calendar,
         device=args.device,
+        members=args.members,
     )
     names = ", ".join(str(c) for c in frame.columns)
     _say(
@@ -286,6 +296,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             progress=False,
             calendar=None if args.calendar.strip().lower() in {"", "none"} else args.calendar,
             device=args.device,
+            members=args.members,
         )
         for name in args.models
     }
