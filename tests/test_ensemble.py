@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -249,3 +251,27 @@ def test_load_refuses_classes_outside_tsnode(fitted, tmp_path):
     (path / "ensemble.json").write_text(json.dumps(config))
     with pytest.raises(SerializationError, match="refusing to load class 'subprocess.Popen'"):
         EnsembleForecaster.load(path)
+
+
+@pytest.fixture(scope="module")
+def gbm_ensembles() -> dict[int, EnsembleForecaster]:
+    return {
+        n: EnsembleForecaster(GBMForecaster(), n_members=n, random_state=n, progress=False).fit(
+            _prices()
+        )
+        for n in (1, 2, 5)
+    }
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n_members=st.sampled_from([1, 2, 5]), n_samples=st.integers(1, 40), horizon=st.integers(1, 6)
+)
+def test_pooled_samples_have_the_requested_shape_for_any_split(
+    gbm_ensembles, n_members, n_samples, horizon
+):
+    model = gbm_ensembles[n_members]
+    paths = model.sample(horizon, n_samples=n_samples)
+    assert paths.shape == (n_samples, horizon, 2)
+    assert np.isfinite(paths).all() and (paths > 0).all()
+    np.testing.assert_array_equal(paths, model.sample(horizon, n_samples=n_samples))
