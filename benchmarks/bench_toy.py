@@ -25,8 +25,13 @@
      the same trained network: ``gru`` averages 32 autoregressive :meth:`GapGRU.rollout` paths
      from the first half over the second half (what ``GRUForecaster`` does; every future grid
      point is fed back as an observation), ``gru_maskfwd`` runs :meth:`GapGRU.forward` with the
-     second half masked out (mask-0 steps, as in training) and reads the one-step means. The
-     targets are checked against whichever GRU read-out has the lower mean MSE.
+     second half masked out (mask-0 steps, as in training) and reads the one-step means;
+     ``gru_bank`` is the GRU's counterpart of ``latent_ode_bank`` (same data, same search, no
+     gradient steps: a GRU has no initial state to refine): the candidate paths are the GRU's
+     one-step predictive Gaussians over the grid of every *training* series fed all its points,
+     each test series scores them by the Gaussian NLL of its encoded points, and the 16 best are
+     averaged with weights ``softmax(-NLL / 100)``. The targets are checked against whichever
+     GRU read-out has the lower mean MSE.
 
    Interpolation MSE is scored on the hidden grid points strictly inside each series' observed
    span, against the noise-free truth, with every observed point encoded; extrapolation MSE on
@@ -130,7 +135,10 @@ PERIODIC_MODELS = (
     "ode_rnn",
     "gru",
     "gru_maskfwd",
+    "gru_bank",
 )
+#: The GRU read-outs the periodic targets compare against (the best of them per task).
+GRU_READOUTS = ("gru", "gru_maskfwd", "gru_bank")
 #: Adam steps of the bank read-out (``refine_z0(candidates=...)``) after its search of the bank,
 #: chosen on validation seeds 7 and 9 (10, 30 or 100; ``tune_toy.md``).
 BANK_STEPS = 10
@@ -295,6 +303,48 @@ def periodic_loss(name: str, model: nn.Module, data: PeriodicData) -> Callable:
     return loss
 
 
+@torch.no_grad()
+def gru_bank(model: GapGRU, data: PeriodicData) -> tuple[torch.Tensor, torch.Tensor]:
+    """The GRU's one-step predictive mean and std at every grid time of every series of
+    ``data`` (all points fed), each ``(N, T, 1)``: the candidate paths of ``gru_bank``."""
+    model.eval()
+    grid = data.times.expand(data.values.shape[0], -1)
+    mean, std = (
+        torch.cat([x[:, :1], x[:, :-1]], dim=1)  # entry j-1 predicts point j
+        for x in model(grid, data.values, data.mask)
+    )
+    return mean, std
+
+
+def bank_search(
+    bank: tuple[torch.Tensor, torch.Tensor],
+    values: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    k: int = 16,
+    temperature: float = 100.0,
+    chunk: int = 25,
+) -> torch.Tensor:
+    """Weighted mean of the ``k`` bank paths that best explain each series' observed points.
+
+    ``bank``: candidate means and stds ``(K, T, 1)``; ``values``, ``mask``: ``(N, T, 1)``.
+    A candidate's energy is the Gaussian NLL of the series' observed values (the data term of
+    :func:`tsnode.nn.refine_z0`'s energy); the ``k`` lowest are weighted by
+    ``softmax(-energy / temperature)``, as there. Returns ``(N, T, 1)``.
+    """
+    mean, std = bank
+    k = min(k, mean.shape[0])
+    out = []
+    for start in range(0, values.shape[0], chunk):
+        v, m = values[start : start + chunk, None], mask[start : start + chunk, None]
+        nll = 0.5 * ((v - mean[None]) / std[None]) ** 2 + torch.log(std[None])
+        energy = (nll * m).sum(dim=(-1, -2))  # (chunk, K)
+        best, idx = torch.topk(energy, k, dim=1, largest=False)
+        weights = torch.softmax(-best / temperature, dim=1)  # (chunk, k)
+        out.append((weights[:, :, None, None] * mean[idx]).sum(1))
+    return torch.cat(out)
+
+
 def encoder_bank(model: LatentODE, data: PeriodicData) -> torch.Tensor:
     """The encoder's posterior means of every series of ``data`` (all points seen), ``(N, L)``:
     the bank of the ``latent_ode_bank`` read-out (training series only)."""
@@ -308,11 +358,11 @@ def periodic_predict(
     model: nn.Module,
     test: PeriodicData,
     generator: torch.Generator,
-    bank: torch.Tensor | None = None,
+    bank: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Read-out name -> interpolation and extrapolation predictions at every grid time, each
-    ``(N, T, 1)``. ``bank`` (Latent ODE only): :func:`encoder_bank` of the training set, for
-    the ``latent_ode_bank`` read-out."""
+    ``(N, T, 1)``. ``bank``: for the Latent ODE, :func:`encoder_bank` of the training set (the
+    ``latent_ode_bank`` read-out); for the GRU, :func:`gru_bank` of it (``gru_bank``)."""
     times, values, mask = test.times, test.values, test.mask
     enc_first = first_half(times, mask)
     model.eval()
@@ -356,7 +406,10 @@ def periodic_predict(
     )
     extrap = torch.cat([interp[:, ctx], torch.zeros_like(interp[:, ~ctx])], dim=1)
     extrap[rows.nonzero()[:, 0][:, None], (~ctx).nonzero()[:, 0]] = paths.mean(0)
-    return {"gru": (interp, extrap), "gru_maskfwd": (interp, one_step(enc_first))}
+    out = {"gru": (interp, extrap), "gru_maskfwd": (interp, one_step(enc_first))}
+    if bank is not None:
+        out["gru_bank"] = (bank_search(bank, values, mask), bank_search(bank, values, enc_first))
+    return out
 
 
 def periodic_split(
@@ -404,7 +457,9 @@ def run_periodic(args: argparse.Namespace, fraction: float, seed: int) -> dict[s
             lr=args.lr,
             generator=g,
         )
-        bank = encoder_bank(model, train) if name == "latent_ode" else None
+        bank = {"latent_ode": encoder_bank, "gru": gru_bank}.get(name, lambda *_: None)(
+            model, train
+        )
         for variant, (interp, extrap) in periodic_predict(name, model, test, g, bank).items():
             cell = dict(info)
             cell["interp_mse"] = float(((interp - test.truth)[interp_at] ** 2).mean())
@@ -608,7 +663,7 @@ def summarise(raw: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         for task in ("extrap_mse", "interp_mse"):
             if task == "interp_mse" and float(key) != 0.1:
                 continue
-            variant = min(("gru", "gru_maskfwd"), key=lambda v: res[v][task]["mean"])
+            variant = min(GRU_READOUTS, key=lambda v: res[v][task]["mean"])
             a, b = lode[task]["mean"], res[variant][task]["mean"]
             reduction = 1.0 - a / b
             need = 0.3 if float(key) == 0.1 else 0.0
@@ -700,7 +755,11 @@ def render_markdown(summary: dict[str, Any]) -> str:
             "its own ODE through the second half.",
             "- `gru` / `gru_maskfwd`: one trained GapGRU; interpolation is its one-step-ahead mean "
             "(filtering); extrapolation by the mean of 32 `rollout` paths (`gru`) or by `forward` "
-            "with the second half masked out (`gru_maskfwd`).",
+            "with the second half masked out (`gru_maskfwd`); `gru_bank` is its counterpart of "
+            "`latent_ode_bank`: the GRU's one-step paths of the 4000 training series (all "
+            "points fed) scored by the Gaussian NLL of each test series' encoded points, the 16 "
+            "best averaged with weights softmax(-NLL / 100), no gradient steps. The targets "
+            "compare with the best GRU read-out per task.",
             "",
             "| observed | model | interpolation MSE | extrapolation MSE | train steps | params |",
             "|---|---|---|---|---|---|",

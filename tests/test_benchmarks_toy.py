@@ -55,6 +55,7 @@ def test_main_tiny_run_writes_json_and_markdown(tmp_path):
         "ode_rnn",
         "gru",
         "gru_maskfwd",
+        "gru_bank",
         "n_extrap_series",
     }
     assert len(cells.pop("n_extrap_series")) == 2
@@ -72,6 +73,7 @@ def test_main_tiny_run_writes_json_and_markdown(tmp_path):
     markdown = (tmp_path / "toy.md").read_text()
     assert "python benchmarks/bench_toy.py --quick" in markdown
     assert "| 10% | gru_maskfwd |" in markdown
+    assert "| 10% | gru_bank |" in markdown
     assert "| 10% | latent_ode |" in markdown and "| 30/100 | gru |" in markdown
     (tmp_path / "toy.md").unlink()
     bench.main(["--render-only", "--out", str(tmp_path)])
@@ -85,6 +87,28 @@ def test_main_tiny_run_writes_json_and_markdown(tmp_path):
     assert again["spiral"] == saved["spiral"]
     assert len(again["periodic"]["0.1"]["latent_ode"]["interp_mse"]["per_seed"]) == 1
     assert "Reused: the spiral runs" in (tmp_path / "toy.md").read_text()
+
+
+def test_bank_search_finds_the_generating_path_and_weights_like_refine_z0():
+    bench = _load()
+    gen = torch.Generator().manual_seed(0)
+    bank_mean = torch.randn(50, 30, 1, generator=gen)
+    bank_std = torch.full_like(bank_mean, 0.01)
+    picks = torch.tensor([3, 17, 42])
+    values = bank_mean[picks] + 0.001 * torch.randn(3, 30, 1, generator=gen)
+    mask = (torch.rand(3, 30, 1, generator=gen) < 0.2).float()
+    mask[:, :3] = 1.0  # a few points each, enough to single out the path
+    before = (bank_mean.clone(), values.clone())
+    got = bench.bank_search((bank_mean, bank_std), values, mask, k=4, chunk=2)
+    torch.testing.assert_close(got, bank_mean[picks], rtol=0, atol=1e-6)
+    torch.testing.assert_close(bank_mean, before[0], rtol=0, atol=0)
+    torch.testing.assert_close(values, before[1], rtol=0, atol=0)
+    # Equal energies (nothing observed): the k candidates are averaged with equal weights.
+    flat = bench.bank_search((bank_mean, bank_std), values, torch.zeros_like(mask), k=50)
+    torch.testing.assert_close(flat, bank_mean.mean(0).expand(3, -1, -1), rtol=1e-5, atol=1e-6)
+    # A bank smaller than k uses all of it.
+    small = bench.bank_search((bank_mean[:2], bank_std[:2]), values, mask, k=16)
+    assert small.shape == (3, 30, 1)
 
 
 def test_spirals_follow_chen_et_al():
