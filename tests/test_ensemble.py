@@ -240,6 +240,12 @@ def test_load_rejects_missing_or_tampered_files(fitted, tmp_path):
     config.write_text("{not json")
     with pytest.raises(SerializationError, match="not valid JSON"):
         EnsembleForecaster.load(path)
+    config.write_text(json.dumps({"format": 1, "class": "TSNodeForecaster"}))
+    with pytest.raises(SerializationError, match="does not describe a saved EnsembleForecaster"):
+        EnsembleForecaster.load(path)
+    config.write_text(json.dumps({"format": 99, "class": "EnsembleForecaster"}))
+    with pytest.raises(SerializationError, match="unsupported save format 99"):
+        EnsembleForecaster.load(path)
     tampered = {"format": 1, "class": "EnsembleForecaster", "params": {"__dict__": {}}}
     config.write_text(json.dumps(dict(tampered, member_seeds=[1])))
     with pytest.raises(SerializationError, match="lists 1 member seeds for n_members=3"):

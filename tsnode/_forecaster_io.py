@@ -14,7 +14,6 @@ A saved model is a directory of three files:
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,13 @@ import pandas as pd
 import torch
 
 from tsnode._calibration import IDENTITY, check_calibration
-from tsnode._serialization import SerializationError, from_jsonable, to_jsonable
+from tsnode._serialization import (
+    SerializationError,
+    from_jsonable,
+    read_config,
+    to_jsonable,
+    write_config,
+)
 
 __all__ = ["save_forecaster", "load_forecaster"]
 
@@ -68,9 +73,7 @@ def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
         "origin_ns": int(pd.Timestamp(forecaster.origin_).as_unit("ns").value),
         "history_": forecaster.history_,
     }
-    tmp = path / (_CONFIG_FILE + ".tmp")
-    tmp.write_text(json.dumps(config, indent=1))
-    os.replace(tmp, path / _CONFIG_FILE)
+    write_config(path / _CONFIG_FILE, config)
     return path
 
 
@@ -92,17 +95,9 @@ def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
                 f"{path} is not a saved TSNodeForecaster: {name} is missing. Save with "
                 "forecaster.save(path) and pass the same directory to load."
             )
-    try:
-        config = json.loads((path / _CONFIG_FILE).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise SerializationError(f"{path / _CONFIG_FILE} is not valid JSON ({error}).") from error
-    if not isinstance(config, dict) or config.get("class") != "TSNodeForecaster":
-        raise SerializationError(f"{path / _CONFIG_FILE} does not describe a TSNodeForecaster.")
-    if config.get("format") != _FORMAT_VERSION:
-        raise SerializationError(
-            f"unsupported save format {config.get('format')!r} (this tsnode reads format "
-            f"{_FORMAT_VERSION})."
-        )
+    config = read_config(
+        path / _CONFIG_FILE, class_name="TSNodeForecaster", format_version=_FORMAT_VERSION
+    )
     try:
         params = from_jsonable(config["params"])
         forecaster = cls(**params)

@@ -10,11 +10,21 @@ fails with :class:`SerializationError`.
 from __future__ import annotations
 
 import importlib
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["SerializationError", "to_jsonable", "from_jsonable", "ALLOWED_PREFIXES"]
+__all__ = [
+    "SerializationError",
+    "to_jsonable",
+    "from_jsonable",
+    "write_config",
+    "read_config",
+    "ALLOWED_PREFIXES",
+]
 
 ALLOWED_PREFIXES: tuple[str, ...] = ("sklearn.", "tsnode.")
 
@@ -134,3 +144,32 @@ def from_jsonable(data: Any, *, allowed: tuple[str, ...] = ALLOWED_PREFIXES) -> 
     except (KeyError, TypeError, ValueError) as error:
         raise SerializationError(f"malformed saved value ({error}).") from error
     raise SerializationError(f"unrecognised entry with keys {sorted(data)} in saved model.")
+
+
+def write_config(file: Path, config: dict[str, Any]) -> None:
+    """Write ``config`` as JSON to ``file`` atomically (a temporary file, then a rename)."""
+    tmp = file.with_name(file.name + ".tmp")
+    tmp.write_text(json.dumps(config, indent=1))
+    os.replace(tmp, file)
+
+
+def read_config(file: Path, *, class_name: str, format_version: int) -> dict[str, Any]:
+    """Read a JSON config written by :func:`write_config` for a saved ``class_name``.
+
+    Raises
+    ------
+    SerializationError
+        If the file is not valid JSON, describes another class or has another format version.
+    """
+    try:
+        config = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise SerializationError(f"{file} is not valid JSON ({error}).") from error
+    if not isinstance(config, dict) or config.get("class") != class_name:
+        raise SerializationError(f"{file} does not describe a saved {class_name}.")
+    if config.get("format") != format_version:
+        raise SerializationError(
+            f"unsupported save format {config.get('format')!r} (this tsnode reads format "
+            f"{format_version})."
+        )
+    return config

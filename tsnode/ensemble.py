@@ -11,7 +11,6 @@ training noise; the price is ``n_members`` fits (parallel with ``n_jobs``).
 
 from __future__ import annotations
 
-import json
 import numbers
 import os
 from pathlib import Path
@@ -23,7 +22,13 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from tsnode._serialization import SerializationError, from_jsonable, to_jsonable
+from tsnode._serialization import (
+    SerializationError,
+    from_jsonable,
+    read_config,
+    to_jsonable,
+    write_config,
+)
 from tsnode.base import BaseForecaster
 
 __all__ = ["EnsembleForecaster"]
@@ -214,9 +219,7 @@ class EnsembleForecaster(BaseForecaster):
             "params": to_jsonable(params),
             "member_seeds": self.member_seeds_,
         }
-        tmp = path / (_CONFIG_FILE + ".tmp")
-        tmp.write_text(json.dumps(config, indent=1))
-        os.replace(tmp, path / _CONFIG_FILE)
+        write_config(path / _CONFIG_FILE, config)
         return path
 
     @classmethod
@@ -234,19 +237,9 @@ class EnsembleForecaster(BaseForecaster):
                 f"{path} is not a saved EnsembleForecaster: {_CONFIG_FILE} is missing. Save with "
                 "ensemble.save(path) and pass the same directory to load."
             )
-        try:
-            config = json.loads((path / _CONFIG_FILE).read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise SerializationError(
-                f"{path / _CONFIG_FILE} is not valid JSON ({error})."
-            ) from error
-        if not isinstance(config, dict) or config.get("class") != "EnsembleForecaster":
-            raise SerializationError(f"{path / _CONFIG_FILE} does not describe an ensemble.")
-        if config.get("format") != _FORMAT_VERSION:
-            raise SerializationError(
-                f"unsupported save format {config.get('format')!r} (this tsnode reads format "
-                f"{_FORMAT_VERSION})."
-            )
+        config = read_config(
+            path / _CONFIG_FILE, class_name="EnsembleForecaster", format_version=_FORMAT_VERSION
+        )
         try:
             ensemble = cls(**from_jsonable(config["params"]))
             ensemble._check_params()
