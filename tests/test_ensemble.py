@@ -119,9 +119,18 @@ def test_reproducible_with_random_state(fitted):
 
 # loky's reused executor may retire an idle worker while jobs are queued; it restarts it.
 @pytest.mark.filterwarnings("ignore:A worker stopped while some jobs:UserWarning")
-def test_parallel_fit_equals_sequential(fitted):
-    parallel = _ensemble(n_jobs=2).fit(_prices())
+def test_parallel_fit_equals_sequential(fitted, capsys):
+    parallel = _ensemble(n_jobs=2, progress=True).fit(_prices())
     pd.testing.assert_frame_equal(parallel.predict_quantiles(5), fitted.predict_quantiles(5))
+    assert parallel.member_seeds_ == fitted.member_seeds_
+    assert "tsnode ensemble" in capsys.readouterr().err  # the bar works in parallel too
+
+
+def test_progress_bar_can_be_turned_off(capsys):
+    _ensemble(n_members=2, progress=False).fit(_prices())
+    assert "tsnode ensemble" not in capsys.readouterr().err
+    _ensemble(n_members=2, progress=True).fit(_prices())
+    assert "tsnode ensemble" in capsys.readouterr().err
 
 
 def test_single_member_is_a_single_model():

@@ -60,8 +60,8 @@ class EnsembleForecaster(BaseForecaster):
         Members fitted in parallel with joblib (None: one at a time; -1: every core). Each
         member keeps its own ``num_threads``.
     progress : bool, default True
-        Show a tqdm bar over the members while fitting (sequential fits only). Members' own bars
-        are switched off when they have a ``progress`` parameter.
+        Show a tqdm bar over the members while fitting (sequential or parallel). Members' own
+        bars are switched off when they have a ``progress`` parameter.
 
     Attributes
     ----------
@@ -166,11 +166,14 @@ class EnsembleForecaster(BaseForecaster):
                 member.set_params(progress=False)
             members.append(member)
         if self.n_jobs is None or self.n_jobs == 1:
-            bar = tqdm(members, desc="tsnode ensemble", unit="member", disable=not self.progress)
-            fitted = [_fit_member(m, frame) for m in bar]
-        else:
-            fitted = Parallel(n_jobs=self.n_jobs)(delayed(_fit_member)(m, frame) for m in members)
-        self.members_ = list(fitted)
+            fitted = (_fit_member(m, frame) for m in members)
+        else:  # an ordered generator: the bar advances as members finish, in member order
+            parallel = Parallel(n_jobs=self.n_jobs, return_as="generator")
+            fitted = parallel(delayed(_fit_member)(m, frame) for m in members)
+        bar = tqdm(
+            fitted, total=n, desc="tsnode ensemble", unit="member", disable=not self.progress
+        )
+        self.members_ = list(bar)
         self.member_seeds_ = seeds
 
     def _sample(self, index: pd.DatetimeIndex, n_samples: int) -> np.ndarray:
