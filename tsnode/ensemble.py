@@ -11,7 +11,6 @@ training noise; the price is ``n_members`` fits (parallel with ``n_jobs``).
 
 from __future__ import annotations
 
-import numbers
 import os
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from tsnode._serialization import (
     to_jsonable,
     write_config,
 )
+from tsnode._validation import _is_int
 from tsnode.base import BaseForecaster
 
 __all__ = ["EnsembleForecaster"]
@@ -131,15 +131,13 @@ class EnsembleForecaster(BaseForecaster):
 
     def _check_params(self) -> None:
         n = self.n_members
-        if not isinstance(n, numbers.Integral) or isinstance(n, (bool, np.bool_)) or n < 1:
+        if not _is_int(n) or n < 1:
             raise ValueError(
                 f"n_members must be an int >= 1, got {n!r}; pass e.g. n_members=3 (1 is a "
                 "single model)."
             )
         jobs = self.n_jobs
-        if jobs is not None and (
-            not isinstance(jobs, numbers.Integral) or isinstance(jobs, bool) or jobs == 0
-        ):
+        if jobs is not None and (not _is_int(jobs) or jobs == 0):
             raise ValueError(
                 f"n_jobs must be a non-zero int or None, got {jobs!r}; pass None (sequential), "
                 "a number of processes such as 2, or -1 (every core)."
