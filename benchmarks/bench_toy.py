@@ -89,6 +89,7 @@ Writes ``toy.json`` and ``toy.md`` to ``--out`` (default ``benchmarks/results``)
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import platform
@@ -148,6 +149,15 @@ BANK_STEPS = 10
 #: the benchmark's seeds were run with it (``latent_ode_refined`` was the choice before).
 PERIODIC_TARGET_MODEL = "latent_ode_bank"
 SPIRAL_MODELS = ("latent_ode", "gru")
+#: KL weight ramp of the Latent ODE losses: 0 to 1 over this share of the budget.
+KL_RAMP = 0.25
+#: Validation checks per training run (:func:`train_for`), spread from the end of the KL ramp.
+VALIDATION_CHECKS = 20
+#: Validation series are drawn like the training and test series, from seed + this offset
+#: (no overlap with the benchmark's or ``tune_toy``'s seeds).
+VALIDATION_SEED_OFFSET = 10_000
+#: z0 noise of every validation pass (the same draw each check: comparable losses).
+VALIDATION_NOISE_SEED = 12_345
 
 
 def spiral_budget(base: float, n_obs: int) -> float:
@@ -170,11 +180,20 @@ def train_for(
     budget_s: float,
     lr: float,
     generator: torch.Generator,
+    validate: Callable[[], float] | None = None,
+    n_checks: int = VALIDATION_CHECKS,
+    check_from: float = KL_RAMP,
 ) -> dict[str, float]:
     """Adam on ``loss_fn(batch_idx, step, progress)`` until ``budget_s`` CPU seconds are spent.
 
     ``progress`` in [0, 1] is the share of the budget used; it drives the cosine learning-rate
     decay (``lr`` down to ``lr / 10``) and, in the Latent ODE losses, the KL annealing.
+
+    With ``validate`` (no arguments, returns the loss on held-out validation series), the
+    validation loss is measured ``n_checks`` times, evenly spaced from ``check_from`` (the end
+    of the KL ramp: earlier bounds are not comparable) to the end of the budget, and once more
+    at the end; the model keeps the weights with the lowest one, as ``tsnode.training`` does.
+    The checks run inside the CPU budget.
     """
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     start = time.process_time()
@@ -182,6 +201,15 @@ def train_for(
     step, progress, losses = 0, 0.0, []
     order = torch.randperm(n_train, generator=generator)
     cursor = 0
+    checks = [check_from + (1.0 - check_from) * i / n_checks for i in range(n_checks)]
+    best: dict[str, Any] = {"val_loss": math.inf, "at": None, "state": None}
+
+    def check() -> float:
+        value = validate()
+        if value < best["val_loss"]:
+            best.update(val_loss=value, at=progress, state=copy.deepcopy(model.state_dict()))
+        return value
+
     while progress < 1.0:
         if cursor + batch_size > n_train:
             order, cursor = torch.randperm(n_train, generator=generator), 0
@@ -197,14 +225,45 @@ def train_for(
         losses.append(float(loss.detach()))
         step += 1
         progress = min(1.0, (time.process_time() - start) / budget_s)
+        if validate is not None and checks and progress >= checks[0]:
+            check()
+            checks = [c for c in checks if c > progress]
     tail = losses[-max(1, len(losses) // 10) :]
-    return {
+    info: dict[str, Any] = {
         "steps": step,
         "cpu_s": time.process_time() - start,
         "wall_s": time.perf_counter() - wall,
         "final_loss": float(np.mean(tail)),
         "n_params": sum(p.numel() for p in model.parameters()),
     }
+    if validate is not None:
+        info["val_loss_last"] = check()
+        info["val_loss"] = best["val_loss"]
+        info["best_at"] = best["at"]
+        model.load_state_dict(best["state"])
+    return info
+
+
+def validation_loss(
+    loss_fn: Callable[[torch.Tensor, int, float], torch.Tensor], model: nn.Module, n: int
+) -> Callable[[], float]:
+    """The ``validate`` callable of :func:`train_for`: ``loss_fn`` on all ``n`` validation
+    series at full KL weight, averaged over an even and an odd step (the periodic losses
+    alternate whole-window and first-half encoder masks), with the same noise every call.
+    The global random state is restored afterwards, so validating does not shift training.
+    """
+    everything = torch.arange(n)
+
+    @torch.no_grad()
+    def validate() -> float:
+        state = torch.get_rng_state()
+        torch.manual_seed(VALIDATION_NOISE_SEED)
+        try:
+            return 0.5 * sum(float(loss_fn(everything, step, 1.0)) for step in (0, 1))
+        finally:
+            torch.set_rng_state(state)
+
+    return validate
 
 
 # --------------------------------------------------------------------------- ODE-RNN alone
@@ -293,7 +352,7 @@ def periodic_loss(name: str, model: nn.Module, data: PeriodicData) -> Callable:
             return model.loss(grid[idx], values, mask)
         encoder_mask = mask if step % 2 == 0 else first_half(times, mask)
         if name == "latent_ode":
-            kl_weight = min(1.0, progress / 0.25)
+            kl_weight = min(1.0, progress / KL_RAMP)
             return model.elbo(
                 times, values, encoder_mask, times, values, mask, n_samples=1, kl_weight=kl_weight
             ).loss
@@ -437,12 +496,26 @@ def periodic_split(
     return train, test, interp_at, extrap_at
 
 
+def periodic_validation(n: int, fraction: float, seed: int, n_points: int = 100) -> PeriodicData:
+    """``n`` validation series for :func:`train_for`'s checkpoint choice: drawn like
+    :func:`periodic_split`'s, from ``seed + VALIDATION_SEED_OFFSET``; never scored."""
+    return make_periodic(
+        n,
+        n_points=n_points,
+        t_max=T_MAX,
+        observed_fraction=fraction,
+        noise=0.01,
+        random_state=seed + VALIDATION_SEED_OFFSET,
+    )
+
+
 def run_periodic(args: argparse.Namespace, fraction: float, seed: int) -> dict[str, Any]:
     n_points = 30 if args.quick else 100
     cut = args.n_periodic
     train, test, interp_at, extrap_at = periodic_split(
         cut, args.n_periodic_test, fraction, seed, n_points
     )
+    val = periodic_validation(args.n_periodic_val, fraction, seed, n_points)
     results: dict[str, Any] = {"n_extrap_series": int(has_context(test.times, test.mask).sum())}
     for name in PERIODIC_TRAINED:
         torch.manual_seed(seed)
@@ -456,6 +529,7 @@ def run_periodic(args: argparse.Namespace, fraction: float, seed: int) -> dict[s
             budget_s=args.periodic_budget,
             lr=args.lr,
             generator=g,
+            validate=validation_loss(periodic_loss(name, model, val), model, len(val.values)),
         )
         bank = {"latent_ode": encoder_bank, "gru": gru_bank}.get(name, lambda *_: None)(
             model, train
@@ -467,7 +541,8 @@ def run_periodic(args: argparse.Namespace, fraction: float, seed: int) -> dict[s
             results[variant] = cell
             print(
                 f"periodic f={fraction:.0%} seed={seed} {variant:>11s}: interp "
-                f"{cell['interp_mse']:.4f}  extrap {cell['extrap_mse']:.4f}  ({cell['steps']} steps)",
+                f"{cell['interp_mse']:.4f}  extrap {cell['extrap_mse']:.4f}  ({cell['steps']} steps, "
+                f"kept at {cell['best_at']:.2f}, final loss {cell['final_loss']:.1f})",
                 flush=True,
             )
     return results
@@ -552,7 +627,7 @@ def spiral_loss(name: str, model: nn.Module, data: dict[str, torch.Tensor]) -> C
         if name == "gru":
             return model.loss(seq_t[idx], seq_v[idx], torch.ones_like(seq_v[idx]))
         t, v = data["obs_times"][idx], data["obs_values"][idx]
-        kl_weight = min(1.0, progress / 0.25)
+        kl_weight = min(1.0, progress / KL_RAMP)
         return model.elbo(
             t,
             v,
@@ -599,6 +674,13 @@ def run_spiral(args: argparse.Namespace, n_obs: int, seed: int) -> dict[str, Any
         future=(data["noisy"][:, 100:] - loc) / scale,
     )
     train = {k: v if k == "times" else v[:cut] for k, v in scaled.items()}
+    val_rng = np.random.default_rng(seed + VALIDATION_SEED_OFFSET)
+    val = make_spirals(args.n_spirals_val, n_obs=n_obs, rng=val_rng)
+    val = dict(
+        val,
+        obs_values=(val["obs_values"] - loc) / scale,
+        future=(val["noisy"][:, 100:] - loc) / scale,
+    )
     test = {k: v if k == "times" else v[cut:] for k, v in data.items()}
     test_in = {k: v if k == "times" else v[cut:] for k, v in scaled.items()}
     results: dict[str, Any] = {}
@@ -614,6 +696,7 @@ def run_spiral(args: argparse.Namespace, n_obs: int, seed: int) -> dict[str, Any
             budget_s=spiral_budget(args.spiral_budget, n_obs),
             lr=args.lr,
             generator=g,
+            validate=validation_loss(spiral_loss(name, model, val), model, args.n_spirals_val),
         )
         pred = spiral_predict(name, model, test_in, g) * scale + loc
         info["rmse"] = float(((pred - test["noisy"][:, 100:]) ** 2).mean().sqrt())
@@ -621,7 +704,7 @@ def run_spiral(args: argparse.Namespace, n_obs: int, seed: int) -> dict[str, Any
         results[name] = info
         print(
             f"spiral n_obs={n_obs} seed={seed} {name:>10s}: rmse {info['rmse']:.4f} "
-            f"(vs truth {info['rmse_truth']:.4f}, {info['steps']} steps)",
+            f"(vs truth {info['rmse_truth']:.4f}, {info['steps']} steps, kept at {info['best_at']:.2f})",
             flush=True,
         )
     return results
@@ -634,6 +717,16 @@ def mean_spread(values: list[float]) -> dict[str, Any]:
     return {"mean": statistics.fmean(values), "std": sd, "per_seed": values}
 
 
+def _best_at(runs: list[dict[str, Any]], model: str) -> list[float | None]:
+    """Per seed, the share of the budget at which the kept checkpoint was taken (None: runs
+    from before checkpointing)."""
+    return [run[model].get("best_at") for run in runs]
+
+
+def _fmt_best_at(values: list[float | None]) -> str:
+    return " / ".join("-" if v is None else f"{v:.2f}" for v in values)
+
+
 def summarise(raw: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     """Aggregate per-seed runs and check the issue's targets (on the seed means)."""
     periodic: dict[str, Any] = {}
@@ -643,7 +736,7 @@ def summarise(raw: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
                 metric: mean_spread([run[model][metric] for run in runs])
                 for metric in ("interp_mse", "extrap_mse", "steps", "cpu_s")
             }
-            | {"n_params": runs[0][model]["n_params"]}
+            | {"n_params": runs[0][model]["n_params"], "best_at": _best_at(runs, model)}
             for model in PERIODIC_MODELS
         }
         periodic[key]["n_extrap_series"] = [run["n_extrap_series"] for run in runs]
@@ -654,7 +747,7 @@ def summarise(raw: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
                 metric: mean_spread([run[model][metric] for run in runs])
                 for metric in ("rmse", "rmse_truth", "steps", "cpu_s")
             }
-            | {"n_params": runs[0][model]["n_params"]}
+            | {"n_params": runs[0][model]["n_params"], "best_at": _best_at(runs, model)}
             for model in SPIRAL_MODELS
         }
     targets = []
@@ -729,6 +822,13 @@ def render_markdown(summary: dict[str, Any]) -> str:
         f"Seeds {s['seeds']} (data, weights and sampling); cells are mean ± sample std over seeds. "
         "Test series are scored once, after training; nothing was tuned on them.",
         "",
+        f"Checkpoint: every model keeps the weights with the lowest loss on its own held-out "
+        f"validation series ({s.get('n_periodic_val', '-')} periodic series, "
+        f"{s.get('n_spirals_val', '-')} spirals, drawn like the training data from seed + "
+        f"{VALIDATION_SEED_OFFSET}, never scored), checked {VALIDATION_CHECKS} times from the end "
+        f"of the KL ramp ({KL_RAMP:g} of the budget) and at the end, as `tsnode.training` "
+        "does; 'kept at' is the share of the budget where that checkpoint was taken, per seed.",
+        "",
     ]
     if summary.get("reused"):
         lines += [f"Reused: {summary['reused']}", ""]
@@ -761,15 +861,17 @@ def render_markdown(summary: dict[str, Any]) -> str:
             "best averaged with weights softmax(-NLL / 100), no gradient steps. The targets "
             "compare with the best GRU read-out per task.",
             "",
-            "| observed | model | interpolation MSE | extrapolation MSE | train steps | params |",
-            "|---|---|---|---|---|---|",
+            "| observed | model | interpolation MSE | extrapolation MSE | train steps | kept at "
+            "| params |",
+            "|---|---|---|---|---|---|---|",
         ]
         for key, res in summary["periodic"].items():
             for model in PERIODIC_MODELS:
                 r = res[model]
                 lines.append(
                     f"| {float(key):.0%} | {model} | {_fmt(r['interp_mse'])} | "
-                    f"{_fmt(r['extrap_mse'])} | {r['steps']['mean']:.0f} | {r['n_params']} |"
+                    f"{_fmt(r['extrap_mse'])} | {r['steps']['mean']:.0f} | "
+                    f"{_fmt_best_at(r.get('best_at', []))} | {r['n_params']} |"
                 )
         lines.append("")
     if summary["spiral"]:
@@ -786,8 +888,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
             "our GapGRU (32-path rollout mean).",
             "",
             "| observed | model | RMSE vs noisy obs. | RMSE vs truth | paper Latent ODE | "
-            "paper RNN | train steps | params |",
-            "|---|---|---|---|---|---|---|---|",
+            "paper RNN | train steps | kept at | params |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for key, res in summary["spiral"].items():
             n = int(key)
@@ -797,7 +899,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
                     f"| {n}/100 | {model} | {_fmt(r['rmse'])} | {_fmt(r['rmse_truth'])} | "
                     f"{PAPER_SPIRAL['latent_ode'].get(n, '-')} | "
                     f"{PAPER_SPIRAL['rnn'].get(n, '-')} | {r['steps']['mean']:.0f} | "
-                    f"{r['n_params']} |"
+                    f"{_fmt_best_at(r.get('best_at', []))} | {r['n_params']} |"
                 )
         lines.append("")
     lines += ["## Targets (checked on the seed means)", "", "| target | met | figures |"]
@@ -826,6 +928,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--n-periodic-test", type=int, default=200)
     add("--n-spirals", type=int, default=800, help="training spirals")
     add("--n-spirals-test", type=int, default=200)
+    add(
+        "--n-periodic-val",
+        type=int,
+        default=200,
+        help="validation series (periodic) that pick each model's checkpoint; never scored",
+    )
+    add("--n-spirals-val", type=int, default=200, help="validation spirals, as --n-periodic-val")
     add("--batch-size", type=int, default=50)
     add("--lr", type=float, default=1e-2)
     add("--jobs", type=int, default=2, help="worker processes (one thread each)")
@@ -842,9 +951,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.spiral_budget = min(args.spiral_budget, 0.5)
         args.n_periodic, args.n_periodic_test = min(args.n_periodic, 20), 10
         args.n_spirals, args.n_spirals_test = min(args.n_spirals, 20), 10
+        args.n_periodic_val, args.n_spirals_val = 10, 10
         args.batch_size = min(args.batch_size, 10)
     if min(args.n_periodic, args.n_spirals) < args.batch_size:
         parser.error("--n-periodic and --n-spirals must be at least --batch-size")
+    if min(args.n_periodic_val, args.n_spirals_val) < 1:
+        parser.error("--n-periodic-val and --n-spirals-val must be at least 1")
     if args.jobs < 1 or min(args.periodic_budget, args.spiral_budget) <= 0:
         parser.error("--jobs and the budgets must be positive")
     if any(not 0 < f <= 1 for f in args.fractions):

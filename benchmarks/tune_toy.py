@@ -55,6 +55,8 @@ _VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "std0.01_latent3": ({"latent_dim": 3, "encoder_init_std": 0.01}, {}),
     "std0.01_latent4_lr0.02": ({"latent_dim": 4, "encoder_init_std": 0.01}, {"lr": 2e-2}),
     "std0.01_latent4_x34": ({"latent_dim": 4, "encoder_init_std": 0.01}, {"extrap_share": 0.75}),
+    # bench_toy's checkpoint protocol: keep the weights of lowest validation loss (round 5)
+    "std0.01_latent4_ckpt": ({"latent_dim": 4, "encoder_init_std": 0.01}, {"checkpoint": True}),
     "latent4_step0.1": ({"latent_dim": 4, "options": {"step_size": 0.1}}, {}),
     "latent4_sub1": ({"latent_dim": 4, "encoder_substeps": 1}, {}),
     "latent4_b200": ({"latent_dim": 4}, {"batch_size": 200}),
@@ -117,6 +119,12 @@ def run(variant: str, fraction: float, seed: int, args: argparse.Namespace) -> d
     torch.manual_seed(seed)
     model = bt.periodic_model("latent_ode", False, **overrides)
     g = torch.Generator().manual_seed(seed)
+    validate = None
+    if opts.get("checkpoint"):
+        val = bt.periodic_validation(args.n_val, fraction, seed)
+        validate = bt.validation_loss(
+            bt.periodic_loss("latent_ode", model, val), model, len(val.values)
+        )
     info = bt.train_for(
         make_loss(model, train, opts),
         model,
@@ -125,6 +133,7 @@ def run(variant: str, fraction: float, seed: int, args: argparse.Namespace) -> d
         budget_s=args.budget,
         lr=float(opts.get("lr", 1e-2)),
         generator=g,
+        validate=validate,
     )
     predictions = bt.periodic_predict("latent_ode", model, test, g, bt.encoder_bank(model, train))
     out = {
@@ -135,6 +144,8 @@ def run(variant: str, fraction: float, seed: int, args: argparse.Namespace) -> d
         "steps": info["steps"],
         "final_loss": info["final_loss"],
     }
+    if validate is not None:
+        out["best_at"] = info["best_at"]
     for name, (interp, extrap) in predictions.items():
         suffix = name.removeprefix("latent_ode")
         out[f"interp_mse{suffix}"] = float(((interp - test.truth)[interp_at] ** 2).mean())
@@ -236,6 +247,22 @@ def render(runs: list[dict[str, Any]]) -> str:
         "draws extrapolation batches at random where the benchmark alternates them, see the "
         "module docstring.)",
         "",
+        "Fifth round (a training-protocol change, decided before these runs). Until now "
+        "`bench_toy.train_for` kept the last weights, where the library's own training loop "
+        "(`tsnode.training`) keeps those of lowest validation loss. A throw-away re-training "
+        "of test seed 0 at 50% (training loss only, nothing scored) ended at 65, against 969 in "
+        "run 8974433: the failure is a matter of chance, not of the seed, and the training "
+        "loss of both test seeds jumps by hundreds mid-run before it recovers. So the "
+        "benchmark now checks every model's loss on 200 held-out validation series 20 times "
+        "after the KL ramp and keeps the best weights (row `std0.01_latent4_ckpt`). This "
+        "was prompted by a test-seed failure; to keep it from being chosen on the test "
+        "seeds, the rule was written here before any run: run the checkpointed model at 50% "
+        "on seeds 7 to 10 and at 10% on seeds 7 and 8; adopt it unless its mean bank "
+        "extrapolation MSE over those runs is more than 10% above that of the same seeds' "
+        "`std0.01_latent4` rows without the checkpoint. If it is adopted, the whole "
+        "benchmark (both sections, every model) is re-run once and reported whatever it "
+        "shows.",
+        "",
         "| observed | variant | budget (CPU s) | seeds | interpolation MSE | extrapolation MSE "
         "| refined z0: interpolation | refined z0: extrapolation | bank z0: interpolation "
         "| bank z0: extrapolation | steps |",
@@ -275,6 +302,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", type=float, default=100.0)
     parser.add_argument("--n-train", type=int, default=4000)
     parser.add_argument("--n-test", type=int, default=200)
+    parser.add_argument("--n-val", type=int, default=200, help="validation series (checkpoint)")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args(argv)
     if any(s in (0, 1) for s in args.seeds):

@@ -164,3 +164,71 @@ def test_tune_toy_tiny_run_records_both_read_outs_and_refuses_test_seeds(tmp_pat
     assert "| 10% | base |" in (tmp_path / "tune_toy.md").read_text()
     with pytest.raises(SystemExit):
         tune.main(["--seeds", "0", *args])
+
+
+def test_train_for_keeps_the_checkpoint_with_the_lowest_validation_loss():
+    bench = _load()
+    torch.manual_seed(0)
+    model = torch.nn.Linear(1, 1)
+    seen: list[tuple[float, float]] = []  # (validation loss, weight) at each check
+    # Validation loss: distance of the weight to 0.5; training pushes the weight past it.
+    target = torch.tensor(3.0)
+
+    def loss_fn(idx, step, progress):
+        return (model.weight.sum() - target) ** 2
+
+    def validate():
+        w = float(model.weight.detach().sum())
+        seen.append((abs(w - 0.5), w))
+        return abs(w - 0.5)
+
+    with torch.no_grad():
+        model.weight.fill_(-1.0)
+    info = bench.train_for(
+        loss_fn,
+        model,
+        n_train=4,
+        batch_size=2,
+        budget_s=0.3,
+        lr=0.05,
+        generator=torch.Generator().manual_seed(0),
+        validate=validate,
+        n_checks=10,
+        check_from=0.0,
+    )
+    assert len(seen) >= 2
+    best_loss, best_w = min(seen)
+    assert info["val_loss"] == best_loss
+    assert info["val_loss_last"] == seen[-1][0]
+    assert 0.0 <= info["best_at"] <= 1.0
+    torch.testing.assert_close(model.weight.detach().sum(), torch.tensor(best_w), rtol=0, atol=0)
+    # Without validation the last weights stay and no checkpoint fields are reported.
+    info = bench.train_for(
+        loss_fn,
+        model,
+        n_train=4,
+        batch_size=2,
+        budget_s=0.05,
+        lr=0.05,
+        generator=torch.Generator().manual_seed(0),
+    )
+    assert "best_at" not in info
+
+
+def test_validation_loss_is_repeatable_and_leaves_the_random_state_alone():
+    bench = _load()
+    calls: list[int] = []
+
+    def loss_fn(idx, step, progress):
+        calls.append(step)
+        assert progress == 1.0  # full KL weight
+        return torch.randn(()) + idx.float().mean()
+
+    validate = bench.validation_loss(loss_fn, torch.nn.Linear(1, 1), 5)
+    torch.manual_seed(3)
+    expected_next = torch.rand(())
+    torch.manual_seed(3)
+    first = validate()
+    assert torch.rand(()) == expected_next  # global stream untouched
+    assert validate() == first  # same noise every call
+    assert calls == [0, 1, 0, 1]  # an even and an odd step: both encoder masks
