@@ -78,6 +78,12 @@ over the first quarter of the budget. The spiral budget grows with the number of
 that the longer encoder scan does not leave the 100/100 runs with half the optimiser steps. Step counts are recorded. Nothing is tuned on the test
 series: they are only scored once, at the end.
 
+Checkpoint: every model keeps the weights with the lowest loss on its own held-out validation
+series (200 periodic series or 200 spirals, drawn like the training data from seed + 10000 and
+never scored), checked 20 times from the end of the KL ramp and at the end of the budget, inside
+the budget: the protocol of ``tsnode.training``. Before this (runs up to code 8974433) the last
+weights were kept; ``tune_toy.md`` (fifth round) says why and how this was decided.
+
 Run::
 
     python benchmarks/bench_toy.py            # full run: ~47 CPU-minutes, 2 worker processes
