@@ -121,9 +121,10 @@ def run(variant: str, fraction: float, seed: int, args: argparse.Namespace) -> d
     overrides, opts = VARIANTS[variant]
     cut = args.n_train
     train, test, interp_at, extrap_at = bt.periodic_split(cut, args.n_test, fraction, seed)
-    torch.manual_seed(seed)
+    init_seed = seed if args.init_seed is None else args.init_seed
+    torch.manual_seed(init_seed)
     model = bt.periodic_model("latent_ode", False, **overrides)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(init_seed)
     validate = None
     if opts.get("checkpoint"):
         val = bt.periodic_validation(args.n_val, fraction, seed)
@@ -147,7 +148,7 @@ def run(variant: str, fraction: float, seed: int, args: argparse.Namespace) -> d
     )
     predictions = bt.periodic_predict("latent_ode", model, test, g, bt.encoder_bank(model, train))
     out = {
-        "variant": variant,
+        "variant": variant if args.init_seed is None else f"{variant}@init{init_seed}",
         "fraction": fraction,
         "seed": seed,
         "budget_s": args.budget,
@@ -290,7 +291,10 @@ def render(runs: list[dict[str, Any]]) -> str:
         "far, the collapse hit test seed 0 in 2 of its 4 runs (final losses 153, 969, 65 in a "
         "throw-away re-training, 2397) and none of the 27 runs on validation seeds, so there is "
         "still no failure to tune a remedy on; none was adopted and the test seeds were not "
-        "re-run.",
+        "re-run. Last, rows `bench@init0` give validation seeds 7 and 8 the weights and batch "
+        "order of seed 0 (`--init-seed 0`; their data and test series stay their own): both "
+        "trained normally (final losses 15.6 / 20.5, bank extrapolation 0.0019 / 0.0026), so "
+        "seed 0's initialisation alone does not cause the collapse.",
         "",
         "| observed | variant | budget (CPU s) | seeds | interpolation MSE | extrapolation MSE "
         "| refined z0: interpolation | refined z0: extrapolation | bank z0: interpolation "
@@ -332,6 +336,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-train", type=int, default=4000)
     parser.add_argument("--n-test", type=int, default=200)
     parser.add_argument("--n-val", type=int, default=200, help="validation series (checkpoint)")
+    parser.add_argument(
+        "--init-seed",
+        type=int,
+        default=None,
+        help="seed of the weights and batch order instead of --seeds' (data stays per seed)",
+    )
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args(argv)
     if any(s in (0, 1) for s in args.seeds):
