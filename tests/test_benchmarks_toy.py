@@ -184,17 +184,9 @@ def test_train_for_keeps_the_checkpoint_with_the_lowest_validation_loss():
 
     with torch.no_grad():
         model.weight.fill_(-1.0)
+    settings = dict(n_train=4, batch_size=2, lr=0.05, generator=torch.Generator().manual_seed(0))
     info = bench.train_for(
-        loss_fn,
-        model,
-        n_train=4,
-        batch_size=2,
-        budget_s=0.3,
-        lr=0.05,
-        generator=torch.Generator().manual_seed(0),
-        validate=validate,
-        n_checks=10,
-        check_from=0.0,
+        loss_fn, model, budget_s=0.3, validate=validate, n_checks=10, check_from=0.0, **settings
     )
     assert len(seen) >= 2
     best_loss, best_w = min(seen)
@@ -203,15 +195,7 @@ def test_train_for_keeps_the_checkpoint_with_the_lowest_validation_loss():
     assert 0.0 <= info["best_at"] <= 1.0
     torch.testing.assert_close(model.weight.detach().sum(), torch.tensor(best_w), rtol=0, atol=0)
     # Without validation the last weights stay and no checkpoint fields are reported.
-    info = bench.train_for(
-        loss_fn,
-        model,
-        n_train=4,
-        batch_size=2,
-        budget_s=0.05,
-        lr=0.05,
-        generator=torch.Generator().manual_seed(0),
-    )
+    info = bench.train_for(loss_fn, model, budget_s=0.05, **settings)
     assert "best_at" not in info
 
 
