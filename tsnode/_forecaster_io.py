@@ -1,15 +1,17 @@
-"""Pickle-free persistence of a fitted :class:`~tsnode.forecaster.TSNodeForecaster`.
+"""Pickle-free persistence of a fitted neural forecaster (``TSNodeForecaster``, ``GRUForecaster``).
 
 A saved model is a directory of three files:
 
-- ``weights.safetensors``: the Latent ODE's state dict;
+- ``weights.safetensors``: the network's state dict;
 - ``data.safetensors``: the observed history (float64 values, UTC nanosecond index) the
   forecasts are conditioned on;
-- ``config.json``: constructor parameters, the fitted scaler (via
-  :mod:`tsnode._serialization`), the calibration map, index metadata, the training history
-  and the tsnode version.
+- ``config.json``: the class name, constructor parameters, the fitted scaler (via
+  :mod:`tsnode._serialization`), the calibration map (``null`` for classes without one),
+  index metadata, the training history and the tsnode version.
 
-``TSNodeForecaster.save``/``load`` call :func:`save_forecaster`/:func:`load_forecaster`.
+The forecaster classes' ``save``/``load`` call :func:`save_forecaster`/:func:`load_forecaster`;
+a class needs ``model_``, ``scaler_``, ``origin_``, ``history_``, ``_check_params`` and
+``_build_model`` (the untrained network of its parameters).
 """
 
 from __future__ import annotations
@@ -61,11 +63,11 @@ def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
     save_file(data, str(path / _DATA_FILE))
     config = {
         "format": _FORMAT_VERSION,
-        "class": "TSNodeForecaster",
+        "class": type(forecaster).__name__,
         "tsnode_version": __version__,
         "params": to_jsonable(forecaster.get_params(deep=False)),
         "scaler_": to_jsonable(forecaster.scaler_),
-        "calibration_": getattr(forecaster, "calibration_", dict(IDENTITY)),
+        "calibration_": getattr(forecaster, "calibration_", None),
         "columns": [str(c) for c in forecaster.columns_],
         "index_name": index.name,
         "index_tz": None if index.tz is None else str(index.tz),
@@ -92,18 +94,21 @@ def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
     for name in (_CONFIG_FILE, _WEIGHTS_FILE, _DATA_FILE):
         if not (path / name).is_file():
             raise SerializationError(
-                f"{path} is not a saved TSNodeForecaster: {name} is missing. Save with "
+                f"{path} is not a saved {cls.__name__}: {name} is missing. Save with "
                 "forecaster.save(path) and pass the same directory to load."
             )
     config = read_config(
-        path / _CONFIG_FILE, class_name="TSNodeForecaster", format_version=_FORMAT_VERSION
+        path / _CONFIG_FILE, class_name=cls.__name__, format_version=_FORMAT_VERSION
     )
     try:
         params = from_jsonable(config["params"])
         forecaster = cls(**params)
         forecaster.scaler_ = from_jsonable(config["scaler_"])
         # Saved before calibration existed: the identity map reproduces those forecasts.
-        forecaster.calibration_ = check_calibration(config.get("calibration_", IDENTITY))
+        # ``null``: the class has no calibration map (GRUForecaster).
+        calibration = config.get("calibration_", IDENTITY)
+        if calibration is not None:
+            forecaster.calibration_ = check_calibration(calibration)
         weights = load_file(str(path / _WEIGHTS_FILE))
         data = load_file(str(path / _DATA_FILE))
         index = pd.DatetimeIndex(pd.to_datetime(data["index_ns"].numpy(), unit="ns"))

@@ -190,7 +190,7 @@ class EnsembleForecaster(BaseForecaster):
 
         Writes ``ensemble.json`` (the ensemble's parameters and seeds) and one directory per
         member, ``member_<i>``, with the member's own ``save`` (pickle-free for
-        ``TSNodeForecaster``).
+        ``TSNodeForecaster`` and ``GRUForecaster``).
 
         Returns
         -------
@@ -203,7 +203,8 @@ class EnsembleForecaster(BaseForecaster):
         if not hasattr(type(self.members_[0]), "load"):
             raise TypeError(
                 f"{type(self.members_[0]).__name__} members cannot be saved: the class has no "
-                "save/load; refit the ensemble instead, or ensemble TSNodeForecaster."
+                "save/load; refit the ensemble instead, or ensemble TSNodeForecaster or "
+                "GRUForecaster."
             )
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,8 @@ at the future timestamps; each path is mapped back to prices before quantiles ar
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -153,6 +155,10 @@ class GRUForecaster(BaseForecaster):
                 "install a CUDA build of torch."
             )
 
+    def _build_model(self) -> GapGRU:
+        """The untrained network of these parameters (``fit`` seeds it; ``load`` fills it)."""
+        return GapGRU(1, hidden_size=int(self.hidden_size))
+
     def _seed(self) -> int:
         return int(self._rng().integers(0, 2**31 - 1))
 
@@ -201,7 +207,7 @@ class GRUForecaster(BaseForecaster):
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(rng.integers(0, 2**31 - 1)))
-            self.model_ = GapGRU(1, hidden_size=int(self.hidden_size))
+            self.model_ = self._build_model()
         self.model_.to(self.device).train()
         optimizer = torch.optim.Adam(self.model_.parameters(), lr=float(self.learning_rate))
         bs = int(self.batch_size)
@@ -264,3 +270,36 @@ class GRUForecaster(BaseForecaster):
         # conditions on the last context_length observations including them. Transform once
         # here to reject invalid rows (e.g. non-positive prices for LogScaler) early.
         self.scaler_.transform(frame)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save the fitted model to the directory ``path`` (created if needed).
+
+        Writes ``weights.safetensors`` (GRU weights), ``data.safetensors`` (the observed
+        history forecasts condition on) and ``config.json`` (parameters, scaler state,
+        metadata, tsnode version). No pickle is involved.
+
+        Returns
+        -------
+        Path
+            The directory.
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        from tsnode._forecaster_io import save_forecaster
+
+        check_is_fitted(self)
+        return save_forecaster(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> GRUForecaster:
+        """Load a model saved with :meth:`save`; its forecasts equal the original's.
+
+        Raises
+        ------
+        SerializationError
+            If the directory is missing files or they are corrupted or tampered with.
+        """
+        from tsnode._forecaster_io import load_forecaster
+
+        return load_forecaster(cls, path)
