@@ -86,7 +86,7 @@ weights were kept; ``tune_toy.md`` (fifth round) says why and how this was decid
 
 Run::
 
-    python benchmarks/bench_toy.py            # full run: ~47 CPU-minutes, 2 worker processes
+    python benchmarks/bench_toy.py            # full run: ~26 min with 2 worker processes
     python benchmarks/bench_toy.py --quick    # seconds, for the test suite
 
 Writes ``toy.json`` and ``toy.md`` to ``--out`` (default ``benchmarks/results``).
