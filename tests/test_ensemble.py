@@ -149,6 +149,35 @@ def test_update_conditions_every_member():
     assert model.predict(3).index[0] > y.index[-1]
 
 
+def test_reconstruct_is_the_median_of_the_pooled_member_draws(fitted):
+    prices = _prices()
+    got = fitted.reconstruct()
+    pooled = np.concatenate([m._reconstruction_samples(None)[0] for m in fitted.members_])
+    assert pooled.shape == (3 * PARAMS["n_predict_samples"], len(prices), 2)
+    np.testing.assert_array_equal(got.to_numpy(), np.median(pooled, axis=0))
+    pd.testing.assert_index_equal(got.index, fitted.y_.index)
+    assert list(got.columns) == list(prices.columns)
+    assert np.isfinite(got.to_numpy()).all()  # missing values are filled
+    pd.testing.assert_frame_equal(fitted.reconstruct(), got)  # reproducible
+    subset = prices.index[20:25]
+    pd.testing.assert_index_equal(fitted.reconstruct(subset).index, subset)
+
+
+def test_reconstruct_of_one_member_is_that_member_s():
+    model = _ensemble(n_members=1).fit(_prices())
+    pd.testing.assert_frame_equal(model.reconstruct(), model.members_[0].reconstruct())
+
+
+def test_reconstruct_errors_are_explained(fitted):
+    with pytest.raises(NotFittedError):
+        _ensemble().reconstruct()
+    with pytest.raises(TypeError, match="index must be a pandas DatetimeIndex"):
+        fitted.reconstruct(["2020-01-01"])
+    gbm = EnsembleForecaster(GBMForecaster(), n_members=2, random_state=0, progress=False)
+    with pytest.raises(TypeError, match="GBMForecaster members cannot reconstruct"):
+        gbm.fit(_prices()).reconstruct()
+
+
 def test_input_is_not_mutated():
     y = _prices()
     before = y.copy()

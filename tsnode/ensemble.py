@@ -184,6 +184,36 @@ class EnsembleForecaster(BaseForecaster):
         for member in self.members_:
             member.update(frame)
 
+    def reconstruct(self, index: pd.DatetimeIndex | None = None) -> pd.DataFrame:
+        """Median of the mixture's posterior at in-sample timestamps, filling missing values.
+
+        Pools every member's posterior draws (``n_predict_samples`` each) and takes their
+        median, the counterpart of :meth:`TSNodeForecaster.reconstruct` for the mixture.
+
+        Parameters
+        ----------
+        index : DatetimeIndex, optional
+            Timestamps to reconstruct; default the fitted (and updated) index.
+
+        Returns
+        -------
+        DataFrame of shape (len(index), n_series) in price units.
+
+        Raises
+        ------
+        TypeError
+            If the members cannot reconstruct (only ``TSNodeForecaster`` can).
+        """
+        check_is_fitted(self)
+        if not hasattr(self.members_[0], "_reconstruction_samples"):
+            raise TypeError(
+                f"{type(self.members_[0]).__name__} members cannot reconstruct in-sample values; "
+                "only an ensemble of TSNodeForecaster can."
+            )
+        parts = [member._reconstruction_samples(index) for member in self.members_]
+        pooled = np.concatenate([samples for samples, _ in parts], axis=0)
+        return pd.DataFrame(np.median(pooled, axis=0), index=parts[0][1], columns=self.columns_)
+
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:
         """Save the fitted ensemble to the directory ``path`` (created if needed).

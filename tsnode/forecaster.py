@@ -513,6 +513,14 @@ class TSNodeForecaster(BaseForecaster):
         -------
         DataFrame of shape (len(index), n_series) in price units.
         """
+        samples, index = self._reconstruction_samples(index)
+        return pd.DataFrame(np.median(samples, axis=0), index=index, columns=self.columns_)
+
+    def _reconstruction_samples(
+        self, index: pd.DatetimeIndex | None
+    ) -> tuple[np.ndarray, pd.DatetimeIndex]:
+        """Posterior draws behind :meth:`reconstruct`: ``(n_predict_samples, len(index),
+        n_series)`` in price units, and the (validated) index."""
         check_is_fitted(self)
         if index is None:
             index = self.y_.index
@@ -543,8 +551,7 @@ class TSNodeForecaster(BaseForecaster):
         out = np.full((n_samples, len(index), self.n_series_), np.nan)
         for (j, sel), q, s in zip(owners, queries, samples, strict=True):
             out[:, sel, j] = s[:, np.searchsorted(q, query[sel])]
-        median = np.median(self._inverse(out), axis=0)
-        return pd.DataFrame(median, index=index, columns=self.columns_)
+        return self._inverse(out), index
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:
