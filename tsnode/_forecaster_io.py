@@ -42,11 +42,16 @@ _DATA_FILE = "data.safetensors"
 
 
 def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
-    """Write the fitted ``forecaster`` to the directory ``path`` (created if needed)."""
+    """Write the fitted ``forecaster`` to the directory ``path`` (created if needed).
+
+    Raises ``NotFittedError`` (before writing anything) if it is not fitted.
+    """
     from safetensors.torch import save_file
+    from sklearn.utils.validation import check_is_fitted
 
     from tsnode import __version__
 
+    check_is_fitted(forecaster)
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     weights = {k: v.detach().cpu().contiguous() for k, v in forecaster.model_.state_dict().items()}

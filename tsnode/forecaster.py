@@ -568,7 +568,6 @@ class TSNodeForecaster(BaseForecaster):
         """
         from tsnode._forecaster_io import save_forecaster
 
-        check_is_fitted(self)
         return save_forecaster(self, path)
 
     @classmethod

@@ -284,11 +284,8 @@ class GRUForecaster(BaseForecaster):
         Path
             The directory.
         """
-        from sklearn.utils.validation import check_is_fitted
-
         from tsnode._forecaster_io import save_forecaster
 
-        check_is_fitted(self)
         return save_forecaster(self, path)
 
     @classmethod
