@@ -84,6 +84,11 @@ never scored), checked 20 times from the end of the KL ramp and at the end of th
 the budget: the protocol of ``tsnode.training``. Before this (runs up to code 8974433) the last
 weights were kept; ``tune_toy.md`` (fifth round) says why and how this was decided.
 
+Restarts: every model is trained ``--restarts`` times (default 2) from independent weights and
+batch orders, each with the whole budget, and the restart with the lowest validation loss is
+kept (:func:`train_best_of`); the same for every model. Before this (runs up to code efcf1a3)
+each model was trained once; ``tune_toy.md`` (eighth round) says why and how this was decided.
+
 Run::
 
     python benchmarks/bench_toy.py            # full run: ~26 min with 2 worker processes
@@ -164,6 +169,9 @@ VALIDATION_CHECKS = 20
 VALIDATION_SEED_OFFSET = 10_000
 #: z0 noise of every validation pass (the same draw each check: comparable losses).
 VALIDATION_NOISE_SEED = 12_345
+#: Independent trainings per model and run (``--restarts``); restart ``r`` draws its weights and
+#: batch order from seed ``seed + RESTART_SEED_STRIDE * r`` (restart 0: the seed itself).
+RESTART_SEED_STRIDE = 1000
 
 
 def spiral_budget(base: float, n_obs: int) -> float:
@@ -248,6 +256,48 @@ def train_for(
         info["best_at"] = best["at"]
         model.load_state_dict(best["state"])
     return info
+
+
+def train_best_of(
+    make_model: Callable[[], nn.Module],
+    make_loss: Callable[[nn.Module], Callable[[torch.Tensor, int, float], torch.Tensor]],
+    make_validate: Callable[[nn.Module], Callable[[], float]],
+    *,
+    restarts: int,
+    seed: int,
+    **train_kwargs: Any,
+) -> tuple[nn.Module, dict[str, Any], torch.Generator]:
+    """:func:`train_for` ``restarts`` times from independent weights and batch orders; keep the
+    run with the lowest validation loss (its best checkpoint).
+
+    Restart ``r`` seeds the global RNG and its batch-order generator with
+    ``seed + RESTART_SEED_STRIDE * r``, so ``restarts=1`` is a single training from ``seed``.
+    Each restart gets the whole ``budget_s``: a model's total CPU time is ``restarts`` budgets,
+    the same for every model. Returns the kept model, its training info (plus
+    ``restart_val_losses``, the best validation loss of every restart, and ``kept_restart``)
+    and its generator, which carries on into prediction.
+    """
+    if restarts < 1:
+        raise ValueError(f"restarts must be at least 1, got {restarts}")
+    kept: tuple[nn.Module, dict[str, Any], torch.Generator] | None = None
+    val_losses = []
+    for r in range(restarts):
+        init = seed + RESTART_SEED_STRIDE * r
+        torch.manual_seed(init)
+        model = make_model()
+        generator = torch.Generator().manual_seed(init)
+        info = train_for(
+            make_loss(model),
+            model,
+            generator=generator,
+            validate=make_validate(model),
+            **train_kwargs,
+        )
+        val_losses.append(info["val_loss"])
+        if kept is None or info["val_loss"] < kept[1]["val_loss"]:
+            kept = (model, info | {"kept_restart": r}, generator)
+    model, info, generator = kept
+    return model, info | {"restart_val_losses": val_losses}, generator
 
 
 def validation_loss(
@@ -524,18 +574,18 @@ def run_periodic(args: argparse.Namespace, fraction: float, seed: int) -> dict[s
     val = periodic_validation(args.n_periodic_val, fraction, seed, n_points)
     results: dict[str, Any] = {"n_extrap_series": int(has_context(test.times, test.mask).sum())}
     for name in PERIODIC_TRAINED:
-        torch.manual_seed(seed)
-        model = periodic_model(name, args.quick)
-        g = torch.Generator().manual_seed(seed)
-        info = train_for(
-            periodic_loss(name, model, train),
-            model,
+        model, info, g = train_best_of(
+            lambda name=name: periodic_model(name, args.quick),
+            lambda model, name=name: periodic_loss(name, model, train),
+            lambda model, name=name: validation_loss(
+                periodic_loss(name, model, val), model, len(val.values)
+            ),
+            restarts=args.restarts,
+            seed=seed,
             n_train=cut,
             batch_size=args.batch_size,
             budget_s=args.periodic_budget,
             lr=args.lr,
-            generator=g,
-            validate=validation_loss(periodic_loss(name, model, val), model, len(val.values)),
         )
         bank = {"latent_ode": encoder_bank, "gru": gru_bank}.get(name, lambda *_: None)(
             model, train
@@ -548,7 +598,8 @@ def run_periodic(args: argparse.Namespace, fraction: float, seed: int) -> dict[s
             print(
                 f"periodic f={fraction:.0%} seed={seed} {variant:>11s}: interp "
                 f"{cell['interp_mse']:.4f}  extrap {cell['extrap_mse']:.4f}  ({cell['steps']} steps, "
-                f"kept at {cell['best_at']:.2f}, final loss {cell['final_loss']:.1f})",
+                f"restart {cell['kept_restart']} kept at {cell['best_at']:.2f}, "
+                f"final loss {cell['final_loss']:.1f})",
                 flush=True,
             )
     return results
@@ -691,18 +742,18 @@ def run_spiral(args: argparse.Namespace, n_obs: int, seed: int) -> dict[str, Any
     test_in = {k: v if k == "times" else v[cut:] for k, v in scaled.items()}
     results: dict[str, Any] = {}
     for name in SPIRAL_MODELS:
-        torch.manual_seed(seed)
-        model = spiral_model(name, args.quick)
-        g = torch.Generator().manual_seed(seed)
-        info = train_for(
-            spiral_loss(name, model, train),
-            model,
+        model, info, g = train_best_of(
+            lambda name=name: spiral_model(name, args.quick),
+            lambda model, name=name: spiral_loss(name, model, train),
+            lambda model, name=name: validation_loss(
+                spiral_loss(name, model, val), model, args.n_spirals_val
+            ),
+            restarts=args.restarts,
+            seed=seed,
             n_train=cut,
             batch_size=args.batch_size,
             budget_s=spiral_budget(args.spiral_budget, n_obs),
             lr=args.lr,
-            generator=g,
-            validate=validation_loss(spiral_loss(name, model, val), model, args.n_spirals_val),
         )
         pred = spiral_predict(name, model, test_in, g) * scale + loc
         info["rmse"] = float(((pred - test["noisy"][:, 100:]) ** 2).mean().sqrt())
@@ -710,7 +761,8 @@ def run_spiral(args: argparse.Namespace, n_obs: int, seed: int) -> dict[str, Any
         results[name] = info
         print(
             f"spiral n_obs={n_obs} seed={seed} {name:>10s}: rmse {info['rmse']:.4f} "
-            f"(vs truth {info['rmse_truth']:.4f}, {info['steps']} steps, kept at {info['best_at']:.2f})",
+            f"(vs truth {info['rmse_truth']:.4f}, {info['steps']} steps, "
+            f"restart {info['kept_restart']} kept at {info['best_at']:.2f})",
             flush=True,
         )
     return results
@@ -729,8 +781,17 @@ def _best_at(runs: list[dict[str, Any]], model: str) -> list[float | None]:
     return [run[model].get("best_at") for run in runs]
 
 
-def _fmt_best_at(values: list[float | None]) -> str:
-    return " / ".join("-" if v is None else f"{v:.2f}" for v in values)
+def _kept_restart(runs: list[dict[str, Any]], model: str) -> list[int | None]:
+    """Per seed, the restart that was kept (None: runs from before restarts)."""
+    return [run[model].get("kept_restart") for run in runs]
+
+
+def _fmt_best_at(values: list[float | None], restarts: list[int | None] | None = None) -> str:
+    restarts = restarts or [None] * len(values)
+    return " / ".join(
+        ("-" if v is None else f"{v:.2f}") + ("" if r is None else f" (r{r})")
+        for v, r in zip(values, restarts, strict=True)
+    )
 
 
 def summarise(raw: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
@@ -742,7 +803,11 @@ def summarise(raw: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
                 metric: mean_spread([run[model][metric] for run in runs])
                 for metric in ("interp_mse", "extrap_mse", "steps", "cpu_s")
             }
-            | {"n_params": runs[0][model]["n_params"], "best_at": _best_at(runs, model)}
+            | {
+                "n_params": runs[0][model]["n_params"],
+                "best_at": _best_at(runs, model),
+                "kept_restart": _kept_restart(runs, model),
+            }
             for model in PERIODIC_MODELS
         }
         periodic[key]["n_extrap_series"] = [run["n_extrap_series"] for run in runs]
@@ -753,7 +818,11 @@ def summarise(raw: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
                 metric: mean_spread([run[model][metric] for run in runs])
                 for metric in ("rmse", "rmse_truth", "steps", "cpu_s")
             }
-            | {"n_params": runs[0][model]["n_params"], "best_at": _best_at(runs, model)}
+            | {
+                "n_params": runs[0][model]["n_params"],
+                "best_at": _best_at(runs, model),
+                "kept_restart": _kept_restart(runs, model),
+            }
             for model in SPIRAL_MODELS
         }
     targets = []
@@ -835,6 +904,12 @@ def render_markdown(summary: dict[str, Any]) -> str:
         f"of the KL ramp ({KL_RAMP:g} of the budget) and at the end, as `tsnode.training` "
         "does; 'kept at' is the share of the budget where that checkpoint was taken, per seed.",
         "",
+        f"Restarts: every model trains {s.get('restarts', 1)} time(s) per run from independent "
+        f"weights and batch orders (restart r from seed + {RESTART_SEED_STRIDE} r), each with "
+        "the whole budget, and keeps the restart with the lowest validation loss (the '(rN)' "
+        "after 'kept at'). A model's total CPU time is the budget times the restarts, the same "
+        "for every model.",
+        "",
     ]
     if summary.get("reused"):
         lines += [f"Reused: {summary['reused']}", ""]
@@ -877,7 +952,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
                 lines.append(
                     f"| {float(key):.0%} | {model} | {_fmt(r['interp_mse'])} | "
                     f"{_fmt(r['extrap_mse'])} | {r['steps']['mean']:.0f} | "
-                    f"{_fmt_best_at(r.get('best_at', []))} | {r['n_params']} |"
+                    f"{_fmt_best_at(r.get('best_at', []), r.get('kept_restart'))} | {r['n_params']} |"
                 )
         lines.append("")
     if summary["spiral"]:
@@ -905,7 +980,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
                     f"| {n}/100 | {model} | {_fmt(r['rmse'])} | {_fmt(r['rmse_truth'])} | "
                     f"{PAPER_SPIRAL['latent_ode'].get(n, '-')} | "
                     f"{PAPER_SPIRAL['rnn'].get(n, '-')} | {r['steps']['mean']:.0f} | "
-                    f"{_fmt_best_at(r.get('best_at', []))} | {r['n_params']} |"
+                    f"{_fmt_best_at(r.get('best_at', []), r.get('kept_restart'))} | {r['n_params']} |"
                 )
         lines.append("")
     lines += ["## Targets (checked on the seed means)", "", "| target | met | figures |"]
@@ -941,6 +1016,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="validation series (periodic) that pick each model's checkpoint; never scored",
     )
     add("--n-spirals-val", type=int, default=200, help="validation spirals, as --n-periodic-val")
+    add(
+        "--restarts",
+        type=int,
+        default=2,
+        help="independent trainings per model and run, the lowest validation loss kept",
+    )
     add("--batch-size", type=int, default=50)
     add("--lr", type=float, default=1e-2)
     add("--jobs", type=int, default=2, help="worker processes (one thread each)")
@@ -963,6 +1044,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--n-periodic and --n-spirals must be at least --batch-size")
     if min(args.n_periodic_val, args.n_spirals_val) < 1:
         parser.error("--n-periodic-val and --n-spirals-val must be at least 1")
+    if args.restarts < 1:
+        parser.error(f"--restarts must be at least 1, got {args.restarts}")
     if args.jobs < 1 or min(args.periodic_budget, args.spiral_budget) <= 0:
         parser.error("--jobs and the budgets must be positive")
     if any(not 0 < f <= 1 for f in args.fractions):

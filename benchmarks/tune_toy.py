@@ -62,6 +62,11 @@ _VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"latent_dim": 4, "encoder_init_std": 0.01},
         {"checkpoint": True, "bench_loss": True},
     ),
+    # ... trained twice from independent weights, the lower validation loss kept (round 8)
+    "bench_restarts2": (
+        {"latent_dim": 4, "encoder_init_std": 0.01},
+        {"checkpoint": True, "bench_loss": True, "restarts": 2},
+    ),
     "latent4_step0.1": ({"latent_dim": 4, "options": {"step_size": 0.1}}, {}),
     "latent4_sub1": ({"latent_dim": 4, "encoder_substeps": 1}, {}),
     "latent4_b200": ({"latent_dim": 4}, {"batch_size": 200}),
@@ -116,18 +121,21 @@ def make_loss(model: LatentODE, data: PeriodicData, opts: dict[str, Any]):
     return loss
 
 
-def run(variant: str, fraction: float, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    torch.set_num_threads(1)
-    overrides, opts = VARIANTS[variant]
-    cut = args.n_train
-    train, test, interp_at, extrap_at = bt.periodic_split(cut, args.n_test, fraction, seed)
-    init_seed = seed if args.init_seed is None else args.init_seed
+def train_and_score(
+    overrides: dict[str, Any],
+    opts: dict[str, Any],
+    init_seed: int,
+    data: tuple,
+    val: PeriodicData | None,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """One training of the variant's Latent ODE from ``init_seed``; its test scores."""
+    train, test, interp_at, extrap_at = data
     torch.manual_seed(init_seed)
     model = bt.periodic_model("latent_ode", False, **overrides)
     g = torch.Generator().manual_seed(init_seed)
     validate = None
-    if opts.get("checkpoint"):
-        val = bt.periodic_validation(args.n_val, fraction, seed)
+    if val is not None:
         validate = bt.validation_loss(
             bt.periodic_loss("latent_ode", model, val), model, len(val.values)
         )
@@ -139,7 +147,7 @@ def run(variant: str, fraction: float, seed: int, args: argparse.Namespace) -> d
     info = bt.train_for(
         loss,
         model,
-        n_train=cut,
+        n_train=args.n_train,
         batch_size=int(opts.get("batch_size", 50)),
         budget_s=args.budget,
         lr=float(opts.get("lr", 1e-2)),
@@ -147,20 +155,41 @@ def run(variant: str, fraction: float, seed: int, args: argparse.Namespace) -> d
         validate=validate,
     )
     predictions = bt.periodic_predict("latent_ode", model, test, g, bt.encoder_bank(model, train))
+    out = {"steps": info["steps"], "final_loss": info["final_loss"]}
+    if validate is not None:
+        out |= {"best_at": info["best_at"], "val_loss": info["val_loss"]}
+    for name, (interp, extrap) in predictions.items():
+        suffix = name.removeprefix("latent_ode")
+        out[f"interp_mse{suffix}"] = float(((interp - test.truth)[interp_at] ** 2).mean())
+        out[f"extrap_mse{suffix}"] = float(((extrap - test.truth)[extrap_at] ** 2).mean())
+    return out
+
+
+def run(variant: str, fraction: float, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Train and score ``variant`` on ``seed``'s data. With ``restarts`` in its options, every
+    restart is trained and scored (validation seeds: scoring them all is allowed) and the one
+    of lowest validation loss is reported, as ``bench_toy.train_best_of`` keeps it; the
+    per-restart scores are kept under ``restarts``."""
+    torch.set_num_threads(1)
+    overrides, opts = VARIANTS[variant]
+    data = bt.periodic_split(args.n_train, args.n_test, fraction, seed)
+    init_seed = seed if args.init_seed is None else args.init_seed
+    val = None
+    if opts.get("checkpoint"):
+        val = bt.periodic_validation(args.n_val, fraction, seed)
+    per_restart = [
+        train_and_score(overrides, opts, init_seed + bt.RESTART_SEED_STRIDE * r, data, val, args)
+        for r in range(int(opts.get("restarts", 1)))
+    ]
+    kept = min(range(len(per_restart)), key=lambda r: per_restart[r].get("val_loss", 0.0))
     out = {
         "variant": variant if args.init_seed is None else f"{variant}@init{init_seed}",
         "fraction": fraction,
         "seed": seed,
         "budget_s": args.budget,
-        "steps": info["steps"],
-        "final_loss": info["final_loss"],
-    }
-    if validate is not None:
-        out["best_at"] = info["best_at"]
-    for name, (interp, extrap) in predictions.items():
-        suffix = name.removeprefix("latent_ode")
-        out[f"interp_mse{suffix}"] = float(((interp - test.truth)[interp_at] ** 2).mean())
-        out[f"extrap_mse{suffix}"] = float(((extrap - test.truth)[extrap_at] ** 2).mean())
+    } | per_restart[kept]
+    if len(per_restart) > 1:
+        out |= {"kept_restart": kept, "restarts": per_restart}
     print(json.dumps(out), flush=True)
     return out
 
@@ -295,6 +324,21 @@ def render(runs: list[dict[str, Any]]) -> str:
         "order of seed 0 (`--init-seed 0`; their data and test series stay their own): both "
         "trained normally (final losses 15.6 / 20.5, bank extrapolation 0.0019 / 0.0026), so "
         "seed 0's initialisation alone does not cause the collapse.",
+        "",
+        "Eighth round (a training-protocol change, rule written here before its runs). The "
+        "collapse of test seed 0 at 50% cannot be tuned away on validation seeds (none "
+        "collapses), but it can be *caught* without any threshold: its best validation loss "
+        "in run 7fe08ec was 1211 against 22.8 for seed 1 and 14 to 51 on validation seeds, so "
+        "training twice from independent weights and batch orders and keeping the restart "
+        "with the lower validation loss (`bench_toy.train_best_of`, `--restarts 2`) drops a "
+        "collapsed training whenever the other one trains normally. Every model gets the same "
+        "restarts, each with the whole budget (twice the CPU time per model). Rule: run row "
+        "`bench_restarts2` (the benchmark's protocol with 2 restarts; both restarts are "
+        "trained and scored, which validation seeds allow) at 50% on seeds 7 to 10 and at 10% "
+        "on seeds 7 and 8; adopt 2 restarts unless the mean bank extrapolation MSE of the "
+        "kept restarts over those six runs is more than 10% above that of restart 0 (a single "
+        "training, the protocol until now) on the same runs. If adopted, the whole benchmark "
+        "(both sections, every model) is re-run once and reported whatever it shows.",
         "",
         "| observed | variant | budget (CPU s) | seeds | interpolation MSE | extrapolation MSE "
         "| refined z0: interpolation | refined z0: extrapolation | bank z0: interpolation "

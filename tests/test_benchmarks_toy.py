@@ -45,6 +45,11 @@ def test_main_tiny_run_writes_json_and_markdown(tmp_path):
         ]
     )
     assert torch.get_num_threads() == threads  # restored
+    run = summary["runs"]["periodic"]["0.1"][0]
+    for model in ("latent_ode_bank", "ode_rnn", "gru_bank"):  # every model: 2 restarts
+        assert len(run[model]["restart_val_losses"]) == 2
+        assert run[model]["val_loss"] == min(run[model]["restart_val_losses"])
+    assert "Restarts: every model trains 2 time(s)" in (tmp_path / "toy.md").read_text()
     saved = json.loads((tmp_path / "toy.json").read_text())
     assert saved["targets"] == summary["targets"]
     cells = saved["periodic"]["0.1"]
@@ -197,6 +202,45 @@ def test_train_for_keeps_the_checkpoint_with_the_lowest_validation_loss():
     # Without validation the last weights stay and no checkpoint fields are reported.
     info = bench.train_for(loss_fn, model, budget_s=0.05, **settings)
     assert "best_at" not in info
+
+
+def test_train_best_of_keeps_the_restart_with_the_lowest_validation_loss():
+    bench = _load()
+    inits: list[float] = []  # each restart's initial weight
+
+    def make_model():
+        model = torch.nn.Linear(1, 1, bias=False)
+        inits.append(float(model.weight.detach().sum()))
+        return model
+
+    def make_loss(model):
+        return lambda idx, step, progress: (model.weight.sum() * 0.0) ** 2  # no movement
+
+    def make_validate(model):
+        return lambda: abs(float(model.weight.detach().sum()) - 0.3)
+
+    settings = dict(n_train=4, batch_size=2, budget_s=0.02, lr=0.01)
+    model, info, generator = bench.train_best_of(
+        make_model, make_loss, make_validate, restarts=3, seed=5, **settings
+    )
+    distances = [abs(w - 0.3) for w in inits]
+    assert len(inits) == 3 and len(set(inits)) == 3  # independent initialisations
+    assert info["restart_val_losses"] == pytest.approx(distances)
+    assert info["kept_restart"] == distances.index(min(distances))
+    assert float(model.weight.detach().sum()) == inits[info["kept_restart"]]
+    assert isinstance(generator, torch.Generator)
+    # Restart r draws from seed + RESTART_SEED_STRIDE * r; one restart is a plain run from seed.
+    torch.manual_seed(5 + bench.RESTART_SEED_STRIDE * info["kept_restart"])
+    assert (
+        float(torch.nn.Linear(1, 1, bias=False).weight.detach().sum())
+        == inits[info["kept_restart"]]
+    )
+    model, info, _ = bench.train_best_of(
+        make_model, make_loss, make_validate, restarts=1, seed=5, **settings
+    )
+    assert info["kept_restart"] == 0 and inits[-1] == inits[0]
+    with pytest.raises(ValueError, match="restarts must be at least 1"):
+        bench.train_best_of(make_model, make_loss, make_validate, restarts=0, seed=5, **settings)
 
 
 def test_validation_loss_is_repeatable_and_leaves_the_random_state_alone():
