@@ -263,11 +263,19 @@ def test_save_load_round_trip(fitted, tmp_path):
     np.testing.assert_array_equal(loaded.sample(4, 9), fitted.sample(4, 9))
 
 
+class SeededWithoutSave(Unseeded):
+    """A seeded forecaster whose class has no save/load."""
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+
 def test_save_needs_members_with_load(tmp_path):
-    model = EnsembleForecaster(GBMForecaster(), n_members=2, random_state=0, progress=False)
+    model = EnsembleForecaster(SeededWithoutSave(), n_members=2, random_state=0, progress=False)
     model.fit(_prices())
-    with pytest.raises(TypeError, match="GBMForecaster members cannot be saved"):
-        model.save(tmp_path / "gbm")
+    with pytest.raises(TypeError, match="SeededWithoutSave members cannot be saved.*GBMForecaster"):
+        model.save(tmp_path / "unsaveable")
+    assert not (tmp_path / "unsaveable").exists()
 
 
 def test_load_rejects_missing_or_tampered_files(fitted, tmp_path):

@@ -1,28 +1,39 @@
-"""Pickle-free persistence of a fitted neural forecaster (``TSNodeForecaster``, ``GRUForecaster``).
+"""Pickle-free persistence of fitted forecasters (safetensors + JSON).
 
-A saved model is a directory of three files:
+A saved neural forecaster (``TSNodeForecaster``, ``GRUForecaster``) is a directory of three
+files:
 
 - ``weights.safetensors``: the network's state dict;
-- ``data.safetensors``: the observed history (float64 values, UTC nanosecond index) the
-  forecasts are conditioned on;
+- ``data.safetensors``: the observed history (float64 ``values``, UTC nanosecond ``index_ns``)
+  the forecasts are conditioned on;
 - ``config.json``: the class name, constructor parameters, the fitted scaler (via
   :mod:`tsnode._serialization`), the calibration map (``null`` for classes without one),
   index metadata, the training history and the tsnode version.
 
-The forecaster classes' ``save``/``load`` call :func:`save_forecaster`/:func:`load_forecaster`;
-a class needs ``model_``, ``scaler_``, ``origin_``, ``history_``, ``_check_params`` and
-``_build_model`` (the untrained network of its parameters).
+A saved closed-form baseline (``NaiveForecaster``, ``DriftForecaster``, ``GBMForecaster``) has
+no weights: ``data.safetensors`` also holds its fitted float64 arrays (``last_value_``,
+``sigma_``, ...) and ``config.json`` the class name, parameters, index metadata and version.
+
+The history is written and read by :func:`_write_data`/:func:`_read_history`, shared by both
+kinds; index metadata (name, tz, unit, freq) and the column names live in ``config.json``.
+Only :func:`save_forecaster`/:func:`load_forecaster` import torch.
+
+The neural classes' ``save``/``load`` call :func:`save_forecaster`/:func:`load_forecaster`;
+such a class needs ``model_``, ``scaler_``, ``origin_``, ``history_``, ``_check_params`` and
+``_build_model`` (the untrained network of its parameters). The baselines call
+:func:`save_baseline`/:func:`load_baseline` with the names of their fitted arrays.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
+from pandas.tseries.frequencies import to_offset
 
 from tsnode._calibration import IDENTITY, check_calibration
 from tsnode._serialization import (
@@ -33,16 +44,96 @@ from tsnode._serialization import (
     write_config,
 )
 
-__all__ = ["save_forecaster", "load_forecaster"]
+__all__ = ["save_forecaster", "load_forecaster", "save_baseline", "load_baseline"]
 
 _FORMAT_VERSION = 1
 _CONFIG_FILE = "config.json"
 _WEIGHTS_FILE = "weights.safetensors"
 _DATA_FILE = "data.safetensors"
+_HISTORY_KEYS = ("values", "index_ns")
 
 
+# ---------------------------------------------------------------------------- shared helpers
+def _write_data(
+    file: Path, frame: pd.DataFrame, arrays: dict[str, np.ndarray] | None = None
+) -> dict[str, Any]:
+    """Write the history ``frame`` (and float64 ``arrays``) to the safetensors ``file``.
+
+    Returns
+    -------
+    dict
+        The config entries :func:`_read_history` needs: ``columns``, ``index_name``,
+        ``index_tz``, ``index_unit`` and ``index_freq``.
+    """
+    from safetensors.numpy import save_file
+
+    index = frame.index
+    index_utc = index.tz_convert("UTC") if index.tz is not None else index
+    data = {
+        # safetensors needs C-contiguous buffers; DataFrame.to_numpy can be a strided view.
+        "values": np.ascontiguousarray(frame.to_numpy(dtype=np.float64)),
+        "index_ns": np.ascontiguousarray(index_utc.as_unit("ns").asi8, dtype=np.int64),
+    }
+    for name, array in (arrays or {}).items():
+        data[name] = np.ascontiguousarray(array, dtype=np.float64)
+    save_file(data, str(file))
+    return {
+        "columns": [str(c) for c in frame.columns],
+        "index_name": index.name,
+        "index_tz": None if index.tz is None else str(index.tz),
+        "index_unit": index.unit,
+        "index_freq": _freq_string(index),
+    }
+
+
+def _freq_string(index: pd.DatetimeIndex) -> str | None:
+    """``index.freqstr`` if the string rebuilds the same offset (not e.g. custom holidays)."""
+    if index.freq is None or to_offset(index.freqstr) != index.freq:
+        return None
+    return index.freqstr
+
+
+def _read_data(file: Path) -> dict[str, np.ndarray]:
+    """The arrays of the safetensors ``file`` (numpy, no torch)."""
+    from safetensors.numpy import load_file
+
+    return load_file(str(file))
+
+
+def _read_history(data: dict[str, np.ndarray], config: dict[str, Any]) -> pd.DataFrame:
+    """Rebuild the history frame written by :func:`_write_data`.
+
+    Raises ``KeyError``/``TypeError``/``ValueError`` on inconsistent input; callers turn them
+    into a :class:`SerializationError` naming the directory.
+    """
+    index = pd.DatetimeIndex(pd.to_datetime(np.asarray(data["index_ns"]), unit="ns"))
+    if len(index) == 0 or not index.is_monotonic_increasing or not index.is_unique:
+        raise ValueError("the saved index is empty, unsorted or has duplicate timestamps")
+    if config["index_tz"] is not None:
+        index = index.tz_localize("UTC").tz_convert(config["index_tz"])
+    index = index.as_unit(config.get("index_unit", "ns"))  # forecasts keep the unit
+    if config.get("index_freq") is not None:
+        index = pd.DatetimeIndex(index, freq=config["index_freq"])  # checks it fits
+    index.name = config["index_name"]
+    return pd.DataFrame(
+        np.asarray(data["values"], dtype=np.float64),
+        index=index,
+        columns=pd.Index([str(c) for c in config["columns"]]),
+    )
+
+
+def _check_files(cls: type, path: Path, names: Sequence[str]) -> None:
+    for name in names:
+        if not (path / name).is_file():
+            raise SerializationError(
+                f"{path} is not a saved {cls.__name__}: {name} is missing. Save with "
+                "forecaster.save(path) and pass the same directory to load."
+            )
+
+
+# ---------------------------------------------------------------------------- neural forecasters
 def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
-    """Write the fitted ``forecaster`` to the directory ``path`` (created if needed).
+    """Write the fitted neural ``forecaster`` to the directory ``path`` (created if needed).
 
     Raises ``NotFittedError`` (before writing anything) if it is not fitted.
     """
@@ -56,16 +147,7 @@ def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     weights = {k: v.detach().cpu().contiguous() for k, v in forecaster.model_.state_dict().items()}
     save_file(weights, str(path / _WEIGHTS_FILE))
-    index = forecaster.y_.index
-    index_utc = index.tz_convert("UTC") if index.tz is not None else index
-    data = {
-        # DataFrame.to_numpy can be a non-contiguous view; safetensors refuses those.
-        "values": torch.from_numpy(
-            np.array(forecaster.y_.to_numpy(dtype=np.float64), copy=True, order="C")
-        ),
-        "index_ns": torch.as_tensor(index_utc.as_unit("ns").asi8.copy()),
-    }
-    save_file(data, str(path / _DATA_FILE))
+    index_config = _write_data(path / _DATA_FILE, forecaster.y_)
     config = {
         "format": _FORMAT_VERSION,
         "class": type(forecaster).__name__,
@@ -73,10 +155,7 @@ def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
         "params": to_jsonable(forecaster.get_params(deep=False)),
         "scaler_": to_jsonable(forecaster.scaler_),
         "calibration_": getattr(forecaster, "calibration_", None),
-        "columns": [str(c) for c in forecaster.columns_],
-        "index_name": index.name,
-        "index_tz": None if index.tz is None else str(index.tz),
-        "index_unit": index.unit,
+        **index_config,
         "origin_ns": int(pd.Timestamp(forecaster.origin_).as_unit("ns").value),
         "history_": forecaster.history_,
     }
@@ -85,7 +164,7 @@ def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
 
 
 def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
-    """Rebuild a forecaster of class ``cls`` saved by :func:`save_forecaster`.
+    """Rebuild a neural forecaster of class ``cls`` saved by :func:`save_forecaster`.
 
     Raises
     ------
@@ -96,12 +175,7 @@ def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
     from safetensors.torch import load_file
 
     path = Path(path)
-    for name in (_CONFIG_FILE, _WEIGHTS_FILE, _DATA_FILE):
-        if not (path / name).is_file():
-            raise SerializationError(
-                f"{path} is not a saved {cls.__name__}: {name} is missing. Save with "
-                "forecaster.save(path) and pass the same directory to load."
-            )
+    _check_files(cls, path, (_CONFIG_FILE, _WEIGHTS_FILE, _DATA_FILE))
     config = read_config(
         path / _CONFIG_FILE, class_name=cls.__name__, format_version=_FORMAT_VERSION
     )
@@ -115,13 +189,7 @@ def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
         if calibration is not None:
             forecaster.calibration_ = check_calibration(calibration)
         weights = load_file(str(path / _WEIGHTS_FILE))
-        data = load_file(str(path / _DATA_FILE))
-        index = pd.DatetimeIndex(pd.to_datetime(data["index_ns"].numpy(), unit="ns"))
-        if config["index_tz"] is not None:
-            index = index.tz_localize("UTC").tz_convert(config["index_tz"])
-        index = index.as_unit(config.get("index_unit", "ns"))  # forecasts keep the unit
-        index.name = config["index_name"]
-        frame = pd.DataFrame(data["values"].numpy(), index=index, columns=config["columns"])
+        frame = _read_history(_read_data(path / _DATA_FILE), config)
         origin = pd.Timestamp(config["origin_ns"], unit="ns")
         if config["index_tz"] is not None:
             origin = origin.tz_localize("UTC").tz_convert(config["index_tz"])
@@ -136,4 +204,142 @@ def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
         raise SerializationError(f"cannot load the model saved in {path}: {error}") from error
     forecaster.model_.to(forecaster.device).eval()
     forecaster._set_fitted_frame(frame)
+    return forecaster
+
+
+# ---------------------------------------------------------------------------- closed-form baselines
+def _baseline_params(forecaster: Any) -> dict[str, Any]:
+    """The constructor parameters to save, checked to be restorable without pickle.
+
+    A numpy Generator ``random_state`` is saved as None (its state is not a parameter to
+    restore), as ``EnsembleForecaster.save`` does.
+    """
+    params = forecaster.get_params(deep=False)
+    if isinstance(params.get("random_state"), np.random.Generator):
+        params["random_state"] = None
+    _check_baseline_params(params, when="save")
+    return params
+
+
+def _check_baseline_params(params: dict[str, Any], *, when: str) -> None:
+    calendar = params.get("calendar")
+    if calendar is not None and not isinstance(calendar, str):
+        name = getattr(calendar, "name", None)
+        hint = f"forecaster.set_params(calendar={name!r})" if name else "a name such as 'XNYS'"
+        raise SerializationError(
+            f"cannot {when} calendar={calendar!r} of type {type(calendar).__name__}: only an "
+            f"exchange name (str) or None can be saved without pickle; set {hint} first."
+        )
+    state = params.get("random_state")
+    if state is not None and (
+        isinstance(state, (bool, np.bool_)) or not isinstance(state, (int, np.integer))
+    ):
+        raise SerializationError(
+            f"cannot {when} random_state={state!r} of type {type(state).__name__}: only an int, "
+            "None or a numpy Generator (saved as None) can be saved; pass e.g. random_state=0."
+        )
+
+
+def save_baseline(forecaster: Any, path: str | os.PathLike, arrays: Sequence[str]) -> Path:
+    """Write the fitted closed-form ``forecaster`` to the directory ``path`` (created if needed).
+
+    Parameters
+    ----------
+    forecaster : BaseForecaster
+        A fitted baseline; ``arrays`` names its fitted float64 arrays of shape (n_series,).
+    path : str or PathLike
+        The directory (an existing save there is overwritten).
+    arrays : sequence of str
+        Fitted attributes to store in ``data.safetensors`` next to the history.
+
+    Returns
+    -------
+    Path
+        The directory.
+
+    Raises
+    ------
+    NotFittedError
+        If ``forecaster`` is not fitted (nothing is written).
+    SerializationError
+        If a parameter cannot be saved without pickle (nothing is written).
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    from tsnode import __version__
+
+    check_is_fitted(forecaster)
+    params = to_jsonable(_baseline_params(forecaster))
+    fitted = {name: np.asarray(getattr(forecaster, name), dtype=np.float64) for name in arrays}
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    index_config = _write_data(path / _DATA_FILE, forecaster.y_, fitted)
+    config = {
+        "format": _FORMAT_VERSION,
+        "class": type(forecaster).__name__,
+        "tsnode_version": __version__,
+        "params": params,
+        **index_config,
+    }
+    write_config(path / _CONFIG_FILE, config)  # last: a complete save has a config
+    return path
+
+
+def load_baseline(cls: type, path: str | os.PathLike, arrays: Sequence[str]) -> Any:
+    """Rebuild a closed-form forecaster of class ``cls`` saved by :func:`save_baseline`.
+
+    Parameters
+    ----------
+    cls : type
+        The forecaster class; a save of another class is refused.
+    path : str or PathLike
+        The directory passed to :func:`save_baseline`.
+    arrays : sequence of str
+        The fitted arrays ``cls`` saves, each of shape (n_series,).
+
+    Returns
+    -------
+    An instance of ``cls`` with the saved parameters, history and fitted arrays.
+
+    Raises
+    ------
+    SerializationError
+        If the directory is missing files, holds another class's save, or its files are
+        corrupted or tampered with.
+    """
+    from safetensors import SafetensorError
+
+    path = Path(path)
+    _check_files(cls, path, (_CONFIG_FILE, _DATA_FILE))
+    config = read_config(
+        path / _CONFIG_FILE, class_name=cls.__name__, format_version=_FORMAT_VERSION
+    )
+    try:
+        params = from_jsonable(config["params"])
+        if not isinstance(params, dict):
+            raise TypeError(f"params must be a dict, got {type(params).__name__}")
+        _check_baseline_params(params, when="load")
+        forecaster = cls(**params)
+        data = _read_data(path / _DATA_FILE)
+        unexpected = sorted(set(data) - {*_HISTORY_KEYS, *arrays})
+        if unexpected:
+            raise ValueError(f"unexpected arrays {unexpected} (expected {list(arrays)})")
+        frame = _read_history(data, config)
+        fitted = {}
+        for name in arrays:
+            value = data[name]
+            if value.dtype != np.float64 or value.shape != (frame.shape[1],):
+                raise ValueError(
+                    f"{name} has dtype {value.dtype} and shape {value.shape}, expected float64 "
+                    f"of shape ({frame.shape[1]},)"
+                )
+            fitted[name] = value
+    except (KeyError, TypeError, ValueError, SafetensorError) as error:  # SerializationError too
+        raise SerializationError(
+            f"cannot load the {cls.__name__} saved in {path}: {error}. The files are corrupted "
+            "or were edited; save the fitted forecaster again with forecaster.save(path)."
+        ) from error
+    forecaster._set_fitted_frame(frame)
+    for name, value in fitted.items():
+        setattr(forecaster, name, value)
     return forecaster

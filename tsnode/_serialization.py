@@ -164,12 +164,21 @@ def read_config(file: Path, *, class_name: str, format_version: int) -> dict[str
     try:
         config = json.loads(file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise SerializationError(f"{file} is not valid JSON ({error}).") from error
-    if not isinstance(config, dict) or config.get("class") != class_name:
-        raise SerializationError(f"{file} does not describe a saved {class_name}.")
+        raise SerializationError(
+            f"{file} is not valid JSON ({error}); the save is corrupted, save the model again."
+        ) from error
+    saved = config.get("class") if isinstance(config, dict) else None
+    if saved != class_name:
+        hint = (
+            f"it holds a saved {saved}; load it with {saved}.load(path)"
+            if isinstance(saved, str) and saved.isidentifier()
+            else f"pass the directory written by {class_name}.save(path)"
+        )
+        raise SerializationError(f"{file} does not describe a saved {class_name}: {hint}.")
     if config.get("format") != format_version:
         raise SerializationError(
-            f"unsupported save format {config.get('format')!r} (this tsnode reads format "
-            f"{format_version})."
+            f"unsupported save format {config.get('format')!r} in {file} (this tsnode reads "
+            f"format {format_version}); load it with the tsnode version that saved it "
+            f"({config.get('tsnode_version', 'unknown')}) or save the model again."
         )
     return config

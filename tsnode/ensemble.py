@@ -220,7 +220,8 @@ class EnsembleForecaster(BaseForecaster):
 
         Writes ``ensemble.json`` (the ensemble's parameters and seeds) and one directory per
         member, ``member_<i>``, with the member's own ``save`` (pickle-free for
-        ``TSNodeForecaster`` and ``GRUForecaster``).
+        ``TSNodeForecaster``, ``GRUForecaster`` and the closed-form ``NaiveForecaster``,
+        ``DriftForecaster`` and ``GBMForecaster``).
 
         Returns
         -------
@@ -233,8 +234,9 @@ class EnsembleForecaster(BaseForecaster):
         if not hasattr(type(self.members_[0]), "load"):
             raise TypeError(
                 f"{type(self.members_[0]).__name__} members cannot be saved: the class has no "
-                "save/load; refit the ensemble instead, or ensemble TSNodeForecaster or "
-                "GRUForecaster."
+                "save/load; refit the ensemble instead, or ensemble a forecaster that can be "
+                "saved (TSNodeForecaster, GRUForecaster, NaiveForecaster, DriftForecaster or "
+                "GBMForecaster)."
             )
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)

@@ -7,15 +7,24 @@ cumulative variance matches those marginals.
 
 Steps are counted from each series' own last observation: for a series that stopped before the
 end of the fitted frame, the fitted rows after its last observation count as missed steps.
+
+Every baseline saves without pickle (``save(path)`` / ``load(path)``): the fitted arrays and
+the history go to ``data.safetensors``, parameters and index metadata to ``config.json``
+(see :mod:`tsnode._forecaster_io`).
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 from exchange_calendars import ExchangeCalendar
 from scipy.special import ndtri
 
+from tsnode._forecaster_io import load_baseline, save_baseline
 from tsnode._validation import check_positive
 from tsnode.base import BaseForecaster
 
@@ -23,6 +32,7 @@ __all__ = ["DriftForecaster", "GBMForecaster", "NaiveForecaster"]
 
 _DAYS_PER_YEAR = 365.25
 _DAY = pd.Timedelta(days=1)
+_B = TypeVar("_B", bound="_GaussianBaseline")
 
 
 def _last_observed_values(frame: pd.DataFrame) -> np.ndarray:
@@ -37,9 +47,15 @@ def _last_observed_values(frame: pd.DataFrame) -> np.ndarray:
 
 
 class _GaussianBaseline(BaseForecaster):
-    """Shared machinery: subclasses provide ``_marginal(index) -> (loc, scale)``."""
+    """Shared machinery: subclasses provide ``_marginal(index) -> (loc, scale)``.
+
+    ``_fitted_arrays`` names the float64 arrays of shape (n_series,) that ``_fit`` sets; with
+    the state :meth:`BaseForecaster.fit` derives from the history, they are the whole fitted
+    state, which :meth:`save` writes and :meth:`load` restores.
+    """
 
     _log_space: bool = False
+    _fitted_arrays: tuple[str, ...] = ("last_value_", "sigma_")
 
     def _min_observations(self) -> int:
         return 3
@@ -77,6 +93,58 @@ class _GaussianBaseline(BaseForecaster):
             check_positive(frame)
         new = _last_observed_values(frame)
         self.last_value_ = np.where(np.isnan(new), self.last_value_, new)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save the fitted forecaster to the directory ``path`` (created if needed).
+
+        Writes ``data.safetensors`` (the fitted arrays such as ``last_value_`` and ``sigma_``,
+        and the history with its UTC nanosecond timestamps) and ``config.json`` (class name,
+        parameters, index metadata, tsnode version). No pickle is involved. An existing save in
+        ``path`` is overwritten. A numpy Generator ``random_state`` is saved as None (its
+        state is not a parameter); an int is kept, so samples stay reproducible.
+
+        Parameters
+        ----------
+        path : str or PathLike
+            The directory.
+
+        Returns
+        -------
+        Path
+            The directory.
+
+        Raises
+        ------
+        NotFittedError
+            If the forecaster is not fitted (nothing is written).
+        SerializationError
+            If ``calendar`` is an ExchangeCalendar instance rather than a name, or
+            ``random_state`` is neither an int, None nor a Generator (nothing is written).
+        """
+        return save_baseline(self, path, self._fitted_arrays)
+
+    @classmethod
+    def load(cls: type[_B], path: str | os.PathLike) -> _B:
+        """Load a forecaster saved with :meth:`save`; it forecasts, samples and updates exactly
+        like the original.
+
+        Parameters
+        ----------
+        path : str or PathLike
+            The directory passed to :meth:`save`.
+
+        Returns
+        -------
+        The fitted forecaster.
+
+        Raises
+        ------
+        SerializationError
+            If the directory is missing files, holds the save of another class, or its files
+            are corrupted or tampered with.
+        """
+        return load_baseline(cls, path, cls._fitted_arrays)
 
 
 class NaiveForecaster(_GaussianBaseline):
@@ -154,6 +222,8 @@ class DriftForecaster(_GaussianBaseline):
         Standard deviation of the one-step changes around ``drift_``.
     """
 
+    _fitted_arrays = ("last_value_", "drift_", "sigma_")
+
     def __init__(
         self,
         *,
@@ -210,6 +280,7 @@ class GBMForecaster(_GaussianBaseline):
     """
 
     _log_space = True
+    _fitted_arrays = ("last_value_", "mu_", "sigma_")
 
     def __init__(
         self,
