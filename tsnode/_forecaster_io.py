@@ -135,7 +135,8 @@ def _check_files(cls: type, path: Path, names: Sequence[str]) -> None:
 def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
     """Write the fitted neural ``forecaster`` to the directory ``path`` (created if needed).
 
-    Raises ``NotFittedError`` (before writing anything) if it is not fitted.
+    Raises ``NotFittedError`` if it is not fitted, and ``SerializationError`` if a parameter
+    or the scaler cannot be written without pickle; in both cases before writing anything.
     """
     from safetensors.torch import save_file
     from sklearn.utils.validation import check_is_fitted
@@ -143,6 +144,8 @@ def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
     from tsnode import __version__
 
     check_is_fitted(forecaster)
+    params = to_jsonable(forecaster.get_params(deep=False))  # may refuse: nothing written yet
+    scaler = to_jsonable(forecaster.scaler_)
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     weights = {k: v.detach().cpu().contiguous() for k, v in forecaster.model_.state_dict().items()}
@@ -152,8 +155,8 @@ def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
         "format": _FORMAT_VERSION,
         "class": type(forecaster).__name__,
         "tsnode_version": __version__,
-        "params": to_jsonable(forecaster.get_params(deep=False)),
-        "scaler_": to_jsonable(forecaster.scaler_),
+        "params": params,
+        "scaler_": scaler,
         "calibration_": getattr(forecaster, "calibration_", None),
         **index_config,
         "origin_ns": int(pd.Timestamp(forecaster.origin_).as_unit("ns").value),
