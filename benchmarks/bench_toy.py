@@ -1080,7 +1080,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     else:
         tasks += [("spiral", n, seed, args) for n in args.spiral_observed for seed in args.seeds]
     previous = torch.get_num_threads()
-    start = time.perf_counter()
+    start, code = time.perf_counter(), git_state(("tsnode", "benchmarks/bench_toy.py"))
     try:
         if args.jobs == 1:
             outputs = [_job(task) for task in tasks]
@@ -1104,7 +1104,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "the wall time above is this run's only."
         )
     raw["command"] = command.strip()
-    raw["code"] = git_state(("tsnode", "benchmarks/bench_toy.py"))
+    raw["code"] = code  # the code that ran (taken at the start)
     raw["wall_s"] = time.perf_counter() - start
     raw["environment"] = (
         f"torch {torch.__version__}, Python {platform.python_version()}, {platform.machine()}, "
