@@ -496,8 +496,7 @@ def periodic_predict(
                     model, times, values, m, t0=0.0, candidates=bank, n_steps=BANK_STEPS
                 )
             for key, fit in fits.items():
-                paths = model.decode(fit.z0, times, 0.0)[0]  # (restarts, N, T, 1)
-                readouts[key].append((fit.weights[:, :, None, None] * paths).sum(0))
+                readouts[key].append(fit.mean_path(model, times, 0.0))
         return {key: (pair[0], pair[1]) for key, pair in readouts.items()}
     if name == "ode_rnn":
         return {name: (model(times, values, mask), model(times, values, enc_first))}

@@ -168,8 +168,7 @@ def refined_mean(
             model, times, values, mask, t0=0.0, candidates=bank, n_restarts=n_restarts, n_steps=10
         )
     with torch.no_grad():
-        paths = model.decode(fit.z0, times, 0.0)[0]  # (restarts, N, T, 1)
-    return (fit.weights[:, :, None, None] * paths).sum(0)
+        return fit.mean_path(model, times, 0.0)
 
 
 @torch.no_grad()

@@ -72,6 +72,21 @@ def test_weights_sum_to_one_and_a_small_temperature_keeps_the_best_fit():
     torch.testing.assert_close(flat.weights, torch.full((6, 5), 1 / 6, dtype=torch.float64))
 
 
+def test_mean_path_is_the_weighted_mean_of_the_decoded_restarts():
+    model = _model()
+    times, values, mask = _data()
+    fit = refine_z0(model, times, values, mask, n_restarts=4, n_steps=5, t0=0.0)
+    query = torch.linspace(0.0, 3.0, 7, dtype=torch.float64)
+    paths = model.decode(fit.z0, query, 0.0)[0]  # (4, 5, 7, 1)
+    expected = torch.einsum("rb,rbqd->bqd", fit.weights, paths)
+    torch.testing.assert_close(fit.mean_path(model, query, 0.0), expected, rtol=1e-12, atol=1e-12)
+    # One restart of weight 1: the decoded mean itself.
+    single = fit._replace(z0=fit.z0[:1], weights=torch.ones_like(fit.weights[:1]))
+    torch.testing.assert_close(
+        single.mean_path(model, query), model.decode(fit.z0[0], query, 0.0)[0], rtol=0, atol=0
+    )
+
+
 def test_model_weights_inputs_and_flags_are_untouched():
     model = _model()
     times, values, mask = _data(seed=3)

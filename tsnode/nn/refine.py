@@ -57,6 +57,29 @@ class RefinedZ0(NamedTuple):
     weights: torch.Tensor
     energy: torch.Tensor
 
+    def mean_path(
+        self, model: LatentODE, t_query: torch.Tensor, t0: float | torch.Tensor = 0.0
+    ) -> torch.Tensor:
+        """The restart-weighted mean of the decoded means: the point prediction.
+
+        Parameters
+        ----------
+        model : LatentODE
+            The model that was refined.
+        t_query : Tensor, shape (Q,)
+            Strictly increasing query times.
+        t0 : float or scalar Tensor
+            The time of z0 (as passed to :func:`refine_z0`).
+
+        Returns
+        -------
+        Tensor, shape (B, Q, D)
+            ``sum_r weights[r, b] * mean_r[b]`` over the restarts ``r``. Gradients flow
+            unless the caller runs it under ``torch.no_grad()``.
+        """
+        paths = model.decode(self.z0, t_query, t0)[0]  # (n_restarts, B, Q, D)
+        return (self.weights[:, :, None, None] * paths).sum(0)
+
 
 def _check_positive(name: str, value: object, kind: type, *, allow_zero: bool = False) -> None:
     word = "non-negative" if allow_zero else "positive"
