@@ -91,7 +91,7 @@ each model was trained once; ``tune_toy.md`` (eighth round) says why and how thi
 
 Run::
 
-    python benchmarks/bench_toy.py            # full run: ~26 min with 2 worker processes
+    python benchmarks/bench_toy.py            # full run: ~49 min with 2 worker processes
     python benchmarks/bench_toy.py --quick    # seconds, for the test suite
 
 Writes ``toy.json`` and ``toy.md`` to ``--out`` (default ``benchmarks/results``).
