@@ -13,6 +13,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import RobustScaler
 
+from tests._persistence_checks import assert_plain_json
 from tsnode._serialization import SerializationError
 from tsnode.datasets import make_gbm
 from tsnode.forecaster import TSNodeForecaster
@@ -32,7 +33,6 @@ PARAMS = dict(
     random_state=0,
 )
 FILES = ("config.json", "weights.safetensors", "data.safetensors")
-PLAIN_JSON = (dict, list, str, int, float, bool, type(None))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -70,17 +70,6 @@ def _assert_round_trip(model: TSNodeForecaster, path) -> TSNodeForecaster:
     np.testing.assert_array_equal(loaded.sample(3, n_samples=4), model.sample(3, n_samples=4))
     pd.testing.assert_frame_equal(loaded.reconstruct(), model.reconstruct(), check_exact=True)
     return loaded
-
-
-def _walk_json(value, path="config"):
-    assert isinstance(value, PLAIN_JSON), f"{path} is {type(value).__name__}"
-    if isinstance(value, dict):
-        for key, item in value.items():
-            assert isinstance(key, str)
-            _walk_json(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _walk_json(item, f"{path}[{i}]")
 
 
 def _estimator_paths(value) -> list[str]:
@@ -177,7 +166,7 @@ def test_saved_files_contain_no_pickle(saved):
         # safetensors: an 8-byte little-endian header length, a JSON header, raw tensor bytes.
         (n_header,) = struct.unpack("<Q", raw[:8])
         header = json.loads(raw[8 : 8 + n_header])
-        _walk_json(header)
+        assert_plain_json(header)
         ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"]
         assert len(raw) == 8 + n_header + max(ends)  # nothing else in the file
         for key, info in header.items():
@@ -187,7 +176,7 @@ def test_saved_files_contain_no_pickle(saved):
         assert not raw.startswith(b"PK")  # torch.save's zip container
     text = (saved / "config.json").read_text()
     config = json.loads(text)
-    _walk_json(config)
+    assert_plain_json(config)
     assert config["class"] == "TSNodeForecaster"
     assert all(p.startswith(("tsnode.", "sklearn.")) for p in _estimator_paths(config))
     for marker in ("__reduce__", "py/object", "pickle", "builtins.eval"):

@@ -15,6 +15,7 @@ import pytest
 from safetensors.numpy import load_file, save_file
 from sklearn.exceptions import NotFittedError
 
+from tests._persistence_checks import assert_plain_json
 from tsnode import EnsembleForecaster, load_sample
 from tsnode._serialization import SerializationError
 from tsnode.baselines import DriftForecaster, GBMForecaster, NaiveForecaster
@@ -25,7 +26,6 @@ ARRAYS = {
     DriftForecaster: ["drift_", "last_value_", "sigma_"],
     GBMForecaster: ["last_value_", "mu_", "sigma_"],
 }
-PLAIN_JSON = (dict, list, str, int, float, bool, type(None))
 
 
 @pytest.fixture(scope="module")
@@ -138,23 +138,12 @@ def test_generator_random_state_is_saved_as_none(cls, prices, tmp_path):
 
 
 # ---------------------------------------------------------------------------- no pickle
-def _walk_json(value, path="config"):
-    assert isinstance(value, PLAIN_JSON), f"{path} is {type(value).__name__}"
-    if isinstance(value, dict):
-        for key, item in value.items():
-            assert isinstance(key, str)
-            _walk_json(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _walk_json(item, f"{path}[{i}]")
-
-
 @pytest.mark.parametrize("cls", ALL)
 def test_files_are_plain_json_and_safetensors(cls, prices, tmp_path):
     path = cls(random_state=0).fit(prices).save(tmp_path / "model")
     text = (path / "config.json").read_text()
     config = json.loads(text)
-    _walk_json(config)
+    assert_plain_json(config)
     assert config["class"] == cls.__name__
     assert config["format"] == 1
     assert config["params"]["__dict__"] == {
@@ -169,7 +158,7 @@ def test_files_are_plain_json_and_safetensors(cls, prices, tmp_path):
     raw = (path / "data.safetensors").read_bytes()
     (n_header,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8 : 8 + n_header])
-    _walk_json(header)
+    assert_plain_json(header)
     tensors = {k: v for k, v in header.items() if k != "__metadata__"}
     assert sorted(tensors) == sorted(["index_ns", "values", *ARRAYS[cls]])
     assert len(raw) == 8 + n_header + max(v["data_offsets"][1] for v in tensors.values())
