@@ -14,7 +14,8 @@ A saved closed-form baseline (``NaiveForecaster``, ``DriftForecaster``, ``GBMFor
 no weights: ``data.safetensors`` also holds its fitted float64 arrays (``last_value_``,
 ``sigma_``, ...) and ``config.json`` the class name, parameters, index metadata and version.
 
-The history is written and read by :func:`_write_data`/:func:`_read_history`, shared by both
+The history is written and read by :func:`_write_data`/:func:`_read_history` (its metadata by
+:func:`_index_config`, computed before anything is written), shared by both
 kinds; index metadata (name, tz, unit, freq) and the column names live in ``config.json``.
 Only :func:`save_forecaster`/:func:`load_forecaster` import torch.
 
@@ -54,17 +55,55 @@ _HISTORY_KEYS = ("values", "index_ns")
 
 
 # ---------------------------------------------------------------------------- shared helpers
+def _index_config(frame: pd.DataFrame) -> dict[str, Any]:
+    """The config entries :func:`_read_history` needs to rebuild ``frame``'s columns and index:
+    ``columns``, ``index_name``, ``index_tz``, ``index_unit`` and ``index_freq``.
+
+    Raises :class:`SerializationError` if the time zone has no name that reads back as the
+    same zone (computed before anything is written).
+    """
+    index = frame.index
+    return {
+        "columns": [str(c) for c in frame.columns],
+        "index_name": index.name,
+        "index_tz": None if index.tz is None else _tz_string(index.tz),
+        "index_unit": index.unit,
+        "index_freq": _freq_string(index),
+    }
+
+
+def _tz_string(tz: Any) -> str:
+    """A name of ``tz`` that pandas reads back as the same zone.
+
+    Named zones (zoneinfo, pytz, dateutil) keep their name. A zone whose ``str`` pandas cannot
+    parse (e.g. ``pytz.FixedOffset(60)``) but whose offset is the same in January and July of
+    1990-2020 is saved as that fixed offset (``"UTC+01:00"``); any other is refused.
+    """
+    name = str(tz)
+    probes = [
+        pd.Timestamp(f"{y}-{m:02d}-01", tz="UTC") for y in (1990, 2000, 2010, 2020) for m in (1, 7)
+    ]
+    offsets = [t.tz_convert(tz).utcoffset() for t in probes]
+    try:
+        if [t.tz_convert(name).utcoffset() for t in probes] == offsets:
+            return name
+    except (KeyError, ValueError, TypeError):
+        pass
+    if len(set(offsets)) == 1:
+        minutes = int(offsets[0].total_seconds()) // 60
+        sign = "+" if minutes >= 0 else "-"
+        return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    raise SerializationError(
+        f"cannot save the time zone {name!r} of the fitted index: pandas cannot read that name "
+        "back. Convert the frame to a named zone (e.g. frame.tz_convert('America/New_York')) "
+        "or to UTC, then fit and save again."
+    )
+
+
 def _write_data(
     file: Path, frame: pd.DataFrame, arrays: dict[str, np.ndarray] | None = None
-) -> dict[str, Any]:
-    """Write the history ``frame`` (and float64 ``arrays``) to the safetensors ``file``.
-
-    Returns
-    -------
-    dict
-        The config entries :func:`_read_history` needs: ``columns``, ``index_name``,
-        ``index_tz``, ``index_unit`` and ``index_freq``.
-    """
+) -> None:
+    """Write the history ``frame`` (and float64 ``arrays``) to the safetensors ``file``."""
     from safetensors.numpy import save_file
 
     index = frame.index
@@ -77,13 +116,6 @@ def _write_data(
     for name, array in (arrays or {}).items():
         data[name] = np.ascontiguousarray(array, dtype=np.float64)
     save_file(data, str(file))
-    return {
-        "columns": [str(c) for c in frame.columns],
-        "index_name": index.name,
-        "index_tz": None if index.tz is None else str(index.tz),
-        "index_unit": index.unit,
-        "index_freq": _freq_string(index),
-    }
 
 
 def _freq_string(index: pd.DatetimeIndex) -> str | None:
@@ -146,11 +178,12 @@ def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
     check_is_fitted(forecaster)
     params = to_jsonable(forecaster.get_params(deep=False))  # may refuse: nothing written yet
     scaler = to_jsonable(forecaster.scaler_)
+    index_config = _index_config(forecaster.y_)
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     weights = {k: v.detach().cpu().contiguous() for k, v in forecaster.model_.state_dict().items()}
     save_file(weights, str(path / _WEIGHTS_FILE))
-    index_config = _write_data(path / _DATA_FILE, forecaster.y_)
+    _write_data(path / _DATA_FILE, forecaster.y_)
     config = {
         "format": _FORMAT_VERSION,
         "class": type(forecaster).__name__,
@@ -275,8 +308,9 @@ def save_baseline(forecaster: Any, path: str | os.PathLike, arrays: Sequence[str
     params = to_jsonable(_baseline_params(forecaster))
     fitted = {name: np.asarray(getattr(forecaster, name), dtype=np.float64) for name in arrays}
     path = Path(path)
+    index_config = _index_config(forecaster.y_)
     path.mkdir(parents=True, exist_ok=True)
-    index_config = _write_data(path / _DATA_FILE, forecaster.y_, fitted)
+    _write_data(path / _DATA_FILE, forecaster.y_, fitted)
     config = {
         "format": _FORMAT_VERSION,
         "class": type(forecaster).__name__,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import struct
 import subprocess
@@ -111,6 +112,47 @@ def test_tz_aware_index_round_trips_and_updates_alike(cls, prices, tmp_path):
     loaded.update(frame.iloc[-5:])
     _assert_same_state(loaded, model)
     _assert_same_forecasts(loaded, model)
+
+
+@pytest.mark.parametrize(
+    "make_tz",
+    [
+        lambda: pytest.importorskip("pytz").FixedOffset(60),  # str() is not a zone pandas reads
+        lambda: datetime.timezone(datetime.timedelta(hours=-5, minutes=-30)),
+        lambda: "Asia/Kolkata",
+    ],
+    ids=["pytz-fixed-offset", "datetime-timezone", "named"],
+)
+def test_time_zones_without_a_readable_name_round_trip_as_fixed_offsets(make_tz, prices, tmp_path):
+    frame = prices.tz_localize(make_tz())
+    model = NaiveForecaster(calendar=None).fit(frame)
+    loaded = NaiveForecaster.load(model.save(tmp_path / "tz"))
+    ours, theirs = loaded.predict_quantiles(4), model.predict_quantiles(4)
+    np.testing.assert_array_equal(ours.to_numpy(), theirs.to_numpy())
+    assert list(ours.index) == list(theirs.index)  # the same instants
+    assert [t.utcoffset() for t in ours.index] == [t.utcoffset() for t in theirs.index]
+
+
+def test_a_time_zone_that_cannot_be_saved_is_refused_before_writing(prices, tmp_path):
+    class Unnamed(datetime.tzinfo):  # DST-like: +1 h in summer, no parseable name
+        def utcoffset(self, dt):
+            return datetime.timedelta(hours=1 if dt is not None and 4 <= dt.month <= 9 else 0)
+
+        def dst(self, dt):
+            return datetime.timedelta(0)
+
+        def tzname(self, dt):
+            return None
+
+        def __repr__(self):
+            return "Unnamed()"
+
+    model = NaiveForecaster(calendar=None).fit(prices.tz_localize("UTC"))
+    model.index_ = model.index_.tz_convert(Unnamed())  # only the saved metadata matters here
+    model.y_ = model.y_.tz_convert(Unnamed())
+    with pytest.raises(SerializationError, match="cannot save the time zone 'Unnamed\\(\\)'"):
+        model.save(tmp_path / "tz")
+    assert not (tmp_path / "tz").exists()
 
 
 @pytest.mark.parametrize("cls", ALL)
