@@ -95,676 +95,74 @@ Run::
     python benchmarks/bench_toy.py --quick    # seconds, for the test suite
 
 Writes ``toy.json`` and ``toy.md`` to ``--out`` (default ``benchmarks/results``).
+
+Layout: this script holds the summary, the Markdown and the command line; section 1 lives in
+``_toy_periodic.py``, section 2 in ``_toy_spirals.py`` and the shared training protocol
+(budget, checkpoints, restarts) in ``_toy_training.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
-import math
 import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _provenance import git_state  # noqa: E402
-
-from tsnode.datasets import PeriodicData, make_periodic  # noqa: E402
-from tsnode.nn.encoder import ODERNNEncoder, fixed_step  # noqa: E402
-from tsnode.nn.gru import GapGRU  # noqa: E402
-from tsnode.nn.latent_ode import LatentODE  # noqa: E402
-from tsnode.nn.refine import encode_bank, refine_z0  # noqa: E402
-
-PAPER_SPIRAL = {
-    "latent_ode": {30: 0.1642, 50: 0.1502, 100: 0.1346},
-    "rnn": {30: 0.3937, 50: 0.3202, 100: 0.1813},
-}
-T_MAX = 5.0
-T_SPLIT = T_MAX / 2
-#: Fixed Euler step of the latent ODE (time units of the data). Periodic: the grid's mean spacing
-#: (100 points on [0, 5]); spirals: about 2.6 grid spacings (200 points on [0, 3.77]). Queries
-#: between steps are linearly interpolated (:meth:`LatentODE._solve`). At these sizes a step
-#: costs about what an early dopri5 step costs, but it does not grow during training (dopri5
-#: averaged ~8 training steps per CPU-second over 25 s, Euler ~15) and the model learns its own
-#: discrete dynamics.
-PERIODIC_STEP = 0.05
-SPIRAL_STEP = 0.05
-PERIODIC_TRAINED = ("latent_ode", "ode_rnn", "gru")
-PERIODIC_MODELS = (
-    "latent_ode",
-    "latent_ode_refined",
-    "latent_ode_bank",
-    "ode_rnn",
-    "gru",
-    "gru_maskfwd",
-    "gru_bank",
+from _toy_periodic import (  # noqa: E402
+    GRU_READOUTS,
+    PERIODIC_MODELS,
+    PERIODIC_TARGET_MODEL,
+    ForwardODERNN,
+    bank_search,
+    encoder_bank,
+    first_half,
+    inside_span,
+    periodic_loss,
+    periodic_model,
+    periodic_predict,
+    periodic_split,
+    periodic_validation,
+    run_periodic,
 )
-#: The GRU read-outs the periodic targets compare against (the best of them per task).
-GRU_READOUTS = ("gru", "gru_maskfwd", "gru_bank")
-#: Adam steps of the bank read-out (``refine_z0(candidates=...)``) after its search of the bank,
-#: chosen on validation seeds 7 and 9 (10, 30 or 100; ``tune_toy.md``).
-BANK_STEPS = 10
-#: The Latent ODE's read-out checked against the periodic targets: z0 searched in the bank of
-#: training encodings, then refined per test series (:func:`tsnode.nn.refine_z0` with
-#: ``candidates``), chosen on validation seeds 7, 8 and 9 with ``benchmarks/tune_toy.py`` before
-#: the benchmark's seeds were run with it (``latent_ode_refined`` was the choice before).
-PERIODIC_TARGET_MODEL = "latent_ode_bank"
-SPIRAL_MODELS = ("latent_ode", "gru")
-#: KL weight ramp of the Latent ODE losses: 0 to 1 over this share of the budget.
-KL_RAMP = 0.25
-#: Validation checks per training run (:func:`train_for`), spread from the end of the KL ramp.
-VALIDATION_CHECKS = 20
-#: Validation series are drawn like the training and test series, from seed + this offset
-#: (no overlap with the benchmark's or ``tune_toy``'s seeds).
-VALIDATION_SEED_OFFSET = 10_000
-#: z0 noise of every validation pass (the same draw each check: comparable losses).
-VALIDATION_NOISE_SEED = 12_345
-#: Independent trainings per model and run (``--restarts``); restart ``r`` draws its weights and
-#: batch order from seed ``seed + RESTART_SEED_STRIDE * r`` (restart 0: the seed itself).
-RESTART_SEED_STRIDE = 1000
-
-
-def spiral_budget(base: float, n_obs: int) -> float:
-    """CPU seconds per spiral model and run: ``base`` at 30 observed points, growing with the
-    number of observed points (``base * (70 + n_obs) / 100``: 72 s at 50, 102 s at 100 for
-    ``base`` 60). Every encoder step scans the observed points, so with a flat budget the
-    100/100 Latent ODE got about half the optimiser steps of the 30/100 one and ended
-    undertrained (RMSE 0.152, worse than at 30/100). Both models of a run get the same budget.
-    """
-    return base * (70 + n_obs) / 100
-
-
-# --------------------------------------------------------------------------- training loop
-def train_for(
-    loss_fn: Callable[[torch.Tensor, int, float], torch.Tensor],
-    model: nn.Module,
-    *,
-    n_train: int,
-    batch_size: int,
-    budget_s: float,
-    lr: float,
-    generator: torch.Generator,
-    validate: Callable[[], float] | None = None,
-    n_checks: int = VALIDATION_CHECKS,
-    check_from: float = KL_RAMP,
-) -> dict[str, float]:
-    """Adam on ``loss_fn(batch_idx, step, progress)`` until ``budget_s`` CPU seconds are spent.
-
-    ``progress`` in [0, 1] is the share of the budget used; it drives the cosine learning-rate
-    decay (``lr`` down to ``lr / 10``) and, in the Latent ODE losses, the KL annealing.
-
-    With ``validate`` (no arguments, returns the loss on held-out validation series), the
-    validation loss is measured ``n_checks`` times, evenly spaced from ``check_from`` (the end
-    of the KL ramp: earlier bounds are not comparable) to the end of the budget, and once more
-    at the end; the model keeps the weights with the lowest one, as ``tsnode.training`` does.
-    The checks run inside the CPU budget.
-    """
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    start = time.process_time()
-    wall = time.perf_counter()
-    step, progress, losses = 0, 0.0, []
-    order = torch.randperm(n_train, generator=generator)
-    cursor = 0
-    checks = [check_from + (1.0 - check_from) * i / n_checks for i in range(n_checks)]
-    best: dict[str, Any] = {"val_loss": math.inf, "at": None, "state": None}
-
-    def check() -> float:
-        value = validate()
-        if value < best["val_loss"]:
-            best.update(val_loss=value, at=progress, state=copy.deepcopy(model.state_dict()))
-        return value
-
-    while progress < 1.0:
-        if cursor + batch_size > n_train:
-            order, cursor = torch.randperm(n_train, generator=generator), 0
-        idx = order[cursor : cursor + batch_size]
-        cursor += batch_size
-        for group in optimiser.param_groups:
-            group["lr"] = lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
-        loss = loss_fn(idx, step, progress)
-        optimiser.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimiser.step()
-        losses.append(float(loss.detach()))
-        step += 1
-        progress = min(1.0, (time.process_time() - start) / budget_s)
-        if validate is not None and checks and progress >= checks[0]:
-            check()
-            checks = [c for c in checks if c > progress]
-    tail = losses[-max(1, len(losses) // 10) :]
-    info: dict[str, Any] = {
-        "steps": step,
-        "cpu_s": time.process_time() - start,
-        "wall_s": time.perf_counter() - wall,
-        "final_loss": float(np.mean(tail)),
-        "n_params": sum(p.numel() for p in model.parameters()),
-    }
-    if validate is not None:
-        info["val_loss_last"] = check()
-        info["val_loss"] = best["val_loss"]
-        info["best_at"] = best["at"]
-        model.load_state_dict(best["state"])
-    return info
-
-
-def train_best_of(
-    make_model: Callable[[], nn.Module],
-    make_loss: Callable[[nn.Module], Callable[[torch.Tensor, int, float], torch.Tensor]],
-    make_validate: Callable[[nn.Module], Callable[[], float]],
-    *,
-    restarts: int,
-    seed: int,
-    **train_kwargs: Any,
-) -> tuple[nn.Module, dict[str, Any], torch.Generator]:
-    """:func:`train_for` ``restarts`` times from independent weights and batch orders; keep the
-    run with the lowest validation loss (its best checkpoint).
-
-    Restart ``r`` seeds the global RNG and its batch-order generator with
-    ``seed + RESTART_SEED_STRIDE * r``, so ``restarts=1`` is a single training from ``seed``.
-    Each restart gets the whole ``budget_s``: a model's total CPU time is ``restarts`` budgets,
-    the same for every model. Returns the kept model, its training info (plus
-    ``restart_val_losses``, the best validation loss of every restart, and ``kept_restart``)
-    and its generator, which carries on into prediction.
-    """
-    if restarts < 1:
-        raise ValueError(f"restarts must be at least 1, got {restarts}")
-    kept: tuple[nn.Module, dict[str, Any], torch.Generator] | None = None
-    val_losses = []
-    for r in range(restarts):
-        init = seed + RESTART_SEED_STRIDE * r
-        torch.manual_seed(init)
-        model = make_model()
-        generator = torch.Generator().manual_seed(init)
-        info = train_for(
-            make_loss(model),
-            model,
-            generator=generator,
-            validate=make_validate(model),
-            **train_kwargs,
-        )
-        val_losses.append(info["val_loss"])
-        if kept is None or info["val_loss"] < kept[1]["val_loss"]:
-            kept = (model, info | {"kept_restart": r}, generator)
-    model, info, generator = kept
-    return model, info | {"restart_val_losses": val_losses}, generator
-
-
-def validation_loss(
-    loss_fn: Callable[[torch.Tensor, int, float], torch.Tensor], model: nn.Module, n: int
-) -> Callable[[], float]:
-    """The ``validate`` callable of :func:`train_for`: ``loss_fn`` on all ``n`` validation
-    series at full KL weight, averaged over an even and an odd step (the periodic losses
-    alternate whole-window and first-half encoder masks), with the same noise every call.
-    The global random state is restored afterwards, so validating does not shift training.
-    """
-    everything = torch.arange(n)
-
-    @torch.no_grad()
-    def validate() -> float:
-        state = torch.get_rng_state()
-        torch.manual_seed(VALIDATION_NOISE_SEED)
-        try:
-            return 0.5 * sum(float(loss_fn(everything, step, 1.0)) for step in (0, 1))
-        finally:
-            torch.set_rng_state(state)
-
-    return validate
-
-
-# --------------------------------------------------------------------------- ODE-RNN alone
-class ForwardODERNN(nn.Module):
-    """ODE-RNN run forward in time with a linear readout of the hidden state.
-
-    Reuses the hidden-state field and GRU cell of :class:`ODERNNEncoder` (its ``to_posterior``
-    head is not used). ``forward`` returns, for every grid time, the readout of the hidden state
-    evolved to that time *before* the observation there updates it: a one-step-ahead (filtered)
-    prediction that never sees the value it predicts.
-    """
-
-    def __init__(self, input_dim: int, *, hidden_dim: int, ode_units: int) -> None:
-        super().__init__()
-        self.cell = ODERNNEncoder(input_dim, 1, hidden_dim=hidden_dim, ode_units=ode_units)
-        self.readout = nn.Linear(hidden_dim, input_dim)
-
-    def forward(
-        self, times: torch.Tensor, values: torch.Tensor, mask: torch.Tensor
-    ) -> torch.Tensor:
-        """``times (T,)``, ``values``/``mask (B, T, D)`` → predictions ``(B, T, D)``."""
-        batch = values.shape[0]
-        clean = torch.where(mask > 0, values, torch.zeros_like(values))
-        inputs = torch.cat([clean, mask], dim=-1)
-        observed = mask.amax(dim=-1, keepdim=True) > 0  # (B, T, 1)
-        h = values.new_zeros(batch, self.cell.hidden_dim)
-        states = []
-        for i in range(times.shape[0]):
-            if i > 0:
-                dt = (times[i] - times[i - 1]).expand(batch, 1)
-                h = fixed_step(self.cell.field, h, dt, self.cell.n_substeps, self.cell.method)
-            states.append(h)
-            h = torch.where(observed[:, i], self.cell.gru(inputs[:, i], h), h)
-        return self.readout(torch.stack(states, dim=1))
-
-
-# --------------------------------------------------------------------------- periodic
-def first_half(times: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mask restricted to ``times <= T_SPLIT``; ``times (T,)``, ``mask (N, T, 1)``."""
-    return mask * (times <= T_SPLIT).to(mask.dtype)[None, :, None]
-
-
-def inside_span(mask: torch.Tensor) -> torch.Tensor:
-    """Hidden grid points strictly between each series' first and last observation, (N, T, 1)."""
-    seen = mask[..., 0] > 0
-    pos = torch.arange(seen.shape[1]).expand_as(seen)
-    first = torch.where(seen, pos, seen.shape[1]).min(dim=1, keepdim=True).values
-    last = torch.where(seen, pos, -1).max(dim=1, keepdim=True).values
-    return ((~seen) & (pos > first) & (pos < last)).unsqueeze(-1)
-
-
-def has_context(times: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Series with at least one observation in the first half, bool ``(N,)``."""
-    return first_half(times, mask).sum(dim=(1, 2)) > 0
-
-
-def periodic_model(name: str, quick: bool, **latent_overrides: Any) -> nn.Module:
-    """The periodic set's networks; ``latent_overrides`` replace LatentODE keywords (tuning)."""
-    width = 8 if quick else 64
-    if name == "latent_ode":
-        kwargs: dict[str, Any] = dict(
-            latent_dim=4,  # chosen on validation seeds 7-9 over 10 (tune_toy.md)
-            encoder_init_std=0.01,  # no decode-the-mean plateau (tune_toy.md)
-            hidden_dim=width,
-            ode_units=width,
-            ode_layers=1,
-            encoder_units=width,
-            readout_units=width,
-            solver="euler",
-            options={"step_size": PERIODIC_STEP},
-            obs_std=0.01,
-            encoder_substeps=4,
-        )
-        return LatentODE(1, **(kwargs | latent_overrides))
-    if name == "ode_rnn":
-        return ForwardODERNN(1, hidden_dim=width, ode_units=width)
-    return GapGRU(1, hidden_size=width)
-
-
-def periodic_loss(name: str, model: nn.Module, data: PeriodicData) -> Callable:
-    times, grid = data.times, data.times.expand(data.values.shape[0], -1)
-
-    def loss(idx: torch.Tensor, step: int, progress: float) -> torch.Tensor:
-        values, mask = data.values[idx], data.mask[idx]
-        if name == "gru":
-            return model.loss(grid[idx], values, mask)
-        encoder_mask = mask if step % 2 == 0 else first_half(times, mask)
-        if name == "latent_ode":
-            kl_weight = min(1.0, progress / KL_RAMP)
-            return model.elbo(
-                times, values, encoder_mask, times, values, mask, n_samples=1, kl_weight=kl_weight
-            ).loss
-        pred = model(times, values, encoder_mask)
-        return ((pred - values) ** 2 * mask).sum() / mask.sum()
-
-    return loss
-
-
-@torch.no_grad()
-def gru_bank(model: GapGRU, data: PeriodicData) -> tuple[torch.Tensor, torch.Tensor]:
-    """The GRU's one-step predictive mean and std at every grid time of every series of
-    ``data`` (all points fed), each ``(N, T, 1)``: the candidate paths of ``gru_bank``."""
-    model.eval()
-    grid = data.times.expand(data.values.shape[0], -1)
-    mean, std = (
-        torch.cat([x[:, :1], x[:, :-1]], dim=1)  # entry j-1 predicts point j
-        for x in model(grid, data.values, data.mask)
-    )
-    return mean, std
-
-
-def bank_search(
-    bank: tuple[torch.Tensor, torch.Tensor],
-    values: torch.Tensor,
-    mask: torch.Tensor,
-    *,
-    k: int = 16,
-    temperature: float = 100.0,
-    chunk: int = 25,
-) -> torch.Tensor:
-    """Weighted mean of the ``k`` bank paths that best explain each series' observed points.
-
-    ``bank``: candidate means and stds ``(K, T, 1)``; ``values``, ``mask``: ``(N, T, 1)``.
-    A candidate's energy is the Gaussian NLL of the series' observed values (the data term of
-    :func:`tsnode.nn.refine_z0`'s energy); the ``k`` lowest are weighted by
-    ``softmax(-energy / temperature)``, as there. Returns ``(N, T, 1)``.
-    """
-    mean, std = bank
-    k = min(k, mean.shape[0])
-    out = []
-    for start in range(0, values.shape[0], chunk):
-        v, m = values[start : start + chunk, None], mask[start : start + chunk, None]
-        nll = 0.5 * ((v - mean[None]) / std[None]) ** 2 + torch.log(std[None])
-        energy = (nll * m).sum(dim=(-1, -2))  # (chunk, K)
-        best, idx = torch.topk(energy, k, dim=1, largest=False)
-        weights = torch.softmax(-best / temperature, dim=1)  # (chunk, k)
-        out.append((weights[:, :, None, None] * mean[idx]).sum(1))
-    return torch.cat(out)
-
-
-def encoder_bank(model: LatentODE, data: PeriodicData) -> torch.Tensor:
-    """The encoder's posterior means of every series of ``data`` (all points seen), ``(N, L)``:
-    the bank of the ``latent_ode_bank`` read-out (training series only)."""
-    model.eval()
-    return encode_bank(model, data.times, data.values, data.mask, t0=0.0, batch_size=500)
-
-
-@torch.no_grad()
-def periodic_predict(
-    name: str,
-    model: nn.Module,
-    test: PeriodicData,
-    generator: torch.Generator,
-    bank: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
-) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """Read-out name -> interpolation and extrapolation predictions at every grid time, each
-    ``(N, T, 1)``. ``bank``: for the Latent ODE, :func:`encoder_bank` of the training set (the
-    ``latent_ode_bank`` read-out); for the GRU, :func:`gru_bank` of it (``gru_bank``)."""
-    times, values, mask = test.times, test.values, test.mask
-    enc_first = first_half(times, mask)
-    model.eval()
-    if name == "latent_ode":
-        readouts: dict[str, list[torch.Tensor]] = {name: [], f"{name}_refined": []}
-        if bank is not None:
-            readouts[f"{name}_bank"] = []
-        for m in (mask, enc_first):
-            draws = model(times, values, m, times, n_samples=16, t0=0.0, generator=generator)
-            readouts[name].append(draws.pred_mean.mean(0))
-            fits = {
-                f"{name}_refined": refine_z0(model, times, values, m, t0=0.0, generator=generator)
-            }
-            if bank is not None:
-                fits[f"{name}_bank"] = refine_z0(
-                    model, times, values, m, t0=0.0, candidates=bank, n_steps=BANK_STEPS
-                )
-            for key, fit in fits.items():
-                readouts[key].append(fit.mean_path(model, times, 0.0))
-        return {key: (pair[0], pair[1]) for key, pair in readouts.items()}
-    if name == "ode_rnn":
-        return {name: (model(times, values, mask), model(times, values, enc_first))}
-    grid = times.expand(values.shape[0], -1)
-
-    def one_step(m: torch.Tensor) -> torch.Tensor:
-        mean, _ = model(grid, values, m)
-        return torch.cat([mean[:, :1], mean[:, :-1]], dim=1)  # entry j-1 predicts point j
-
-    interp = one_step(mask)
-    ctx = times <= T_SPLIT
-    rows = has_context(times, mask)  # rollout needs an observation to start from
-    future = times[~ctx].expand(int(rows.sum()), -1)
-    paths = model.rollout(
-        grid[rows][:, ctx],
-        values[rows][:, ctx],
-        mask[rows][:, ctx],
-        future,
-        32,
-        generator=generator,
-    )
-    extrap = torch.cat([interp[:, ctx], torch.zeros_like(interp[:, ~ctx])], dim=1)
-    extrap[rows.nonzero()[:, 0][:, None], (~ctx).nonzero()[:, 0]] = paths.mean(0)
-    out = {"gru": (interp, extrap), "gru_maskfwd": (interp, one_step(enc_first))}
-    if bank is not None:
-        out["gru_bank"] = (bank_search(bank, values, mask), bank_search(bank, values, enc_first))
-    return out
-
-
-def periodic_split(
-    n_train: int, n_test: int, fraction: float, seed: int, n_points: int = 100
-) -> tuple[PeriodicData, PeriodicData, torch.Tensor, torch.Tensor]:
-    """Training and test sets of one periodic run, and the test points each task scores.
-
-    Returns ``train``, ``test``, ``interp_at`` and ``extrap_at`` (bool masks ``(N_test, T, 1)``).
-    Extrapolation is scored on the series with an observation in the first half (a GRU rollout
-    needs one; at 10% observed about 1 series in 1000 has none), the same for all models.
-    """
-    data = make_periodic(
-        n_train + n_test,
-        n_points=n_points,
-        t_max=T_MAX,
-        observed_fraction=fraction,
-        noise=0.01,
-        random_state=seed,
-    )
-    train = PeriodicData(data.times, *(x[:n_train] for x in data[1:]))
-    test = PeriodicData(data.times, *(x[n_train:] for x in data[1:]))
-    interp_at = inside_span(test.mask)
-    context = has_context(test.times, test.mask)
-    extrap_at = (test.times > T_SPLIT)[None, :, None] & context[:, None, None]
-    return train, test, interp_at, extrap_at
-
-
-def periodic_validation(n: int, fraction: float, seed: int, n_points: int = 100) -> PeriodicData:
-    """``n`` validation series for :func:`train_for`'s checkpoint choice: drawn like
-    :func:`periodic_split`'s, from ``seed + VALIDATION_SEED_OFFSET``; never scored."""
-    return make_periodic(
-        n,
-        n_points=n_points,
-        t_max=T_MAX,
-        observed_fraction=fraction,
-        noise=0.01,
-        random_state=seed + VALIDATION_SEED_OFFSET,
-    )
-
-
-def run_periodic(args: argparse.Namespace, fraction: float, seed: int) -> dict[str, Any]:
-    n_points = 30 if args.quick else 100
-    cut = args.n_periodic
-    train, test, interp_at, extrap_at = periodic_split(
-        cut, args.n_periodic_test, fraction, seed, n_points
-    )
-    val = periodic_validation(args.n_periodic_val, fraction, seed, n_points)
-    results: dict[str, Any] = {"n_extrap_series": int(has_context(test.times, test.mask).sum())}
-    for name in PERIODIC_TRAINED:
-        model, info, g = train_best_of(
-            lambda name=name: periodic_model(name, args.quick),
-            lambda model, name=name: periodic_loss(name, model, train),
-            lambda model, name=name: validation_loss(
-                periodic_loss(name, model, val), model, len(val.values)
-            ),
-            restarts=args.restarts,
-            seed=seed,
-            n_train=cut,
-            batch_size=args.batch_size,
-            budget_s=args.periodic_budget,
-            lr=args.lr,
-        )
-        bank = {"latent_ode": encoder_bank, "gru": gru_bank}.get(name, lambda *_: None)(
-            model, train
-        )
-        for variant, (interp, extrap) in periodic_predict(name, model, test, g, bank).items():
-            cell = dict(info)
-            cell["interp_mse"] = float(((interp - test.truth)[interp_at] ** 2).mean())
-            cell["extrap_mse"] = float(((extrap - test.truth)[extrap_at] ** 2).mean())
-            results[variant] = cell
-            print(
-                f"periodic f={fraction:.0%} seed={seed} {variant:>11s}: interp "
-                f"{cell['interp_mse']:.4f}  extrap {cell['extrap_mse']:.4f}  ({cell['steps']} steps, "
-                f"restart {cell['kept_restart']} kept at {cell['best_at']:.2f}, "
-                f"final loss {cell['final_loss']:.1f})",
-                flush=True,
-            )
-    return results
-
-
-# --------------------------------------------------------------------------- spirals
-def make_spirals(
-    n_spirals: int, *, n_obs: int, rng: np.random.Generator, n_total: int = 1000
-) -> dict[str, torch.Tensor]:
-    """Chen et al.'s spirals: 200-point windows, ``n_obs`` of the first 100 points observed.
-
-    Returns ``times (200,)``, ``obs_times (N, n_obs)``, ``obs_values (N, n_obs, 2)``,
-    ``obs_index (N, n_obs)`` (positions on the 100-point grid), ``noisy (N, 200, 2)`` and
-    ``truth (N, 200, 2)``.
-    """
-    n_window, n_ctx = 200, 100
-    orig_ts = np.linspace(0.0, 6.0 * np.pi, num=n_total)
-    a, b, stop = 0.0, 0.3, 6.0 * np.pi
-    zs_cw = stop + 1.0 - orig_ts
-    r_cw = a + b * 50.0 / zs_cw
-    cw = np.stack([r_cw * np.cos(zs_cw) - 5.0, r_cw * np.sin(zs_cw)], axis=1)
-    r_cc = a + b * orig_ts
-    cc = np.stack([r_cc * np.cos(orig_ts) + 5.0, r_cc * np.sin(orig_ts)], axis=1)
-    # Start after the first 100 points (as the example) and leave room for the 200-point window.
-    starts = rng.integers(n_ctx, n_total - n_window + 1, size=n_spirals)
-    clockwise = rng.random(n_spirals) > 0.5
-    truth = np.stack(
-        [(cw if c else cc)[s : s + n_window] for s, c in zip(starts, clockwise, strict=True)]
-    )
-    noisy = truth + 0.1 * rng.standard_normal(truth.shape)
-    keys = rng.random((n_spirals, n_ctx))
-    obs_index = np.sort(np.argsort(keys, axis=1)[:, :n_obs], axis=1)
-    times = orig_ts[:n_window]
-    f = lambda x: torch.as_tensor(x, dtype=torch.float32)  # noqa: E731
-    return {
-        "times": f(times),
-        "obs_times": f(times[obs_index]),
-        "obs_values": f(np.take_along_axis(noisy, obs_index[..., None], axis=1)),
-        "obs_index": torch.as_tensor(obs_index),
-        "noisy": f(noisy),
-        "truth": f(truth),
-    }
-
-
-def spiral_model(name: str, quick: bool) -> nn.Module:
-    if name == "latent_ode":
-        return LatentODE(
-            2,
-            latent_dim=8,
-            hidden_dim=25,
-            ode_units=32,
-            ode_layers=1,
-            encoder_units=32,
-            readout_units=32,
-            solver="euler",
-            options={"step_size": SPIRAL_STEP},
-            obs_std=0.1,
-        )
-    return GapGRU(2, hidden_size=25)
-
-
-def spiral_loss(name: str, model: nn.Module, data: dict[str, torch.Tensor]) -> Callable:
-    """Training on whole windows: the observed points of the first 100 and the next 100 points.
-
-    The Latent ODE encodes the observed points and reconstructs them *and* the training window's
-    100 future (noisy) points; the GRU's one-step NLL runs over the same sequence (observed
-    points, then the 100 future points). Test windows' futures are never seen.
-    """
-    grid = data["times"]
-    n = data["obs_values"].shape[0]
-    target = torch.zeros(n, 200, 2)
-    target_mask = torch.zeros(n, 200, 2)
-    rows = torch.arange(n)[:, None]
-    target[rows, data["obs_index"]] = data["obs_values"]
-    target_mask[rows, data["obs_index"]] = 1.0
-    target[:, 100:] = data["future"]
-    target_mask[:, 100:] = 1.0
-    seq_t = torch.cat([data["obs_times"], grid[100:].expand(n, -1)], dim=1)
-    seq_v = torch.cat([data["obs_values"], data["future"]], dim=1)
-
-    def loss(idx: torch.Tensor, step: int, progress: float) -> torch.Tensor:
-        if name == "gru":
-            return model.loss(seq_t[idx], seq_v[idx], torch.ones_like(seq_v[idx]))
-        t, v = data["obs_times"][idx], data["obs_values"][idx]
-        kl_weight = min(1.0, progress / KL_RAMP)
-        return model.elbo(
-            t,
-            v,
-            torch.ones_like(v),
-            grid,
-            target[idx],
-            target_mask[idx],
-            n_samples=1,
-            kl_weight=kl_weight,
-            t0=0.0,
-        ).loss
-
-    return loss
-
-
-@torch.no_grad()
-def spiral_predict(
-    name: str, model: nn.Module, data: dict[str, torch.Tensor], generator: torch.Generator
-) -> torch.Tensor:
-    """Predicted means at the 100 future points, ``(N, 100, 2)``."""
-    model.eval()
-    t, v = data["obs_times"], data["obs_values"]
-    future = data["times"][100:]
-    if name == "latent_ode":
-        out = model(t, v, torch.ones_like(v), future, n_samples=16, t0=0.0, generator=generator)
-        return out.pred_mean.mean(0)
-    paths = model.rollout(
-        t, v, torch.ones_like(v), future.expand(v.shape[0], -1), 32, generator=generator
-    )
-    return paths.mean(0)
-
-
-def run_spiral(args: argparse.Namespace, n_obs: int, seed: int) -> dict[str, Any]:
-    rng = np.random.default_rng(seed)
-    data = make_spirals(args.n_spirals + args.n_spirals_test, n_obs=n_obs, rng=rng)
-    cut = args.n_spirals
-    # Standardise with the training observations' per-coordinate mean and std (the same for
-    # both models); RMSE is computed back in the original units.
-    loc = data["obs_values"][:cut].mean(dim=(0, 1))
-    scale = data["obs_values"][:cut].std(dim=(0, 1))
-    scaled = dict(
-        data,
-        obs_values=(data["obs_values"] - loc) / scale,
-        future=(data["noisy"][:, 100:] - loc) / scale,
-    )
-    train = {k: v if k == "times" else v[:cut] for k, v in scaled.items()}
-    val_rng = np.random.default_rng(seed + VALIDATION_SEED_OFFSET)
-    val = make_spirals(args.n_spirals_val, n_obs=n_obs, rng=val_rng)
-    val = dict(
-        val,
-        obs_values=(val["obs_values"] - loc) / scale,
-        future=(val["noisy"][:, 100:] - loc) / scale,
-    )
-    test = {k: v if k == "times" else v[cut:] for k, v in data.items()}
-    test_in = {k: v if k == "times" else v[cut:] for k, v in scaled.items()}
-    results: dict[str, Any] = {}
-    for name in SPIRAL_MODELS:
-        model, info, g = train_best_of(
-            lambda name=name: spiral_model(name, args.quick),
-            lambda model, name=name: spiral_loss(name, model, train),
-            lambda model, name=name: validation_loss(
-                spiral_loss(name, model, val), model, args.n_spirals_val
-            ),
-            restarts=args.restarts,
-            seed=seed,
-            n_train=cut,
-            batch_size=args.batch_size,
-            budget_s=spiral_budget(args.spiral_budget, n_obs),
-            lr=args.lr,
-        )
-        pred = spiral_predict(name, model, test_in, g) * scale + loc
-        info["rmse"] = float(((pred - test["noisy"][:, 100:]) ** 2).mean().sqrt())
-        info["rmse_truth"] = float(((pred - test["truth"][:, 100:]) ** 2).mean().sqrt())
-        results[name] = info
-        print(
-            f"spiral n_obs={n_obs} seed={seed} {name:>10s}: rmse {info['rmse']:.4f} "
-            f"(vs truth {info['rmse_truth']:.4f}, {info['steps']} steps, "
-            f"restart {info['kept_restart']} kept at {info['best_at']:.2f})",
-            flush=True,
-        )
-    return results
+from _toy_spirals import PAPER_SPIRAL, SPIRAL_MODELS, make_spirals, run_spiral, spiral_budget  # noqa: E402
+from _toy_training import (  # noqa: E402
+    KL_RAMP,
+    RESTART_SEED_STRIDE,
+    VALIDATION_CHECKS,
+    VALIDATION_SEED_OFFSET,
+    train_best_of,
+    train_for,
+    validation_loss,
+)
+
+#: Re-exported for ``tune_toy.py`` and the tests, which reach the sections through this script.
+__all__ = [
+    "ForwardODERNN",
+    "RESTART_SEED_STRIDE",
+    "bank_search",
+    "encoder_bank",
+    "first_half",
+    "inside_span",
+    "main",
+    "make_spirals",
+    "periodic_loss",
+    "periodic_model",
+    "periodic_predict",
+    "periodic_split",
+    "periodic_validation",
+    "train_best_of",
+    "train_for",
+    "validation_loss",
+]
 
 
 # --------------------------------------------------------------------------- summary
