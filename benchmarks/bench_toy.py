@@ -144,6 +144,13 @@ from _toy_training import (  # noqa: E402
     validation_loss,
 )
 
+#: The code a run depends on (its provenance lists uncommitted changes in these).
+CODE_PATHS = (
+    "tsnode",
+    "benchmarks/bench_toy.py",
+    "benchmarks/_toy_*.py",
+    "benchmarks/_provenance.py",
+)
 #: Re-exported for ``tune_toy.py`` and the tests, which reach the sections through this script.
 __all__ = [
     "ForwardODERNN",
@@ -477,7 +484,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     else:
         tasks += [("spiral", n, seed, args) for n in args.spiral_observed for seed in args.seeds]
     previous = torch.get_num_threads()
-    start, code = time.perf_counter(), git_state(("tsnode", "benchmarks/bench_toy.py"))
+    start, code = time.perf_counter(), git_state(CODE_PATHS)
     try:
         if args.jobs == 1:
             outputs = [_job(task) for task in tasks]
