@@ -59,10 +59,16 @@ def _index_config(frame: pd.DataFrame) -> dict[str, Any]:
     """The config entries :func:`_read_history` needs to rebuild ``frame``'s columns and index:
     ``columns``, ``index_name``, ``index_tz``, ``index_unit`` and ``index_freq``.
 
-    Raises :class:`SerializationError` if the time zone has no name that reads back as the
-    same zone (computed before anything is written).
+    Raises :class:`SerializationError` if the index name is not a plain JSON value or the time
+    zone has no name that reads back as the same zone (computed before anything is written).
     """
     index = frame.index
+    if not (index.name is None or isinstance(index.name, (str, int, float, bool))):
+        raise SerializationError(
+            f"cannot save the index name {index.name!r} of type {type(index.name).__name__}: "
+            "only a str, a number or None can be saved without pickle. Rename it (e.g. "
+            "frame.index.name = 'Date'), then fit and save again."
+        )
     return {
         "columns": [str(c) for c in frame.columns],
         "index_name": index.name,

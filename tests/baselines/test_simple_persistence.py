@@ -155,6 +155,18 @@ def test_a_time_zone_that_cannot_be_saved_is_refused_before_writing(prices, tmp_
     assert not (tmp_path / "tz").exists()
 
 
+def test_an_index_name_json_cannot_hold_is_refused_before_writing(prices, tmp_path):
+    frame = prices.copy()
+    frame.index.name = pd.Timestamp("2024-01-01")
+    model = NaiveForecaster(calendar=None).fit(frame)
+    with pytest.raises(SerializationError, match="cannot save the index name"):
+        model.save(tmp_path / "named")
+    assert not (tmp_path / "named").exists()
+    frame.index.name = 7  # a number is fine
+    loaded = NaiveForecaster.load(NaiveForecaster(calendar=None).fit(frame).save(tmp_path / "n"))
+    assert loaded.y_.index.name == 7
+
+
 @pytest.mark.parametrize("cls", ALL)
 def test_updated_model_round_trips(cls, prices, tmp_path):
     model = cls(random_state=2).fit(prices.iloc[:-6])
