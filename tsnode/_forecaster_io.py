@@ -17,7 +17,7 @@ no weights: ``data.safetensors`` also holds its fitted float64 arrays (``last_va
 The history is written and read by :func:`_write_data`/:func:`_read_history` (its metadata by
 :func:`_index_config`, computed before anything is written), shared by both
 kinds; index metadata (name, tz, unit, freq) and the column names live in ``config.json``.
-Only :func:`save_forecaster`/:func:`load_forecaster` import torch.
+torch is imported only to write or read network weights (the neural classes).
 
 The neural classes' ``save``/``load`` call :func:`save_forecaster`/:func:`load_forecaster`;
 such a class needs ``model_``, ``scaler_``, ``origin_``, ``history_``, ``_check_params`` and
@@ -160,13 +160,55 @@ def _read_history(data: dict[str, np.ndarray], config: dict[str, Any]) -> pd.Dat
     )
 
 
-def _check_files(cls: type, path: Path, names: Sequence[str]) -> None:
+def _write_save(
+    forecaster: Any,
+    path: str | os.PathLike,
+    *,
+    params: Any,
+    arrays: dict[str, np.ndarray] | None = None,
+    weights: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write a save directory: ``weights`` (if any), the history with ``arrays``, and
+    ``config.json`` last (a complete save has a config). ``params`` are already JSON-ready;
+    the index metadata is checked before anything is written. ``extra``: further config
+    entries."""
+    from tsnode import __version__
+
+    index_config = _index_config(forecaster.y_)
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    if weights is not None:
+        from safetensors.torch import save_file
+
+        save_file(weights, str(path / _WEIGHTS_FILE))
+    _write_data(path / _DATA_FILE, forecaster.y_, arrays)
+    config = {
+        "format": _FORMAT_VERSION,
+        "class": type(forecaster).__name__,
+        "tsnode_version": __version__,
+        "params": params,
+        **index_config,
+        **(extra or {}),
+    }
+    write_config(path / _CONFIG_FILE, config)
+    return path
+
+
+def _open_save(cls: type, path: str | os.PathLike, names: Sequence[str]) -> tuple[Path, dict]:
+    """The directory and its checked config, if ``names`` are all there and the config
+    describes a save of ``cls`` in this format; a :class:`SerializationError` otherwise."""
+    path = Path(path)
     for name in names:
         if not (path / name).is_file():
             raise SerializationError(
                 f"{path} is not a saved {cls.__name__}: {name} is missing. Save with "
                 "forecaster.save(path) and pass the same directory to load."
             )
+    config = read_config(
+        path / _CONFIG_FILE, class_name=cls.__name__, format_version=_FORMAT_VERSION
+    )
+    return path, config
 
 
 # ---------------------------------------------------------------------------- neural forecasters
@@ -176,33 +218,18 @@ def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
     Raises ``NotFittedError`` if it is not fitted, and ``SerializationError`` if a parameter
     or the scaler cannot be written without pickle; in both cases before writing anything.
     """
-    from safetensors.torch import save_file
     from sklearn.utils.validation import check_is_fitted
-
-    from tsnode import __version__
 
     check_is_fitted(forecaster)
     params = to_jsonable(forecaster.get_params(deep=False))  # may refuse: nothing written yet
-    scaler = to_jsonable(forecaster.scaler_)
-    index_config = _index_config(forecaster.y_)
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    weights = {k: v.detach().cpu().contiguous() for k, v in forecaster.model_.state_dict().items()}
-    save_file(weights, str(path / _WEIGHTS_FILE))
-    _write_data(path / _DATA_FILE, forecaster.y_)
-    config = {
-        "format": _FORMAT_VERSION,
-        "class": type(forecaster).__name__,
-        "tsnode_version": __version__,
-        "params": params,
-        "scaler_": scaler,
+    extra = {
+        "scaler_": to_jsonable(forecaster.scaler_),
         "calibration_": getattr(forecaster, "calibration_", None),
-        **index_config,
         "origin_ns": int(pd.Timestamp(forecaster.origin_).as_unit("ns").value),
         "history_": forecaster.history_,
     }
-    write_config(path / _CONFIG_FILE, config)
-    return path
+    weights = {k: v.detach().cpu().contiguous() for k, v in forecaster.model_.state_dict().items()}
+    return _write_save(forecaster, path, params=params, weights=weights, extra=extra)
 
 
 def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
@@ -216,11 +243,7 @@ def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    path = Path(path)
-    _check_files(cls, path, (_CONFIG_FILE, _WEIGHTS_FILE, _DATA_FILE))
-    config = read_config(
-        path / _CONFIG_FILE, class_name=cls.__name__, format_version=_FORMAT_VERSION
-    )
+    path, config = _open_save(cls, path, (_CONFIG_FILE, _WEIGHTS_FILE, _DATA_FILE))
     try:
         params = from_jsonable(config["params"])
         forecaster = cls(**params)
@@ -308,24 +331,10 @@ def save_baseline(forecaster: Any, path: str | os.PathLike, arrays: Sequence[str
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from tsnode import __version__
-
     check_is_fitted(forecaster)
     params = to_jsonable(_baseline_params(forecaster))
     fitted = {name: np.asarray(getattr(forecaster, name), dtype=np.float64) for name in arrays}
-    path = Path(path)
-    index_config = _index_config(forecaster.y_)
-    path.mkdir(parents=True, exist_ok=True)
-    _write_data(path / _DATA_FILE, forecaster.y_, fitted)
-    config = {
-        "format": _FORMAT_VERSION,
-        "class": type(forecaster).__name__,
-        "tsnode_version": __version__,
-        "params": params,
-        **index_config,
-    }
-    write_config(path / _CONFIG_FILE, config)  # last: a complete save has a config
-    return path
+    return _write_save(forecaster, path, params=params, arrays=fitted)
 
 
 def load_baseline(cls: type, path: str | os.PathLike, arrays: Sequence[str]) -> Any:
@@ -352,11 +361,7 @@ def load_baseline(cls: type, path: str | os.PathLike, arrays: Sequence[str]) -> 
     """
     from safetensors import SafetensorError
 
-    path = Path(path)
-    _check_files(cls, path, (_CONFIG_FILE, _DATA_FILE))
-    config = read_config(
-        path / _CONFIG_FILE, class_name=cls.__name__, format_version=_FORMAT_VERSION
-    )
+    path, config = _open_save(cls, path, (_CONFIG_FILE, _DATA_FILE))
     try:
         params = from_jsonable(config["params"])
         if not isinstance(params, dict):
