@@ -1,10 +1,20 @@
 import math
+import warnings
 
 import pytest
 import torch
 
 from tsnode.nn.latent_ode import LatentODE
-from tsnode.training import Batch, TrainingConfig, TrainingError, kl_weight_at, train_latent_ode
+from tsnode.nn.ode import SolverError
+from tsnode.training import (
+    Batch,
+    TrainingConfig,
+    TrainingError,
+    best_of_restarts,
+    kl_weight_at,
+    train_latent_ode,
+    validation_loss,
+)
 
 
 def _batch(seed=0, b=8, t=12):
@@ -50,3 +60,96 @@ def test_nan_loss_recovers_then_raises_clear_error():
     with pytest.warns(RuntimeWarning, match="halving the learning rate"):
         with pytest.raises(TrainingError, match="smaller learning_rate"):
             train_latent_ode(model, bad_batch, [], config)
+
+
+# ------------------------------------------------------------------ validation_loss / restarts
+def _tiny_model(seed: int) -> LatentODE:
+    torch.manual_seed(seed)
+    return LatentODE(
+        1, latent_dim=4, hidden_dim=8, ode_units=16, solver="euler", options={"step_size": 0.25}
+    )
+
+
+def test_validation_loss_is_repeatable_and_leaves_the_global_generator_alone():
+    model, config = _tiny_model(0), TrainingConfig(progress=False)
+    torch.manual_seed(7)
+    before = torch.get_rng_state()
+    first = validation_loss(model, [_batch(1), _batch(2)], config)
+    assert torch.equal(torch.get_rng_state(), before)
+    assert validation_loss(model, [_batch(1), _batch(2)], config) == first
+    assert math.isfinite(first)
+    assert validation_loss(_tiny_model(1), [_batch(1), _batch(2)], config) != first
+
+
+def test_validation_loss_refuses_an_empty_list():
+    with pytest.raises(ValueError, match="at least one Batch"):
+        validation_loss(_tiny_model(0), [], TrainingConfig(progress=False))
+
+
+def test_best_of_restarts_keeps_the_lowest_scoring_restart():
+    config, scoring = TrainingConfig(progress=False), [_batch(5)]
+    models = {r: _tiny_model(r) for r in range(3)}
+    expected = [validation_loss(models[r], scoring, config) for r in range(3)]
+    seen = []
+
+    def train_restart(r):
+        seen.append(config.description)
+        return models[r], {"loss": [float(r)]}
+
+    model, history, losses = best_of_restarts(
+        train_restart, n_init=3, scoring_batches=scoring, config=config
+    )
+    best = min(range(3), key=expected.__getitem__)
+    assert losses == expected
+    assert model is models[best] and history == {"loss": [float(best)]}
+    assert seen == ["tsnode fit 1/3", "tsnode fit 2/3", "tsnode fit 3/3"]
+    assert config.description == "tsnode fit"  # restored
+
+
+def test_best_of_restarts_with_one_restart_is_the_plain_fit():
+    config, model = TrainingConfig(progress=False), _tiny_model(0)
+    kept, _, losses = best_of_restarts(
+        lambda r: (model, {}), n_init=1, scoring_batches=[], config=config
+    )
+    assert kept is model and len(losses) == 1 and math.isnan(losses[0])
+
+
+def test_best_of_restarts_skips_a_failed_restart_with_a_warning():
+    config, scoring = TrainingConfig(progress=False), [_batch(5)]
+    good = _tiny_model(1)
+
+    def train_restart(r):
+        if r == 0:
+            raise TrainingError("loss became nan")
+        return good, {}
+
+    with pytest.warns(RuntimeWarning, match=r"Restart 1 of n_init=2 failed.*loss became nan"):
+        model, _, losses = best_of_restarts(
+            train_restart, n_init=2, scoring_batches=scoring, config=config
+        )
+    assert model is good and math.isnan(losses[0]) and math.isfinite(losses[1])
+
+
+def test_best_of_restarts_never_prefers_a_nan_loss():
+    config, scoring = TrainingConfig(progress=False), [_batch(5)]
+    broken, good = _tiny_model(0), _tiny_model(1)
+    with torch.no_grad():
+        next(broken.parameters()).fill_(float("nan"))
+    model, _, losses = best_of_restarts(
+        lambda r: ((broken, good)[r], {}), n_init=2, scoring_batches=scoring, config=config
+    )
+    assert math.isnan(losses[0]) and model is good
+
+
+def test_best_of_restarts_raises_when_every_restart_fails():
+    def train_restart(r):
+        raise SolverError(f"step size underflow in restart {r}")
+
+    config = TrainingConfig(progress=False)
+    with pytest.warns(RuntimeWarning, match="failed and is skipped"):
+        with pytest.raises(SolverError, match="restart 1"):
+            best_of_restarts(train_restart, n_init=2, scoring_batches=[_batch()], config=config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a single fit's error is raised as is, no warning
+        with pytest.raises(SolverError, match="restart 0"):
+            best_of_restarts(train_restart, n_init=1, scoring_batches=[], config=config)

@@ -227,6 +227,7 @@ def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
         "calibration_": getattr(forecaster, "calibration_", None),
         "origin_ns": int(pd.Timestamp(forecaster.origin_).as_unit("ns").value),
         "history_": forecaster.history_,
+        "restart_losses_": getattr(forecaster, "restart_losses_", None),
     }
     weights = {k: v.detach().cpu().contiguous() for k, v in forecaster.model_.state_dict().items()}
     return _write_save(forecaster, path, params=params, weights=weights, extra=extra)
@@ -260,6 +261,8 @@ def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
             origin = origin.tz_localize("UTC").tz_convert(config["index_tz"])
         forecaster.origin_ = origin
         forecaster.history_ = config["history_"]
+        if config.get("restart_losses_") is not None:  # absent: GRU, or saved before n_init
+            forecaster.restart_losses_ = [float(v) for v in config["restart_losses_"]]
         forecaster._check_params()
         forecaster.model_ = forecaster._build_model()
         forecaster.model_.load_state_dict(weights)

@@ -42,6 +42,7 @@ def check_params(est: Any) -> None:
         "context_length",
         "forecast_length",
         "epochs",
+        "n_init",
         "steps_per_epoch",
         "batch_size",
         "n_samples_train",

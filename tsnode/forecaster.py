@@ -32,10 +32,15 @@ from tsnode._calibration import (
     holdout_points,
 )
 from tsnode._forecaster_params import check_params
+from tsnode._windows import make_batch, split_series, window_sampler
 from tsnode.base import BaseForecaster
 from tsnode.nn.latent_ode import LatentODE
 from tsnode.nn.ode import FIXED_STEP_SOLVERS
-from tsnode.training import Batch, TrainingConfig, train_latent_ode
+from tsnode.training import (
+    TrainingConfig,
+    best_of_restarts,
+    train_latent_ode,
+)
 
 __all__ = ["TSNodeForecaster"]
 
@@ -74,6 +79,15 @@ class TSNodeForecaster(BaseForecaster):
         Calendar days per model time unit (keeps solver times O(1)).
     epochs, steps_per_epoch, batch_size : int
         Training budget: ``epochs × steps_per_epoch`` Adam steps on random windows.
+    n_init : int, default 1
+        Independent trainings (restarts) from different initial weights and batch orders, each
+        with the full ``epochs`` budget; the one with the lowest validation loss (negative
+        ELBO on the held-back windows, or on fixed training windows when none are held back)
+        is kept and calibrated, the others are discarded. Fit time grows ``n_init``-fold. A
+        restart whose training fails (:class:`~tsnode.training.TrainingError`,
+        :class:`~tsnode.nn.ode.SolverError`) is skipped with a ``RuntimeWarning``; the fit
+        fails only if all do. Restart 0 is the ``n_init=1`` fit, so raising ``n_init`` never
+        keeps a model with a higher validation loss than the plain fit's.
     learning_rate, weight_decay : float
     n_samples_train : int, default 1
         ``z0`` samples per window in the ELBO.
@@ -126,6 +140,10 @@ class TSNodeForecaster(BaseForecaster):
     model_ : LatentODE
     scaler_ : the fitted transformer
     history_ : dict of per-epoch lists (loss, val_loss, kl_weight, nfe, lr)
+        Of the kept restart.
+    restart_losses_ : list of float, length ``n_init``
+        Validation loss of each restart (NaN for a failed one, and for a single fit without
+        validation data); the kept restart is the one with the lowest.
     origin_ : pd.Timestamp, time zero of the model's clock
     calibration_ : dict
         The fitted calibration map: ``log_spread``, ``slope``, ``drift`` (identity: 0, 0, 1),
@@ -157,6 +175,7 @@ class TSNodeForecaster(BaseForecaster):
         forecast_length: int = 20,
         time_scale_days: float = 30.0,
         epochs: int = 20,
+        n_init: int = 1,
         steps_per_epoch: int = 25,
         batch_size: int = 64,
         learning_rate: float = 3e-3,
@@ -189,6 +208,7 @@ class TSNodeForecaster(BaseForecaster):
         self.forecast_length = forecast_length
         self.time_scale_days = time_scale_days
         self.epochs = epochs
+        self.n_init = n_init
         self.steps_per_epoch = steps_per_epoch
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -254,68 +274,17 @@ class TSNodeForecaster(BaseForecaster):
             anchored=True,
         )
 
-    def _make_batch(self, windows: list[tuple[np.ndarray, np.ndarray, int]]) -> Batch:
-        """Windows ``(days, values, n_context)`` → a :class:`Batch` on relative times and values.
-
-        Times are relative to each window's last context observation, values to its value
-        there; :meth:`_decode_samples` adds that value back.
-        """
-        n_ctx_max = max(n for _, _, n in windows)
-        # float32 before np.unique: differences of float64 day counts (tz-aware data across a
-        # DST change, intraday data) give near-equal times that would collide as float32 and
-        # make the query grid non-increasing.
-        # Model time zero is each window's last context observation: forecasts integrate
-        # forward from there (few solver steps), the context is reconstructed backwards.
-        rel = [(days - days[n - 1]).astype(np.float32) for days, _, n in windows]
-        union = np.unique(np.concatenate(rel))
-        b, q = len(windows), len(union)
-        times = np.zeros((b, n_ctx_max))
-        values = np.zeros((b, n_ctx_max, 1))
-        mask = np.zeros((b, n_ctx_max, 1))
-        target_values = np.zeros((b, q, 1))
-        target_mask = np.zeros((b, q, 1))
-        for i, ((_, raw, n_ctx), r) in enumerate(zip(windows, rel, strict=True)):
-            # Values are taken relative to the last context value (the anchor): the model
-            # learns moves, not levels, so it is translation invariant in (log) price.
-            vals = raw - raw[n_ctx - 1]
-            times[i, :n_ctx] = r[:n_ctx]
-            times[i, n_ctx:] = r[n_ctx - 1]
-            values[i, :n_ctx, 0] = vals[:n_ctx]
-            mask[i, :n_ctx, 0] = 1.0
-            pos = np.searchsorted(union, r)
-            target_values[i, pos, 0] = vals
-            target_mask[i, pos, 0] = 1.0
-        as_t = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
-        return Batch(
-            as_t(times),
-            as_t(values),
-            as_t(mask),
-            as_t(union),
-            as_t(target_values),
-            as_t(target_mask),
-        )
-
     def _split(
         self, series: list[tuple[np.ndarray, np.ndarray]]
     ) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[tuple], list[int]]:
-        """Training spans, early-stopping windows and the first held-back index of each series."""
-        c, h = int(self.context_length), int(self.forecast_length)
-        train_spans, val_windows, tail_starts = [], [], []
-        for days, vals in series:
-            n = len(days)
-            n_val = int(round(self.validation_fraction * n)) if self.validation_fraction else 0
-            n_val = max(n_val, min(h, n_val * 4)) if n_val else 0
-            end = n - n_val
-            if n_val and end >= c + h:  # enough history: hold the tail back
-                for start in range(end - c, n - 1 - min(h, n_val) + 1, max(1, h)):
-                    stop = min(start + c + h, n)
-                    if stop - start > c:
-                        val_windows.append((days[start:stop], vals[start:stop], c))
-            else:
-                end = n
-            train_spans.append((days[:end], vals[:end]))
-            tail_starts.append(end)
-        return train_spans, val_windows, tail_starts
+        """Training spans, early-stopping windows and first held-back indices, see
+        :func:`tsnode._windows.split_series`."""
+        return split_series(
+            series,
+            context_length=int(self.context_length),
+            forecast_length=int(self.forecast_length),
+            validation_fraction=float(self.validation_fraction),
+        )
 
     # ------------------------------------------------------------------ fit
     def fit(self, y: pd.Series | pd.DataFrame) -> TSNodeForecaster:
@@ -353,33 +322,11 @@ class TSNodeForecaster(BaseForecaster):
         self.scaler_.fit(frame)
         self.origin_ = frame.index[0]
         series = self._scaled_series(frame)
-        rng = np.random.default_rng(None if self.random_state is None else int(self.random_state))
-        torch.manual_seed(self._torch_seed())
-
-        c, h = int(self.context_length), int(self.forecast_length)
         train_spans, val_windows, tail_starts = self._split(series)
-        val_windows = val_windows[:512]
-
-        lengths = np.array([len(d) for d, _ in train_spans], dtype=float)
-        weights = lengths / lengths.sum()
-
-        def window_of(days: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-            n = len(days)
-            if n >= c + h:
-                start = int(rng.integers(0, n - (c + h) + 1))
-                return days[start : start + c + h], vals[start : start + c + h], c
-            n_future = max(1, min(h, n // 4))
-            return days, vals, n - n_future
-
-        def draw_batch() -> Batch:
-            picks = rng.choice(len(train_spans), size=int(self.batch_size), p=weights)
-            return self._make_batch([window_of(*train_spans[k]) for k in picks])
-
         bs = int(self.batch_size)
-        val_batches = [
-            self._make_batch(val_windows[i : i + bs]) for i in range(0, len(val_windows), bs)
-        ]
-        self.model_ = self._build_model().to(self.device)
+        val_windows = val_windows[:512]
+        val_batches = [make_batch(val_windows[i : i + bs]) for i in range(0, len(val_windows), bs)]
+        n_init = int(self.n_init)
         config = TrainingConfig(
             epochs=int(self.epochs),
             steps_per_epoch=int(self.steps_per_epoch),
@@ -392,7 +339,24 @@ class TSNodeForecaster(BaseForecaster):
             progress=bool(self.progress),
             device=str(self.device),
         )
-        self.history_ = train_latent_ode(self.model_, draw_batch, val_batches, config)
+        # Restarts are ranked on the validation windows or, without any, on 4 fixed training
+        # batches drawn once from their own generator.
+        scoring = val_batches
+        if n_init > 1 and not scoring:
+            draw = self._sampler(train_spans, [2**31, self._torch_seed() % 2**31])
+            scoring = [draw() for _ in range(4)]
+
+        def train_restart(restart: int) -> tuple[LatentODE, dict[str, list[float]]]:
+            numpy_seed, torch_seed = self._restart_seeds(restart)
+            draw_batch = self._sampler(train_spans, numpy_seed)
+            torch.manual_seed(torch_seed)
+            model = self._build_model().to(self.device)
+            return model, train_latent_ode(model, draw_batch, val_batches, config)
+
+        self.model_, self.history_, losses = best_of_restarts(
+            train_restart, n_init=n_init, scoring_batches=scoring, config=config
+        )
+        self.restart_losses_ = losses
         self.calibration_ = dict(IDENTITY)
         if self.calibrate:
             samples, targets, elapsed, weights = self._holdout_forecasts(series, tail_starts)
@@ -402,9 +366,30 @@ class TSNodeForecaster(BaseForecaster):
                 targets,
                 elapsed,
                 weights=weights,
-                n_windows=effective_windows(n_tail, h),
+                n_windows=effective_windows(n_tail, int(self.forecast_length)),
                 **_CALIBRATION_OPTIONS,
             )
+
+    def _restart_seeds(self, restart: int) -> tuple[int | None, int]:
+        """(numpy seed, torch seed) of restart ``restart``; restart 0 is the plain fit's."""
+        if restart == 0:
+            state = None if self.random_state is None else int(self.random_state)
+            return state, self._torch_seed()
+        if self.random_state is None:
+            fresh = np.random.SeedSequence().generate_state(2)
+            return int(fresh[0]), int(fresh[1])
+        seeds = np.random.SeedSequence([int(self.random_state), restart]).generate_state(2)
+        return int(seeds[0]), int(seeds[1])
+
+    def _sampler(self, train_spans: list[tuple[np.ndarray, np.ndarray]], seed: Any) -> Any:
+        """Random training batches drawn from ``np.random.default_rng(seed)``."""
+        return window_sampler(
+            train_spans,
+            np.random.default_rng(seed),
+            context_length=int(self.context_length),
+            forecast_length=int(self.forecast_length),
+            batch_size=int(self.batch_size),
+        )
 
     def _holdout_forecasts(
         self, series: list[tuple[np.ndarray, np.ndarray]], tail_starts: list[int]
@@ -451,9 +436,9 @@ class TSNodeForecaster(BaseForecaster):
             part = contexts[lo : lo + chunk]
             starts = [days[-1] for days, _ in part]
             windows = [(days[-c:], vals[-c:], len(days[-c:])) for days, vals in part]
-            batch = self._make_batch(windows)
+            batch = make_batch(windows)
             rel_q = [
-                (q - s).astype(np.float32)  # float32 grid, see _make_batch
+                (q - s).astype(np.float32)  # float32 grid, see make_batch
                 for q, s in zip(queries[lo : lo + chunk], starts, strict=True)
             ]
             union = np.unique(np.concatenate(rel_q))
@@ -474,7 +459,7 @@ class TSNodeForecaster(BaseForecaster):
                 )  # (S, B, K, 1) or (S, B, Q, 1)
             out = out[..., 0].cpu().numpy().astype(np.float64)
             for i, pos in enumerate(positions):
-                anchor = part[i][1][-1]  # last context value, see _make_batch
+                anchor = part[i][1][-1]  # last context value, see make_batch
                 results.append((out[:, i] if own else out[:, i, pos]) + anchor)
         return results
 

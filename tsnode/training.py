@@ -16,8 +16,17 @@ import torch
 from tqdm.auto import tqdm
 
 from tsnode.nn.latent_ode import LatentODE
+from tsnode.nn.ode import SolverError
 
-__all__ = ["Batch", "TrainingConfig", "TrainingError", "train_latent_ode", "kl_weight_at"]
+__all__ = [
+    "Batch",
+    "TrainingConfig",
+    "TrainingError",
+    "best_of_restarts",
+    "kl_weight_at",
+    "train_latent_ode",
+    "validation_loss",
+]
 
 
 class TrainingError(RuntimeError):
@@ -61,6 +70,7 @@ class TrainingConfig:
     max_nan_retries: int = 3
     progress: bool = True
     device: str = "cpu"
+    description: str = "tsnode fit"
     history: dict[str, list[float]] = field(default_factory=dict)
 
 
@@ -84,6 +94,39 @@ def _elbo(model: LatentODE, batch: Batch, config: TrainingConfig, kl_weight: flo
         iwae=config.iwae,
         t0=0.0,
     )
+
+
+def validation_loss(model: LatentODE, batches: list[Batch], config: TrainingConfig) -> float:
+    """Mean negative ELBO (KL weight 1) of ``model`` over fixed ``batches``, in eval mode.
+
+    The ``z0`` noise is drawn from a fixed seed, so two calls on the same weights, or on two
+    models, compare like with like; torch's global generator is restored afterwards.
+
+    Parameters
+    ----------
+    model : LatentODE
+    batches : list of Batch
+        Non-empty; moved to ``config.device``.
+    config : TrainingConfig
+        Supplies ``n_samples``, ``iwae`` and ``device``.
+
+    Returns
+    -------
+    float
+        Loss per observed target value, averaged over the batches (lower is better).
+    """
+    if not batches:
+        raise ValueError("batches must hold at least one Batch, got an empty list.")
+    device = torch.device(config.device)
+    model.eval()
+    generator_state = torch.get_rng_state()
+    torch.manual_seed(12345)  # same z0 noise every call: comparable losses
+    try:
+        with torch.no_grad():
+            total = sum(_elbo(model, b.to(device), config, 1.0).loss.item() for b in batches)
+    finally:
+        torch.set_rng_state(generator_state)
+    return total / len(batches)
 
 
 def train_latent_ode(
@@ -134,7 +177,9 @@ def train_latent_ode(
     bad_epochs = 0
     nan_retries = 0
     validation_batches = [b.to(device) for b in validation_batches]
-    bar = tqdm(range(config.epochs), desc="tsnode fit", disable=not config.progress, leave=False)
+    bar = tqdm(
+        range(config.epochs), desc=config.description, disable=not config.progress, leave=False
+    )
     for epoch in bar:
         beta = kl_weight_at(epoch, config.kl_warmup_epochs)
         model.train()
@@ -173,14 +218,7 @@ def train_latent_ode(
         good_state = copy.deepcopy(model.state_dict())
         val_loss = math.nan
         if validation_batches:
-            model.eval()
-            generator_state = torch.get_rng_state()
-            torch.manual_seed(12345)  # same z0 noise each epoch: comparable validation losses
-            with torch.no_grad():
-                val_loss = sum(
-                    _elbo(model, b, config, 1.0).loss.item() for b in validation_batches
-                ) / len(validation_batches)
-            torch.set_rng_state(generator_state)
+            val_loss = validation_loss(model, validation_batches, config)
         train_loss = sum(losses) / len(losses)
         history["loss"].append(train_loss)
         history["val_loss"].append(val_loss)
@@ -207,3 +245,70 @@ def train_latent_ode(
     model.load_state_dict(best_state)
     model.eval()
     return history
+
+
+def best_of_restarts(
+    train_restart: Callable[[int], tuple[LatentODE, dict[str, list[float]]]],
+    *,
+    n_init: int,
+    scoring_batches: list[Batch],
+    config: TrainingConfig,
+) -> tuple[LatentODE, dict[str, list[float]], list[float]]:
+    """Train ``n_init`` restarts and keep the one with the lowest :func:`validation_loss`.
+
+    Parameters
+    ----------
+    train_restart : callable
+        ``train_restart(r)`` trains restart ``r`` from its own initialisation and returns
+        ``(model, history)``.
+    n_init : int
+        Number of restarts; with 1 the model is returned without ranking (its loss is still
+        computed when ``scoring_batches`` is non-empty).
+    scoring_batches : list of Batch
+        Fixed batches the restarts are ranked on (may be empty for ``n_init=1``).
+    config : TrainingConfig
+        Its ``description`` is set to ``"<description> r/n"`` for each restart's progress bar.
+
+    Returns
+    -------
+    model, history
+        Of the kept restart.
+    losses : list of float, length ``n_init``
+        Each restart's loss; NaN for a failed restart or when nothing was scored.
+
+    Raises
+    ------
+    TrainingError, SolverError
+        A single fit's error, or the last restart's when every restart failed. With several
+        restarts a failed one is skipped with a ``RuntimeWarning``.
+    """
+    base = config.description
+    kept: tuple[float, LatentODE, dict[str, list[float]]] | None = None
+    losses: list[float] = []
+    error: Exception | None = None
+    for restart in range(n_init):
+        if n_init > 1:
+            config.description = f"{base} {restart + 1}/{n_init}"
+        try:
+            model, history = train_restart(restart)
+        except (TrainingError, SolverError) as failure:
+            if n_init == 1:
+                raise
+            error = failure
+            losses.append(math.nan)
+            warnings.warn(
+                f"Restart {restart + 1} of n_init={n_init} failed and is skipped: {failure}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            continue
+        finally:
+            config.description = base
+        loss = validation_loss(model, scoring_batches, config) if scoring_batches else math.nan
+        losses.append(loss)
+        rank = math.inf if math.isnan(loss) else loss  # a NaN loss never beats a finite one
+        if kept is None or rank < kept[0]:
+            kept = (rank, model, history)
+    if kept is None:
+        raise error  # type: ignore[misc]  # every restart failed
+    return kept[1], kept[2], losses

@@ -1,0 +1,137 @@
+"""TSNodeForecaster(n_init=...): independent restarts, the lowest validation loss is kept."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+import tsnode.training as training_module
+from tests.test_forecaster import FIT_END, PARAMS, make_prices
+from tsnode._windows import make_batch
+from tsnode.forecaster import TSNodeForecaster
+from tsnode.training import TrainingConfig, TrainingError, validation_loss
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def train():
+    return make_prices().loc[:FIT_END]
+
+
+@pytest.fixture(scope="module")
+def single(train) -> TSNodeForecaster:
+    return TSNodeForecaster(**PARAMS).fit(train)
+
+
+@pytest.fixture(scope="module")
+def three(train) -> TSNodeForecaster:
+    return TSNodeForecaster(**PARAMS, n_init=3).fit(train)
+
+
+def held_back_loss(model: TSNodeForecaster, train) -> float:
+    """The kept model's loss on the forecaster's own validation windows."""
+    windows = model._split(model._scaled_series(train))[1][:512]
+    bs = int(model.batch_size)
+    batches = [make_batch(windows[i : i + bs]) for i in range(0, len(windows), bs)]
+    config = TrainingConfig(n_samples=model.n_samples_train, progress=False)
+    return validation_loss(model.model_, batches, config)
+
+
+def test_single_fit_records_its_validation_loss(single, train):
+    assert len(single.restart_losses_) == 1
+    assert single.restart_losses_[0] == pytest.approx(held_back_loss(single, train), rel=1e-6)
+
+
+def test_restarts_keep_the_lowest_validation_loss(three, train):
+    losses = three.restart_losses_
+    assert len(losses) == 3 and all(math.isfinite(v) for v in losses)
+    assert len(set(losses)) == 3  # independent initialisations
+    assert held_back_loss(three, train) == pytest.approx(min(losses), rel=1e-6)
+
+
+def test_restart_zero_is_the_plain_fit(single, three):
+    # Raising n_init never keeps a model with a higher validation loss than n_init=1's.
+    assert three.restart_losses_[0] == single.restart_losses_[0]
+    assert min(three.restart_losses_) <= single.restart_losses_[0]
+
+
+def test_restarts_are_reproducible(three, train):
+    again = TSNodeForecaster(**PARAMS, n_init=3).fit(train)
+    assert again.restart_losses_ == three.restart_losses_
+    np.testing.assert_array_equal(
+        again.predict_quantiles(5, quantiles=[0.1, 0.5, 0.9]).to_numpy(),
+        three.predict_quantiles(5, quantiles=[0.1, 0.5, 0.9]).to_numpy(),
+    )
+
+
+def test_restarts_without_validation_data_are_ranked_on_training_windows(train):
+    model = TSNodeForecaster(**PARAMS, n_init=2, validation_fraction=0.0).fit(train)
+    assert len(model.restart_losses_) == 2
+    assert all(math.isfinite(v) for v in model.restart_losses_)
+    assert all(math.isnan(v) for v in model.history_["val_loss"])
+    plain = TSNodeForecaster(**PARAMS, validation_fraction=0.0).fit(train)
+    assert len(plain.restart_losses_) == 1 and math.isnan(plain.restart_losses_[0])
+
+
+def test_a_failed_restart_is_skipped_with_a_warning(train, monkeypatch):
+    real, calls = training_module.train_latent_ode, []
+
+    def flaky(model, draw_batch, val_batches, config):
+        calls.append(1)
+        if len(calls) == 1:
+            raise TrainingError("The training loss became nan at epoch 0")
+        return real(model, draw_batch, val_batches, config)
+
+    monkeypatch.setattr("tsnode.forecaster.train_latent_ode", flaky)
+    with pytest.warns(RuntimeWarning, match="Restart 1 of n_init=2 failed and is skipped"):
+        model = TSNodeForecaster(**PARAMS, n_init=2).fit(train)
+    assert math.isnan(model.restart_losses_[0]) and math.isfinite(model.restart_losses_[1])
+    assert model.predict(3).notna().all().all()
+
+
+def test_every_restart_failing_leaves_the_model_unfitted(train, monkeypatch):
+    def broken(*args, **kwargs):
+        raise TrainingError("The training loss became nan at epoch 0")
+
+    monkeypatch.setattr("tsnode.forecaster.train_latent_ode", broken)
+    model = TSNodeForecaster(**PARAMS, n_init=2)
+    with pytest.warns(RuntimeWarning, match="failed and is skipped"):
+        with pytest.raises(TrainingError, match="became nan"):
+            model.fit(train)
+    assert not hasattr(model, "model_") and not hasattr(model, "restart_losses_")
+
+
+def test_n_init_is_a_cloneable_parameter():
+    model = TSNodeForecaster(n_init=4)
+    assert model.get_params()["n_init"] == 4 and clone(model).n_init == 4
+    assert TSNodeForecaster().n_init == 1
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2", None])
+def test_bad_n_init_is_refused_by_name(train, bad):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"n_init must be an int >= 1, got"):
+            TSNodeForecaster(**PARAMS, n_init=bad).fit(train)
+
+
+def test_save_and_load_keep_the_restart_losses(three, tmp_path):
+    loaded = TSNodeForecaster.load(three.save(tmp_path / "m"))
+    assert loaded.n_init == 3
+    assert loaded.restart_losses_ == pytest.approx(three.restart_losses_, rel=0, abs=0)
+    np.testing.assert_array_equal(
+        loaded.predict_quantiles(5, quantiles=[0.5]).to_numpy(),
+        three.predict_quantiles(5, quantiles=[0.5]).to_numpy(),
+    )

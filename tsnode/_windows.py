@@ -1,0 +1,149 @@
+"""Windows of irregular series → Latent ODE batches (numpy and torch; no pandas).
+
+:class:`~tsnode.forecaster.TSNodeForecaster` turns each price series into ``(days, values)``
+arrays; this module cuts them into training spans and held-back validation windows, and lays
+windows out as :class:`~tsnode.training.Batch` tensors on times relative to each window's last
+context observation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from tsnode.training import Batch
+
+__all__ = ["make_batch", "split_series", "window_sampler"]
+
+Series = tuple[np.ndarray, np.ndarray]
+Window = tuple[np.ndarray, np.ndarray, int]
+
+
+def make_batch(windows: list[Window]) -> Batch:
+    """Windows ``(days, values, n_context)`` → a :class:`Batch` on relative times and values.
+
+    Parameters
+    ----------
+    windows : list of (days, values, n_context)
+        ``days`` and ``values`` have shape (n_obs,); the first ``n_context`` observations are
+        the encoder's context, all of them are targets.
+
+    Returns
+    -------
+    Batch
+        ``times``/``values``/``mask`` of shape (B, C[, 1]) with C the longest context,
+        ``t_query`` of shape (Q,) (the union of relative times), targets (B, Q, 1). Times are
+        relative to each window's last context observation, values to its value there; the
+        caller adds that value back to decoded samples.
+    """
+    n_ctx_max = max(n for _, _, n in windows)
+    # float32 before np.unique: differences of float64 day counts (tz-aware data across a
+    # DST change, intraday data) give near-equal times that would collide as float32 and
+    # make the query grid non-increasing.
+    # Model time zero is each window's last context observation: forecasts integrate
+    # forward from there (few solver steps), the context is reconstructed backwards.
+    rel = [(days - days[n - 1]).astype(np.float32) for days, _, n in windows]
+    union = np.unique(np.concatenate(rel))
+    b, q = len(windows), len(union)
+    times = np.zeros((b, n_ctx_max))
+    values = np.zeros((b, n_ctx_max, 1))
+    mask = np.zeros((b, n_ctx_max, 1))
+    target_values = np.zeros((b, q, 1))
+    target_mask = np.zeros((b, q, 1))
+    for i, ((_, raw, n_ctx), r) in enumerate(zip(windows, rel, strict=True)):
+        # Values are taken relative to the last context value (the anchor): the model
+        # learns moves, not levels, so it is translation invariant in (log) price.
+        vals = raw - raw[n_ctx - 1]
+        times[i, :n_ctx] = r[:n_ctx]
+        times[i, n_ctx:] = r[n_ctx - 1]
+        values[i, :n_ctx, 0] = vals[:n_ctx]
+        mask[i, :n_ctx, 0] = 1.0
+        pos = np.searchsorted(union, r)
+        target_values[i, pos, 0] = vals
+        target_mask[i, pos, 0] = 1.0
+    as_t = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
+    return Batch(
+        as_t(times),
+        as_t(values),
+        as_t(mask),
+        as_t(union),
+        as_t(target_values),
+        as_t(target_mask),
+    )
+
+
+def split_series(
+    series: list[Series],
+    *,
+    context_length: int,
+    forecast_length: int,
+    validation_fraction: float,
+) -> tuple[list[Series], list[Window], list[int]]:
+    """Training spans, early-stopping windows and the first held-back index of each series.
+
+    The last ``validation_fraction`` of each series' observations (at least
+    ``forecast_length`` when that fits) is held back when the rest still holds one full
+    window of ``context_length + forecast_length`` observations; validation windows start
+    every ``forecast_length`` observations and see the context before the tail.
+
+    Returns
+    -------
+    train_spans : list of (days, values)
+        Each series without its held-back tail.
+    val_windows : list of (days, values, n_context)
+    tail_starts : list of int
+        Index of each series' first held-back observation (its length when none is held).
+    """
+    c, h = int(context_length), int(forecast_length)
+    train_spans, val_windows, tail_starts = [], [], []
+    for days, vals in series:
+        n = len(days)
+        n_val = int(round(validation_fraction * n)) if validation_fraction else 0
+        n_val = max(n_val, min(h, n_val * 4)) if n_val else 0
+        end = n - n_val
+        if n_val and end >= c + h:  # enough history: hold the tail back
+            for start in range(end - c, n - 1 - min(h, n_val) + 1, max(1, h)):
+                stop = min(start + c + h, n)
+                if stop - start > c:
+                    val_windows.append((days[start:stop], vals[start:stop], c))
+        else:
+            end = n
+        train_spans.append((days[:end], vals[:end]))
+        tail_starts.append(end)
+    return train_spans, val_windows, tail_starts
+
+
+def window_sampler(
+    train_spans: list[Series],
+    rng: np.random.Generator,
+    *,
+    context_length: int,
+    forecast_length: int,
+    batch_size: int,
+) -> Callable[[], Batch]:
+    """A function that draws a random training :class:`Batch` from ``rng`` at each call.
+
+    Each of the ``batch_size`` windows comes from a span picked with probability proportional
+    to its length, and is a random run of ``context_length + forecast_length`` consecutive
+    observations of it; a shorter span is used whole, its last quarter (at most
+    ``forecast_length`` observations) as the forecast part.
+    """
+    c, h = int(context_length), int(forecast_length)
+    lengths = np.array([len(d) for d, _ in train_spans], dtype=float)
+    weights = lengths / lengths.sum()
+
+    def window_of(days: np.ndarray, vals: np.ndarray) -> Window:
+        n = len(days)
+        if n >= c + h:
+            start = int(rng.integers(0, n - (c + h) + 1))
+            return days[start : start + c + h], vals[start : start + c + h], c
+        n_future = max(1, min(h, n // 4))
+        return days, vals, n - n_future
+
+    def draw_batch() -> Batch:
+        picks = rng.choice(len(train_spans), size=int(batch_size), p=weights)
+        return make_batch([window_of(*train_spans[k]) for k in picks])
+
+    return draw_batch
