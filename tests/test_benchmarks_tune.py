@@ -74,3 +74,14 @@ def test_quick_run_ranks_the_seed_ensemble_with_the_variants(tune, tmp_path):
     ranked = sorted(r["variant"] for r in report["ranking"])
     assert ranked == ["midpoint/ens2", "midpoint/prior16"]
     assert "midpoint/ens2" in (tmp_path / "round4.md").read_text()
+
+
+def test_quick_run_ranks_the_restarted_model_with_the_variants(tune, tmp_path):
+    report = tune.main(
+        ["--quick", "--solvers", "midpoint", "--variants", "prior16", "--n-init", "2"]
+        + ["--out", str(tmp_path), "--stem", "round5"]
+    )
+    assert report["settings"]["n_init"] == 2
+    ranked = sorted(r["variant"] for r in report["ranking"])
+    assert ranked == ["midpoint/init2", "midpoint/prior16"]
+    assert "midpoint/init2" in (tmp_path / "round5.md").read_text()
