@@ -15,7 +15,7 @@ from sklearn.exceptions import NotFittedError
 from tsnode import EnsembleForecaster
 from tsnode._serialization import SerializationError
 from tsnode.base import BaseForecaster
-from tsnode.baselines import GBMForecaster
+from tsnode.baselines import GBMForecaster, NaiveForecaster
 from tsnode.datasets import make_gbm
 from tsnode.forecaster import TSNodeForecaster
 
@@ -329,3 +329,22 @@ def test_pooled_samples_have_the_requested_shape_for_any_split(
     assert paths.shape == (n_samples, horizon, 2)
     assert np.isfinite(paths).all() and (paths > 0).all()
     np.testing.assert_array_equal(paths, model.sample(horizon, n_samples=n_samples))
+
+
+def test_an_unsaveable_parameter_writes_nothing(tmp_path):
+    model = EnsembleForecaster(NaiveForecaster(), n_members=2, random_state=0, progress=False)
+    model.fit(_prices())
+    model.n_jobs = object()  # not a JSON value: refused before any member is written
+    with pytest.raises(SerializationError):
+        model.save(tmp_path / "half")
+    assert not (tmp_path / "half").exists()
+
+
+def test_a_generator_random_state_is_saved_as_none(tmp_path):
+    model = EnsembleForecaster(
+        NaiveForecaster(), n_members=2, random_state=np.random.default_rng(0), progress=False
+    )
+    model.fit(_prices())
+    loaded = EnsembleForecaster.load(model.save(tmp_path / "gen"))
+    assert loaded.random_state is None and loaded.member_seeds_ == model.member_seeds_
+    pd.testing.assert_frame_equal(loaded.predict_quantiles(3), model.predict_quantiles(3))

@@ -41,6 +41,7 @@ from tsnode._serialization import (
     SerializationError,
     from_jsonable,
     read_config,
+    saveable_params,
     to_jsonable,
     write_config,
 )
@@ -173,8 +174,6 @@ def _write_save(
     ``config.json`` last (a complete save has a config). ``params`` are already JSON-ready;
     the index metadata is checked before anything is written. ``extra``: further config
     entries."""
-    from tsnode import __version__
-
     index_config = _index_config(forecaster.y_)
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -183,15 +182,12 @@ def _write_save(
 
         save_file(weights, str(path / _WEIGHTS_FILE))
     _write_data(path / _DATA_FILE, forecaster.y_, arrays)
-    config = {
-        "format": _FORMAT_VERSION,
-        "class": type(forecaster).__name__,
-        "tsnode_version": __version__,
-        "params": params,
-        **index_config,
-        **(extra or {}),
-    }
-    write_config(path / _CONFIG_FILE, config)
+    write_config(
+        path / _CONFIG_FILE,
+        {"params": params, **index_config, **(extra or {})},
+        class_name=type(forecaster).__name__,
+        format_version=_FORMAT_VERSION,
+    )
     return path
 
 
@@ -279,12 +275,9 @@ def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
 def _baseline_params(forecaster: Any) -> dict[str, Any]:
     """The constructor parameters to save, checked to be restorable without pickle.
 
-    A numpy Generator ``random_state`` is saved as None (its state is not a parameter to
-    restore), as ``EnsembleForecaster.save`` does.
+    A numpy Generator ``random_state`` is saved as None, see :func:`saveable_params`.
     """
-    params = forecaster.get_params(deep=False)
-    if isinstance(params.get("random_state"), np.random.Generator):
-        params["random_state"] = None
+    params = saveable_params(forecaster)
     _check_baseline_params(params, when="save")
     return params
 

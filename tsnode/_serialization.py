@@ -21,6 +21,7 @@ __all__ = [
     "SerializationError",
     "to_jsonable",
     "from_jsonable",
+    "saveable_params",
     "write_config",
     "read_config",
     "ALLOWED_PREFIXES",
@@ -146,10 +147,30 @@ def from_jsonable(data: Any, *, allowed: tuple[str, ...] = ALLOWED_PREFIXES) -> 
     raise SerializationError(f"unrecognised entry with keys {sorted(data)} in saved model.")
 
 
-def write_config(file: Path, config: dict[str, Any]) -> None:
-    """Write ``config`` as JSON to ``file`` atomically (a temporary file, then a rename)."""
+def saveable_params(estimator: Any) -> dict[str, Any]:
+    """``estimator.get_params(deep=False)`` with a numpy Generator ``random_state`` as None.
+
+    A Generator's state is not a parameter to restore: a loaded model forecasts from its
+    saved weights and seeds, and a refit of it draws fresh randomness.
+    """
+    params = estimator.get_params(deep=False)
+    if isinstance(params.get("random_state"), np.random.Generator):
+        params["random_state"] = None
+    return params
+
+
+def write_config(file: Path, body: dict[str, Any], *, class_name: str, format_version: int) -> None:
+    """Write the config of a saved ``class_name`` as JSON to ``file``, atomically.
+
+    The file holds ``format``, ``class`` and ``tsnode_version`` (what :func:`read_config`
+    checks) followed by ``body``. It is written to a temporary file, then renamed, so a
+    crash never leaves a truncated config.
+    """
+    from tsnode import __version__
+
+    config = {"format": format_version, "class": class_name, "tsnode_version": __version__}
     tmp = file.with_name(file.name + ".tmp")
-    tmp.write_text(json.dumps(config, indent=1))
+    tmp.write_text(json.dumps({**config, **body}, indent=1))
     os.replace(tmp, file)
 
 

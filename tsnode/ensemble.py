@@ -25,6 +25,7 @@ from tsnode._serialization import (
     SerializationError,
     from_jsonable,
     read_config,
+    saveable_params,
     to_jsonable,
     write_config,
 )
@@ -228,8 +229,6 @@ class EnsembleForecaster(BaseForecaster):
         Path
             The directory.
         """
-        from tsnode import __version__
-
         check_is_fitted(self)
         if not hasattr(type(self.members_[0]), "load"):
             raise TypeError(
@@ -238,22 +237,20 @@ class EnsembleForecaster(BaseForecaster):
                 "saved (TSNodeForecaster, GRUForecaster, NaiveForecaster, DriftForecaster or "
                 "GBMForecaster)."
             )
+        params = saveable_params(self)
+        params["estimator"] = clone(self._template())
+        # Converted before any file is written: an unsaveable parameter leaves no directory.
+        body = {"params": to_jsonable(params), "member_seeds": self.member_seeds_}
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         for i, member in enumerate(self.members_):
             member.save(path / f"member_{i}")
-        params = self.get_params(deep=False)
-        params["estimator"] = clone(self._template())
-        if isinstance(params["random_state"], np.random.Generator):
-            params["random_state"] = None  # a Generator's state is not a parameter to restore
-        config = {
-            "format": _FORMAT_VERSION,
-            "class": "EnsembleForecaster",
-            "tsnode_version": __version__,
-            "params": to_jsonable(params),
-            "member_seeds": self.member_seeds_,
-        }
-        write_config(path / _CONFIG_FILE, config)
+        write_config(
+            path / _CONFIG_FILE,
+            body,
+            class_name="EnsembleForecaster",
+            format_version=_FORMAT_VERSION,
+        )
         return path
 
     @classmethod
