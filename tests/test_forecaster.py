@@ -117,15 +117,6 @@ def quantiles_of(estimator: TSNodeForecaster, horizon=4) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Tiny models run fastest on one thread, and spinning threads slow a shared CI box."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def prices() -> pd.DataFrame:
     return make_prices()

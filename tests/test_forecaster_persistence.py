@@ -35,14 +35,6 @@ PARAMS = dict(
 FILES = ("config.json", "weights.safetensors", "data.safetensors")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _prices(tz: str | None = None) -> pd.DataFrame:
     y = make_gbm(2, n_days=80, drop_fraction=0.1, random_state=5)
     y.iloc[10:14, 1] = np.nan

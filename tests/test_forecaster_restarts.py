@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 from sklearn.base import clone
 
 import tsnode.training as training_module
@@ -15,14 +14,6 @@ from tests.test_forecaster import FIT_END, PARAMS, make_prices
 from tsnode._windows import make_batch
 from tsnode.forecaster import TSNodeForecaster
 from tsnode.training import TrainingConfig, TrainingError, validation_loss
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")
