@@ -291,7 +291,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         state.clear()
     VARIANTS.update({k: ALL_VARIANTS[k] for k in ["raw", *args.variants] if k in ALL_VARIANTS})
     torch.set_num_threads(1)
-    started, code = time.perf_counter(), bench.git_state(("tsnode",))  # the code that runs
+    started, code = (
+        time.perf_counter(),
+        bench.git_state((*bench.CODE_PATHS, "benchmarks/tune_prices.py")),
+    )  # the code that runs
     frame = load_sample(args.tickers)
     frame = frame[frame.index <= pd.Timestamp(args.tune_end)]
     data = frame.iloc[-(args.train_days + args.eval_days) :]
