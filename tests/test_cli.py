@@ -187,6 +187,7 @@ def test_forecast_quick_via_env_in_process(tmp_path, monkeypatch, capsys):
                 "calendar": "XNYS",
                 "device": "cpu",
                 "members": 1,
+                "restarts": 1,
             },
         )
     ]
@@ -494,3 +495,18 @@ def test_public_names_importable():
     assert issubclass(cli.CLIError, Exception)
     assert set(cli.MODELS) == {"tsnode", "gru", "gbm", "drift", "naive"}
     assert cli.QUICK_ENV_VAR == "TSNODE_QUICK"
+
+
+def test_make_forecaster_restarts_set_n_init_for_tsnode_only():
+    assert make_forecaster("tsnode", quick=True, restarts=3).n_init == 3
+    assert make_forecaster("tsnode", quick=True).n_init == 1
+    assert "n_init" not in make_forecaster("gru", quick=True, restarts=3).get_params()
+
+
+def test_forecast_with_restarts_in_process(tmp_path, capsys):
+    out_csv = tmp_path / "fc.csv"
+    argv = ["forecast", "--sample", "msft", "--quick", "--horizon", "3", "--restarts", "2"]
+    assert main([*argv, "--output", str(out_csv), "--quiet"]) == 0, capsys.readouterr().err
+    assert len(pd.read_csv(out_csv)) == 3
+    assert main([*argv[:-1], "0", "--quiet"]) == 2
+    assert "--restarts" in capsys.readouterr().err

@@ -100,6 +100,13 @@ def _add_common(parser: argparse.ArgumentParser, *, default_lookback: int) -> No
         "(default 1: one model)",
     )
     model.add_argument(
+        "--restarts",
+        type=_positive_int,
+        default=1,
+        help="train this many tsnode restarts and keep the one with the lowest validation loss "
+        "(default 1)",
+    )
+    model.add_argument(
         "--coverage",
         type=_coverage,
         default=0.8,

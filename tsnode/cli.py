@@ -96,6 +96,7 @@ def make_forecaster(
     calendar: str | None = "XNYS",
     device: str = "cpu",
     members: int = 1,
+    restarts: int = 1,
 ) -> Any:
     """Build a forecaster by name with the command line's training budgets.
 
@@ -117,6 +118,9 @@ def make_forecaster(
     members : int, default 1
         With more than 1 (tsnode and gru only), an :class:`~tsnode.EnsembleForecaster` of that
         many members seeded from ``seed``.
+    restarts : int, default 1
+        ``n_init`` of tsnode: train this many restarts and keep the one with the lowest
+        validation loss (ignored by the other models).
 
     Returns
     -------
@@ -137,6 +141,8 @@ def make_forecaster(
             settings = dict(_GRU_QUICK if quick else _GRU_DEFAULT)
         if epochs is not None:
             settings["epochs"] = epochs
+        if name == "tsnode":
+            settings["n_init"] = restarts
         model = cls(**settings, **common, progress=progress, device=device)
         if members == 1:
             return model
@@ -225,6 +231,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
         calendar=None if args.calendar.strip().lower() in {"", "none"} else args.calendar,
         device=args.device,
         members=args.members,
+        restarts=args.restarts,
     )
     names = ", ".join(str(c) for c in frame.columns)
     _say(
@@ -297,6 +304,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             calendar=None if args.calendar.strip().lower() in {"", "none"} else args.calendar,
             device=args.device,
             members=args.members,
+            restarts=args.restarts,
         )
         for name in args.models
     }
