@@ -7,13 +7,14 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 
 import tsnode.training as training_module
 from tests.test_forecaster import FIT_END, PARAMS, make_prices
 from tsnode._windows import make_batch
 from tsnode.forecaster import TSNodeForecaster
-from tsnode.training import TrainingConfig, TrainingError, validation_loss
+from tsnode.training import TrainingConfig, TrainingError, cuda_devices, validation_loss
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +127,16 @@ def test_save_and_load_keep_the_restart_losses(three, tmp_path):
         loaded.predict_quantiles(5, quantiles=[0.5]).to_numpy(),
         three.predict_quantiles(5, quantiles=[0.5]).to_numpy(),
     )
+
+
+def test_fit_leaves_the_global_torch_generator_alone(train):
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    TSNodeForecaster(**PARAMS, n_init=2).fit(train)
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_cuda_devices_lists_only_gpus():
+    assert cuda_devices("cpu") == [] and cuda_devices(torch.device("cpu")) == []
+    if torch.cuda.is_available():
+        assert cuda_devices("cuda:0") == [0]

@@ -39,6 +39,7 @@ from tsnode.nn.ode import FIXED_STEP_SOLVERS
 from tsnode.training import (
     TrainingConfig,
     best_of_restarts,
+    cuda_devices,
     train_latent_ode,
 )
 
@@ -349,9 +350,12 @@ class TSNodeForecaster(BaseForecaster):
         def train_restart(restart: int) -> tuple[LatentODE, dict[str, list[float]]]:
             numpy_seed, torch_seed = self._restart_seeds(restart)
             draw_batch = self._sampler(train_spans, numpy_seed)
-            torch.manual_seed(torch_seed)
-            model = self._build_model().to(self.device)
-            return model, train_latent_ode(model, draw_batch, val_batches, config)
+            # The seed drives initialisation and training noise without touching the caller's
+            # global generators (forked on the CPU and on the training GPU).
+            with torch.random.fork_rng(devices=cuda_devices(self.device)):
+                torch.manual_seed(torch_seed)
+                model = self._build_model().to(self.device)
+                return model, train_latent_ode(model, draw_batch, val_batches, config)
 
         self.model_, self.history_, losses = best_of_restarts(
             train_restart, n_init=n_init, scoring_batches=scoring, config=config

@@ -23,6 +23,7 @@ __all__ = [
     "TrainingConfig",
     "TrainingError",
     "best_of_restarts",
+    "cuda_devices",
     "kl_weight_at",
     "train_latent_ode",
     "validation_loss",
@@ -100,7 +101,8 @@ def validation_loss(model: LatentODE, batches: list[Batch], config: TrainingConf
     """Mean negative ELBO (KL weight 1) of ``model`` over fixed ``batches``, in eval mode.
 
     The ``z0`` noise is drawn from a fixed seed, so two calls on the same weights, or on two
-    models, compare like with like; torch's global generator is restored afterwards.
+    models, compare like with like; torch's global generators (CPU and the model's GPU) are
+    left as they were.
 
     Parameters
     ----------
@@ -119,14 +121,22 @@ def validation_loss(model: LatentODE, batches: list[Batch], config: TrainingConf
         raise ValueError("batches must hold at least one Batch, got an empty list.")
     device = torch.device(config.device)
     model.eval()
-    generator_state = torch.get_rng_state()
-    torch.manual_seed(12345)  # same z0 noise every call: comparable losses
-    try:
+    # Forked generators: the fixed seed must not reset the training noise that follows, on
+    # the CPU or on the model's GPU.
+    with torch.random.fork_rng(devices=cuda_devices(device)):
+        torch.manual_seed(12345)  # same z0 noise every call: comparable losses
         with torch.no_grad():
             total = sum(_elbo(model, b.to(device), config, 1.0).loss.item() for b in batches)
-    finally:
-        torch.set_rng_state(generator_state)
     return total / len(batches)
+
+
+def cuda_devices(device: torch.device | str) -> list[int]:
+    """The CUDA device indices whose generators ``torch.random.fork_rng`` must fork for work
+    on ``device`` (empty for the CPU)."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return []
+    return [device.index if device.index is not None else torch.cuda.current_device()]
 
 
 def train_latent_ode(
