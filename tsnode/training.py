@@ -205,7 +205,8 @@ def train_latent_ode(
                         f"The training loss became {result.loss.item()} at epoch {epoch} and stayed "
                         f"non-finite after {config.max_nan_retries} recoveries (each restored the last "
                         "good weights and halved the learning rate). Try a smaller learning_rate, "
-                        "a fixed-step solver (solver='rk4'), or check the data for extreme values."
+                        "a fixed-step solver (solver='rk4'), restarts (n_init=3: a diverging "
+                        "restart is skipped), or check the data for extreme values."
                     )
                 warnings.warn(
                     f"Non-finite training loss at epoch {epoch}; restoring the last good weights "
