@@ -85,3 +85,13 @@ def test_quick_run_ranks_the_restarted_model_with_the_variants(tune, tmp_path):
     ranked = sorted(r["variant"] for r in report["ranking"])
     assert ranked == ["midpoint/init2", "midpoint/prior16"]
     assert "midpoint/init2" in (tmp_path / "round5.md").read_text()
+
+
+def test_quick_run_ranks_longer_contexts_with_the_variants(tune, tmp_path):
+    report = tune.main(
+        ["--quick", "--solvers", "midpoint", "--variants", "prior16", "--context-lengths", "30"]
+        + ["--out", str(tmp_path), "--stem", "round6"]
+    )
+    assert report["settings"]["context_lengths"] == [30]
+    ranked = sorted(r["variant"] for r in report["ranking"])
+    assert ranked == ["midpoint/ctx30", "midpoint/prior16"]
