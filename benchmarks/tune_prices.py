@@ -90,7 +90,12 @@ the cost clause of the fifth round, all written down before the run: longer cont
 encoder time, so a candidate becomes the library default only if it ranks first *and* it
 meets more targets, or lowers the mean coverage error by at least 0.002, or the mean
 CRPS/GBM by at least 0.005; only then is the evaluation period re-run. Results in
-``results/tune_prices_round6.md``.
+``results/tune_prices_round6.md`` (code d63dd5b, 17.5 min): ``ctx120`` ranks first on the
+rule (10 of 12 targets like ``prior16``, mean coverage error 0.0131 vs 0.0144) but fails the
+cost clause (0.0013 < 0.002, and its mean CRPS/GBM is worse, 1.030 vs 1.011); ``ctx250``
+meets 9 (coverage error 0.023, CRPS/GBM 1.064). ``context_length`` stays 60 and the
+evaluation period was not re-run. The premise failed too: the 20-day CRPS/GBM grows with the
+context (1.058, 1.077, 1.115 for 60, 120, 250 observations).
 
 Baselines (naive, drift, GBM) run on the same cutoffs. Scores are those of
 ``bench_prices.py`` (MASE/RW, scaled CRPS / GBM, 80% and 90% coverage); fit CPU time is
