@@ -64,34 +64,23 @@ def test_rank_variants_follows_the_rule(tune):
     assert ranked == [f"m/{tune.INCUMBENT}", "m/b", "m/a", "m/c"]
 
 
-def test_quick_run_ranks_the_seed_ensemble_with_the_variants(tune, tmp_path):
+@pytest.mark.parametrize(
+    ("flags", "setting", "value", "candidate"),
+    [
+        (["--members", "2"], "members", 2, "midpoint/ens2"),  # fourth round
+        (["--n-init", "2"], "n_init", 2, "midpoint/init2"),  # fifth round
+        (["--context-lengths", "30"], "context_lengths", [30], "midpoint/ctx30"),  # sixth round
+    ],
+)
+def test_quick_run_ranks_each_extra_candidate_with_the_variants(
+    tune, tmp_path, flags, setting, value, candidate
+):
     report = tune.main(
-        ["--quick", "--solvers", "midpoint", "--variants", "prior16", "--members", "2"]
-        + ["--out", str(tmp_path), "--stem", "round4"]
+        ["--quick", "--solvers", "midpoint", "--variants", "prior16", *flags]
+        + ["--out", str(tmp_path), "--stem", "round"]
     )
-    assert report["settings"]["members"] == 2
-    assert {"midpoint/prior16", "midpoint/ens2"} <= set(report["scores"])
+    assert report["settings"][setting] == value
+    assert {"midpoint/prior16", candidate} <= set(report["scores"])
     ranked = sorted(r["variant"] for r in report["ranking"])
-    assert ranked == ["midpoint/ens2", "midpoint/prior16"]
-    assert "midpoint/ens2" in (tmp_path / "round4.md").read_text()
-
-
-def test_quick_run_ranks_the_restarted_model_with_the_variants(tune, tmp_path):
-    report = tune.main(
-        ["--quick", "--solvers", "midpoint", "--variants", "prior16", "--n-init", "2"]
-        + ["--out", str(tmp_path), "--stem", "round5"]
-    )
-    assert report["settings"]["n_init"] == 2
-    ranked = sorted(r["variant"] for r in report["ranking"])
-    assert ranked == ["midpoint/init2", "midpoint/prior16"]
-    assert "midpoint/init2" in (tmp_path / "round5.md").read_text()
-
-
-def test_quick_run_ranks_longer_contexts_with_the_variants(tune, tmp_path):
-    report = tune.main(
-        ["--quick", "--solvers", "midpoint", "--variants", "prior16", "--context-lengths", "30"]
-        + ["--out", str(tmp_path), "--stem", "round6"]
-    )
-    assert report["settings"]["context_lengths"] == [30]
-    ranked = sorted(r["variant"] for r in report["ranking"])
-    assert ranked == ["midpoint/ctx30", "midpoint/prior16"]
+    assert ranked == sorted([candidate, "midpoint/prior16"])
+    assert candidate in (tmp_path / "round.md").read_text()
