@@ -138,5 +138,6 @@ def test_fit_leaves_the_global_torch_generator_alone(train):
 
 def test_cuda_devices_lists_only_gpus():
     assert cuda_devices("cpu") == [] and cuda_devices(torch.device("cpu")) == []
+    assert cuda_devices("cuda:1") == [1]  # an explicit index needs no GPU to resolve
     if torch.cuda.is_available():
         assert cuda_devices("cuda:0") == [0]
