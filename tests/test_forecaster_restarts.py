@@ -141,3 +141,9 @@ def test_cuda_devices_lists_only_gpus():
     assert cuda_devices("cuda:1") == [1]  # an explicit index needs no GPU to resolve
     if torch.cuda.is_available():
         assert cuda_devices("cuda:0") == [0]
+
+
+def test_save_and_load_keep_a_nan_restart_loss(train, tmp_path):
+    plain = TSNodeForecaster(**PARAMS, validation_fraction=0.0).fit(train)
+    loaded = TSNodeForecaster.load(plain.save(tmp_path / "nan"))
+    assert len(loaded.restart_losses_) == 1 and math.isnan(loaded.restart_losses_[0])
