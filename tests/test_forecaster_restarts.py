@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 
@@ -147,3 +148,16 @@ def test_save_and_load_keep_a_nan_restart_loss(train, tmp_path):
     plain = TSNodeForecaster(**PARAMS, validation_fraction=0.0).fit(train)
     loaded = TSNodeForecaster.load(plain.save(tmp_path / "nan"))
     assert len(loaded.restart_losses_) == 1 and math.isnan(loaded.restart_losses_[0])
+
+
+def test_a_save_from_before_n_init_still_loads(three, tmp_path):
+    path = three.save(tmp_path / "old")
+    config = json.loads((path / "config.json").read_text())
+    del config["restart_losses_"], config["params"]["__dict__"]["n_init"]
+    (path / "config.json").write_text(json.dumps(config))
+    loaded = TSNodeForecaster.load(path)
+    assert loaded.n_init == 1 and not hasattr(loaded, "restart_losses_")
+    np.testing.assert_array_equal(
+        loaded.predict_quantiles(5, quantiles=[0.5]).to_numpy(),
+        three.predict_quantiles(5, quantiles=[0.5]).to_numpy(),
+    )
