@@ -126,6 +126,26 @@ def _spread_table(scores: dict[str, dict[int, dict[str, Any]]], horizons: list[i
     return lines
 
 
+def _by_series_lines(by_series: dict[str, dict[Any, dict[str, float]]] | None) -> list[str]:
+    """MASE/RW per ticker (absent from runs made before it was recorded)."""
+    if not by_series:
+        return []
+    tickers = list(next(iter(next(iter(by_series.values())).values())))
+    lines = [
+        "",
+        "MASE / random walk's MASE per ticker (seed mean; the pooled figure above weighs every "
+        "ticker by its forecast count):",
+        "",
+        "| model | h | " + " | ".join(tickers) + " |",
+        "|" + "---|" * (len(tickers) + 2),
+    ]
+    for name, rows in by_series.items():
+        for h, row in rows.items():
+            cells = " | ".join(_fmt(row.get(t)) for t in tickers)
+            lines.append(f"| {name} | {h} | {cells} |")
+    return lines
+
+
 def _maps_lines(maps: dict[str, list[dict]] | None, n_members: int = 1) -> list[str]:
     """One line per seed: tsnode's calibration map of each fit (training window end).
 
@@ -222,6 +242,7 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         "Seed spread (mean ± std [min, max] over seeds):",
         "",
         *_spread_table(report["section3"]["scores"], horizons),
+        *_by_series_lines(report["section3"].get("mase_rel_by_series")),
         "",
         "### Targets (tsnode, seed mean)",
         "",

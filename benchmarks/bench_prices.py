@@ -77,6 +77,7 @@ __all__ = [  # the report and settings modules' names are re-exported for tune_p
     "git_state",
     "main",
     "make_models",
+    "mase_rel_by_series",
     "observed_rows",
     "parse_args",
     "run_backtest",
@@ -417,6 +418,32 @@ def evaluate(
     return {name: aggregate(runs) for name, runs in per_seed.items()}, per_seed
 
 
+def mase_rel_by_series(
+    tables: dict[str, list[pd.DataFrame]], horizons: list[int]
+) -> dict[str, dict[int, dict[str, float]]]:
+    """MASE / random walk's MASE of each ticker, per model and horizon (mean over seeds).
+
+    Shows which tickers drive a model's pooled MASE/RW; the random walk is ``tables["naive"]``.
+    """
+    naive = tables["naive"][0]
+    out: dict[str, dict[int, dict[str, float]]] = {}
+    for name, runs in tables.items():
+        if name == "naive":
+            continue
+        out[name] = {}
+        for h in horizons:
+            per_seed = []
+            for table in runs:
+                ratios = {}
+                for series in sorted(table["series"].unique()):
+                    mine = score_step(table[table["series"] == series], h)["mase"]
+                    walk = score_step(naive[naive["series"] == series], h)["mase"]
+                    ratios[str(series)] = mine / walk
+                per_seed.append(ratios)
+            out[name][h] = {k: float(np.mean([r[k] for r in per_seed])) for k in per_seed[0]}
+    return out
+
+
 def observed_rows(table: pd.DataFrame, thinned: pd.DataFrame) -> pd.DataFrame:
     """Rows of a forecasts table whose target is observed in ``thinned``."""
     mask = thinned.notna().stack()
@@ -511,6 +538,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "scores": scores,
             "per_seed": per_seed,
             "targets": targets(scores, args.horizons) if "tsnode" in scores else [],
+            "mase_rel_by_series": mase_rel_by_series(tables, args.horizons),
             "seconds": seconds,
             "calibration_maps": maps,
         },

@@ -41,6 +41,10 @@ def test_quick_main_writes_json_and_markdown(bench, tmp_path):
     assert scores["gbm"]["1"]["crps_rel_gbm"] == pytest.approx(1.0)
     assert scores["naive"]["1"]["dm_pvalue"] is None  # the baseline is not tested against itself
     assert {t["horizon"] for t in saved["section3"]["targets"]} == {1, 3}
+    by_series = saved["section3"]["mase_rel_by_series"]
+    assert set(by_series) == set(models) - {"naive"}
+    assert set(by_series["gbm"]["1"]) == set(saved["settings"]["tickers"])
+    assert all(v > 0 for rows in by_series.values() for row in rows.values() for v in row.values())
     sec4 = saved["section4"]
     assert {r["model"] for r in sec4["degradation"]} == {"tsnode", "gru"}
     assert {v["horizon"] for v in sec4["verdicts"]} == {1, 3}
@@ -53,6 +57,7 @@ def test_quick_main_writes_json_and_markdown(bench, tmp_path):
     assert "- seed 0: " in text
     assert "## Section 3: real prices" in text and "## Section 4" in text
     assert "| tsnode | 1 |" in text and "| tsnode_single | 1 |" in text
+    assert "MASE / random walk's MASE per ticker" in text
     assert "tsnode = `EnsembleForecaster` of 2 `TSNodeForecaster` members" in text
     assert "NOT the pre-registered configuration" in text  # the tuning round kept 1 member
     assert saved["settings"]["tsnode_members"] == 2
@@ -86,6 +91,24 @@ def test_thin_drops_the_fraction_per_column_without_mutating(bench):
     assert out["b"].isna().sum() == 10 + 27  # 30% of the 90 observed values
     assert not out["a"].isna().equals(out["b"].isna())  # independent per column
     assert (out.dropna() == frame.loc[out.dropna().index]).all().all()
+
+
+def test_mase_rel_by_series_known_answers(bench):
+    def table(errors_a, errors_b):
+        rows = []
+        for series, errors in (("A", errors_a), ("B", errors_b)):
+            for e in errors:
+                rows.append({"series": series, "step": 1, "actual": 10.0, "forecast": 10.0 + e})
+        frame = pd.DataFrame(rows).assign(origin=9.0, scale=1.0)
+        return frame.assign(**{f"q{q:g}": frame["forecast"] for q in bench.QUANTILES})
+
+    naive = table([1.0, 1.0], [2.0, 2.0])
+    model = table([0.5, 0.5], [2.0, 2.0])
+    doubled = table([2.0, 2.0], [4.0, 4.0])
+    out = bench.mase_rel_by_series({"naive": [naive], "m": [model, doubled]}, [1])
+    assert set(out) == {"m"}
+    # per seed: A 0.5 and 2.0, B 1.0 and 2.0; mean over the two seeds
+    assert out["m"][1] == pytest.approx({"A": 1.25, "B": 1.5})
 
 
 def test_score_step_known_answers(bench):
