@@ -357,32 +357,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 table = raw if variant == "raw" else variant_table(raw, records)
                 tables.setdefault(f"{solver}/{variant}", []).append(table)
             print(f"{solver} seed={seed}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+            # Candidates fitted as whole forecasters (not calibration variants of one fit).
+            extra: dict[str, Any] = {}
             if args.members > 0:
-                t0 = time.perf_counter()
-                ensemble = EnsembleForecaster(
+                extra[f"{solver}/ens{args.members}"] = EnsembleForecaster(
                     TSNodeForecaster(**params),
                     n_members=args.members,
                     random_state=seed,
                     progress=False,
                 )
-                key = f"{solver}/ens{args.members}"
-                tables.setdefault(key, []).append(
-                    bench.run_backtest(ensemble, data, args).forecasts
-                )
-                print(f"{key} seed={seed}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
             if args.n_init > 1:
-                t0 = time.perf_counter()
-                key = f"{solver}/init{args.n_init}"
-                restarted = TSNodeForecaster(**params, n_init=args.n_init)
-                tables.setdefault(key, []).append(
-                    bench.run_backtest(restarted, data, args).forecasts
+                extra[f"{solver}/init{args.n_init}"] = TSNodeForecaster(
+                    **params, n_init=args.n_init
                 )
-                print(f"{key} seed={seed}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
             for context in args.context_lengths:
+                extra[f"{solver}/ctx{context}"] = TSNodeForecaster(
+                    **{**params, "context_length": context}
+                )
+            for key, model in extra.items():
                 t0 = time.perf_counter()
-                key = f"{solver}/ctx{context}"
-                longer = TSNodeForecaster(**{**params, "context_length": context})
-                tables.setdefault(key, []).append(bench.run_backtest(longer, data, args).forecasts)
+                tables.setdefault(key, []).append(bench.run_backtest(model, data, args).forecasts)
                 print(f"{key} seed={seed}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
     scores, per_seed = bench.evaluate(tables, tables["naive"][0], data, args)
