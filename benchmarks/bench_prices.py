@@ -426,20 +426,24 @@ def mase_rel_by_series(
     Shows which tickers drive a model's pooled MASE/RW; the random walk is ``tables["naive"]``.
     """
     naive = tables["naive"][0]
+    walk = {
+        (series, h): score_step(rows, h)["mase"]
+        for series, rows in naive.groupby("series")
+        for h in horizons
+    }
     out: dict[str, dict[int, dict[str, float]]] = {}
     for name, runs in tables.items():
         if name == "naive":
             continue
         out[name] = {}
         for h in horizons:
-            per_seed = []
-            for table in runs:
-                ratios = {}
-                for series in sorted(table["series"].unique()):
-                    mine = score_step(table[table["series"] == series], h)["mase"]
-                    walk = score_step(naive[naive["series"] == series], h)["mase"]
-                    ratios[str(series)] = mine / walk
-                per_seed.append(ratios)
+            per_seed = [
+                {
+                    str(series): score_step(rows, h)["mase"] / walk[series, h]
+                    for series, rows in table.groupby("series")
+                }
+                for table in runs
+            ]
             out[name][h] = {k: float(np.mean([r[k] for r in per_seed])) for k in per_seed[0]}
     return out
 
