@@ -13,7 +13,6 @@ from sklearn.base import clone
 
 import tsnode.training as training_module
 from tests.test_forecaster import FIT_END, PARAMS, make_prices
-from tsnode._windows import make_batch
 from tsnode.forecaster import TSNodeForecaster
 from tsnode.training import TrainingConfig, TrainingError, cuda_devices, validation_loss
 
@@ -35,9 +34,7 @@ def three(train) -> TSNodeForecaster:
 
 def held_back_loss(model: TSNodeForecaster, train) -> float:
     """The kept model's loss on the forecaster's own validation windows."""
-    windows = model._split(model._scaled_series(train))[1][:512]
-    bs = int(model.batch_size)
-    batches = [make_batch(windows[i : i + bs]) for i in range(0, len(windows), bs)]
+    batches = model._validation_batches(model._split(model._scaled_series(train))[1])
     config = TrainingConfig(n_samples=model.n_samples_train, progress=False)
     return validation_loss(model.model_, batches, config)
 

@@ -37,6 +37,7 @@ from tsnode.base import BaseForecaster
 from tsnode.nn.latent_ode import LatentODE
 from tsnode.nn.ode import FIXED_STEP_SOLVERS
 from tsnode.training import (
+    Batch,
     TrainingConfig,
     best_of_restarts,
     cuda_devices,
@@ -324,9 +325,7 @@ class TSNodeForecaster(BaseForecaster):
         self.origin_ = frame.index[0]
         series = self._scaled_series(frame)
         train_spans, val_windows, tail_starts = self._split(series)
-        bs = int(self.batch_size)
-        val_windows = val_windows[:512]
-        val_batches = [make_batch(val_windows[i : i + bs]) for i in range(0, len(val_windows), bs)]
+        val_batches = self._validation_batches(val_windows)
         n_init = int(self.n_init)
         config = TrainingConfig(
             epochs=int(self.epochs),
@@ -373,6 +372,12 @@ class TSNodeForecaster(BaseForecaster):
                 n_windows=effective_windows(n_tail, int(self.forecast_length)),
                 **_CALIBRATION_OPTIONS,
             )
+
+    def _validation_batches(self, val_windows: list[tuple]) -> list[Batch]:
+        """Fixed early-stopping and restart-ranking batches: the first 512 validation windows
+        in batches of ``batch_size``."""
+        windows, bs = val_windows[:512], int(self.batch_size)
+        return [make_batch(windows[i : i + bs]) for i in range(0, len(windows), bs)]
 
     def _restart_seeds(self, restart: int) -> tuple[int | None, int]:
         """(numpy seed, torch seed) of restart ``restart``; restart 0 is the plain fit's."""
