@@ -24,7 +24,7 @@ def tune():
 
 def test_quick_run_scores_every_variant_before_the_evaluation_period(tune, tmp_path):
     report = tune.main(
-        ["--quick", "--solvers", "midpoint", "--variants", "full", "drift", "prior4"]
+        ["--quick", "--solvers", "midpoint", "--variants", "full", "drift", "prior16-rw"]
         + ["--out", str(tmp_path)]
     )
     saved = json.loads((tmp_path / "tune_prices.json").read_text())
@@ -32,7 +32,7 @@ def test_quick_run_scores_every_variant_before_the_evaluation_period(tune, tmp_p
     assert saved["settings"] == report["settings"]
     assert pd.Timestamp(saved["settings"]["tune_end"]) < pd.Timestamp("2011-03-01")
     names = {"naive", "drift", "gbm", "midpoint/raw", "midpoint/full", "midpoint/drift"}
-    names.add("midpoint/prior4")
+    names.add("midpoint/prior16-rw")
     assert set(saved["scores"]) == names
     for rows in saved["scores"].values():
         for row in rows.values():
@@ -43,7 +43,7 @@ def test_quick_run_scores_every_variant_before_the_evaluation_period(tune, tmp_p
         assert 0.0 <= fit["full"]["drift"] <= 1.0
     # the pre-registered rule ranks every calibrated variant, never the uncalibrated one
     ranked = [r["variant"] for r in saved["ranking"]]
-    assert sorted(ranked) == ["midpoint/drift", "midpoint/full", "midpoint/prior4"]
+    assert sorted(ranked) == ["midpoint/drift", "midpoint/full", "midpoint/prior16-rw"]
     met = [r["targets_met"] for r in saved["ranking"]]
     assert met == sorted(met, reverse=True)
 

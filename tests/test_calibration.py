@@ -118,7 +118,7 @@ def test_holdout_points_use_only_the_held_back_tail():
         # "samples" equal to the truth: targets and samples must line up
         return [np.tile(vals[q.astype(int)], (4, 1)) for q in queries]
 
-    samples, targets, elapsed, weights = holdout_points(
+    samples, targets, elapsed, weights, rw_scale = holdout_points(
         [(days, vals)], [25], decode, context_length=6, forecast_length=3, n_samples=4
     )
     # origins 24..28: every held-back value (25..29) is a target, never a training one
@@ -129,6 +129,8 @@ def test_holdout_points_use_only_the_held_back_tail():
     np.testing.assert_array_equal(samples[:, 0], targets)
     np.testing.assert_array_equal(targets, 10 * elapsed)
     np.testing.assert_allclose(weights, 0.1)
+    # the training part moves by exactly 10 a step: the random walk's spread is 0
+    np.testing.assert_allclose(rw_scale, 0.0)
 
 
 def test_holdout_points_without_a_tail_or_with_too_many_origins():
@@ -173,6 +175,51 @@ def test_the_prior_alone_is_minimised_by_the_identity_spread_and_no_drift():
     cal = fit_calibration(samples, targets, elapsed, prior_windows=1e6, n_windows=1.0)
     assert abs(cal["log_spread"]) < 0.02 and abs(cal["slope"]) < 0.02
     assert cal["drift"] < 0.05
+
+
+def test_a_random_walk_scale_prior_pulls_the_spread_to_that_scale():
+    # model samples twice too wide; the prior's targets are at 1.5x the model's spread
+    samples, targets, elapsed = random_walk_forecasts(spread=2.0)
+    scale = 1.5 * 2.0 * np.sqrt(elapsed)
+    cal = fit_calibration(
+        samples, targets, elapsed, prior_windows=1e6, n_windows=1.0, prior_scale=scale
+    )
+    assert np.exp(cal["log_spread"]) == pytest.approx(1.5, rel=0.03)
+    assert abs(cal["slope"]) < 0.02 and cal["drift"] < 0.05
+    # unusable scales (NaN, 0) fall back to the model's own spread: the identity again
+    fallback = fit_calibration(
+        samples,
+        targets,
+        elapsed,
+        prior_windows=1e6,
+        n_windows=1.0,
+        prior_scale=np.where(elapsed > 10, np.nan, 0.0),
+    )
+    assert abs(fallback["log_spread"]) < 0.02 and abs(fallback["slope"]) < 0.02
+
+
+def test_a_prior_scale_of_the_wrong_shape_is_refused():
+    samples, targets, elapsed = random_walk_forecasts(spread=1.0, n_points=50)
+    with pytest.raises(ValueError, match=r"prior_scale must have one value per point.*\(49,\)"):
+        fit_calibration(samples, targets, elapsed, prior_windows=4.0, prior_scale=np.ones(49))
+
+
+def test_holdout_points_random_walk_scale_is_the_naive_spread():
+    days = np.arange(40.0)
+    vals = np.cumsum(np.random.default_rng(3).standard_normal(40))
+    _, _, _, _, rw_scale = holdout_points(
+        [(days, vals)],
+        [30],
+        lambda c, q: [np.zeros((2, len(x))) for x in q],
+        context_length=5,
+        forecast_length=4,
+        n_samples=2,
+    )
+    s = np.std(np.diff(vals[:30]), ddof=1)
+    # origins 29..38: k = 1..4 for the first seven, then 3, 2, 1 observations remain
+    expected = np.concatenate([s * np.sqrt(np.arange(1, 5))] * 7 + [s * np.sqrt([1, 2, 3])])
+    np.testing.assert_allclose(rw_scale[: len(expected)], expected)
+    assert len(rw_scale) == 7 * 4 + 3 + 2 + 1
 
 
 def test_effective_windows():

@@ -817,7 +817,9 @@ def test_a_twice_too_wide_model_gets_a_spread_near_one_half():
     model = _TooWide(**dict(CAL, n_predict_samples=200, calendar=None)).fit(y)
     # the CRPS-optimal multiplier of the held-out forecasts is 0.5 ...
     series = model._scaled_series(model.y_)
-    samples, targets, elapsed, weights = model._holdout_forecasts(series, model._split(series)[2])
+    samples, targets, elapsed, weights, _ = model._holdout_forecasts(
+        series, model._split(series)[2]
+    )
     full = fit_calibration(samples, targets, elapsed, weights=weights)
     assert np.exp(full["log_spread"]) == pytest.approx(0.5, abs=0.08)
     assert abs(full["slope"]) < 0.15

@@ -154,6 +154,7 @@ def fit_calibration(
     strength: float = 1.0,
     prior_windows: float = 0.0,
     n_windows: float | None = None,
+    prior_scale: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Calibration map minimising the weighted mean CRPS of held-out forecasts.
 
@@ -182,11 +183,18 @@ def fit_calibration(
         objective is ``(n_windows * CRPS_heldout + prior_windows * CRPS_prior) / (n_windows
         + prior_windows)``, where ``CRPS_prior`` is the expected CRPS of the calibrated
         forecasts (taken as Gaussian: the median and the samples' spread) when the target
-        is Gaussian around 0 (the last value) with the model's uncalibrated spread. The
-        prior alone is minimised by ``log_spread = slope = drift = 0``.
+        is Gaussian around 0 (the last value) with the model's uncalibrated spread (or
+        ``prior_scale``). With the default scale the prior alone is minimised by
+        ``log_spread = slope = drift = 0``.
     n_windows : float, optional
         Independent held-out windows behind the points (:func:`effective_windows`); default
         ``n_points / 20``. Only used with a prior.
+    prior_scale : ndarray, shape (n_points,), optional
+        Standard deviation of the prior's targets at each point; default the model's own
+        (uncalibrated) spread. With the random walk's historical spread (the last array of
+        :func:`holdout_points`) the prior is the random walk itself: its optimum is the
+        spread map closest to that scale and ``drift = 0``. Points whose scale is NaN or not
+        positive keep the model's spread. Only used with a prior.
 
     Returns
     -------
@@ -204,6 +212,14 @@ def fit_calibration(
         weights = np.ones(len(targets))
     weights = np.asarray(weights, dtype=np.float64)
     keep &= np.isfinite(weights) & (weights > 0)
+    if prior_scale is not None:
+        prior_scale = np.asarray(prior_scale, dtype=np.float64)
+        if prior_scale.shape != targets.shape:
+            raise ValueError(
+                f"prior_scale must have one value per point, shape {targets.shape}; got shape "
+                f"{prior_scale.shape}."
+            )
+        prior_scale = prior_scale[keep]
     samples, targets, elapsed, weights = samples[keep], targets[keep], elapsed[keep], weights[keep]
     if len(targets) < 10:
         return dict(IDENTITY)
@@ -211,6 +227,10 @@ def fit_calibration(
     median, dev, pairwise = _crps_terms(samples)
     log_ratio = np.log(np.maximum(elapsed, 1.0) / _REFERENCE_DAYS)
     sigma = pairwise * math.sqrt(math.pi) / 2.0  # Gaussian sd with that mean |difference|
+    target_sigma = sigma
+    if prior_scale is not None:  # points without a usable scale keep the model's spread
+        usable = np.isfinite(prior_scale) & (prior_scale > 0)
+        target_sigma = np.where(usable, prior_scale, sigma)
     n_win = float(n_windows) if n_windows is not None else len(targets) / 20.0
     mix = float(prior_windows) / (max(n_win, 1e-12) + float(prior_windows))
 
@@ -233,7 +253,7 @@ def fit_calibration(
         x = (d * median - targets)[:, None] + spread[:, None] * dev
         per_point = np.abs(x).mean(axis=1) - 0.5 * spread * pairwise
         if mix > 0.0:
-            prior = _prior_crps(d * median, spread * sigma, sigma)
+            prior = _prior_crps(d * median, spread * sigma, target_sigma)
             per_point = (1.0 - mix) * per_point + mix * prior
         return float(weights @ per_point)
 
@@ -275,7 +295,7 @@ def holdout_points(
     forecast_length: int,
     n_samples: int,
     max_origins: int = MAX_ORIGINS,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Held-out forecasts of each series' tail, the data of :func:`fit_calibration`.
 
     Every observation ``o`` from the last training one (``tail_starts[j] - 1``) to the second
@@ -297,9 +317,13 @@ def holdout_points(
     Returns
     -------
     samples : ndarray, shape (n_points, n_samples), relative to each origin's value
-    targets, elapsed_days, weights : ndarray, shape (n_points,)
+    targets, elapsed_days, weights, random_walk_scale : ndarray, shape (n_points,)
         The weight of a point is one over its series' mean absolute one-step move in the
-        training part, so that every series counts the same.
+        training part, so that every series counts the same. ``random_walk_scale`` is the
+        random walk's forecast spread at the point, ``s * sqrt(k)`` for the ``k``-th
+        observation after the origin, with ``s`` the standard deviation of the series'
+        one-step moves in the training part (``NaiveForecaster``'s in the model's units;
+        NaN with fewer than 3 training observations).
     """
     c, h = int(context_length), int(forecast_length)
     origins = [
@@ -308,12 +332,16 @@ def holdout_points(
         for o in range(max(end - 1, 0), len(days) - 1)
     ]
     if not origins:
-        return np.zeros((0, n_samples)), np.zeros(0), np.zeros(0), np.zeros(0)
+        return np.zeros((0, n_samples)), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0)
     if len(origins) > max_origins:
         keep = np.unique(np.linspace(0, len(origins) - 1, max_origins).round().astype(int))
         origins = [origins[k] for k in keep]
     moves = [
         float(np.mean(np.abs(np.diff(v[:end])))) if end > 1 else 1.0
+        for (_, v), end in zip(series, tail_starts, strict=True)
+    ]
+    step_sd = [
+        float(np.std(np.diff(v[:end]), ddof=1)) if end > 2 else math.nan
         for (_, v), end in zip(series, tail_starts, strict=True)
     ]
     contexts, queries = [], []
@@ -322,16 +350,18 @@ def holdout_points(
         contexts.append((days[max(0, o + 1 - c) : o + 1], vals[max(0, o + 1 - c) : o + 1]))
         queries.append(days[o + 1 : o + 1 + h])
     decoded = decode(contexts, queries)
-    samples, targets, elapsed, weights = [], [], [], []
+    samples, targets, elapsed, weights, scales = [], [], [], [], []
     for (j, o), (days, vals), draws in zip(origins, contexts, decoded, strict=True):
         future = slice(o + 1, o + 1 + h)
         samples.append((np.asarray(draws, dtype=np.float64) - vals[-1]).T)
         targets.append(series[j][1][future] - vals[-1])
         elapsed.append(series[j][0][future] - days[-1])
         weights.append(np.full(len(targets[-1]), 1.0 / max(moves[j], 1e-12)))
+        scales.append(step_sd[j] * np.sqrt(np.arange(1, len(targets[-1]) + 1)))
     return (
         np.concatenate(samples),
         np.concatenate(targets),
         np.concatenate(elapsed),
         np.concatenate(weights),
+        np.concatenate(scales),
     )

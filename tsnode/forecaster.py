@@ -362,7 +362,7 @@ class TSNodeForecaster(BaseForecaster):
         self.restart_losses_ = losses
         self.calibration_ = dict(IDENTITY)
         if self.calibrate:
-            samples, targets, elapsed, weights = self._holdout_forecasts(series, tail_starts)
+            samples, targets, elapsed, weights, _ = self._holdout_forecasts(series, tail_starts)
             n_tail = [len(d) - start for (d, _), start in zip(series, tail_starts, strict=True)]
             self.calibration_ = fit_calibration(
                 samples,
@@ -402,7 +402,7 @@ class TSNodeForecaster(BaseForecaster):
 
     def _holdout_forecasts(
         self, series: list[tuple[np.ndarray, np.ndarray]], tail_starts: list[int]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, ...]:
         """Uncalibrated forecasts of the held-back tails, see :func:`holdout_points`."""
         n_samples = int(self.n_predict_samples)
         return holdout_points(
