@@ -109,7 +109,14 @@ prior is then the random walk itself, worth 16 / 64 pseudo windows). Same tuning
 seeds 0 1 2 and rule, written down before the run; no cost clause (the fit is the same, only
 the map differs). If a candidate ranks first it becomes the library default and the
 evaluation period is re-run once with it, whatever it scores there; otherwise nothing
-changes and the evaluation period is not re-run.
+changes and the evaluation period is not re-run. Results in ``results/tune_prices_round7.md``
+(code 0f87889, 4.5 min): ``prior16`` ranks first (10 of 12 targets, mean coverage error
+0.014), ``prior16-rw`` second (9 of 12, 0.044) and ``prior64-rw`` third (8 of 12, 0.039).
+The random-walk prior did lower the CRPS (20-day CRPS/GBM 1.027 and 1.036 against 1.058; at
+5 days 0.991, meeting that target) but it narrowed the intervals below nominal (20-day 80%
+coverage 0.729 and 0.741 against 0.809): the fitted spreads shrank (``log_spread`` down by
+about 0.1-0.3, ``slope`` by about 0.1 against ``prior16``'s maps). Not adopted; the
+evaluation period was not re-run.
 
 Baselines (naive, drift, GBM) run on the same cutoffs. Scores are those of
 ``bench_prices.py`` (MASE/RW, scaled CRPS / GBM, 80% and 90% coverage); fit CPU time is
