@@ -64,13 +64,14 @@ def test_perfect_constant_sign_forecast_known_equity():
     sim = simulate(make_forecasts(prices), prices)  # cutoffs at bars 0..8
     # positions: entered at the close of bar 1, closed at the final bar 9
     np.testing.assert_array_equal(sim.positions["A"].to_numpy(), [0] + [1] * 8 + [0])
-    # bar 1: entry cost only; bars 2..8: +1 %; bar 9: +1 % and the exit cost
-    expected_returns = [-C] + [0.01] * 7 + [0.01 - C]
+    # bar 1: entry cost only; bars 2..8: +1 %; bar 9: +1 %, then the exit cost on that
+    # bar's closing equity
+    expected_returns = [-C] + [0.01] * 7 + [1.01 * (1 - C) - 1]
     np.testing.assert_allclose(sim.returns.to_numpy(), expected_returns, rtol=0, atol=1e-12)
     expected_equity = np.cumprod([1.0, *(1 + np.array(expected_returns))])
     np.testing.assert_allclose(sim.equity.to_numpy(), expected_equity, rtol=1e-12)
     assert sim.equity.iloc[0] == 1.0
-    assert sim.equity.iloc[-1] == pytest.approx((1 - C) * 1.01**7 * (1.01 - C), rel=1e-12)
+    assert sim.equity.iloc[-1] == pytest.approx((1 - C) * 1.01**8 * (1 - C), rel=1e-12)
     np.testing.assert_allclose(sim.gross_returns.to_numpy(), [0.0] + [0.01] * 8, atol=1e-12)
     # always long == buy-and-hold, costs included
     pd.testing.assert_series_equal(sim.equity, sim.benchmark_equity, check_names=False)
@@ -110,9 +111,30 @@ def test_costs_reduce_returns_by_the_exact_amount():
     change = paid.positions["A"].diff().abs().to_numpy()[1:]
     assert np.any(change == 2.0)  # the test covers flips
     np.testing.assert_allclose(paid.gross_returns, free.returns, rtol=0, atol=1e-15)
-    np.testing.assert_allclose(paid.returns, free.returns - 10e-4 * change, rtol=0, atol=1e-12)
+    # each change pays 10 bps of the equity at the close where it happens (after that bar)
+    expected = (1 + free.returns) * (1 - 10e-4 * change) - 1
+    np.testing.assert_allclose(paid.returns, expected, rtol=0, atol=1e-12)
     n_changes = np.count_nonzero(change)
     assert paid.stats().loc["n_trades", "strategy"] == n_changes
+
+
+def test_a_cost_is_charged_on_the_equity_at_the_close_of_the_trade():
+    # long from the close of bar 1 to the exit at bar 3 (decided at cutoff 2: forecast down)
+    idx = pd.bdate_range("2021-01-04", periods=6)
+    prices = pd.DataFrame({"x": [100.0, 110, 121, 110, 121, 133.1]}, index=idx)
+    table = pd.DataFrame(
+        {
+            "cutoff": idx[:4],
+            "series": "x",
+            "step": 1,
+            "forecast": [101.0, 111, 120, 111],
+            "origin": prices["x"].to_numpy()[:4],
+        }
+    )
+    sim = simulate(table, prices, cost_bps=100.0)
+    np.testing.assert_array_equal(sim.positions["x"].to_numpy()[:4], [0, 1, 1, 0])
+    # entry: 1 - 1%; bar 2: +10%; bar 3: -1/11 then 1% of the equity at that close
+    assert sim.equity.iloc[3] == pytest.approx(0.99 * 1.1 * (10 / 11) * 0.99, rel=1e-12)
 
 
 def test_positions_are_held_between_cutoffs():

@@ -341,7 +341,9 @@ def _run(prices: np.ndarray, positions: np.ndarray, cost: float) -> tuple[np.nda
     bar_returns = np.nan_to_num(bar_returns, nan=0.0, posinf=0.0, neginf=0.0)
     gross = np.vstack([np.zeros(prices.shape[1]), positions[:-1] * bar_returns])
     change = np.abs(np.diff(positions, axis=0, prepend=0.0))
-    sleeves_net = np.cumprod(1.0 + gross - cost * change, axis=0)
+    # The cost is a fraction of the equity at the close where the change happens, i.e. after
+    # that bar's return: (1 + gross) * (1 - cost * change).
+    sleeves_net = np.cumprod((1.0 + gross) * (1.0 - cost * change), axis=0)
     sleeves_gross = np.cumprod(1.0 + gross, axis=0)
     equity = sleeves_net.mean(axis=1)
     gross_equity = sleeves_gross.mean(axis=1)
