@@ -81,6 +81,7 @@ __all__ = [  # the report and settings modules' names are re-exported for tune_p
     "observed_rows",
     "parse_args",
     "run_backtest",
+    "scored_table",
     "score_step",
     "targets",
     "thin",
@@ -368,6 +369,12 @@ def run_backtest(model: Any, data: pd.DataFrame, args: argparse.Namespace) -> Ba
     )
 
 
+def scored_table(model: Any, data: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
+    """:func:`run_backtest`'s forecasts of observed values (the rows every score uses)."""
+    table = run_backtest(model, data, args).forecasts
+    return table[table["actual"].notna()].reset_index(drop=True)
+
+
 def run_section(
     data: pd.DataFrame,
     names: tuple[str, ...],
@@ -389,7 +396,7 @@ def run_section(
             t0 = time.perf_counter()
             model = make_models(args, seed, (name,))[name]
             FITTED_MAPS.clear()
-            tables[name].append(run_backtest(model, data, args).forecasts)
+            tables[name].append(scored_table(model, data, args))
             if name == "tsnode":
                 maps[str(seed)] = list(FITTED_MAPS)
             print(

@@ -197,20 +197,39 @@ def test_linear_series_drift_has_zero_error():
         np.testing.assert_allclose(fc.loc[fc["series"] == "x", "scale"], 2.0, rtol=0, atol=1e-12)
 
 
-def test_nan_actuals_dropped_origin_and_scale():
+def test_nan_actuals_kept_unscored_origin_and_scale():
     data = _frame(25, 2, seed=3)
     data.iloc[[12, 13], 0] = np.nan
     data.iloc[16, 1] = np.nan
-    fc = backtest(MeanForecaster(), data, horizon=3, initial_window=10, **BT).forecasts
-    assert not fc["actual"].isna().any()
-    assert not ((fc["series"] == "s0") & fc["timestamp"].isin(data.index[[12, 13]])).any()
+    result = backtest(MeanForecaster(), data, horizon=3, initial_window=10, **BT)
+    fc = result.forecasts
+    # forecasts of the unobserved values are kept, with a NaN actual ...
+    unseen = fc["actual"].isna()
+    s0_gap = (fc["series"] == "s0") & fc["timestamp"].isin(data.index[[12, 13]])
+    s1_gap = (fc["series"] == "s1") & (fc["timestamp"] == data.index[16])
+    pd.testing.assert_series_equal(unseen, s0_gap | s1_gap, check_names=False)
+    assert fc.loc[unseen, "forecast"].notna().all()
+    assert len(fc) == 2 * sum(min(3, 24 - c) for c in range(9, 24))  # every (cutoff, series, step)
+    # ... and never scored
+    assert result.metrics(by=()).loc["all", "count"] == len(fc) - unseen.sum()
     # cutoff at row 13: s0 last observed at row 11
     rows = fc[(fc["cutoff"] == data.index[13]) & (fc["series"] == "s0")]
     assert rows["origin"].iloc[0] == data.iloc[11, 0]
     observed = data.iloc[:14, 0].dropna().to_numpy()
     np.testing.assert_allclose(rows["scale"], np.mean(np.abs(np.diff(observed))), rtol=1e-12)
     expected_rows = sum(data.iloc[c + 1 : c + 4].notna().to_numpy().sum() for c in range(9, 24))
-    assert len(fc) == expected_rows
+    assert (~unseen).sum() == expected_rows
+
+
+def test_rows_of_a_series_not_yet_observed_are_left_out():
+    data = _frame(25, 2, seed=3)
+    data.iloc[:15, 1] = np.nan  # s1 starts at row 15
+    data.iloc[[16, 17], 1] = np.nan
+    fc = backtest(MeanForecaster(), data, horizon=3, initial_window=10, **BT).forecasts
+    s1 = fc[fc["series"] == "s1"]
+    # before row 15 s1 has no origin: only the rows with an actual (from 15 on) are kept
+    assert (s1["origin"].notna() | s1["actual"].notna()).all()
+    assert s1["actual"].isna().sum() > 0  # its later gaps are kept
 
 
 # ----------------------------------------------------------------------------- no look-ahead

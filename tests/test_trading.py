@@ -118,6 +118,22 @@ def test_costs_reduce_returns_by_the_exact_amount():
     assert paid.stats().loc["n_trades", "strategy"] == n_changes
 
 
+def test_decisions_do_not_depend_on_whether_a_later_price_exists():
+    from tsnode import DriftForecaster, backtest
+
+    idx = pd.bdate_range("2021-01-04", periods=20)
+    prices = pd.DataFrame({"a": 100 * 1.01 ** np.arange(20.0)}, index=idx)
+    holed = prices.copy()
+    holed.iloc[15, 0] = np.nan  # only a value after cutoff 14 differs
+    positions = []
+    for data in (prices, holed):
+        result = backtest(
+            DriftForecaster(calendar=None), data, horizon=2, initial_window=10, progress=False
+        )
+        positions.append(simulate(result, data, cost_bps=0.0).positions["a"].to_numpy())
+    np.testing.assert_array_equal(positions[0], positions[1])
+
+
 def test_a_cost_is_charged_on_the_equity_at_the_close_of_the_trade():
     # long from the close of bar 1 to the exit at bar 3 (decided at cutoff 2: forecast down)
     idx = pd.bdate_range("2021-01-04", periods=6)

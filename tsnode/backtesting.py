@@ -106,12 +106,17 @@ class BacktestResult:
     Attributes
     ----------
     forecasts : DataFrame
-        One row per (cutoff, series, step) with a realised value: columns ``cutoff``
-        (last timestamp the forecaster saw), ``timestamp`` (forecast time), ``series``,
-        ``step`` (1-based row offset after the cutoff), ``actual``, ``forecast`` (point
-        forecast), one column per quantile (``q0.1``, ``q0.5``, ...), ``origin`` (last
-        observed value of the series at the cutoff) and ``scale`` (in-sample mean
-        absolute one-step naive error of the training window, for MASE).
+        One row per (cutoff, series, step): columns ``cutoff`` (last timestamp the
+        forecaster saw), ``timestamp`` (forecast time), ``series``, ``step`` (1-based row
+        offset after the cutoff), ``actual`` (NaN where the series was not observed at
+        ``timestamp``), ``forecast`` (point forecast), one column per quantile (``q0.1``,
+        ``q0.5``, ...), ``origin`` (last observed value of the series at the cutoff) and
+        ``scale`` (in-sample mean absolute one-step naive error of the training window, for
+        MASE). Forecasts of unobserved values are kept so that what is *decided* at a
+        cutoff (e.g. by :func:`tsnode.trading.simulate`) never depends on whether a later
+        price exists; :meth:`metrics` scores only the rows with an ``actual``. Rows of a
+        series not yet observed at the cutoff and not observed at ``timestamp`` are left
+        out.
     quantiles : tuple of float
         The forecast quantiles, sorted.
     cutoffs : DatetimeIndex
@@ -143,7 +148,8 @@ class BacktestResult:
             One row per group; columns ``mae, rmse, mape, smape, mase, crps, pinball``,
             ``coverage_<p>`` and ``width_<p>`` for the outermost symmetric quantile
             interval (``coverage_80`` for (0.1, 0.9)) when the quantiles have one,
-            ``directional_accuracy`` and ``count`` (number of scored rows).
+            ``directional_accuracy`` and ``count`` (number of scored rows: those with an
+            ``actual``).
         """
         keys = [by] if isinstance(by, str) else list(by or ())
         unknown = [k for k in keys if k not in self.forecasts.columns]
@@ -152,10 +158,11 @@ class BacktestResult:
                 f"`by` must name columns of the forecasts table, got unknown {unknown!r}; "
                 f"available: {list(self.forecasts.columns)!r}."
             )
+        scored = self.forecasts[self.forecasts["actual"].notna()]
         if not keys:
-            rows = {"all": _score(self.forecasts, self.quantiles)}
+            rows = {"all": _score(scored, self.quantiles)}
             return pd.DataFrame.from_dict(rows, orient="index")
-        groups = self.forecasts.groupby(keys, sort=True, observed=True)
+        groups = scored.groupby(keys, sort=True, observed=True)
         names, rows = [], []
         for name, group in groups:
             names.append(name)
@@ -259,7 +266,8 @@ def backtest(
     Returns
     -------
     BacktestResult
-        Forecasts next to the realised values; rows with a NaN actual are dropped.
+        Forecasts next to the realised values (NaN where a series was not observed; see
+        :attr:`BacktestResult.forecasts`).
         Results are identical for any ``n_jobs`` when the forecaster is
         deterministic (e.g. a fixed ``random_state``).
     """
@@ -413,7 +421,9 @@ def _assemble(
         table[_quantile_column(q)] = block[:, 7 + k]
     table["origin"] = block[:, 5]
     table["scale"] = block[:, 6]
-    table = table[~np.isnan(table["actual"].to_numpy())]
+    # A series neither observed yet nor at the target time has nothing to forecast from or
+    # score against; a forecast of an unobserved value is kept (NaN actual).
+    table = table[~(np.isnan(table["actual"].to_numpy()) & np.isnan(table["origin"].to_numpy()))]
     table = table.sort_values(["cutoff", "series", "step"], kind="stable")
     return table.reset_index(drop=True)
 
@@ -460,7 +470,7 @@ def _dm_test(model: BacktestResult, base: BacktestResult) -> tuple[float, float]
     a = model.forecasts.loc[model.forecasts["step"] == 1, [*keys, "actual", "forecast"]]
     b = base.forecasts.loc[base.forecasts["step"] == 1, [*keys, "forecast"]]
     joined = a.merge(b, on=keys, suffixes=("_model", "_base")).sort_values(["series", "cutoff"])
-    joined = joined.dropna(subset=["forecast_model", "forecast_base"])
+    joined = joined.dropna(subset=["actual", "forecast_model", "forecast_base"])
     if len(joined) < 3:
         return np.nan, np.nan
     errors = joined["actual"].to_numpy()[:, None] - joined[["forecast_model", "forecast_base"]]

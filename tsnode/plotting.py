@@ -245,7 +245,9 @@ def plot_backtest(
                 lw=0,
                 label=f"q{lo:g} - q{hi:g}",
             )
-        axis.plot(x, part["actual"].to_numpy(dtype="float64"), color="k", lw=1.2, label="actual")
+        seen = part["actual"].notna().to_numpy()  # forecasts of unobserved values: no actual
+        actual = part["actual"].to_numpy(dtype="float64")[seen]
+        axis.plot(x[seen], actual, color="k", lw=1.2, label="actual")
         forecast = part["forecast"].to_numpy(dtype="float64")
         axis.plot(x, forecast, color=_BAND_COLOR, lw=1.2, label=f"forecast (step {step})")
         axis.set_title(str(name))
@@ -357,6 +359,7 @@ def plot_calibration(
     from matplotlib.ticker import MaxNLocator
 
     table = _forecasts_table(forecasts, ("step", "actual"))
+    table = table[table["actual"].notna()]  # only forecasts of observed values are scored
     if quantiles is None:
         quantiles = getattr(forecasts, "quantiles", None)
     available = dict(_quantile_columns(table))
