@@ -222,6 +222,20 @@ def test_coverage_and_width_hand_computed():
         m.coverage(y, lo, hi[:2])
 
 
+def test_directional_accuracy_treats_rounding_noise_as_no_move():
+    origin = np.full(4, 56.1374)
+    no_move = np.exp(np.log(origin))  # 56.13740000000001: a log round trip
+    assert not np.array_equal(no_move, origin)
+    y = origin + np.array([1.0, -1.0, 0.5, 0.0])
+    # a no-move forecast calls no direction: right only where the price did not move
+    assert m.directional_accuracy(y, no_move, origin) == pytest.approx(0.25, **TOL)
+    assert m.directional_accuracy(y, no_move, origin, rtol=0.0) != pytest.approx(0.25)
+    # a move above the tolerance is a call
+    assert m.directional_accuracy(y, origin * (1 + 1e-8), origin) == pytest.approx(0.5, **TOL)
+    with pytest.raises(ValueError, match="`rtol` must be a number >= 0, got -1"):
+        m.directional_accuracy(y, no_move, origin, rtol=-1)
+
+
 def test_directional_accuracy_hand_computed():
     y = [11.0, 9.0, 10.0, 12.0]  # moves +, -, 0, +
     f = [12.0, 11.0, 10.0, 10.0]  # moves +, +, 0, 0 -> hit, miss, hit, miss

@@ -353,12 +353,14 @@ def interval_width(lower: Any, upper: Any) -> float:
     return float(np.mean(hi - lo))
 
 
-def directional_accuracy(y_true: Any, y_pred: Any, origin: Any) -> float:
+def directional_accuracy(y_true: Any, y_pred: Any, origin: Any, *, rtol: float = 1e-9) -> float:
     """Fraction of forecasts that get the direction of the move from ``origin`` right.
 
     A hit is ``sign(y_pred - origin) == sign(y_true - origin)`` with ``sign(0) = 0``, so a
     forecast of *no move* counts as right only when the price did not move either, and a
-    realised zero move is missed by any forecast that predicts a move.
+    realised zero move is missed by any forecast that predicts a move. A move no larger
+    than ``rtol * |origin|`` counts as no move: a no-change forecast that comes back from a
+    log or scaler round trip with rounding noise (~1e-16 relative) is not a direction call.
 
     Parameters
     ----------
@@ -367,6 +369,9 @@ def directional_accuracy(y_true: Any, y_pred: Any, origin: Any) -> float:
     origin : float or array-like broadcastable to ``y_true``
         Reference value, typically the last observed price at the forecast origin.
         NaN triples are dropped.
+    rtol : float, default 1e-9
+        Relative size below which a move is zero (0: exact comparison). The trading
+        simulation uses the same threshold.
 
     Returns
     -------
@@ -382,10 +387,17 @@ def directional_accuracy(y_true: Any, y_pred: Any, origin: Any) -> float:
             f"`origin` of shape {ref.shape} cannot be broadcast to `y_true`'s shape {y.shape}; "
             "pass a float or one origin per element."
         ) from exc
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not rtol >= 0:
+        raise ValueError(f"`rtol` must be a number >= 0, got {rtol!r}; the default is 1e-9.")
     y, f, o = _paired(y_true=y, y_pred=y_pred, origin=ref)
     if y.size == 0:
         return _empty_result("directional_accuracy")
-    return float(np.mean(np.sign(f - o) == np.sign(y - o)))
+    tol = rtol * np.abs(o)
+
+    def direction(move: np.ndarray) -> np.ndarray:
+        return np.where(np.abs(move) <= tol, 0.0, np.sign(move))
+
+    return float(np.mean(direction(f - o) == direction(y - o)))
 
 
 # ----------------------------------------------------------------------------- PIT

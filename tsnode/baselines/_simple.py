@@ -71,22 +71,33 @@ class _GaussianBaseline(BaseForecaster):
         )
         return np.arange(1, len(index) + 1, dtype=np.float64)[:, None] + missed[None, :]
 
-    def _to_prices(self, values: np.ndarray) -> np.ndarray:
-        return np.exp(values) if self._log_space else values
+    def _to_prices(self, moves: np.ndarray, last: np.ndarray) -> np.ndarray:
+        """Prices from moves relative to ``last`` (broadcastable). In log space
+        ``last * exp(move)``, so a zero move is exactly the last value (``exp(log(last))``
+        is off by rounding)."""
+        return last * np.exp(moves) if self._log_space else last + moves
+
+    def _moves(self, index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+        """Location relative to the last value and scale, each (n_steps, n_series)."""
+        loc, scale = self._marginal(index)
+        origin = np.log(self.last_value_) if self._log_space else self.last_value_
+        return loc - origin, scale
 
     def _predict_quantiles(
         self, index: pd.DatetimeIndex, quantiles: tuple[float, ...]
     ) -> np.ndarray:
-        loc, scale = self._marginal(index)
+        move, scale = self._moves(index)
         z = ndtri(np.asarray(quantiles, dtype=np.float64))
-        return self._to_prices(loc[..., None] + scale[..., None] * z)
+        # (n_steps, n_series, n_quantiles)
+        return self._to_prices(move[..., None] + scale[..., None] * z, self.last_value_[:, None])
 
     def _sample(self, index: pd.DatetimeIndex, n_samples: int) -> np.ndarray:
-        loc, scale = self._marginal(index)
+        move, scale = self._moves(index)
         variance = scale**2
         increments = np.sqrt(np.clip(np.diff(variance, axis=0, prepend=0.0), 0.0, None))
-        noise = self._rng().standard_normal((n_samples, *loc.shape))
-        return self._to_prices(loc + np.cumsum(noise * increments, axis=1))
+        noise = self._rng().standard_normal((n_samples, *move.shape))
+        # (n_samples, n_steps, n_series)
+        return self._to_prices(move + np.cumsum(noise * increments, axis=1), self.last_value_)
 
     def _update(self, frame: pd.DataFrame) -> None:
         if self._log_space:
