@@ -120,6 +120,32 @@ def test_naive_known_answer(prices):
     )
 
 
+@pytest.mark.parametrize("cls", [NaiveForecaster, DriftForecaster])
+def test_a_datetime_horizon_counts_the_sessions_up_to_each_time(cls, prices):
+    f = cls().fit(prices)
+    levels = (0.1, 0.5, 0.9)
+    sessions = f.predict_quantiles(300, quantiles=levels)
+    far = pd.DatetimeIndex([sessions.index[0], sessions.index[251]])
+    q = f.predict_quantiles(far, quantiles=levels)
+    np.testing.assert_allclose(q.to_numpy(), sessions.iloc[[0, 251]].to_numpy(), rtol=1e-12)
+    # a time before the next session (the Saturday after a Friday) is that session
+    f = cls().fit(prices.loc[:"2024-03-22"])  # a Friday
+    monday = f.predict_quantiles(1, quantiles=levels)
+    saturday = f.predict_quantiles(pd.DatetimeIndex(["2024-03-23"]), quantiles=levels)
+    np.testing.assert_allclose(saturday.to_numpy(), monday.to_numpy(), rtol=1e-12)
+
+
+def test_without_a_calendar_a_datetime_horizon_counts_the_observed_spacing(prices):
+    f = NaiveForecaster(calendar=None).fit(prices.iloc[:, :1])
+    a = prices["A"].dropna().to_numpy()
+    sigma = np.std(np.diff(np.log(a)), ddof=1)
+    spacing = DAY  # bdate_range: the median spacing is one day
+    times = pd.DatetimeIndex([f.last_timestamp_ + 2.5 * spacing, f.last_timestamp_ + 40 * DAY])
+    q = f.predict_quantiles(times, quantiles=(0.9,))
+    k = np.array([2.5, 40.0])
+    np.testing.assert_allclose(q[("A", 0.9)], a[-1] * np.exp(sigma * np.sqrt(k) * ndtri(0.9)))
+
+
 def test_naive_update_moves_origin_keeps_sigma(prices):
     f = NaiveForecaster().fit(prices)
     sigma = f.sigma_.copy()

@@ -6,7 +6,11 @@ exact (no sampling noise) and sample paths have independent Gaussian increments 
 cumulative variance matches those marginals.
 
 Steps are counted from each series' own last observation: for a series that stopped before the
-end of the fitted frame, the fitted rows after its last observation count as missed steps.
+end of the fitted frame, the fitted rows after its last observation count as missed steps. The
+steps to a forecast time are trading sessions of ``calendar`` (a time before the next session
+counts as that session) or, with ``calendar=None`` or intraday data, the elapsed time in units
+of the observed spacing (fractional in between). So an explicit DatetimeIndex horizon a year
+ahead gets a year's spread and drift (Naive, Drift); GBM counts calendar time.
 
 Every baseline saves without pickle (``save(path)`` / ``load(path)``): the fitted arrays and
 the history go to ``data.safetensors``, parameters and index metadata to ``config.json``
@@ -27,6 +31,7 @@ from scipy.special import ndtri
 from tsnode._forecaster_io import load_baseline, save_baseline
 from tsnode._validation import check_positive
 from tsnode.base import BaseForecaster
+from tsnode.calendar import get_calendar
 
 __all__ = ["DriftForecaster", "GBMForecaster", "NaiveForecaster"]
 
@@ -44,6 +49,42 @@ def _last_observed_values(frame: pd.DataFrame) -> np.ndarray:
         ],
         dtype=np.float64,
     )
+
+
+def _steps_ahead(
+    last: pd.Timestamp,
+    index: pd.DatetimeIndex,
+    observed: pd.DatetimeIndex,
+    calendar: str | ExchangeCalendar | None,
+) -> np.ndarray:
+    """Steps from ``last`` to each time of ``index`` (after it), shape (len(index),).
+
+    With a calendar and daily (or sparser) data: the trading sessions in ``(date of last,
+    date of t]``, at least 1 (a time before the next session counts as that session). With
+    ``calendar=None`` or intraday data: the elapsed time in units of the observed spacing
+    (the median positive difference of ``observed``), which may be fractional. For an int
+    horizon's timestamps (:func:`tsnode.calendar.future_index`) this is 1, 2, ..., n.
+    """
+
+    def wall(times: pd.DatetimeIndex) -> pd.DatetimeIndex:
+        return times.tz_convert(last.tz).tz_localize(None) if times.tz is not None else times
+
+    local_last = wall(pd.DatetimeIndex([last]))[0]
+    local = wall(index)
+    diffs = np.diff(np.asarray(observed.asi8, dtype=np.int64))
+    spacing = pd.Timedelta(int(np.median(diffs[diffs > 0])), unit=observed.unit)
+    if calendar is None or spacing < _DAY:
+        # intraday steps are counted in absolute time, daily ones on the wall clock
+        elapsed = (index - last) if spacing < _DAY else (local - local_last)
+        return np.asarray(elapsed / spacing, dtype=np.float64)
+    day = local_last.normalize()
+    days = local.normalize()
+    cal = get_calendar(calendar, start=day, end=days[-1])
+    sessions = cal.sessions.tz_localize(None) if cal.sessions.tz is not None else cal.sessions
+    sessions = sessions.as_unit("ns")
+    before = np.searchsorted(sessions, day.as_unit("ns"), side="right")
+    upto = np.searchsorted(sessions, days.as_unit("ns"), side="right")
+    return np.maximum(upto - before, 1).astype(np.float64)
 
 
 class _GaussianBaseline(BaseForecaster):
@@ -65,11 +106,14 @@ class _GaussianBaseline(BaseForecaster):
         raise NotImplementedError
 
     def _steps(self, index: pd.DatetimeIndex) -> np.ndarray:
-        """Steps since each series' last observation, shape (n_steps, n_series), >= 1."""
+        """Steps since each series' last observation, shape (n_steps, n_series), > 0."""
         missed = np.array(
             [(self.index_ > t).sum() for t in self.series_last_timestamp_], dtype=np.float64
         )
-        return np.arange(1, len(index) + 1, dtype=np.float64)[:, None] + missed[None, :]
+        return (
+            _steps_ahead(self.last_timestamp_, index, self.index_, self.calendar)[:, None]
+            + missed[None, :]
+        )
 
     def _to_prices(self, moves: np.ndarray, last: np.ndarray) -> np.ndarray:
         """Prices from moves relative to ``last`` (broadcastable). In log space
