@@ -62,6 +62,44 @@ def test_nan_loss_recovers_then_raises_clear_error():
             train_latent_ode(model, bad_batch, [], config)
 
 
+def test_non_finite_weights_are_recovered_then_raise_never_returned():
+    model = _tiny_model(0)
+    config = TrainingConfig(epochs=3, steps_per_epoch=2, progress=False, weight_decay=math.inf)
+    with pytest.warns(RuntimeWarning, match="weights became non-finite"):
+        with pytest.raises(TrainingError, match="smaller learning_rate or weight_decay"):
+            train_latent_ode(model, _batch, [], config)
+
+
+def test_a_non_finite_validation_loss_is_recovered_then_raises():
+    # weights of ~1e30 stay finite but overflow the forward pass
+    model = _tiny_model(0)
+    config = TrainingConfig(epochs=6, steps_per_epoch=1, progress=False, learning_rate=1e30)
+    with pytest.warns(RuntimeWarning, match="non-finite|validation loss became"):
+        with pytest.raises(TrainingError, match="became"):
+            train_latent_ode(model, _batch, [_batch(99)], config)
+
+
+def test_a_recovery_from_non_finite_weights_keeps_finite_weights():
+    model = _tiny_model(0)
+    steps = iter(range(100))
+    original = torch.optim.Adam.step
+
+    def step_once_broken(self, *args, **kwargs):
+        out = original(self, *args, **kwargs)
+        if next(steps) == 1:  # the second step poisons one weight
+            with torch.no_grad():
+                next(model.parameters()).view(-1)[0] = float("nan")
+        return out
+
+    config = TrainingConfig(epochs=2, steps_per_epoch=3, progress=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(torch.optim.Adam, "step", step_once_broken)
+        with pytest.warns(RuntimeWarning, match="recovery 1/"):
+            history = train_latent_ode(model, _batch, [], config)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert len(history["loss"]) == 2 and history["lr"][-1] == pytest.approx(0.5 * 3e-3)
+
+
 # ------------------------------------------------------------------ validation_loss / restarts
 def _tiny_model(seed: int) -> LatentODE:
     torch.manual_seed(seed)

@@ -11,6 +11,7 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -130,6 +131,45 @@ def validation_loss(model: LatentODE, batches: list[Batch], config: TrainingConf
     return total / len(batches)
 
 
+def _recover(
+    model: LatentODE,
+    optimizer: torch.optim.Optimizer,
+    good_state: dict[str, Any],
+    trouble: str,
+    epoch: int,
+    retries: int,
+    config: TrainingConfig,
+) -> int:
+    """Restore the last good weights and halve the learning rate (``RuntimeWarning``); returns
+    the new retry count, or raises :class:`TrainingError` past ``config.max_nan_retries``."""
+    retries += 1
+    if retries > config.max_nan_retries:
+        raise TrainingError(
+            f"{trouble} at epoch {epoch} and training stayed non-finite after "
+            f"{config.max_nan_retries} recoveries (each restored the last good weights and "
+            "halved the learning rate). Try a smaller learning_rate or weight_decay, a "
+            "fixed-step solver (solver='rk4'), restarts (n_init=3: a diverging restart is "
+            "skipped), or check the data for extreme values."
+        )
+    warnings.warn(
+        f"{trouble} at epoch {epoch}; restoring the last good weights and halving the "
+        f"learning rate (recovery {retries}/{config.max_nan_retries}).",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    model.load_state_dict(good_state)
+    for group in optimizer.param_groups:
+        group["lr"] *= 0.5
+    optimizer.state.clear()
+    return retries
+
+
+def _finite_weights(model: torch.nn.Module) -> bool:
+    """Whether every parameter of ``model`` is finite (one device sync)."""
+    flags = [torch.isfinite(p).all() for p in model.parameters()]
+    return bool(torch.stack(flags).all()) if flags else True
+
+
 def cuda_devices(device: torch.device | str) -> list[int]:
     """The CUDA device indices whose generators ``torch.random.fork_rng`` must fork for work
     on ``device`` (empty for the CPU)."""
@@ -198,38 +238,33 @@ def train_latent_ode(
         while step < config.steps_per_epoch:
             batch = draw_batch().to(device)
             result = _elbo(model, batch, config, beta)
+            trouble = None
             if not torch.isfinite(result.loss):
-                nan_retries += 1
-                if nan_retries > config.max_nan_retries:
-                    raise TrainingError(
-                        f"The training loss became {result.loss.item()} at epoch {epoch} and stayed "
-                        f"non-finite after {config.max_nan_retries} recoveries (each restored the last "
-                        "good weights and halved the learning rate). Try a smaller learning_rate, "
-                        "a fixed-step solver (solver='rk4'), restarts (n_init=3: a diverging "
-                        "restart is skipped), or check the data for extreme values."
-                    )
-                warnings.warn(
-                    f"Non-finite training loss at epoch {epoch}; restoring the last good weights "
-                    f"and halving the learning rate (recovery {nan_retries}/{config.max_nan_retries}).",
-                    RuntimeWarning,
-                    stacklevel=2,
+                trouble = f"The training loss became {result.loss.item()}"
+            else:
+                optimizer.zero_grad(set_to_none=True)
+                result.loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
+                if not _finite_weights(model):  # e.g. a huge learning rate or weight decay
+                    trouble = "The weights became non-finite after an optimizer step"
+            if trouble is not None:
+                nan_retries = _recover(
+                    model, optimizer, good_state, trouble, epoch, nan_retries, config
                 )
-                model.load_state_dict(good_state)
-                for group in optimizer.param_groups:
-                    group["lr"] *= 0.5
-                optimizer.state.clear()
                 continue
-            optimizer.zero_grad(set_to_none=True)
-            result.loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
             losses.append(result.loss.item())
             nfes.append(model.nfe_forward + model.nfe_backward)
             step += 1
-        good_state = copy.deepcopy(model.state_dict())
         val_loss = math.nan
         if validation_batches:
             val_loss = validation_loss(model, validation_batches, config)
+            if not math.isfinite(val_loss):  # finite weights that still overflow
+                trouble = f"The validation loss became {val_loss}"
+                nan_retries = _recover(
+                    model, optimizer, good_state, trouble, epoch, nan_retries, config
+                )
+        good_state = copy.deepcopy(model.state_dict())
         train_loss = sum(losses) / len(losses)
         history["loss"].append(train_loss)
         history["val_loss"].append(val_loss)
