@@ -667,8 +667,12 @@ def test_bad_quantiles_coverage_and_n_samples(fitted):
         ("learning_rate", -1, "learning_rate must be a positive finite number, got -1"),
         ("learning_rate", float("nan"), "learning_rate must be a positive finite number"),
         ("time_scale_days", 0.0, "time_scale_days must be a positive finite number"),
-        ("weight_decay", -0.1, "weight_decay must be >= 0"),
+        ("weight_decay", -0.1, "weight_decay must be a finite number >= 0, got -0.1"),
+        ("weight_decay", float("inf"), "weight_decay must be a finite number >= 0, got inf"),
+        ("weight_decay", "0.1", "weight_decay must be a number, got '0.1' of type str"),
         ("validation_fraction", 0.7, r"validation_fraction must be in \[0, 0.5\)"),
+        ("epochs", "3", "epochs must be an int >= 1, got '3' of type str; pass e.g. epochs=1"),
+        ("num_threads", 10**6, "num_threads must be at most"),
         ("patience", 0, "patience must be an int >= 1"),
         ("solver", "runge_kutta", "not a known ODE solver"),
         ("solver", "dopri", r"Did you mean .*'dopri5'"),
@@ -696,8 +700,24 @@ def test_bad_parameters(param, value, match):
 def test_numpy_scalar_parameters_are_accepted():
     params = dict(MICRO, learning_rate=np.float32(0.01), context_length=np.int64(20))
     params.update(random_state=np.int64(3), iwae=np.bool_(False))
+    params.update(weight_decay=np.float32(1e-5), validation_fraction=np.float64(0.1))
     model = TSNodeForecaster(**params).fit(_good_frame())
     assert np.isfinite(model.predict(2).to_numpy()).all()
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "match"),
+    [
+        ("n_predict_samples", 0, "n_predict_samples must be an int >= 1, got 0"),
+        ("context_length", 0, "context_length must be an int >= 1, got 0"),
+    ],
+)
+def test_parameters_changed_after_fit_are_checked_at_predict(fitted, param, value, match):
+    model = copy.deepcopy(fitted).set_params(**{param: value})
+    with pytest.raises(ValueError, match=match):
+        model.predict(2)
+    with pytest.raises(ValueError, match=match):
+        model.reconstruct()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present")

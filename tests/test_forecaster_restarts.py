@@ -113,7 +113,7 @@ def test_n_init_is_a_cloneable_parameter():
 def test_bad_n_init_is_refused_by_name(train, bad):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(ValueError, match=r"n_init must be an int >= 1, got"):
+        with pytest.raises((ValueError, TypeError), match=r"n_init must be an int >= 1, got"):
             TSNodeForecaster(**PARAMS, n_init=bad).fit(train)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any
 
 import numpy as np
@@ -14,19 +15,29 @@ from tsnode.nn.ode import check_sensitivity, check_solver
 __all__ = ["check_params"]
 
 
+_MAX_THREADS_PER_CORE = 4
+
+
 def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"{name} must be an int >= {minimum}, got {value!r} of type "
+            f"{type(value).__name__}; pass e.g. {name}={max(minimum, 1)}."
+        )
+    if value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
     return int(value)
 
 
+def _check_real(name: str, value: Any) -> float:
+    # numbers.Real accepts numpy scalars such as np.float32(0.01)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r} of type {type(value).__name__}.")
+    return float(value)
+
+
 def _check_positive_float(name: str, value: Any) -> float:
-    # numbers.Real accepts numpy scalars such as np.float32(0.01); NaN and inf are refused.
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, numbers.Real)
-        or not 0 < value < np.inf
-    ):
+    if not 0 < _check_real(name, value) < np.inf:  # NaN and inf are refused
         raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
     return float(value)
 
@@ -52,18 +63,27 @@ def check_params(est: Any) -> None:
     _check_positive_int("kl_warmup_epochs", est.kl_warmup_epochs, minimum=0)
     for name in ("rtol", "atol", "step_size", "time_scale_days", "learning_rate"):
         _check_positive_float(name, getattr(est, name))
-    if not (isinstance(est.weight_decay, (int, float)) and est.weight_decay >= 0):
-        raise ValueError(f"weight_decay must be >= 0, got {est.weight_decay!r}.")
-    if not (
-        isinstance(est.validation_fraction, (int, float)) and 0 <= est.validation_fraction < 0.5
-    ):
+    # float32 weights: a decay beyond its range overflows inside the optimizer
+    if not 0 <= _check_real("weight_decay", est.weight_decay) < float(np.finfo(np.float32).max):
         raise ValueError(
-            f"validation_fraction must be in [0, 0.5), got {est.validation_fraction!r}."
+            f"weight_decay must be a finite number >= 0, got {est.weight_decay!r}; the "
+            "default is 1e-5."
+        )
+    if not 0 <= _check_real("validation_fraction", est.validation_fraction) < 0.5:
+        raise ValueError(
+            f"validation_fraction must be in [0, 0.5), got {est.validation_fraction!r}; "
+            "0 disables early stopping and calibration, the default is 0.1."
         )
     if est.patience is not None:
         _check_positive_int("patience", est.patience)
     if est.num_threads is not None:
-        _check_positive_int("num_threads", est.num_threads)
+        limit = _MAX_THREADS_PER_CORE * (os.cpu_count() or 1)
+        if _check_positive_int("num_threads", est.num_threads) > limit:
+            raise ValueError(
+                f"num_threads must be at most {limit} ({_MAX_THREADS_PER_CORE} per CPU core of "
+                f"this machine), got {est.num_threads!r}; pass e.g. num_threads=1 or None "
+                "(torch's default)."
+            )
     check_solver(est.solver)
     check_sensitivity(est.sensitivity)
     for name in ("iwae", "progress", "calibrate"):

@@ -418,6 +418,7 @@ class TSNodeForecaster(BaseForecaster):
 
     # ------------------------------------------------------------------ predict
     def _n_quantile_samples(self) -> int:
+        self._check_params()  # set_params may have changed n_predict_samples since fit
         return int(self.n_predict_samples)
 
     def _decode_samples(self, *args: Any, **kwargs: Any) -> list[np.ndarray]:
@@ -480,6 +481,7 @@ class TSNodeForecaster(BaseForecaster):
         return np.asarray(prices, dtype=np.float64).reshape(shape)
 
     def _sample(self, index: pd.DatetimeIndex, n_samples: int) -> np.ndarray:
+        self._check_params()  # set_params may have changed e.g. context_length since fit
         contexts = self._scaled_series(self.y_)
         query = self._days(index)
         samples = self._decode_samples(contexts, [query] * len(contexts), n_samples, 1)
@@ -516,6 +518,7 @@ class TSNodeForecaster(BaseForecaster):
         """Posterior draws behind :meth:`reconstruct`: ``(n_predict_samples, len(index),
         n_series)`` in price units, and the (validated) index."""
         check_is_fitted(self)
+        self._check_params()
         if index is None:
             index = self.y_.index
         if not isinstance(index, pd.DatetimeIndex):
