@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -172,6 +174,22 @@ def test_sample_shape_and_reproducible(y):
     assert not np.array_equal(s, Toy(random_state=8).fit(y).sample(4, n_samples=11))
     with pytest.raises(ValueError, match="n_samples"):
         f.sample(3, n_samples=0)
+
+
+def test_a_huge_sample_is_refused_by_name_before_drawing(y):
+    f = Toy(random_state=7).fit(y)
+    with pytest.raises(ValueError, match=r"n_samples=10\*\*12|n_samples=1000000000000 .*GiB"):
+        f.sample(3, n_samples=10**12)
+
+
+def test_quantiles_beyond_the_sample_resolution_warn_at_the_caller(y):
+    f = Toy(random_state=7).fit(y)  # 400 sample paths per quantile call
+    with pytest.warns(UserWarning, match=r"beyond what 400 sample paths resolve") as record:
+        f.predict_interval(2, coverage=0.999)
+    assert record[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f.predict_interval(2, coverage=0.99)  # 0.005 >= 1/400: resolved
 
 
 def test_random_state_validation(y):

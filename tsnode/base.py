@@ -23,6 +23,7 @@ those defaults.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -38,6 +39,9 @@ from tsnode._validation import (
     to_wide_frame,
 )
 from tsnode.calendar import future_index
+
+# The largest float64 sample array one sample() call returns (8 GiB).
+_MAX_SAMPLE_BYTES = 8 * 2**30
 
 __all__ = ["BaseForecaster"]
 
@@ -93,7 +97,18 @@ class BaseForecaster(BaseEstimator):
 
         Default: empirical quantiles of ``_sample(index, self._n_quantile_samples())``.
         """
-        samples = np.asarray(self._sample(index, self._n_quantile_samples()), dtype=np.float64)
+        n_samples = self._n_quantile_samples()
+        extreme = [q for q in quantiles if min(q, 1.0 - q) < 1.0 / n_samples]
+        if extreme:
+            warnings.warn(
+                f"quantile levels {extreme} lie beyond what {n_samples} sample paths resolve "
+                f"(a level under 1/{n_samples} from 0 or 1 is the sample's minimum or maximum, "
+                "so the interval is too narrow); draw more paths, e.g. a larger "
+                "n_predict_samples.",
+                UserWarning,
+                stacklevel=4,  # user -> public method -> _quantile_array -> here
+            )
+        samples = np.asarray(self._sample(index, n_samples), dtype=np.float64)
         self._check_sample_shape(samples, len(index), "_sample")
         return np.moveaxis(np.quantile(samples, quantiles, axis=0), 0, -1)
 
@@ -301,6 +316,14 @@ class BaseForecaster(BaseEstimator):
         check_is_fitted(self)
         n_samples = check_n_samples(n_samples)
         index = self._future_index(horizon)
+        size = n_samples * len(index) * self.n_series_ * 8
+        if size > _MAX_SAMPLE_BYTES:
+            raise ValueError(
+                f"n_samples={n_samples} paths of {len(index)} steps x {self.n_series_} series "
+                f"need {size / 2**30:.1f} GiB (at most {_MAX_SAMPLE_BYTES / 2**30:.0f} GiB in "
+                "one call); draw fewer paths per call, e.g. several calls with a smaller "
+                "n_samples."
+            )
         samples = np.asarray(self._sample(index, n_samples), dtype=np.float64)
         self._check_sample_shape(samples, len(index), "_sample")
         if samples.shape[0] != n_samples:
