@@ -7,9 +7,11 @@ cumulative variance matches those marginals.
 
 Steps are counted from each series' own last observation: for a series that stopped before the
 end of the fitted frame, the fitted rows after its last observation count as missed steps. The
-steps to a forecast time are trading sessions of ``calendar`` (a time before the next session
-counts as that session) or, with ``calendar=None`` or intraday data, the elapsed time in units
-of the observed spacing (fractional in between). So an explicit DatetimeIndex horizon a year
+``i``-th forecast time (1-based) is ``max(i, s)`` steps ahead, where ``s`` counts the trading
+sessions of ``calendar`` up to it (a time before the next session counts as that session) or,
+with ``calendar=None`` or intraday data, the elapsed time in units of the observed spacing.
+So consecutive requested times are consecutive steps (an int horizon, or a backtest's next
+rows even when they include non-session days), and an explicit DatetimeIndex horizon a year
 ahead gets a year's spread and drift (Naive, Drift); GBM counts calendar time.
 
 Every baseline saves without pickle (``save(path)`` / ``load(path)``): the fitted arrays and
@@ -110,10 +112,12 @@ class _GaussianBaseline(BaseForecaster):
         missed = np.array(
             [(self.index_ > t).sum() for t in self.series_last_timestamp_], dtype=np.float64
         )
-        return (
-            _steps_ahead(self.last_timestamp_, index, self.index_, self.calendar)[:, None]
-            + missed[None, :]
-        )
+        # At least the position in the horizon (consecutive requested times are consecutive
+        # steps, e.g. a backtest's next rows), and at least the sessions (or observed
+        # spacings) elapsed (a time far ahead is that many steps ahead).
+        position = np.arange(1, len(index) + 1, dtype=np.float64)
+        elapsed = _steps_ahead(self.last_timestamp_, index, self.index_, self.calendar)
+        return np.maximum(position, elapsed)[:, None] + missed[None, :]
 
     def _to_prices(self, moves: np.ndarray, last: np.ndarray) -> np.ndarray:
         """Prices from moves relative to ``last`` (broadcastable). In log space
