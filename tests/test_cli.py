@@ -510,3 +510,92 @@ def test_forecast_with_restarts_in_process(tmp_path, capsys):
     assert len(pd.read_csv(out_csv)) == 3
     assert main([*argv[:-1], "0", "--quiet"]) == 2
     assert "--restarts" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- python -m tsnode
+
+
+def test_python_dash_m_tsnode(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TSNODE_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "tsnode", "--help"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: tsnode")
+    for command in COMMANDS:
+        assert command in proc.stdout
+    failed = subprocess.run(
+        [sys.executable, "-m", "tsnode", "forecast", "--sample", "NOPE"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert_one_line_error(failed, "Unknown sample 'NOPE'")  # main's exit status passes through
+
+
+# ----------------------------------------------------------------------------- output paths
+
+
+def _no_data(args):
+    raise AssertionError("data was loaded before the output paths were checked")
+
+
+@pytest.mark.parametrize(
+    ("option", "relative", "fragment"),
+    [
+        ("--output", "missing_dir/fc.csv", "does not exist"),
+        ("--output", "a_file/fc.csv", "is a file, not a folder"),
+        ("--output", "a_dir", "it is a directory"),
+        ("--plot", "missing_dir/fc.png", "does not exist"),
+        ("--plot", "a_file/deeper/fc.png", "is a file, not a folder"),
+        ("--plot", "fc.txt", "cannot save '.txt' images"),
+    ],
+)
+def test_forecast_bad_output_paths_fail_before_loading_data(
+    option, relative, fragment, tmp_path, monkeypatch, capsys
+):
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "a_dir").mkdir()
+    monkeypatch.setattr(cli, "_load_data", _no_data)
+    target = tmp_path / relative
+    assert main(["forecast", "--sample", "IBM", option, str(target)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"tsnode forecast: error: cannot write {option} {target}: "), err
+    assert fragment in err
+    assert not (tmp_path / "missing_dir").exists()
+
+
+def test_backtest_bad_output_and_plot_dir_fail_before_loading_data(tmp_path, monkeypatch, capsys):
+    (tmp_path / "a_file").write_text("x")
+    monkeypatch.setattr(cli, "_load_data", _no_data)
+    argv = ["backtest", "--sample", "IBM", "--models", "naive"]
+    assert main([*argv, "--output", str(tmp_path / "missing" / "board.csv")]) == 1
+    assert "error: cannot write --output" in capsys.readouterr().err
+    assert main([*argv, "--plot-dir", str(tmp_path / "a_file" / "plots")]) == 1
+    err = capsys.readouterr().err
+    assert "error: cannot create --plot-dir" in err and "is a file, not a folder" in err
+
+
+def test_good_output_paths_pass_the_check(tmp_path, monkeypatch):
+    (tmp_path / "old.csv").write_text("overwritten")
+    cli._check_output_path(str(tmp_path / "old.csv"), "--output")
+    cli._check_output_path(str(tmp_path / "fc.png"), "--plot", figure=True)
+    cli._check_output_path(None, "--output")
+    cli._check_plot_dir(str(tmp_path / "new" / "plots"))  # created later, parents too
+    assert not (tmp_path / "new").exists()
+
+
+def test_bad_plot_path_subprocess(tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    target = str(tmp_path / "a_file" / "fc.png")
+    proc = run_cli("forecast", "--sample", "IBM", "--plot", target, tmp_path=tmp_path, quick=False)
+    assert_one_line_error(proc, f"cannot write --plot {target}", "is a file, not a folder")
+    assert proc.stdout == ""  # nothing loaded or fitted

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,18 @@ if TYPE_CHECKING:
     import pandas as pd
 
 _PRICE_NAMES = ("adj close", "adj_close", "adjclose", "close", "price", "value")
+
+# A UTC offset (or Z/UTC/GMT) after a time of day: "... 00:00:00-05:00", "...T16:00Z".
+_OFFSET = re.compile(
+    r"^(?P<local>.*\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:\s*[AaPp][Mm])?)"
+    r"\s*(?:Z|(?:UTC|GMT)?[+-]\d\d(?::?\d\d)?|UTC|GMT)$"
+)
+_DAYS = ("%m/%d/%Y", "%d/%m/%Y", "%m/%d/%y", "%d/%m/%y", "%m-%d-%Y", "%d-%m-%Y", "%d.%m.%Y")
+_DAYS += ("%d.%m.%y", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%d-%b-%Y", "%d %b %Y", "%b %d, %Y")
+_DAYS += ("%d %B %Y", "%B %d, %Y")
+_TIMES = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", " %I:%M %p", " %I:%M:%S %p")
+#: Formats tried (besides ISO 8601 and pandas' guesses) when --date-format is not given.
+DATE_FORMATS: tuple[str, ...] = tuple(day + time for day in _DAYS for time in _TIMES)
 
 
 class CLIError(Exception):
@@ -38,6 +51,7 @@ def read_price_csv(
     date_column: str = "date",
     columns: Sequence[str] | None = None,
     name: str | None = None,
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Read prices from a CSV file with a date column and one or more price columns.
 
@@ -52,17 +66,26 @@ def read_price_csv(
         ``Close``, ``Price``, ``Value`` present, else the only column besides the date.
     name : str, optional
         Name of the series (only with a single price column); default the column's name.
+    date_format : str, optional
+        ``strptime`` format of the whole date column, e.g. ``"%d/%m/%Y"``. Default: ISO
+        dates if they all are, else the one format (among month-first, day-first and other
+        common layouts) that reads the most rows; a column that reads equally well
+        month-first and day-first with different dates is an error, never a guess.
 
     Returns
     -------
     DataFrame, shape (n_dates, n_columns)
         Float prices on a sorted ``DatetimeIndex`` named ``Date``; empty cells are NaN.
+        UTC offsets in the dates (``2021-03-12 00:00:00-05:00``, as yfinance exports) are
+        dropped: each row keeps its local wall-clock time, so daily rows stay on the
+        trading dates written in the file, across daylight-saving changes too.
 
     Raises
     ------
     CLIError
         If the file is missing or unreadable, has no date column or no usable price
-        column, or contains unparsable dates, non-numeric prices or duplicate dates.
+        column, or contains unparsable or ambiguous dates, non-numeric prices or duplicate
+        dates.
     """
     import pandas as pd
 
@@ -111,23 +134,7 @@ def read_price_csv(
         raise CLIError(f"{where}: the file has a header but no rows.")
 
     text_dates = raw[date_col]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            dates = pd.to_datetime(text_dates, errors="coerce", format="mixed")
-        except (ValueError, TypeError) as err:
-            raise CLIError(f"{where}: cannot parse the {str(date_col)!r} column as dates.") from err
-    if not pd.api.types.is_datetime64_any_dtype(dates):
-        raise CLIError(
-            f"{where}: the {str(date_col)!r} column mixes time zones; use one time zone."
-        )
-    bad = dates.isna()
-    if bad.any():
-        row = int(bad.to_numpy().argmax())
-        raise CLIError(
-            f"{where}: line {row + 2} has an invalid date {text_dates.iloc[row]!r} in column "
-            f"{str(date_col)!r}; use ISO dates such as 2024-01-31."
-        )
+    dates = _parse_dates(text_dates, where, str(date_col), date_format)
     duplicated = dates.duplicated()
     if duplicated.any():
         row = int(duplicated.to_numpy().argmax())
@@ -158,6 +165,99 @@ def read_price_csv(
     return frame.sort_index()
 
 
+def _guessed_formats(sample: list[str]) -> list[str]:
+    """pandas' format guesses (month first and day first) for a few dates of the column."""
+    try:
+        from pandas.tseries.api import guess_datetime_format
+    except ImportError:  # pandas < 2.2
+        from pandas._libs.tslibs.parsing import guess_datetime_format
+    found = []
+    for text in sample:
+        for dayfirst in (False, True):
+            fmt = guess_datetime_format(text, dayfirst=dayfirst)
+            # year-day-month ("%Y-%d-%m") is nobody's layout: it only mis-reads ISO dates
+            if fmt and not re.search(r"%Y.*%d.*%m", fmt) and fmt not in found:
+                found.append(fmt)
+    return found
+
+
+def _parse_dates(
+    text: pd.Series, where: str, column: str, date_format: str | None = None
+) -> pd.Series:
+    """Parse a CSV date column with ONE format for all rows (see :func:`read_price_csv`).
+
+    Raises :class:`CLIError` for rows the format cannot read and for columns that read
+    equally well month-first and day-first (e.g. ``02/01/2020`` with all days <= 12).
+    """
+    import pandas as pd
+
+    # Drop UTC offsets and keep each row's wall-clock time: a yfinance export spanning a
+    # daylight-saving change mixes -05:00 and -04:00, and its dates are the trading dates.
+    original = text
+    text = text.astype("string").str.strip()
+    text = text.str.extract(_OFFSET, expand=False).fillna(text)
+    present = text.notna() & text.ne("")
+
+    def parse(fmt: str) -> pd.Series:
+        return pd.to_datetime(text, format=fmt, errors="coerce")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if date_format is not None:
+            fmt = re.sub(r"\s*%[zZ]", "", date_format)  # offsets were dropped above
+            try:
+                dates = parse(fmt)
+            except ValueError as err:
+                raise CLIError(
+                    f"--date-format {date_format!r} is not a valid strptime format "
+                    f"({_one_line(err)}); use e.g. --date-format '%d/%m/%Y'."
+                ) from err
+            hint = f"it does not match --date-format {date_format!r}"
+        else:
+            fmt, dates = "ISO8601", parse("ISO8601")
+            if dates.notna().all():  # every date is ISO 8601
+                return dates
+            values = text[present]
+            sample = list(dict.fromkeys(values.iloc[:: max(1, len(values) // 50)]))[:50]
+            sample_text = pd.Series(sample, dtype="string")
+            candidates = {fmt: dates}
+            for other in [*_guessed_formats(sample), *DATE_FORMATS]:
+                if (
+                    other not in candidates
+                    and pd.to_datetime(sample_text, format=other, errors="coerce").notna().any()
+                ):
+                    candidates[other] = parse(other)
+            counts = {f: int(d.notna().sum()) for f, d in candidates.items()}
+            fmt = max(counts, key=counts.__getitem__)  # ISO 8601 first on ties
+            dates = candidates[fmt]
+            for other, parsed in candidates.items():
+                differs = (parsed != dates) & parsed.notna() & dates.notna()
+                if counts[other] == counts[fmt] and counts[fmt] > 0 and differs.any():
+                    example = original[differs].iloc[0]
+                    raise CLIError(
+                        f"{where}: the dates in column {column!r} are ambiguous: they read "
+                        f"both as {fmt} and as {other} ({example!r} is "
+                        f"{dates[differs].iloc[0]:%Y-%m-%d} or {parsed[differs].iloc[0]:%Y-%m-%d})."
+                        f" Pass the file's layout with --date-format ('{fmt}' or '{other}') or "
+                        "write ISO dates such as 2024-01-31."
+                    )
+            hint = (
+                f"the other dates read as {fmt}; use one date format for the whole column"
+                if counts[fmt]
+                else "no known date format reads it; pass --date-format, e.g. '%d/%m/%Y'"
+            )
+    bad = dates.isna()
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        if not present.iloc[row]:
+            raise CLIError(f"{where}: line {row + 2} has no date in column {column!r}.")
+        raise CLIError(
+            f"{where}: line {row + 2} has an invalid date {original.iloc[row]!r} in column "
+            f"{column!r} ({hint}); ISO dates such as 2024-01-31 always work."
+        )
+    return dates
+
+
 def _date(text: str | None, option: str) -> pd.Timestamp | None:
     import pandas as pd
 
@@ -179,7 +279,11 @@ def _load_data(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
     if args.csv is not None:
         columns = None if args.column is None else [c for c in args.column.split(",") if c]
         frame = read_price_csv(
-            args.csv, date_column=args.date_column, columns=columns, name=args.name
+            args.csv,
+            date_column=args.date_column,
+            columns=columns,
+            name=args.name,
+            date_format=args.date_format,
         )
         source = f"CSV {args.csv}"
     elif args.sample is not None:

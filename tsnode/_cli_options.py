@@ -2,13 +2,18 @@
 
 The ``type=`` converters turn bad option values into argparse usage errors (exit status 2)
 naming what was expected; ``_add_common`` adds the data and model options shared by
-``tsnode forecast`` and ``tsnode backtest``.
+``tsnode forecast`` and ``tsnode backtest``; ``_check_output_path`` / ``_check_plot_dir``
+reject unwritable output paths before any data is loaded or model fitted.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 from typing import Any
+
+from tsnode._cli_input import CLIError
 
 #: Environment variable that selects the tiny ``--quick`` settings when set to 1/true/yes/on.
 QUICK_ENV_VAR = "TSNODE_QUICK"
@@ -78,6 +83,13 @@ def _add_common(parser: argparse.ArgumentParser, *, default_lookback: int) -> No
     source.add_argument(
         "--date-column", default="date", help="CSV date column (default: date, any case)"
     )
+    source.add_argument(
+        "--date-format",
+        metavar="FORMAT",
+        help="strptime layout of the CSV dates, e.g. '%%d/%%m/%%Y' (default: ISO dates, else "
+        "the one layout that reads every row; day/month-ambiguous dates need this option). "
+        "UTC offsets are ignored: each row keeps its local date and time",
+    )
     source.add_argument("--name", help="series name for the CSV column (default: column name)")
     source.add_argument(
         "--offline", action="store_true", help="use cached ticker prices only, never download"
@@ -122,3 +134,72 @@ def _add_common(parser: argparse.ArgumentParser, *, default_lookback: int) -> No
     parser.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks"
     )
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path`` or its closest ancestor that exists (``.`` for a bare relative name)."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return Path(".")
+
+
+def _check_output_path(path: str | None, option: str, *, figure: bool = False) -> None:
+    """Fail fast, before loading data or fitting, when ``path`` cannot be written.
+
+    Parameters
+    ----------
+    path : str or None
+        The file named by ``option``; nothing is checked when None or empty.
+    option : str
+        The option's name for the message, e.g. ``"--output"``.
+    figure : bool, default False
+        Also check that matplotlib can save a figure with this file extension.
+
+    Raises
+    ------
+    CLIError
+        If ``path`` is a directory, its folder does not exist or is a file, the file or
+        folder is not writable, or (``figure``) the extension is not an image format.
+    """
+    if not path:
+        return
+    target = Path(path)
+    where = f"cannot write {option} {path}"
+    if target.is_dir():
+        example = target / ("out.png" if figure else "out.csv")
+        raise CLIError(f"{where}: it is a directory; pass a file path such as {example}.")
+    folder = target.parent
+    if not folder.is_dir():
+        found = _nearest_existing(folder)
+        if found == folder or found.is_file():
+            raise CLIError(f"{where}: {found} is a file, not a folder; choose another path.")
+        raise CLIError(
+            f"{where}: the folder {folder} does not exist; create it first or choose another path."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK) or (
+        target.exists() and not os.access(target, os.W_OK)
+    ):
+        raise CLIError(f"{where}: permission denied; choose a writable location.")
+    if figure and target.suffix:
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        formats = FigureCanvasBase.get_supported_filetypes()
+        if target.suffix[1:].lower() not in formats:
+            raise CLIError(
+                f"{where}: matplotlib cannot save {target.suffix!r} images; use one of "
+                f"{', '.join('.' + f for f in sorted(formats))}, e.g. {target.with_suffix('.png')}."
+            )
+
+
+def _check_plot_dir(path: str | None) -> None:
+    """Fail fast when ``--plot-dir`` cannot be created or written (see _check_output_path)."""
+    if not path:
+        return
+    folder = Path(path)
+    found = _nearest_existing(folder)
+    where = f"cannot create --plot-dir {path}"
+    if not found.is_dir():
+        raise CLIError(f"{where}: {found} is a file, not a folder; choose another folder.")
+    if not os.access(found, os.W_OK | os.X_OK):
+        raise CLIError(f"{where}: permission denied in {found}; choose a writable folder.")

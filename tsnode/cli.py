@@ -8,6 +8,7 @@ Examples
     tsnode forecast --sample AAPL --horizon 20 --plot aapl.png --output aapl.csv
     tsnode forecast --ticker MSFT --horizon 10 --coverage 0.9
     tsnode forecast --csv prices.csv --column close --horizon 5
+    tsnode forecast --csv prices_eu.csv --date-format "%d/%m/%Y" --model gbm
     tsnode backtest --sample IBM --horizon 5 --models tsnode,naive,gbm --plot-dir plots/
 
 Prices come from exactly one source: ``--ticker`` (Yahoo Finance through tsnode's local
@@ -17,8 +18,9 @@ column) or ``--sample`` (real prices shipped with tsnode, no network needed).
 ``--quick`` (or the environment variable ``TSNODE_QUICK=1``) selects a tiny model and
 training budget that runs in seconds: for smoke tests, not for forecasts you act on.
 
-Errors that come from the input (unknown ticker or sample, malformed CSV, no network and no
-cache, bad option values) are printed as one line ``tsnode <command>: error: ...`` on stderr
+Errors that come from the input (unknown ticker or sample, malformed or ambiguous CSV dates,
+no network and no cache, bad option values, an ``--output``/``--plot`` path that cannot be
+written, checked before any data is loaded) are printed as one line ``tsnode <command>: error: ...`` on stderr
 with exit status 1; ``--debug`` shows the full traceback instead. Usage errors exit with 2.
 """
 
@@ -39,6 +41,8 @@ from tsnode._cli_options import (
     MODELS,
     QUICK_ENV_VAR,
     _add_common,
+    _check_output_path,
+    _check_plot_dir,
     _model_list,
     _non_negative_float,
     _non_negative_int,
@@ -219,6 +223,8 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     import pandas as pd
 
     quick = args.quick or _quick_from_env()
+    _check_output_path(args.output, "--output")
+    _check_output_path(args.plot, "--plot", figure=True)
     frame, source = _load_data(args)
     if args.plot:
         _use_agg()
@@ -277,6 +283,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     import pandas as pd
 
     quick = args.quick or _quick_from_env()
+    _check_output_path(args.output, "--output")
+    _check_plot_dir(args.plot_dir)
     frame, source = _load_data(args)
     from tsnode.backtesting import compare
     from tsnode.trading import simulate
