@@ -88,6 +88,61 @@ def test_calendar_none_tz_aware_daily_across_dst():
     assert _dates(out) == ["2024-03-09", "2024-03-10", "2024-03-11", "2024-03-12"]
 
 
+def _assert_hourly_in_elapsed_time(out: pd.DatetimeIndex, last: pd.Timestamp) -> None:
+    assert out.is_unique and str(out.tz) == str(last.tz)
+    assert out[0] - last == pd.Timedelta("1h")
+    assert ((out[1:] - out[:-1]) == pd.Timedelta("1h")).all()  # tz-aware: elapsed time
+
+
+def test_intraday_tz_aware_spring_forward_steps_in_elapsed_time():
+    # Europe/London skips 01:00-02:00 on 2021-03-28: wall-clock steps gave 02:00+01:00 twice.
+    observed = pd.date_range("2021-03-20", "2021-03-28", freq="h", tz="Europe/London")
+    out = future_index(observed[-1], 4, calendar=None, observed_index=observed)
+    _assert_hourly_in_elapsed_time(out, observed[-1])
+    assert [str(t) for t in out] == [
+        "2021-03-28 02:00:00+01:00",
+        "2021-03-28 03:00:00+01:00",
+        "2021-03-28 04:00:00+01:00",
+        "2021-03-28 05:00:00+01:00",
+    ]
+    # The default calendar falls back to the observed spacing for intraday data: same result.
+    with pytest.warns(UserWarning, match="under one day"):
+        default = future_index(observed[-1], 4, observed_index=observed)
+    pd.testing.assert_index_equal(default, out)
+
+
+def test_intraday_tz_aware_fall_back_skips_no_hour():
+    # Europe/London repeats 01:00-02:00 on 2021-10-31: wall-clock steps skipped 01:00+01:00.
+    observed = pd.date_range("2021-10-25", "2021-10-31 00:00", freq="h", tz="Europe/London")
+    out = future_index(observed[-1], 4, calendar=None, observed_index=observed)
+    _assert_hourly_in_elapsed_time(out, observed[-1])
+    assert [str(t) for t in out] == [
+        "2021-10-31 01:00:00+01:00",
+        "2021-10-31 01:00:00+00:00",
+        "2021-10-31 02:00:00+00:00",
+        "2021-10-31 03:00:00+00:00",
+    ]
+
+
+def test_intraday_horizon_crossing_dst_keeps_elapsed_spacing():
+    # 30-minute bars; the 40-step horizon crosses New York's 2024-11-03 fall-back change.
+    observed = pd.date_range("2024-11-02 09:30", periods=14, freq="30min", tz="America/New_York")
+    out = future_index(observed[-1], 40, calendar=None, observed_index=observed)
+    assert out.is_unique and ((out[1:] - out[:-1]) == pd.Timedelta("30min")).all()
+    assert out[-1] == pd.Timestamp("2024-11-03 11:00", tz="America/New_York")  # 20 h elapsed
+
+
+def test_daily_tz_aware_steps_stay_on_the_wall_clock():
+    # Daily spacing keeps wall-clock steps: local midnight before and after the change.
+    observed = pd.date_range("2021-03-20", "2021-03-27", freq="D", tz="Europe/London")
+    out = future_index(observed[-1], 3, calendar=None, observed_index=observed)
+    assert [str(t) for t in out] == [
+        "2021-03-28 00:00:00+00:00",
+        "2021-03-29 00:00:00+01:00",
+        "2021-03-30 00:00:00+01:00",
+    ]
+
+
 def test_calendar_none_needs_observed_index():
     with pytest.raises(ValueError, match="observed_index"):
         future_index(pd.Timestamp("2024-01-01"), 3, calendar=None)

@@ -429,6 +429,92 @@ def test_intraday_tz_aware_cache_round_trip(monkeypatch):
         load_prices("AAPL", "2024-03-08", "2024-03-13", offline=True)
 
 
+NY = "America/New_York"
+
+
+def test_tz_aware_bounds_on_tz_aware_daily_data(monkeypatch, isolated_cache):
+    # Daily bars at midnight New York, as Ticker.history returns them: a tz-aware bound is an
+    # instant (it was shifted by the UTC offset, losing the 2024-01-02 session).
+    frame = make_ohlcv(DATES.tz_localize(NY), 7)
+    fake = FakeDownload({"AAPL": frame})
+    monkeypatch.setattr(yf, "download", fake)
+    out = load_prices("AAPL", pd.Timestamp("2024-01-02", tz=NY), pd.Timestamp("2024-01-10", tz=NY))
+    expected = frame.loc["2024-01-02":"2024-01-09", "Close"]
+    np.testing.assert_array_equal(out["AAPL"].to_numpy(), expected.to_numpy())
+    assert out.index[0] == pd.Timestamp("2024-01-02", tz=NY) and str(out.index.tz) == NY
+    # The same instants in UTC, served from the cache; one second later drops the session.
+    utc = load_prices("AAPL", pd.Timestamp("2024-01-02 05:00", tz="UTC"), "2024-01-10")
+    pd.testing.assert_frame_equal(utc, out)
+    later = load_prices("AAPL", pd.Timestamp("2024-01-02 05:00:01", tz="UTC"), "2024-01-10")
+    assert later.index[0] == pd.Timestamp("2024-01-03", tz=NY)
+    naive = load_prices("AAPL", "2024-01-02", "2024-01-10")  # wall-clock dates, as before
+    pd.testing.assert_frame_equal(naive, out)
+    assert len(fake.calls) == 1
+    assert all(len(fake.calls[0][k]) == 10 for k in ("start", "end"))  # date strings
+
+
+def test_tz_aware_bounds_on_naive_daily_data(fake, market):
+    # yf.download's daily bars are tz-naive exchange dates: the bound's own wall-clock is used.
+    start, end = pd.Timestamp("2024-01-02", tz=NY), pd.Timestamp("2024-01-10", tz=NY)
+    out = load_prices("AAPL", start, end)
+    expected = market["AAPL"].loc["2024-01-02":"2024-01-09", "Close"]
+    np.testing.assert_array_equal(out["AAPL"].to_numpy(), expected.to_numpy())
+    assert out.index.tz is None
+    pd.testing.assert_frame_equal(load_prices("AAPL", start, end), out)  # from the cache
+    pd.testing.assert_frame_equal(load_prices("AAPL", "2024-01-02", "2024-01-10"), out)
+    assert len(fake.calls) == 1
+
+
+@pytest.fixture
+def hourly(monkeypatch):
+    """Round-the-clock hourly bars in New York across the 2024-03-10 DST change."""
+    index = pd.date_range("2024-03-07", "2024-03-13", freq="h", tz=NY, inclusive="left")
+    frame = make_ohlcv(pd.DatetimeIndex(list(index), name="Datetime"), 8)  # freq=None
+    fake = FakeDownload({"AAPL": frame})
+    monkeypatch.setattr(yf, "download", fake)
+    return frame, fake
+
+
+def test_tz_aware_bounds_on_intraday_data(hourly):
+    frame, fake = hourly
+    start, end = pd.Timestamp("2024-03-08 10:30", tz=NY), pd.Timestamp("2024-03-08 14:30", tz=NY)
+    out = load_prices("AAPL", start, end, interval="1h")
+    hours = [t.strftime("%H:%M%z") for t in out.index]
+    assert hours == ["11:00-0500", "12:00-0500", "13:00-0500", "14:00-0500"]
+    np.testing.assert_array_equal(out["AAPL"], frame.loc[start:end, "Close"])
+    # Equal instants in UTC, and naive bounds read on the data's wall clock, give the same.
+    utc = load_prices("AAPL", start.tz_convert("UTC"), end.tz_convert("UTC"), interval="1h")
+    naive = load_prices("AAPL", "2024-03-08 10:30", "2024-03-08 14:30", interval="1h")
+    pd.testing.assert_frame_equal(utc, out)
+    pd.testing.assert_frame_equal(naive, out)
+    # yfinance only parses date strings: the download is requested by whole dates.
+    assert all(len(call[k]) == 10 for call in fake.calls for k in ("start", "end"))
+    # After the change New York is UTC-4: 14:30 UTC is 10:30 EDT.
+    after = load_prices(
+        "AAPL",
+        pd.Timestamp("2024-03-11 14:30", tz="UTC"),
+        pd.Timestamp("2024-03-11 16:30", tz="UTC"),
+        interval="1h",
+    )
+    assert [t.strftime("%H:%M%z") for t in after.index] == ["11:00-0400", "12:00-0400"]
+
+
+def test_naive_bound_in_the_dst_gap(hourly):
+    # 02:30 does not exist on 2024-03-10 in New York: it moves forward to the change (03:00).
+    out = load_prices("AAPL", "2024-03-10 02:30", "2024-03-10 05:00", interval="1h")
+    assert [t.strftime("%H:%M%z") for t in out.index] == ["03:00-0400", "04:00-0400"]
+
+
+def test_tz_aware_start_after_end_rejected(monkeypatch):
+    monkeypatch.setattr(yf, "download", _blocked)
+    with pytest.raises(ValueError, match="start must be before end"):
+        load_prices(
+            "AAPL",
+            pd.Timestamp("2024-01-02 12:00", tz=NY),
+            pd.Timestamp("2024-01-02 16:00", tz="UTC"),
+        )
+
+
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -586,6 +672,19 @@ def test_real_yfinance_parser(yahoo, yf_cache_dir, isolated_cache):
     pd.testing.assert_frame_equal(again, out.loc["2024-01-03":"2024-01-19"])
     # yfinance's own caches went to the tmp dir
     assert (yf_cache_dir / "tkr-tz.db").exists()
+
+
+def test_real_yfinance_parser_tz_aware_bounds(yahoo):
+    # The request reaches yfinance as date strings (it rejects times), rows are cut exactly.
+    ny = "America/New_York"
+    start, end = pd.Timestamp("2024-01-03", tz=ny), pd.Timestamp("2024-01-10", tz=ny)
+    out = load_prices("AAPL", start, end)
+    assert out.index[0] == pd.Timestamp("2024-01-03") and out.index[-1] == pd.Timestamp(
+        "2024-01-09"
+    )
+    # Daily bars are tz-naive dates: a bound in any zone is read on its own wall clock.
+    tokyo = load_prices("AAPL", start.tz_localize(None).tz_localize("Asia/Tokyo"), end)
+    pd.testing.assert_frame_equal(tokyo, out)
 
 
 def test_real_yfinance_parser_unknown_ticker(yahoo):

@@ -145,3 +145,31 @@ def _covers(meta: dict[str, Any], start: pd.Timestamp | None, end: pd.Timestamp)
     cached_start = meta["start"]
     start_ok = cached_start is None or (start is not None and cached_start <= start)
     return start_ok and end <= meta["end"]
+
+
+# UTC offsets in use lie within [-12 h, +14 h]: a tz-aware bound's wall-clock time in any zone
+# (the exchange's, unknown before the download) is within these of its UTC time.
+_MAX_BEHIND_UTC = pd.Timedelta(hours=12)
+_MAX_AHEAD_OF_UTC = pd.Timedelta(hours=14)
+
+
+def _request_range(
+    start: pd.Timestamp | None, end: pd.Timestamp | None
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """Whole-day, tz-naive range to download and cache that contains ``[start, end)``.
+
+    The cache bookkeeping and yfinance's date strings are naive wall-clock dates in the
+    exchange's zone. A naive bound already is one; a tz-aware bound's wall-clock time there is
+    unknown until the data arrive, so its range is widened by the extreme UTC offsets. The
+    rows are cut to exactly ``[start, end)`` afterwards (``tsnode.data._slice``).
+    """
+    lo = hi = None
+    if start is not None:
+        if start.tzinfo is not None:
+            start = start.tz_convert("UTC").tz_localize(None) - _MAX_BEHIND_UTC
+        lo = start.floor("D")
+    if end is not None:
+        if end.tzinfo is not None:
+            end = end.tz_convert("UTC").tz_localize(None) + _MAX_AHEAD_OF_UTC
+        hi = end.ceil("D")
+    return lo, hi

@@ -108,13 +108,20 @@ def _wall(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
     return index.tz_localize(None) if index.tz is not None else index
 
 
-def _observed_step(observed_index: pd.DatetimeIndex | None) -> pd.Timedelta:
+def _observed_step(
+    observed_index: pd.DatetimeIndex | None, *, elapsed: bool = False
+) -> pd.Timedelta:
+    """Median positive difference of ``observed_index``.
+
+    On the wall clock by default (a daily series stays one day apart across DST changes);
+    ``elapsed=True`` measures absolute (UTC) time instead, as intraday steps are taken.
+    """
     if observed_index is None:
         raise ValueError(
             "calendar=None continues the observed spacing and needs observed_index (the fitted "
             "timestamps); pass observed_index=... or a calendar name such as 'XNYS'."
         )
-    wall = _wall(observed_index)
+    wall = observed_index if elapsed else _wall(observed_index)
     diffs = np.diff(np.asarray(wall.asi8, dtype=np.int64))
     diffs = diffs[diffs > 0]
     if diffs.size == 0:
@@ -131,10 +138,15 @@ def _localize(wall: pd.DatetimeIndex, last: pd.Timestamp) -> pd.DatetimeIndex:
         wall = wall.tz_localize(
             last.tz, ambiguous=np.zeros(len(wall), dtype=bool), nonexistent="shift_forward"
         )
+    return _as_unit(wall, last)
+
+
+def _as_unit(index: pd.DatetimeIndex, last: pd.Timestamp) -> pd.DatetimeIndex:
+    """``index`` in ``last``'s datetime unit (kept finer if the steps need it)."""
     try:
-        return wall.as_unit(last.unit)
+        return index.as_unit(last.unit)
     except ValueError:  # pragma: no cover - steps finer than the data's unit
-        return wall
+        return index
 
 
 def _check_horizon_index(
@@ -190,7 +202,10 @@ def future_index(
         For an int horizon: the exchange whose next trading sessions (strictly after the date of
         ``last_timestamp``) are used, at the same time of day and in the same time zone as
         ``last_timestamp`` (daily data stays at midnight). ``None`` continues the observed
-        spacing: the median positive difference of ``observed_index``.
+        spacing: the median positive difference of ``observed_index``. A spacing of one day or
+        more is stepped on the wall clock (daily data stays at local midnight across DST
+        changes); a shorter one is stepped in elapsed time, so tz-aware intraday timestamps
+        stay unique and evenly spaced when the clocks change.
     observed_index : DatetimeIndex, optional
         The observed timestamps, shape (n_obs,). Required when ``calendar=None``. If its median
         spacing is under one day (intraday data), exchange sessions would be wrong: the observed
@@ -247,6 +262,12 @@ def future_index(
     local_last = last.tz_localize(None)  # wall-clock time in the data's own zone
     if calendar is None:
         step = _observed_step(observed_index)
+        if step < _DAY and last.tz is not None:
+            # Intraday: step in elapsed time, so that no timestamp repeats or is skipped when
+            # the clocks change (a tz-aware Timestamp plus a Timedelta is absolute time).
+            step = _observed_step(observed_index, elapsed=True)
+            out = pd.DatetimeIndex([last + k * step for k in range(1, n + 1)])
+            return _as_unit(out, last).rename(name)
         wall = pd.DatetimeIndex([local_last + k * step for k in range(1, n + 1)])
         return _localize(wall, last).rename(name)
 

@@ -42,6 +42,7 @@ from tsnode._price_cache import (
     _covers,
     _parse_ohlcv_csv,
     _read_cache,
+    _request_range,
     _write_cache,
 )
 
@@ -150,9 +151,7 @@ def _to_bound(value: Any, name: str) -> pd.Timestamp | None:
         ) from err
     if pd.isna(stamp):
         raise ValueError(f"{name} must be a valid date or None; got {value!r}.")
-    if stamp.tzinfo is not None:  # bookkeeping is in naive UTC wall time
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp
+    return stamp  # a tz-aware bound keeps its zone: it is an instant (see _slice)
 
 
 def _check_interval(interval: str) -> str:
@@ -275,15 +274,29 @@ def _download(
 # ----------------------------------------------------------------------------- assembly
 
 
+def _bound_in(stamp: pd.Timestamp, tz: Any) -> pd.Timestamp:
+    """``stamp`` comparable with an index in zone ``tz`` (None: a naive index)."""
+    if stamp.tzinfo is not None:
+        # An instant: converted to the index's zone. A naive index (yfinance's daily bars) is
+        # local exchange time in an unknown zone: the bound's own wall-clock time is used.
+        return stamp.tz_localize(None) if tz is None else stamp.tz_convert(tz)
+    if tz is None:
+        return stamp
+    # Wall-clock time in the data's zone, like yfinance: a time skipped by a DST change moves
+    # forward to the change, a repeated one means its first occurrence.
+    return stamp.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+
+
 def _slice(
     frame: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp | None
 ) -> pd.DataFrame:
-    """Rows in ``[start, end)``; naive bounds are read in the index's time zone, like yfinance."""
+    """Rows in ``[start, end)``: naive bounds are wall-clock times in the index's time zone,
+    tz-aware bounds are instants (see :func:`_bound_in`)."""
     tz = getattr(frame.index, "tz", None)
     if start is not None:
-        frame = frame.loc[frame.index >= (start if tz is None else start.tz_localize(tz))]
+        frame = frame.loc[frame.index >= _bound_in(start, tz)]
     if end is not None:
-        frame = frame.loc[frame.index < (end if tz is None else end.tz_localize(tz))]
+        frame = frame.loc[frame.index < _bound_in(end, tz)]
     return frame
 
 
@@ -332,7 +345,11 @@ def load_prices(
         duplicates dropped.
     start, end : str, date or Timestamp, optional
         Half-open range ``[start, end)`` as in yfinance (``end`` is exclusive). ``start=None``
-        means the first available date, ``end=None`` means up to today.
+        means the first available date, ``end=None`` means up to today. Naive bounds (strings,
+        dates, naive Timestamps) are wall-clock times in the data's time zone (the exchange's),
+        as yfinance reads them. A tz-aware bound is that instant, compared with the data in
+        the data's zone; against tz-naive data (yfinance's daily bars) its own wall-clock time
+        is used.
     field : str, default "Close"
         One of ``Open, High, Low, Close, Volume`` (case-insensitive) for a wide frame, or
         ``"all"`` for yfinance's ``(Price, Ticker)`` MultiIndex layout.
@@ -375,10 +392,15 @@ def load_prices(
     interval = _check_interval(interval)
     start_ts = _to_bound(start, "start")
     end_ts = _to_bound(end, "end")
-    if start_ts is not None and end_ts is not None and start_ts >= end_ts:
-        raise ValueError(
-            f"start must be before end (end is exclusive); got start={start!r}, end={end!r}."
-        )
+    if start_ts is not None and end_ts is not None:
+        if (start_ts.tzinfo is None) == (end_ts.tzinfo is None):
+            reversed_ = start_ts >= end_ts
+        else:  # one naive bound: compare both as wall-clock times (the same zone assumed)
+            reversed_ = start_ts.tz_localize(None) >= end_ts.tz_localize(None)
+        if reversed_:
+            raise ValueError(
+                f"start must be before end (end is exclusive); got start={start!r}, end={end!r}."
+            )
     for flag, value in (("offline", offline), ("refresh", refresh)):
         if not isinstance(value, bool):
             raise TypeError(f"{flag} must be True or False; got {value!r}.")
@@ -390,15 +412,18 @@ def load_prices(
     directory = get_cache_dir(cache_dir)
     now = pd.Timestamp.now(tz="UTC")
     tomorrow = now.tz_localize(None).normalize() + pd.Timedelta(days=1)
-    want_end = tomorrow if end_ts is None else min(end_ts, tomorrow)
+    # The cache and the downloads work on whole, naive dates; the rows are cut to exactly
+    # [start_ts, end_ts) at the end.
+    req_start, req_end = _request_range(start_ts, end_ts)
+    want_end = tomorrow if req_end is None else min(req_end, tomorrow)
 
     cached = {} if refresh else {t: _read_cache(directory, t, interval) for t in symbols}
     frames: dict[str, pd.DataFrame] = {}
     fallback: list[str] = []
     for ticker, entry in cached.items():
-        if entry is not None and (offline or _covers(entry[1], start_ts, want_end)):
+        if entry is not None and (offline or _covers(entry[1], req_start, want_end)):
             frames[ticker] = entry[0]
-            if offline and not _covers(entry[1], start_ts, want_end):
+            if offline and not _covers(entry[1], req_start, want_end):
                 fallback.append(ticker)
 
     if offline:
@@ -415,7 +440,7 @@ def load_prices(
         for ticker in symbols:
             if ticker in frames:
                 continue
-            lo, hi = start_ts, end_ts
+            lo, hi = req_start, req_end
             entry = cached.get(ticker)
             if entry is not None:
                 meta = entry[1]
