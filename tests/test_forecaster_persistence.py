@@ -13,7 +13,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import RobustScaler
 
-from tests._persistence_checks import assert_plain_json
+from tests._persistence_checks import assert_plain_json, assert_refused, edit_arrays, edit_config
 from tsnode._serialization import SerializationError
 from tsnode.datasets import make_gbm
 from tsnode.forecaster import TSNodeForecaster
@@ -282,3 +282,111 @@ def test_save_before_fit(tmp_path):
     with pytest.raises(NotFittedError):
         TSNodeForecaster(**PARAMS).save(tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+# ---------------------------------------------------------------------------- caught at load
+# Each of these saves used to load and then fail inside predict (torch, sklearn, narwhals) or
+# forecast silently differently; load must refuse them, naming the bad file or field.
+def _weights(edit):
+    return lambda p: edit_arrays(p / "weights.safetensors", edit)
+
+
+def _data(edit):
+    return lambda p: edit_arrays(p / "data.safetensors", edit)
+
+
+def _config(edit):
+    return lambda p: edit_config(p, edit)
+
+
+def _first_weight(value):
+    def edit(arrays):
+        next(iter(arrays.values())).reshape(-1)[0] = value
+
+    return edit
+
+
+def _history(rows, column, value):
+    def edit(arrays):
+        arrays["values"][rows, column] = value
+
+    return edit
+
+
+def _scaler_fitted(**values):
+    return _config(lambda c: c["scaler_"]["fitted"].update(values))
+
+
+def _calibration(**values):
+    return _config(lambda c: c["calibration_"].update(values))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "match"),
+    [
+        (_weights(_first_weight(np.nan)), r"weights\.safetensors: tensor '.+' holds 1 NaN"),
+        (_weights(_first_weight(np.inf)), r"weights\.safetensors: tensor '.+' holds 1 NaN or inf"),
+        (_config(lambda c: c.update(origin_ns=None)), r"'origin_ns' is None .*expected an int"),
+        (_config(lambda c: c.update(origin_ns="0")), r"'origin_ns' is '0' .*expected an int"),
+        (
+            _config(lambda c: c.update(origin_ns=c["origin_ns"] + 86_400 * 10**9)),
+            r"'origin_ns' is \d+, expected \d+, the first timestamp of data\.safetensors",
+        ),
+        (_data(_history(slice(None), 1, np.nan)), r"data\.safetensors.*'s1'\] contain only NaN"),
+        (_data(_history(3, 0, np.inf)), r"data\.safetensors.*'s0' contains an infinite value"),
+        (_data(_history(5, 1, -np.inf)), r"'s1' contains an infinite value"),
+        (_data(_history(slice(3, None), 1, np.nan)), r"too few observations.*at least 10"),
+        (_config(lambda c: c.update(columns=["s0", "s0"])), r"duplicate column .*\['s0'\]"),
+        (_config(lambda c: c.update(columns=["Open", "Close"])), r"'columns' .* not series names"),
+        (_config(lambda c: c.update(columns="s0")), r"'columns' is 's0' of type str"),
+        (_data(lambda a: a.update(values=a["values"].astype(np.float32))), "'values' has dtype"),
+        (_scaler_fitted(feature_names_in_=3), r"scaler 'scaler_' fails .*TypeError"),
+        (_scaler_fitted(mean_="x"), r"scaler 'scaler_' fails on the saved history"),
+        (_scaler_fitted(mean_={"__float__": "nan"}), r"scaler 'scaler_' does not map .* finite"),
+        (
+            _config(lambda c: c.update(calibration_={"__dict__": {"drift": 0.5}})),
+            r"'calibration_' has unknown keys \['__dict__'\]",
+        ),
+        (_calibration(spread=2.0), r"'calibration_' has unknown keys \['spread'\]"),
+        (_calibration(n_points="50"), r"calibration_\['n_points'\] is '50'"),
+        (_config(lambda c: c.update(history_=None)), r"'history_' is None .*expected a dict"),
+        (_config(lambda c: c.update(restart_losses_=3)), r"'restart_losses_' is 3"),
+        (_config(lambda c: c.update(index_unit="days")), r"'index_unit' is 'days'"),
+    ],
+    ids=[
+        "nan-weight",
+        "inf-weight",
+        "null-origin",
+        "str-origin",
+        "shifted-origin",
+        "all-nan-series",
+        "inf-history",
+        "minus-inf-history",
+        "too-few-observations",
+        "duplicate-columns",
+        "price-field-columns",
+        "columns-not-a-list",
+        "float32-history",
+        "scaler-int-for-array",
+        "scaler-str-for-array",
+        "scaler-nan-mean",
+        "calibration-wrapped",
+        "calibration-unknown-key",
+        "calibration-n-points",
+        "history-not-dict",
+        "restart-losses-not-list",
+        "unknown-index-unit",
+    ],
+)
+def test_tampered_save_is_refused_at_load(saved, tamper, match):
+    tamper(saved)
+    assert_refused(TSNodeForecaster.load, saved, match)
+
+
+def test_unobserved_values_in_the_history_still_load(fitted, saved):
+    # NaN means "not observed": legal as long as each series keeps enough observations.
+    assert fitted.y_.isna().any().any()
+    edit_arrays(saved / "data.safetensors", _history(slice(0, 5), 0, np.nan))
+    loaded = TSNodeForecaster.load(saved)
+    assert loaded.y_.iloc[:5, 0].isna().all()
+    assert np.isfinite(_quantiles(loaded).to_numpy()).all()

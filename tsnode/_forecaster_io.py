@@ -23,6 +23,11 @@ The neural classes' ``save``/``load`` call :func:`save_forecaster`/:func:`load_f
 such a class needs ``model_``, ``scaler_``, ``origin_``, ``history_``, ``_check_params`` and
 ``_build_model`` (the untrained network of its parameters). The baselines call
 :func:`save_baseline`/:func:`load_baseline` with the names of their fitted arrays.
+
+Loading checks everything a forecast uses (the history as ``fit`` checks it, finite weights and
+fitted arrays, the config's fields, the scaler; see :func:`load_forecaster`), so a corrupted or
+edited save is refused with a :class:`SerializationError` naming the bad file or field instead
+of failing inside ``predict`` or forecasting silently differently.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from tsnode._serialization import (
     to_jsonable,
     write_config,
 )
+from tsnode._validation import check_min_observations, to_wide_frame
 
 __all__ = ["save_forecaster", "load_forecaster", "save_baseline", "load_baseline"]
 
@@ -53,6 +59,10 @@ _CONFIG_FILE = "config.json"
 _WEIGHTS_FILE = "weights.safetensors"
 _DATA_FILE = "data.safetensors"
 _HISTORY_KEYS = ("values", "index_ns")
+_INDEX_UNITS = ("s", "ms", "us", "ns")
+#: Keys of a calibration map: those of IDENTITY and the CRPS that fit_calibration reports.
+_CALIBRATION_KEYS = frozenset({*IDENTITY, "crps_before", "crps_after"})
+_REQUIRED = object()
 
 
 # ---------------------------------------------------------------------------- shared helpers
@@ -139,25 +149,180 @@ def _read_data(file: Path) -> dict[str, np.ndarray]:
     return load_file(str(file))
 
 
-def _read_history(data: dict[str, np.ndarray], config: dict[str, Any]) -> pd.DataFrame:
-    """Rebuild the history frame written by :func:`_write_data`.
+def _config_field(
+    config: dict[str, Any],
+    key: str,
+    kinds: tuple[type, ...],
+    expected: str,
+    default: Any = _REQUIRED,
+) -> Any:
+    """``config[key]``, checked to be one of ``kinds`` (a bool is no int here); ``default`` if
+    absent and given. Raises ``ValueError`` naming the field and what was ``expected``."""
+    if key not in config:
+        if default is _REQUIRED:
+            raise ValueError(f"{_CONFIG_FILE} has no {key!r} entry (expected {expected})")
+        return default
+    value = config[key]
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise ValueError(
+            f"{_CONFIG_FILE}: {key!r} is {value!r} of type {type(value).__name__}, expected "
+            f"{expected}"
+        )
+    return value
 
-    Raises ``KeyError``/``TypeError``/``ValueError`` on inconsistent input; callers turn them
-    into a :class:`SerializationError` naming the directory.
+
+def _diagnosis(error: Exception) -> str:
+    """The diagnosis of a :mod:`tsnode._validation` message, without the advice (after "; ")
+    meant for the caller of ``fit``."""
+    return str(error).split("; ")[0].rstrip(".")
+
+
+def _read_history(
+    data: dict[str, np.ndarray], config: dict[str, Any], min_observations: int
+) -> pd.DataFrame:
+    """Rebuild the history frame written by :func:`_write_data`, checked as ``fit`` checks it.
+
+    The frame must come back unchanged from :func:`~tsnode._validation.to_wide_frame` (NaN
+    marks an unobserved value; +-inf, an entirely-NaN series or duplicate column names are
+    refused) and hold ``min_observations`` values per series
+    (:func:`~tsnode._validation.check_min_observations`).
+
+    Raises ``KeyError``/``TypeError``/``ValueError`` naming the bad file or field; callers turn
+    them into a :class:`SerializationError` naming the directory.
     """
-    index = pd.DatetimeIndex(pd.to_datetime(np.asarray(data["index_ns"]), unit="ns"))
+    missing = [key for key in _HISTORY_KEYS if key not in data]
+    if missing:
+        raise ValueError(f"{_DATA_FILE} has no {missing} array(s)")
+    values, index_ns = data["values"], data["index_ns"]
+    if values.dtype != np.float64 or values.ndim != 2:
+        raise ValueError(
+            f"{_DATA_FILE}: 'values' has dtype {values.dtype} and shape {values.shape}, expected "
+            "a float64 matrix of shape (n_timestamps, n_series)"
+        )
+    if index_ns.dtype != np.int64 or index_ns.shape != (values.shape[0],):
+        raise ValueError(
+            f"{_DATA_FILE}: 'index_ns' has dtype {index_ns.dtype} and shape {index_ns.shape}, "
+            f"expected int64 of shape ({values.shape[0]},), one timestamp per row of 'values'"
+        )
+    columns = _config_field(config, "columns", (list,), "a list of series names")
+    if len(columns) != values.shape[1] or not all(isinstance(c, str) for c in columns):
+        raise ValueError(
+            f"{_CONFIG_FILE}: 'columns' is {columns!r}, expected {values.shape[1]} str, one per "
+            f"column of {_DATA_FILE}"
+        )
+    tz = _config_field(config, "index_tz", (str, type(None)), "a time zone name or null")
+    unit = _config_field(config, "index_unit", (str,), f"one of {_INDEX_UNITS}", default="ns")
+    if unit not in _INDEX_UNITS:
+        raise ValueError(
+            f"{_CONFIG_FILE}: 'index_unit' is {unit!r}, expected one of {_INDEX_UNITS}"
+        )
+    freq = _config_field(
+        config, "index_freq", (str, type(None)), "a pandas frequency or null", default=None
+    )
+    name = _config_field(
+        config, "index_name", (str, int, float, bool, type(None)), "a str, a number or null"
+    )
+    index = pd.DatetimeIndex(pd.to_datetime(index_ns, unit="ns"))
     if len(index) == 0 or not index.is_monotonic_increasing or not index.is_unique:
-        raise ValueError("the saved index is empty, unsorted or has duplicate timestamps")
-    if config["index_tz"] is not None:
-        index = index.tz_localize("UTC").tz_convert(config["index_tz"])
-    index = index.as_unit(config.get("index_unit", "ns"))  # forecasts keep the unit
-    if config.get("index_freq") is not None:
-        index = pd.DatetimeIndex(index, freq=config["index_freq"])  # checks it fits
-    index.name = config["index_name"]
-    return pd.DataFrame(
-        np.asarray(data["values"], dtype=np.float64),
-        index=index,
-        columns=pd.Index([str(c) for c in config["columns"]]),
+        raise ValueError(
+            f"the index in {_DATA_FILE} is empty, unsorted or has duplicate timestamps"
+        )
+    if tz is not None:
+        index = index.tz_localize("UTC").tz_convert(tz)
+    index = index.as_unit(unit)  # forecasts keep the unit
+    if freq is not None:
+        index = pd.DatetimeIndex(index, freq=freq)  # checks it fits
+    index.name = name
+    frame = pd.DataFrame(values, index=index, columns=pd.Index(columns))
+    try:
+        checked = to_wide_frame(frame)
+        check_min_observations(checked, min_observations)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"the history in {_DATA_FILE} (series names: {_CONFIG_FILE} 'columns') fails the "
+            f"checks of fit: {_diagnosis(error)}"
+            + (f" (at least {min_observations} needed)" if "too few" in str(error) else "")
+        ) from error
+    if list(checked.columns) != columns:  # e.g. columns renamed to yfinance price fields
+        raise ValueError(
+            f"{_CONFIG_FILE}: 'columns' {columns} are not series names that fit stores"
+        )
+    return checked
+
+
+def _check_finite_weights(weights: dict[str, Any]) -> None:
+    """Raise ``ValueError`` naming the first tensor of ``weights`` with a NaN or an infinity."""
+    import torch
+
+    for name, tensor in weights.items():
+        if not (tensor.is_floating_point() or tensor.is_complex()):
+            continue
+        n_bad = int((~torch.isfinite(tensor)).sum())
+        if n_bad:
+            raise ValueError(
+                f"{_WEIGHTS_FILE}: tensor {name!r} holds {n_bad} NaN or infinite value(s) of "
+                f"{tensor.numel()} (a fitted network's weights are finite)"
+            )
+
+
+def _check_scaler(scaler: Any, frame: pd.DataFrame) -> None:
+    """Check the restored ``scaler`` maps the history ``frame`` to finite values of its shape
+    and back, as forecasting does; a fitted attribute of a wrong type or shape fails here
+    (any exception becomes a ``ValueError`` naming ``scaler_``), not inside ``predict``."""
+    observed = frame.notna().to_numpy()
+    try:
+        scaled = np.asarray(scaler.transform(frame), dtype=np.float64)
+        back = None
+        if scaled.shape == frame.shape and np.isfinite(scaled[observed]).all():
+            restored = scaler.inverse_transform(pd.DataFrame(scaled, columns=frame.columns))
+            back = np.asarray(restored, dtype=np.float64)
+    except Exception as error:  # a tampered estimator can fail in any way
+        raise ValueError(
+            f"{_CONFIG_FILE}: the fitted scaler 'scaler_' fails on the saved history "
+            f"({type(error).__name__}: {error})"
+        ) from error
+    if back is None or back.shape != frame.shape or not np.isfinite(back[observed]).all():
+        raise ValueError(
+            f"{_CONFIG_FILE}: the fitted scaler 'scaler_' does not map the saved history of "
+            f"shape {frame.shape} to finite values of that shape and back"
+        )
+
+
+def _read_calibration(calibration: Any) -> dict[str, Any]:
+    """The saved calibration map, checked: only known keys (an unknown one would be silently
+    dropped, leaving e.g. the identity), ``n_points`` an int >= 0, then
+    :func:`~tsnode._calibration.check_calibration`."""
+    if isinstance(calibration, dict):
+        unknown = sorted(set(calibration) - _CALIBRATION_KEYS)
+        if unknown:
+            raise ValueError(
+                f"{_CONFIG_FILE}: 'calibration_' has unknown keys {unknown}, expected only "
+                f"{sorted(_CALIBRATION_KEYS)}"
+            )
+        n_points = calibration.get("n_points", 0)
+        if isinstance(n_points, bool) or not isinstance(n_points, int) or n_points < 0:
+            raise ValueError(
+                f"{_CONFIG_FILE}: calibration_['n_points'] is {n_points!r}, expected an int >= 0"
+            )
+        for key in ("crps_before", "crps_after"):
+            value = calibration.get(key, 0.0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(
+                    f"{_CONFIG_FILE}: calibration_[{key!r}] is {value!r}, expected a number"
+                )
+    try:
+        return check_calibration(calibration)
+    except ValueError as error:
+        raise ValueError(f"{_CONFIG_FILE}: {str(error).rstrip('.')}") from error
+
+
+def _load_error(cls: type, path: Path, error: Exception) -> SerializationError:
+    """The :class:`SerializationError` of a save in ``path`` that fails with ``error``."""
+    detail = f"missing entry {error}" if isinstance(error, KeyError) else str(error)
+    return SerializationError(
+        f"cannot load the {cls.__name__} saved in {path}: {detail.rstrip('.')}. The save is "
+        "corrupted or was edited; save the model again from a fitted forecaster with "
+        "forecaster.save(path)."
     )
 
 
@@ -232,10 +397,17 @@ def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
 def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
     """Rebuild a neural forecaster of class ``cls`` saved by :func:`save_forecaster`.
 
+    Everything a forecast uses is checked here, so a tampered save fails at load rather than
+    inside ``predict`` or with silently different forecasts: the history as ``fit`` checks it
+    (see :func:`_read_history`), finite weights, the types of the config's scalar fields,
+    ``origin_ns`` equal to the first saved timestamp (the model's clock starts there), only
+    known calibration keys, and a transform round trip of the history through the scaler.
+
     Raises
     ------
     SerializationError
-        If the directory is missing files or they are corrupted or tampered with.
+        If the directory is missing files or they are corrupted or tampered with; the message
+        names the bad file or field.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -243,29 +415,45 @@ def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
     path, config = _open_save(cls, path, (_CONFIG_FILE, _WEIGHTS_FILE, _DATA_FILE))
     try:
         params = from_jsonable(config["params"])
+        if not isinstance(params, dict):
+            raise TypeError(f"params must be a dict, got {type(params).__name__}")
         forecaster = cls(**params)
+        forecaster._check_params()
         forecaster.scaler_ = from_jsonable(config["scaler_"])
         # Saved before calibration existed: the identity map reproduces those forecasts.
         # ``null``: the class has no calibration map (GRUForecaster).
         calibration = config.get("calibration_", IDENTITY)
         if calibration is not None:
-            forecaster.calibration_ = check_calibration(calibration)
+            forecaster.calibration_ = _read_calibration(calibration)
         weights = load_file(str(path / _WEIGHTS_FILE))
-        frame = _read_history(_read_data(path / _DATA_FILE), config)
-        origin = pd.Timestamp(config["origin_ns"], unit="ns")
+        _check_finite_weights(weights)
+        data = _read_data(path / _DATA_FILE)
+        frame = _read_history(data, config, forecaster._min_observations())
+        origin_ns = _config_field(
+            config, "origin_ns", (int,), "an int, the first fitted timestamp in UTC nanoseconds"
+        )
+        if origin_ns != int(data["index_ns"][0]):
+            raise ValueError(
+                f"{_CONFIG_FILE}: 'origin_ns' is {origin_ns}, expected {int(data['index_ns'][0])}"
+                f", the first timestamp of {_DATA_FILE} (the model's clock starts there)"
+            )
+        origin = pd.Timestamp(origin_ns, unit="ns")
         if config["index_tz"] is not None:
             origin = origin.tz_localize("UTC").tz_convert(config["index_tz"])
         forecaster.origin_ = origin
-        forecaster.history_ = config["history_"]
-        if config.get("restart_losses_") is not None:  # absent: GRU, or saved before n_init
-            forecaster.restart_losses_ = [float(v) for v in config["restart_losses_"]]
-        forecaster._check_params()
+        forecaster.history_ = _config_field(
+            config, "history_", (dict,), "a dict of per-epoch training lists"
+        )
+        losses = _config_field(
+            config, "restart_losses_", (list, type(None)), "a list of numbers or null", None
+        )
+        if losses is not None:  # absent: GRU, or saved before n_init
+            forecaster.restart_losses_ = [float(v) for v in losses]
+        _check_scaler(forecaster.scaler_, frame)
         forecaster.model_ = forecaster._build_model()
         forecaster.model_.load_state_dict(weights)
-    except SerializationError:
-        raise
     except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as error:
-        raise SerializationError(f"cannot load the model saved in {path}: {error}") from error
+        raise _load_error(cls, path, error) from error  # a SerializationError is a ValueError
     forecaster.model_.to(forecaster.device).eval()
     forecaster._set_fitted_frame(frame)
     return forecaster
@@ -367,22 +555,25 @@ def load_baseline(cls: type, path: str | os.PathLike, arrays: Sequence[str]) -> 
         data = _read_data(path / _DATA_FILE)
         unexpected = sorted(set(data) - {*_HISTORY_KEYS, *arrays})
         if unexpected:
-            raise ValueError(f"unexpected arrays {unexpected} (expected {list(arrays)})")
-        frame = _read_history(data, config)
+            raise ValueError(
+                f"{_DATA_FILE} has unexpected arrays {unexpected} (expected {list(arrays)})"
+            )
+        frame = _read_history(data, config, forecaster._min_observations())
         fitted = {}
         for name in arrays:
+            if name not in data:
+                raise ValueError(f"{_DATA_FILE} has no {name!r} array")
             value = data[name]
             if value.dtype != np.float64 or value.shape != (frame.shape[1],):
                 raise ValueError(
-                    f"{name} has dtype {value.dtype} and shape {value.shape}, expected float64 "
-                    f"of shape ({frame.shape[1]},)"
+                    f"{_DATA_FILE}: {name} has dtype {value.dtype} and shape {value.shape}, "
+                    f"expected float64 of shape ({frame.shape[1]},)"
                 )
+            if not np.isfinite(value).all():
+                raise ValueError(f"{_DATA_FILE}: {name} holds NaN or infinite values: {value}")
             fitted[name] = value
     except (KeyError, TypeError, ValueError, SafetensorError) as error:  # SerializationError too
-        raise SerializationError(
-            f"cannot load the {cls.__name__} saved in {path}: {error}. The files are corrupted "
-            "or were edited; save the fitted forecaster again with forecaster.save(path)."
-        ) from error
+        raise _load_error(cls, path, error) from error
     forecaster._set_fitted_frame(frame)
     for name, value in fitted.items():
         setattr(forecaster, name, value)

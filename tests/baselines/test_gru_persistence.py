@@ -10,6 +10,7 @@ import pytest
 import torch
 from sklearn.exceptions import NotFittedError
 
+from tests._persistence_checks import assert_refused, edit_arrays, edit_config
 from tsnode import EnsembleForecaster, TSNodeForecaster
 from tsnode._serialization import SerializationError
 from tsnode.baselines import GRUForecaster
@@ -115,7 +116,9 @@ def test_mismatched_weights_are_a_serialization_error(fitted, tmp_path):
     config = json.loads((path / "config.json").read_text())
     config["params"]["__dict__"]["hidden_size"] = 16  # the stored weights are for 8 units
     (path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(SerializationError, match="cannot load the model"):
+    with pytest.raises(
+        SerializationError, match=r"(?s)cannot load the GRUForecaster saved in .*size mismatch"
+    ):
         GRUForecaster.load(path)
 
 
@@ -130,3 +133,33 @@ def test_gru_ensemble_saves_and_loads(prices, tmp_path):
         ensemble.predict_quantiles(4, quantiles=(0.1, 0.9)),
         check_exact=True,
     )
+
+
+@pytest.mark.parametrize(
+    ("tamper", "match"),
+    [
+        (
+            lambda p: edit_arrays(
+                p / "weights.safetensors",
+                lambda w: next(iter(w.values())).reshape(-1).__setitem__(0, np.nan),
+            ),
+            r"weights\.safetensors: tensor '.+' holds 1 NaN",
+        ),
+        (
+            lambda p: edit_arrays(
+                p / "data.safetensors", lambda d: d["values"].__setitem__((2, 1), np.inf)
+            ),
+            r"data\.safetensors.*'s1' contains an infinite value",
+        ),
+        (lambda p: edit_config(p, lambda c: c.update(origin_ns=None)), r"'origin_ns' is None"),
+        (
+            lambda p: edit_config(p, lambda c: c["scaler_"]["fitted"].update(feature_names_in_=3)),
+            r"scaler 'scaler_' fails",
+        ),
+    ],
+    ids=["nan-weight", "inf-history", "null-origin", "scaler-int-for-array"],
+)
+def test_tampered_save_is_refused_at_load(fitted, tmp_path, tamper, match):
+    path = fitted.save(tmp_path / "gru")
+    tamper(path)
+    assert_refused(GRUForecaster.load, path, match)

@@ -16,7 +16,7 @@ import pytest
 from safetensors.numpy import load_file, save_file
 from sklearn.exceptions import NotFittedError
 
-from tests._persistence_checks import assert_plain_json
+from tests._persistence_checks import assert_plain_json, assert_refused, edit_arrays, edit_config
 from tsnode import EnsembleForecaster, load_sample
 from tsnode._serialization import SerializationError
 from tsnode.baselines import DriftForecaster, GBMForecaster, NaiveForecaster
@@ -362,3 +362,34 @@ def test_ensemble_of_baselines_round_trips(cls, prices, tmp_path):
     _assert_same_forecasts(loaded, ensemble)
     reloaded = EnsembleForecaster.load(ensemble.save(tmp_path / "updated"))
     _assert_same_forecasts(reloaded, ensemble)
+
+
+def _set_history(rows, column, value):
+    def edit(data):
+        data["values"][rows, column] = value
+
+    return edit
+
+
+@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize(
+    ("tamper", "match"),
+    [
+        (_set_history(slice(None), 1, np.nan), r"data\.safetensors.*\['B'\] contain only NaN"),
+        (_set_history(4, 0, np.inf), r"data\.safetensors.*'A' contains an infinite value"),
+        (_set_history(slice(2, None), 1, np.nan), r"too few observations.*at least 3"),
+        (lambda d: d["sigma_"].__setitem__(0, np.nan), r"sigma_ holds NaN or infinite"),
+        (lambda d: d["last_value_"].__setitem__(1, np.inf), r"last_value_ holds NaN or inf"),
+    ],
+    ids=["all-nan-series", "inf-history", "too-few-observations", "nan-sigma", "inf-last-value"],
+)
+def test_tampered_arrays_are_refused_at_load(cls, prices, tmp_path, tamper, match):
+    path = cls().fit(prices).save(tmp_path / "model")
+    edit_arrays(path / "data.safetensors", tamper)
+    assert_refused(cls.load, path, match)
+
+
+def test_duplicate_columns_are_refused_at_load(prices, tmp_path):
+    path = NaiveForecaster().fit(prices).save(tmp_path / "model")
+    edit_config(path, lambda c: c.update(columns=["A", "A"]))
+    assert_refused(NaiveForecaster.load, path, r"duplicate column .*\['A'\]")
