@@ -318,7 +318,8 @@ def test_predict_interval_bounds(fitted):
     lower = interval.xs("lower", axis=1, level="bound")
     upper = interval.xs("upper", axis=1, level="bound")
     assert (lower.to_numpy() <= upper.to_numpy()).all()
-    wide = fitted.predict_interval(5, coverage=0.98)
+    with pytest.warns(UserWarning, match=r"levels 0.01, 0.99 lie beyond what 30 sample"):
+        wide = fitted.predict_interval(5, coverage=0.98)
     assert (wide.xs("upper", axis=1, level="bound") >= upper).all().all()
 
 

@@ -101,7 +101,8 @@ class BaseForecaster(BaseEstimator):
         extreme = [q for q in quantiles if min(q, 1.0 - q) < 1.0 / n_samples]
         if extreme:
             warnings.warn(
-                f"quantile levels {extreme} lie beyond what {n_samples} sample paths resolve "
+                f"quantile levels {', '.join(f'{q:.6g}' for q in extreme)} lie beyond what "
+                f"{n_samples} sample paths resolve "
                 f"(a level under 1/{n_samples} from 0 or 1 is the sample's minimum or maximum, "
                 "so the interval is too narrow); draw more paths, e.g. a larger "
                 "n_predict_samples.",
