@@ -118,6 +118,13 @@ def test_periodic_truth_is_a_sinusoid_and_noise_level():
     assert crossings.min() >= 3 and crossings.max() <= 9
 
 
+def test_periodic_dense_grid_stays_strictly_increasing_in_float32():
+    # 20,000 uniform draws on [0, 5] round to equal float32 times without the fix
+    data = make_periodic(2, n_points=20000, random_state=0)
+    assert data.times.dtype == torch.float32
+    assert (torch.diff(data.times) > 0).all()
+
+
 def test_periodic_reproducible():
     a = make_periodic(5, random_state=7)
     b = make_periodic(5, random_state=7)

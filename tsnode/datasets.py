@@ -148,6 +148,18 @@ class PeriodicData(NamedTuple):
     mask: torch.Tensor
 
 
+def _strictly_increasing_float32(times: np.ndarray) -> np.ndarray:
+    """Sorted ``times`` rounded to float32, each tie moved up to the next float32 (a dense
+    grid of uniform draws can round to equal float32 times, which ODE solvers refuse)."""
+    out = times.astype(np.float32)
+    for i in np.flatnonzero(np.diff(out) <= 0) + 1:  # rare; a move can create the next tie
+        for j in range(i, len(out)):
+            if out[j] > out[j - 1]:
+                break
+            out[j] = np.nextafter(out[j - 1], np.float32(np.inf))
+    return out
+
+
 def make_periodic(
     n_series: int = 1000,
     *,
@@ -207,6 +219,8 @@ def make_periodic(
     rng = _rng(random_state)
 
     times = np.sort(np.concatenate([[0.0], rng.uniform(0.0, t_max, size=n_points - 1)]))
+    if (np.diff(times.astype(np.float32)) <= 0).any():  # ties once rounded to float32
+        times = _strictly_increasing_float32(times).astype(np.float64)
     freq = rng.uniform(f_lo, f_hi, size=(n_series, 1))
     phase = rng.uniform(0.0, 2.0 * math.pi, size=(n_series, 1))
     truth = amplitude * np.sin(2.0 * math.pi * freq * times[None, :] + phase)
