@@ -239,3 +239,103 @@ def test_date_ticks_keep_the_time_zone_and_skip_non_dates(two_years):
     ax.figure.canvas.draw()
     assert not any(t.get_text().startswith("19") for t in _tick_labels(ax))
     assert type(ax.xaxis.get_major_formatter()).__name__ == "ScalarFormatter"
+
+
+# ----------------------------------------------------------------------------- robustness
+
+
+def _equity(n: int = 20) -> pd.Series:
+    return pd.Series(np.linspace(1.0, 1.2, n), index=pd.bdate_range("2020-01-01", periods=n))
+
+
+@pytest.mark.parametrize("gap", [0, 3])
+def test_plot_equity_nan_leaves_a_gap_only_at_its_date(gap):
+    equity = _equity()
+    equity.iloc[gap] = np.nan
+    equity.iloc[10] = 1.05  # a drawdown after the gap
+    fig = plotting.plot_equity(equity, benchmark=equity.copy())
+    top, bottom = fig.axes
+    for line in (*top.lines[:2], *bottom.lines):
+        assert np.flatnonzero(np.isnan(line.get_ydata())).tolist() == [gap]
+    drawdown = bottom.lines[0].get_ydata()
+    assert drawdown[10] == pytest.approx(1.05 / equity.iloc[9] - 1.0)
+    assert drawdown[-1] == 0.0
+    with pytest.raises(ValueError, match="no finite equity value"):
+        plotting.plot_equity(equity * np.nan)
+    with pytest.raises(ValueError, match="must hold numbers"):
+        plotting.plot_equity(pd.Series(["a", "b"]))
+
+
+def test_plot_equity_rejects_mixed_time_zones():
+    equity = _equity()
+    with pytest.raises(ValueError, match=r"tz-aware.*tz-naive.*tz_localize\('UTC'\)"):
+        plotting.plot_equity(equity.tz_localize("UTC"), benchmark=equity)
+    with pytest.raises(ValueError, match="`benchmark` has a tz-aware"):
+        plotting.plot_equity(equity, benchmark=equity.tz_localize("UTC"))
+
+
+def test_plot_forecast_rejects_mixed_time_zones(history, quantile_frame):
+    with pytest.raises(ValueError, match=r"`history` has a tz-aware.*`quantiles` has a tz-naive"):
+        plotting.plot_forecast(history.tz_localize("UTC"), quantile_frame)
+    with pytest.raises(ValueError, match=r"`quantiles` has a tz-aware.*tz_convert\(None\)"):
+        plotting.plot_forecast(history, quantile_frame.tz_localize("UTC"))
+    with pytest.raises(ValueError, match="indexed by dates or neither"):
+        plotting.plot_forecast(history, quantile_frame.reset_index(drop=True))
+    # two zones are the same instants: drawn, labelled in the history's zone
+    fig = plotting.plot_forecast(
+        history.tz_localize("UTC"), quantile_frame.tz_localize("UTC").tz_convert("Asia/Tokyo")
+    )
+    assert str(fig.axes[0].xaxis.get_major_locator().tz) == "UTC"
+    fig.canvas.draw()
+
+
+def test_plot_forecast_accepts_interval_frames(history, quantile_frame, tmp_path):
+    interval = quantile_frame.loc[:, (slice(None), [0.05, 0.95])].copy()
+    interval.columns = pd.MultiIndex.from_product(
+        [history.columns, ["lower", "upper"]], names=["series", "bound"]
+    )
+    fig = plotting.plot_forecast(history, interval, n_history=20)
+    ax = fig.axes[0]
+    assert len(ax.collections) == 1 and len(ax.lines) == 1  # the band and the history
+    assert ax.get_legend_handles_labels()[1] == ["history", "prediction interval"]
+    _saves(fig, tmp_path, "interval")
+
+
+def test_plot_forecast_clear_errors(history, quantile_frame):
+    with pytest.raises(ValueError, match=r"`quantiles` is empty \(shape \(10, 0\)\)"):
+        plotting.plot_forecast(history, quantile_frame.iloc[:, :0])
+    with pytest.raises(ValueError, match=r"`quantiles` is empty \(shape \(0, 10\)\)"):
+        plotting.plot_forecast(history, quantile_frame.iloc[:0])
+    bad = quantile_frame.rename(columns={0.05: "low"}, level=1)
+    with pytest.raises(ValueError, match="quantile levels in \\(0, 1\\).*'lower'"):
+        plotting.plot_forecast(history, bad)
+    with pytest.raises(ValueError, match="2 column levels"):
+        plotting.plot_forecast(history, pd.concat({"x": quantile_frame}, axis=1))
+    with pytest.raises(ValueError, match="`history` must hold numbers"):
+        plotting.plot_forecast(history.assign(BBB="n/a"), quantile_frame)
+    assert not plt.get_fignums()  # no half-drawn figure left behind
+
+
+def test_plot_forecast_counts_accept_numpy_integers(history, quantile_frame):
+    fig = plotting.plot_forecast(history, quantile_frame, n_history=np.int64(10))
+    assert len(fig.axes[0].lines[0].get_xdata()) == 10
+    fig = plotting.plot_forecast(history, quantile_frame, n_history=0)
+    assert len(fig.axes[0].lines) == 1  # the median only
+    for bad in (True, np.bool_(True), 2.5, "10"):
+        with pytest.raises(TypeError, match="`n_history` must be an int"):
+            plotting.plot_forecast(history, quantile_frame, n_history=bad)
+
+
+def test_plot_backtest_and_calibration_clear_errors(forecasts):
+    assert len(plotting.plot_backtest(forecasts, step=np.int64(2)).axes) == 2
+    with pytest.raises(TypeError, match="`step` must be an int"):
+        plotting.plot_backtest(forecasts, step=True)
+    with pytest.raises(ValueError, match="`series` is empty"):
+        plotting.plot_backtest(forecasts, series=[])
+    assert len(plotting.plot_calibration(forecasts, bins=np.int64(5)).axes[0].patches) == 5
+    fig = plotting.plot_calibration(forecasts, (0.1, 0.1, 0.9))  # a repeated level: used once
+    assert len(fig.axes[1].lines) == 2
+    with pytest.raises(TypeError, match="`quantiles` must be a sequence"):
+        plotting.plot_calibration(forecasts, 0.5)
+    with pytest.raises(ValueError, match="no observed `actual`"):
+        plotting.plot_calibration(forecasts.assign(actual=np.nan))

@@ -9,6 +9,7 @@ This module never imports torch.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -84,10 +85,76 @@ def _select_series(table: pd.DataFrame, series: Any) -> list[Any]:
     if series is None:
         return available
     wanted = [series] if isinstance(series, str) or not isinstance(series, Sequence) else series
+    if len(wanted) == 0:
+        raise ValueError(
+            f"`series` is empty, so there is nothing to plot; pass series=None for all series "
+            f"or some of {available!r}."
+        )
     unknown = [s for s in wanted if s not in available]
     if unknown:
         raise ValueError(f"`series` {unknown!r} not in the forecasts; available: {available!r}.")
     return list(wanted)
+
+
+def _check_count(value: Any, name: str, *, minimum: int, example: int) -> int:
+    """``value`` as an int ``>= minimum``; Python and numpy integers, not bools."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"`{name}` must be an int, got {value!r} ({type(value).__name__}); pass a whole "
+            f"number, e.g. {name}={example}."
+        )
+    if value < minimum:
+        kind = "non-negative" if minimum == 0 else f">= {minimum}"
+        raise ValueError(f"`{name}` must be a {kind} int, got {value!r}.")
+    return int(value)
+
+
+def _float_values(frame: pd.DataFrame | pd.Series, name: str) -> np.ndarray:
+    """The values of ``frame`` as float64, or a ValueError naming the parameter."""
+    try:
+        return frame.to_numpy(dtype="float64")
+    except (TypeError, ValueError) as exc:
+        dtypes = sorted({str(d) for d in np.ravel([getattr(frame, "dtypes", frame.dtype)])})
+        raise ValueError(
+            f"`{name}` must hold numbers, got dtype(s) {dtypes} ({exc}); convert it with "
+            "pd.to_numeric(...) or .astype(float) first."
+        ) from exc
+
+
+def _describe_axis(index: pd.Index) -> str:
+    if isinstance(index, pd.DatetimeIndex):
+        return f"a tz-aware DatetimeIndex ({index.tz})" if index.tz else "a tz-naive DatetimeIndex"
+    return f"a {type(index).__name__} (not dates)"
+
+
+def _same_time_axis(first: pd.Index, first_name: str, other: pd.Index, other_name: str) -> pd.Index:
+    """``other``, in the time zone of ``first``; a ValueError if the two cannot share an axis.
+
+    Both must be dates or neither, and tz-aware dates cannot be mixed with naive ones (which
+    matplotlib would either reject deep inside or silently read as UTC).
+    """
+    first_dates = isinstance(first, pd.DatetimeIndex)
+    if first_dates != isinstance(other, pd.DatetimeIndex):
+        raise ValueError(
+            f"`{first_name}` has {_describe_axis(first)} but `{other_name}` has "
+            f"{_describe_axis(other)}; both must be indexed by dates or neither (convert with "
+            "pd.to_datetime(...) or pass the forecast of the plotted history)."
+        )
+    if not first_dates:
+        return other
+    if (first.tz is None) != (other.tz is None):
+        aware, naive = (
+            (first_name, other_name) if first.tz is not None else (other_name, first_name)
+        )
+        zone = first.tz if first.tz is not None else other.tz
+        raise ValueError(
+            f"`{first_name}` has {_describe_axis(first)} but `{other_name}` has "
+            f"{_describe_axis(other)}; time zones cannot be mixed on one axis. Make them match: "
+            f"`{naive}`.tz_localize({str(zone)!r}) or `{aware}`.tz_convert(None)."
+        )
+    if first.tz is not None and str(first.tz) != str(other.tz):
+        return other.tz_convert(first.tz)  # the same instants, labelled in `first`'s zone
+    return other
 
 
 # ----------------------------------------------------------------------------- fan chart
@@ -110,6 +177,38 @@ def _date_ticks(axis: Axes, values: Any) -> None:
     axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=index.tz))
 
 
+def _fan_layers(
+    block: pd.DataFrame, name: Any
+) -> tuple[np.ndarray, list[tuple[int, int, str]], int | None]:
+    """Values, bands ``(lower column, upper column, label)`` and median column of one series.
+
+    ``block`` holds the forecast columns of series ``name``: quantile levels (floats in
+    (0, 1), from ``predict_quantiles``) or the bounds ``'lower'``, ``'upper'`` (from
+    ``predict_interval``).
+    """
+    labels = list(block.columns)
+    values = _float_values(block, "quantiles")
+    if sorted(map(str, labels)) == ["lower", "upper"]:
+        order = [str(c) for c in labels]
+        return values, [(order.index("lower"), order.index("upper"), "prediction interval")], None
+    try:
+        levels = np.asarray(labels, dtype="float64")
+    except (TypeError, ValueError):
+        levels = np.array([np.nan])
+    if np.any(~np.isfinite(levels)) or np.any((levels <= 0) | (levels >= 1)):
+        raise ValueError(
+            f"`quantiles` columns of series {name!r} must be quantile levels in (0, 1) (as from "
+            "predict_quantiles(horizon, quantiles=(0.1, 0.5, 0.9))) or the bounds 'lower' and "
+            f"'upper' (as from predict_interval(horizon)), got {labels!r}."
+        )
+    bands = []
+    for lo, hi in _symmetric_pairs(levels.tolist()):
+        lo_col, hi_col = int(np.argmin(np.abs(levels - lo))), int(np.argmin(np.abs(levels - hi)))
+        bands.append((lo_col, hi_col, f"{100 * (hi - lo):g}% interval"))
+    median = np.flatnonzero(np.isclose(levels, 0.5))
+    return values, bands, int(median[0]) if median.size else None
+
+
 def plot_forecast(
     history: pd.DataFrame | pd.Series,
     quantiles: pd.DataFrame,
@@ -129,6 +228,10 @@ def plot_forecast(
         ``forecaster.predict_quantiles(...)``; quantile levels are floats (0.1, 0.5, ...).
         Each symmetric pair ``(q, 1 - q)`` is shaded (inner bands darker) and the 0.5
         level, if present, is drawn as the median. Bands start at the last observation.
+        The output of ``forecaster.predict_interval(...)`` (columns ``(series, bound)``
+        with bounds ``'lower'``, ``'upper'``) is accepted too: one band, no median. Its
+        index must be of the same kind as that of ``history`` (dates in the same time
+        zone, or both tz-naive).
     ax : Axes or sequence of Axes, optional
         One Axes per series to draw into; default: a new figure.
     title : str, optional
@@ -150,39 +253,51 @@ def plot_forecast(
             f"returned by forecaster.predict_quantiles(...), got {type(quantiles).__name__}"
             f"{'' if not isinstance(quantiles, pd.DataFrame) else ' with flat columns'}."
         )
-    if isinstance(n_history, bool) or not isinstance(n_history, int) or n_history < 0:
-        raise ValueError(f"`n_history` must be a non-negative int, got {n_history!r}.")
+    if quantiles.columns.nlevels != 2:
+        raise ValueError(
+            "`quantiles` must have 2 column levels (series, quantile), as returned by "
+            f"forecaster.predict_quantiles(...), got {quantiles.columns.nlevels}: "
+            f"{list(quantiles.columns.names)}."
+        )
+    if quantiles.shape[0] == 0 or quantiles.shape[1] == 0:
+        raise ValueError(
+            f"`quantiles` is empty (shape {quantiles.shape}); there is no forecast to plot. "
+            "Pass forecaster.predict_quantiles(horizon) with horizon >= 1 and at least one "
+            "quantile level."
+        )
+    n_history = _check_count(n_history, "n_history", minimum=0, example=250)
+    future = quantiles.index
+    if len(history.index):
+        future = _same_time_axis(history.index, "history", future, "quantiles")
     names = list(pd.unique(quantiles.columns.get_level_values(0)))
+    layers = [_fan_layers(quantiles[name], name) for name in names]  # validate, then draw
+    pasts = []
+    for name in names:
+        past = pd.Series(dtype="float64")
+        if name in history.columns:
+            past = pd.Series(_float_values(history[name], "history"), index=history.index)
+            past = past.dropna()
+        pasts.append(past.iloc[max(len(past) - n_history, 0) :])
     axes = _axes_grid(len(names), ax)
-    for axis, name in zip(axes, names, strict=True):
-        block = quantiles[name]
-        levels = np.asarray(block.columns, dtype="float64")
-        values = block.to_numpy(dtype="float64")
-        index = block.index
-        past = history[name].dropna() if name in history.columns else pd.Series(dtype=float)
-        if n_history == 0:
-            past = past.iloc[:0]
-        else:
-            past = past.iloc[-n_history:]
+    for axis, name, (values, bands, median), past in zip(axes, names, layers, pasts, strict=True):
+        index = future
         if len(past):
             axis.plot(past.index, past.to_numpy(), color="k", lw=1.2, label="history")
-            index = pd.Index([past.index[-1], *index])
-            values = np.vstack([np.full(len(levels), past.iloc[-1]), values])
-        pairs = _symmetric_pairs(levels.tolist())
-        for i, (lo, hi) in enumerate(pairs):
-            alpha = 0.15 + 0.25 * (i + 1) / len(pairs)
+            index = past.index[-1:].append(index)
+            values = np.vstack([np.full(values.shape[1], past.iloc[-1]), values])
+        for i, (lo, hi, label) in enumerate(bands):
+            alpha = 0.15 + 0.25 * (i + 1) / len(bands)
             axis.fill_between(
                 index,
-                values[:, int(np.argmin(np.abs(levels - lo)))],
-                values[:, int(np.argmin(np.abs(levels - hi)))],
+                values[:, lo],
+                values[:, hi],
                 color=_BAND_COLOR,
                 alpha=alpha,
                 lw=0,
-                label=f"{100 * (hi - lo):g}% interval",
+                label=label,
             )
-        median = np.flatnonzero(np.isclose(levels, 0.5))
-        if median.size:
-            axis.plot(index, values[:, median[0]], color=_BAND_COLOR, lw=1.5, label="median")
+        if median is not None:
+            axis.plot(index, values[:, median], color=_BAND_COLOR, lw=1.5, label="median")
         axis.set_title(str(name))
         axis.legend(loc="upper left", fontsize="small")
         axis.grid(alpha=0.3)
@@ -222,6 +337,7 @@ def plot_backtest(
     Figure
     """
     table = _forecasts_table(forecasts, _BACKTEST_COLUMNS)
+    step = _check_count(step, "step", minimum=1, example=1)
     rows = table[table["step"] == step]
     if len(rows) == 0:
         raise ValueError(
@@ -283,6 +399,11 @@ def plot_equity(
     Returns
     -------
     Figure
+
+    Notes
+    -----
+    A missing (NaN) equity value leaves a gap at its own date in both panels; the drawdown
+    after it is measured from the running peak of the values that are present.
     """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
@@ -299,14 +420,30 @@ def plot_equity(
             )
     if len(equity) == 0:
         raise ValueError("`simulation_or_equity` has an empty equity curve; nothing to plot.")
+    arrays = {}
+    for label, curve in curves.items():
+        if curve is None:
+            continue
+        name = "benchmark" if label == "buy & hold" else "simulation_or_equity"
+        arrays[label] = _float_values(curve, name)
+        if not np.any(np.isfinite(arrays[label])):
+            raise ValueError(
+                f"`{name}` has no finite equity value ({len(curve)} NaN/inf); nothing to plot. "
+                "Check the prices and positions it was simulated from."
+            )
+        if label != "strategy":
+            _same_time_axis(equity.index, "simulation_or_equity", curve.index, name)
     if fig is None:
         fig = plt.figure(figsize=(10, 6), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     for (label, curve), color in zip(curves.items(), ("C0", "0.5"), strict=True):
         if curve is None:
             continue
-        values = curve.to_numpy(dtype="float64")
-        drawdown = values / np.maximum.accumulate(values) - 1.0
+        values = arrays[label]
+        # fmax skips NaN: a missing value leaves a gap at its own date only, whereas
+        # np.maximum.accumulate would carry the NaN and blank the rest of the panel.
+        peak = np.fmax.accumulate(np.where(np.isfinite(values), values, np.nan))
+        drawdown = values / peak - 1.0
         top.plot(curve.index, values, color=color, lw=1.4, label=label)
         bottom.plot(curve.index, drawdown, color=color, lw=1.0, label=label)
         if label == "strategy":
@@ -359,29 +496,42 @@ def plot_calibration(
     from matplotlib.ticker import MaxNLocator
 
     table = _forecasts_table(forecasts, ("step", "actual"))
+    n_rows = len(table)
     table = table[table["actual"].notna()]  # only forecasts of observed values are scored
+    if len(table) == 0:
+        raise ValueError(
+            f"`forecasts` has no observed `actual` value to score (all {n_rows} are NaN); "
+            "calibration needs forecasts of dates that have been observed."
+        )
     if quantiles is None:
         quantiles = getattr(forecasts, "quantiles", None)
     available = dict(_quantile_columns(table))
     if quantiles is None:
         quantiles = list(available)
-    levels = sorted(float(q) for q in quantiles)
-    columns = []
-    for q in levels:
+    try:
+        requested = sorted(float(q) for q in quantiles)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"`quantiles` must be a sequence of floats in (0, 1), got {quantiles!r}; pass e.g. "
+            "quantiles=(0.1, 0.5, 0.9) or None for all quantile columns."
+        ) from exc
+    levels, columns = [], []
+    for q in requested:
         match = [col for level, col in available.items() if math.isclose(level, q, abs_tol=1e-9)]
         if not match:
             raise ValueError(
                 f"`quantiles` level {q:g} has no column in `forecasts` (expected 'q{q:g}'); "
                 f"quantile columns: {list(available.values())}."
             )
-        columns.append(match[0])
+        if match[0] not in columns:  # a level given twice is used once
+            levels.append(q)
+            columns.append(match[0])
     if len(levels) < 2:
         raise ValueError(
             f"`quantiles` needs at least 2 levels for a PIT histogram, got {levels}; "
             "backtest with e.g. quantiles=(0.1, 0.5, 0.9)."
         )
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise ValueError(f"`bins` must be a positive int, got {bins!r}.")
+    bins = _check_count(bins, "bins", minimum=1, example=10)
     actual = table["actual"].to_numpy(dtype="float64")
     q_values = table[columns].to_numpy(dtype="float64")
     if fig is None:
