@@ -399,3 +399,59 @@ def test_init_std_makes_the_encoder_signal_comparable_to_the_z0_noise_at_initial
         ratios[init_std] = float(mean.std(0).mean() / std.mean())
     # spread of the means / posterior std: ~0.02 by default, ~1-2 with init_std=0.01
     assert ratios[None] < 0.1 < 0.5 < ratios[0.01]
+
+
+# ----------------------------------------------------------------------------- audit regressions
+
+
+@pytest.mark.parametrize("per_series", [False, True], ids=["union", "per-series"])
+def test_decreasing_times_are_rejected(per_series):
+    enc = _encoder()
+    values = torch.randn(2, 3, 2, dtype=torch.float64)
+    times = torch.tensor([2.0, 1.0, 0.0], dtype=torch.float64)
+    if per_series:
+        times = torch.tensor([[0.0, 1.0, 2.0], [0.0, 2.0, 1.0]], dtype=torch.float64)
+    with pytest.raises(ValueError, match="times must be non-decreasing"):
+        enc(times, values, torch.ones_like(values))
+    # Ties (padding by repeating the last time) are allowed.
+    padded = torch.tensor([0.0, 1.0, 1.0], dtype=torch.float64)
+    mean, _ = enc(padded, values, torch.ones_like(values))
+    assert torch.isfinite(mean).all()
+
+
+@pytest.mark.parametrize("method", ["euler", "rk4"])
+def test_series_without_observations_gets_the_initial_state_posterior(method):
+    # Its posterior must not depend on the time grid the batch is laid out on.
+    _, union, values, mask = _irregular_batch(seed=9)
+    mask = mask.clone()
+    mask[1] = 0.0
+    enc = _encoder(method)
+    expected = enc.to_posterior(torch.zeros(1, enc.hidden_dim, dtype=torch.float64))
+    expected_mean, expected_raw = expected.chunk(2, dim=-1)
+    for times, t0 in ((union, None), (union + 10.0, 0.0), (3.0 * union, -2.0)):
+        mean, std = enc(times, values, mask, t0=t0)
+        torch.testing.assert_close(mean[1:2], expected_mean, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(
+            std[1:2], torch.nn.functional.softplus(expected_raw) + 1e-4, rtol=1e-12, atol=1e-12
+        )
+    alone = enc(union, values[1:2], mask[1:2], t0=0.0)
+    torch.testing.assert_close(alone[0], expected_mean, rtol=1e-12, atol=1e-12)
+
+
+def test_bad_batches_name_the_argument():
+    enc = ODERNNEncoder(2, 3)
+    times = torch.linspace(0, 1, 5)
+    values = torch.randn(4, 5, 2)
+    mask = torch.ones_like(values)
+    with pytest.raises(ValueError, match=r"values has shape \(0, 5, 2\).*at least one series"):
+        enc(times, values[:0], mask[:0])
+    with pytest.raises(ValueError, match=r"at least one series and one time point"):
+        enc(times[:0], values[:, :0], mask[:, :0])
+    with pytest.raises(ValueError, match=r"values has 3 features .* input_dim=2"):
+        enc(times, torch.randn(4, 5, 3), torch.ones(4, 5, 3))
+    with pytest.raises(
+        ValueError, match=r"t0 must be a scalar or have shape \(4,\).*got shape \(5,\)"
+    ):
+        enc(times, values, mask, t0=torch.zeros(5))
+    with pytest.raises(ValueError, match=r"t0 must be a scalar or have shape \(4,\)"):
+        enc(times, values, mask, t0=torch.zeros(4, 1))

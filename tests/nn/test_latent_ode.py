@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from tsnode.nn.latent_ode import ELBOResult, LatentODE, LatentODEOutput
+from tsnode.nn.ode import SolverError
 
 TIGHT = {"solver": "dopri5", "rtol": 1e-10, "atol": 1e-12}
 
@@ -406,3 +407,57 @@ def test_samples_for_a_shorter_horizon_are_the_same_paths_truncated():
     longest = draw(7)
     for n_times in (1, 3, 5):
         torch.testing.assert_close(draw(n_times), longest[:, :, :n_times], rtol=0, atol=0)
+
+
+# ----------------------------------------------------------------------------- audit regressions
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"min_std": -1.0}, ValueError, "min_std must be a positive float, got -1.0"),
+        ({"min_std": 0.0}, ValueError, "min_std must be a positive float"),
+        ({"min_std": float("nan")}, ValueError, "min_std must be a positive float"),
+        ({"min_std": None}, TypeError, "min_std must be a positive float"),
+        ({"obs_std": float("inf")}, ValueError, "obs_std must be positive or None"),
+        ({"time_scale": float("inf")}, ValueError, "time_scale must be a positive float"),
+        ({"time_scale": True}, TypeError, "time_scale must be a positive float"),
+    ],
+)
+def test_constructor_rejects_bad_noise_and_time_scale(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        LatentODE(1, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("n_samples", "error"), [(0, ValueError), (-2, ValueError), (1.5, TypeError)]
+)
+def test_n_samples_must_be_a_positive_int(n_samples, error):
+    with pytest.raises(error, match="n_samples must be a positive int"):
+        _elbo(_model(), n_samples=n_samples)
+
+
+def test_encode_with_one_t0_per_series():
+    per_series, union, values, mask = _irregular_batch(seed=11)
+    model = _model(time_scale=2.0)
+    t0 = torch.tensor([-1.0, 0.5, 3.0], dtype=torch.float64)
+    mean, std = model.encode(union, values, mask, t0=t0)
+    for b, (times, v, m) in enumerate(per_series):
+        mean_b, std_b = model.encode(times, v, m, t0=t0[b])
+        torch.testing.assert_close(mean[b : b + 1], mean_b, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(std[b : b + 1], std_b, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match=r"t0 must be a scalar or have shape \(3,\)"):
+        model.encode(union, values, mask, t0=torch.zeros(2, dtype=torch.float64))
+    # Decoding needs one reference time for the batch: a clear error, not a size mismatch.
+    with pytest.raises(ValueError, match=r"t0 must be a scalar .* encode\(\) only"):
+        model(union, values, mask, union, t0=t0)
+    with pytest.raises(ValueError, match=r"t0 must be a scalar .* to decode"):
+        model.decode(mean, union, t0=t0)
+
+
+def test_nfe_counters_after_a_failed_decode():
+    model = _model(options={"max_num_steps": 2})
+    z0 = torch.full((2, 3), 5.0, dtype=torch.float64)
+    with pytest.raises(SolverError):
+        model.decode(z0, torch.tensor([0.0, 50.0], dtype=torch.float64))
+    assert model.nfe_forward > 0 and model.nfe_backward == 0

@@ -14,6 +14,7 @@ from tsnode.nn.ode import (
     FIXED_STEP_SOLVERS,
     SOLVERS,
     NeuralODE,
+    NonFiniteStateError,
     SolverError,
 )
 
@@ -439,3 +440,145 @@ def test_ordinary_runtime_errors_are_not_swallowed():
     with pytest.raises(RuntimeError, match="boom in the field") as info:
         NeuralODE(Broken())(torch.ones(2))
     assert not isinstance(info.value, SolverError)
+
+
+# ----------------------------------------------------------------------------- audit regressions
+
+
+class CubicDecay(nn.Module):
+    """dy/dt = -k y**3 with a trainable k: mild forward, but a stiff adjoint from y0 = 30."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.k = nn.Parameter(torch.tensor(1.0, dtype=torch.float64))
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return -self.k * y**3
+
+
+def test_adjoint_backward_failure_raises_solver_error():
+    ode = NeuralODE(CubicDecay(), sensitivity="adjoint", options={"max_num_steps": 80})
+    y0 = torch.full((1, 1), 30.0, dtype=torch.float64, requires_grad=True)
+    out = ode(y0, torch.tensor([0.0, 1.0], dtype=torch.float64))  # the forward solve succeeds
+    with pytest.raises(SolverError, match="adjoint backward solve") as info:
+        out.sum().backward()
+    message = str(info.value)
+    assert "max_num_steps exceeded" in message
+    assert "adjoint_options=" in message and "sensitivity='autograd'" in message
+    assert ode.nfe_backward > 0  # the failed backward attempt is counted as backward
+
+
+def test_adjoint_gradients_through_autograd_grad_and_retained_graph():
+    # The adjoint runs as a nested graph: torch.autograd.grad (no .grad accumulation), gradients
+    # with respect to t, and a retained graph replayed twice must all behave as with autograd.
+    torch.manual_seed(4)
+    field = MLPField(dim=2, units=4).double()
+    x0 = torch.randn(3, 2, dtype=torch.float64, requires_grad=True)
+    t = torch.tensor([0.0, 0.6, 1.2], dtype=torch.float64, requires_grad=True)
+    inputs = [x0, t, *field.parameters()]
+    grads = {}
+    for sensitivity in ("autograd", "adjoint"):
+        ode = NeuralODE(field, sensitivity=sensitivity, rtol=1e-10, atol=1e-12)
+        loss = ode(x0, t).pow(2).sum()
+        first = torch.autograd.grad(loss, inputs, retain_graph=True)
+        again = torch.autograd.grad(loss, inputs)
+        for a, b in zip(first, again, strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+        grads[sensitivity] = first
+    assert all(p.grad is None for p in field.parameters())
+    for g_autograd, g_adjoint in zip(grads["autograd"], grads["adjoint"], strict=True):
+        torch.testing.assert_close(g_adjoint, g_autograd, rtol=1e-6, atol=1e-7)
+
+
+def test_adjoint_options_must_be_a_mapping():
+    with pytest.raises(TypeError, match="adjoint_options must be a dict or None, got int 5"):
+        NeuralODE(MLPField(), sensitivity="adjoint", adjoint_options=5)
+
+
+def test_times_are_checked_in_the_dtype_of_x0():
+    ode = NeuralODE(RateField(torch.tensor([-1.0])), rtol=1e-6, atol=1e-8)
+    x0 = torch.ones(1, 1, dtype=torch.float32)
+    big = torch.tensor([1e8, 1e8 + 1, 1e8 + 2], dtype=torch.float64)  # distinct in float64 only
+    with pytest.raises(ValueError, match=r"not distinct in x0's dtype torch.float32") as info:
+        ode(x0, big)
+    assert "t - t[0]" in str(info.value) and "float64" in str(info.value)
+    with pytest.raises(ValueError, match=r"t overflows in x0's dtype torch.float32"):
+        ode(x0, torch.tensor([0.0, 1e300], dtype=torch.float64))
+    # Shifted to start near 0, the same grid integrates fine in float32.
+    out = ode(x0, big - big[0])
+    torch.testing.assert_close(out[-1, 0], torch.exp(-torch.tensor([2.0])), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_x0_is_named_as_the_cause(bad):
+    x0 = torch.zeros(4, 2)
+    x0[2, 1] = bad
+    with pytest.raises(
+        NonFiniteStateError, match=r"x0 contains NaN or inf \(1 of 8 entries\)"
+    ) as info:
+        NeuralODE(MLPField())(x0, torch.linspace(0, 1, 3))
+    # A ValueError (bad input), and still a SolverError for code that recovers from failed solves.
+    assert isinstance(info.value, ValueError) and isinstance(info.value, SolverError)
+    assert "stiff" not in str(info.value)
+    # Fixed-step solvers propagate the NaN (the training loop detects divergence that way).
+    out = NeuralODE(MLPField(), solver="rk4", options={"step_size": 0.5})(
+        x0, torch.linspace(0, 1, 3)
+    )
+    assert not torch.isfinite(out[-1, 2]).all() and torch.isfinite(out[:, [0, 1, 3]]).all()
+
+
+@pytest.mark.parametrize("sensitivity", ["autograd", "adjoint"])
+def test_empty_batch_gives_an_empty_result(sensitivity):
+    ode = NeuralODE(MLPField(), sensitivity=sensitivity)
+    x0 = torch.zeros(0, 2, requires_grad=True)
+    out = ode(x0, torch.linspace(0, 1, 4))
+    assert out.shape == (4, 0, 2)
+    assert ode(x0).shape == (0, 2)
+    assert ode.nfe_forward == 0
+    out.sum().backward()
+    assert x0.grad.shape == (0, 2)
+
+
+def test_half_precision_failure_names_the_dtype():
+    ode = NeuralODE(RateField(torch.tensor([-1.0], dtype=torch.float16)))
+    with pytest.raises(
+        SolverError, match=r"x0 is torch.float16.*convert x0 and the field to float32"
+    ):
+        ode(torch.ones(2, 2, dtype=torch.float16), torch.tensor([0.0, 1.0]))
+
+
+def test_nfe_counters_after_a_failed_solve():
+    ode = NeuralODE(SquareField(), options={"max_num_steps": 10})
+    x0 = torch.ones(1, dtype=torch.float64)
+    with pytest.raises(SolverError):
+        ode(x0, torch.tensor([0.0, 2.0], dtype=torch.float64))
+    failed = ode.nfe_forward
+    assert failed > 10  # the evaluations of the failed attempt, counted as forward
+    assert ode.nfe_backward == 0
+    ode(x0, torch.tensor([0.0, 0.01], dtype=torch.float64))  # a short solve succeeds
+    assert 0 < ode.nfe_forward < failed
+    assert ode.nfe_backward == 0
+
+
+def test_misspelt_names_get_a_suggestion():
+    with pytest.raises(ValueError, match=r"sensitivity='adjiont'.*Did you mean 'adjoint'\?"):
+        NeuralODE(MLPField(), sensitivity="adjiont")
+    with pytest.raises(ValueError, match=r"solver='RK4'.*Did you mean 'rk4'\?"):
+        NeuralODE(MLPField(), solver="RK4")
+    with pytest.raises(TypeError, match="sensitivity must be the string"):
+        NeuralODE(MLPField(), sensitivity=None)
+
+
+def test_tolerances_accept_real_numbers_only():
+    np = pytest.importorskip("numpy")
+    ode = NeuralODE(MLPField(), rtol=np.float32(1e-3), atol=np.float64(1e-5))
+    assert (ode.rtol, ode.atol) == (pytest.approx(1e-3), 1e-5)
+    assert isinstance(ode.rtol, float)
+    assert NeuralODE(MLPField(), rtol=1).rtol == 1.0
+    with pytest.raises(TypeError, match="rtol must be a positive float, got bool True"):
+        NeuralODE(MLPField(), rtol=True)
+    with pytest.raises(TypeError, match="atol must be a positive float, got str"):
+        NeuralODE(MLPField(), atol="1e-4")
+    for bad in (float("inf"), float("nan"), -1e-3, np.float32(0.0)):
+        with pytest.raises(ValueError, match="rtol must be a positive float.*finite number > 0"):
+            NeuralODE(MLPField(), rtol=bad)

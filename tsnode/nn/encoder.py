@@ -235,21 +235,46 @@ class ODERNNEncoder(nn.Module):
         Returns
         -------
         mean, std : Tensor, shape (B, latent_dim)
-            Parameters of the diagonal Gaussian ``q(z0)``.
+            Parameters of the diagonal Gaussian ``q(z0)``. A series with no observation gets
+            the posterior of the initial (zero) hidden state, whatever the time grid.
+
+        Raises
+        ------
+        ValueError
+            On an empty batch, a feature count other than ``input_dim``, times of the wrong
+            shape or not sorted, or a ``t0`` of the wrong shape.
         """
         if values.dim() != 3 or mask.shape != values.shape:
             raise ValueError(
                 f"values and mask must both have shape (batch, time, features); got values "
                 f"{tuple(values.shape)} and mask {tuple(mask.shape)}."
             )
-        batch, n_times, _ = values.shape
-        if times.shape == (n_times,):
-            times = times.unsqueeze(0).expand(batch, n_times)
-        if times.shape != (batch, n_times):
+        batch, n_times, n_features = values.shape
+        if batch == 0 or n_times == 0:
+            raise ValueError(
+                f"values has shape {tuple(values.shape)}: the encoder needs at least one series "
+                "and one time point (batch >= 1, time >= 1). Skip empty batches before encoding."
+            )
+        if n_features != self.input_dim:
+            raise ValueError(
+                f"values has {n_features} features (shape {tuple(values.shape)}) but the encoder "
+                f"was built with input_dim={self.input_dim}; pass values of shape (batch, time, "
+                f"{self.input_dim}) or build the encoder with input_dim={n_features}."
+            )
+        if times.shape not in ((n_times,), (batch, n_times)):
             raise ValueError(
                 f"times must have shape ({n_times},) or ({batch}, {n_times}) to match values "
                 f"{tuple(values.shape)}; got {tuple(times.shape)}."
             )
+        # One cheap check (a single device sync): the scan assumes time order.
+        if n_times > 1 and bool((torch.diff(times, dim=-1) < 0).any()):
+            raise ValueError(
+                "times must be non-decreasing along the time axis (sorted, oldest first); got a "
+                "decreasing step. Sort the time points (and values/mask with them), e.g. "
+                "order = times.argsort(); times, values, mask = times[order], values[:, order], "
+                "mask[:, order]."
+            )
+        times = times.expand(batch, n_times)
         mask = mask.to(values.dtype)
         clean = torch.where(mask > 0, values, torch.zeros_like(values))
         inputs = torch.cat([clean, mask], dim=-1)  # (B, T, 2D)
@@ -257,7 +282,13 @@ class ODERNNEncoder(nn.Module):
         if t0 is None:
             t0 = times.min()
         t0 = torch.as_tensor(t0, dtype=values.dtype, device=values.device)
-        t0 = t0.expand(batch) if t0.dim() == 0 else t0
+        if t0.dim() == 0:
+            t0 = t0.expand(batch)
+        elif t0.shape != (batch,):
+            raise ValueError(
+                f"t0 must be a scalar or have shape ({batch},) (one reference time per series), "
+                f"got shape {tuple(t0.shape)}."
+            )
 
         # Each series steps only between its own observations: in reverse time, the gap at an
         # observation is to the series' next observation (later in time). Computed for every
@@ -272,7 +303,9 @@ class ODERNNEncoder(nn.Module):
             since_t0 = torch.where(observed, times - t0.unsqueeze(1), 0.0)
             inputs = torch.cat([inputs, -dt.unsqueeze(-1), since_t0.unsqueeze(-1)], dim=-1)
         first_obs = later[:, 0]
-        t_state = torch.where(torch.isfinite(first_obs), first_obs, times[:, -1])
+        # A series with no observation keeps the initial state (no carry to t0), so its posterior
+        # is the same whatever time grid the batch is laid out on.
+        t_state = torch.where(torch.isfinite(first_obs), first_obs, t0)
         # Time points where no series is observed change nothing: skip them.
         keep = observed.any(dim=0)
         if not bool(keep.all()):

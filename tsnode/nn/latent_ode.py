@@ -20,6 +20,7 @@ solver sees them (large raw times make the solvers blow up).
 from __future__ import annotations
 
 import math
+import numbers
 from typing import NamedTuple
 
 import torch
@@ -27,7 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from tsnode.nn.encoder import ODERNNEncoder
-from tsnode.nn.ode import FIXED_STEP_SOLVERS, NeuralODE
+from tsnode.nn.ode import FIXED_STEP_SOLVERS, NeuralODE, check_positive
 
 __all__ = ["LatentODE", "ELBOResult", "LatentODEOutput"]
 
@@ -169,15 +170,20 @@ class LatentODE(nn.Module):
         anchored: bool = False,
     ) -> None:
         super().__init__()
-        if not (isinstance(time_scale, (int, float)) and time_scale > 0):
-            raise ValueError(f"time_scale must be a positive float, got {time_scale!r}.")
-        if obs_std is not None and not obs_std > 0:
-            raise ValueError(f"obs_std must be positive or None (learned), got {obs_std!r}.")
+        self.time_scale = check_positive("time_scale", time_scale, "1.0")
+        if obs_std is not None and (
+            isinstance(obs_std, bool)
+            or not isinstance(obs_std, numbers.Real)
+            or not 0 < obs_std < math.inf
+        ):
+            raise ValueError(
+                f"obs_std must be positive or None (learned), got {obs_std!r}; pass a finite "
+                "float > 0 such as obs_std=0.1, or None to learn the noise."
+            )
+        self.min_std = check_positive("min_std", min_std, "1e-3")
         self.input_dim = int(input_dim)
         self.latent_dim = int(latent_dim)
-        self.time_scale = float(time_scale)
         self.obs_std = None if obs_std is None else float(obs_std)
-        self.min_std = float(min_std)
         self.anchored = bool(anchored)
         self.encoder = ODERNNEncoder(
             input_dim,
@@ -226,13 +232,37 @@ class LatentODE(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior ``q(z0)`` at ``t0`` (default ``times.min()``).
 
-        Shapes: ``times (T,)`` or ``(B, T)``, ``values``/``mask`` ``(B, T, D)``;
-        returns mean and std of shape ``(B, latent_dim)``.
+        Shapes: ``times (T,)`` or ``(B, T)``, ``values``/``mask`` ``(B, T, D)``, ``t0`` scalar
+        or ``(B,)`` (one reference time per series, as :class:`ODERNNEncoder` allows; decoding
+        then needs one call per distinct ``t0``); returns mean and std of shape
+        ``(B, latent_dim)``.
         """
-        t0 = times.min() if t0 is None else torch.as_tensor(t0, dtype=times.dtype)
+        if t0 is None:
+            t0 = times.min()
+        t0 = torch.as_tensor(t0, dtype=times.dtype, device=times.device)
+        batch = values.shape[0] if values.dim() == 3 else "batch"
+        if t0.dim() == 1 and t0.shape[0] == batch:
+            t0 = t0.unsqueeze(-1)  # (B, 1): each series' times relative to its own t0
+        elif t0.dim() != 0:
+            raise ValueError(
+                f"t0 must be a scalar or have shape ({batch},) (one reference time per series), "
+                f"got shape {tuple(t0.shape)}."
+            )
         # Subtract in the times' own precision, then convert (large float64 times stay exact).
-        local = self._normalise(times, t0.to(times.device)).to(values.dtype)
+        local = self._normalise(times, t0).to(values.dtype)
         return self.encoder(local, values, mask, t0=0.0)
+
+    @staticmethod
+    def _scalar_t0(t0: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """``t0`` as a 0-d tensor with the dtype and device of ``like``, or a ``ValueError``."""
+        t0 = torch.as_tensor(t0, dtype=like.dtype, device=like.device)
+        if t0.numel() != 1:
+            raise ValueError(
+                f"t0 must be a scalar (one reference time for the batch) to decode, got shape "
+                f"{tuple(t0.shape)}. Per-series reference times are supported by encode() only: "
+                "decode the series that share a t0 together, one call per distinct t0."
+            )
+        return t0.reshape(())
 
     def _step_size(self) -> float | None:
         options = self.ode.options or {}
@@ -312,9 +342,35 @@ class LatentODE(nn.Module):
             raise ValueError(f"t_query must be a non-empty 1-D tensor, got {tuple(t_query.shape)}.")
         if t_query.numel() > 1 and not (t_query[1:] > t_query[:-1]).all():
             raise ValueError("t_query must be strictly increasing (sorted, no duplicates).")
-        t0 = torch.as_tensor(t0, dtype=t_query.dtype, device=t_query.device)
+        t0 = self._scalar_t0(t0, t_query)
         s = self._normalise(t_query, t0).to(device=z0.device, dtype=z0.dtype)
         self._nfe_start = self.ode.field.nfe
+        try:
+            z, s = self._latent_states(z0, s, index)
+        finally:  # also after a failed solve, so that the counters describe the attempt
+            self._nfe_end = self.ode.field.nfe
+        out = self.readout(z)
+        if self.anchored:
+            # Shift so the mean is exactly 0 at t0: z(t0) = z0 by construction.
+            at_t0 = self.readout(z0).unsqueeze(-2)
+            n_mean = self.input_dim
+            out = torch.cat([out[..., :n_mean] - at_t0[..., :n_mean], out[..., n_mean:]], dim=-1)
+        if self.obs_std is not None:
+            return out, torch.full_like(out, self.obs_std)
+        mean, raw = out.chunk(2, dim=-1)
+        if self.anchored:
+            elapsed = s.abs().unsqueeze(-1)  # (Q, 1) or (B, K, 1): broadcasts over *batch
+            return mean, torch.sqrt(self.min_std**2 + elapsed * F.softplus(raw) ** 2)
+        return mean, F.softplus(raw) + self.min_std
+
+    def _latent_states(
+        self, z0: torch.Tensor, s: torch.Tensor, index: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent states at the normalised query times ``s (Q,)``.
+
+        Returns ``z (*batch, Q, L)`` and ``s``, or ``(*batch, K, L)`` and ``s (B, K)`` with a
+        ``(B, K)`` ``index`` (each series' own query times).
+        """
         step = self._step_size()
         if step is not None and bool((s != 0).any()):
             # Fixed-step solvers are solved once on their own step grid; queries are linearly
@@ -349,20 +405,7 @@ class LatentODE(nn.Module):
                 picked = index.to(z.device).unsqueeze(-1).expand(*z.shape[:-2], -1, z.shape[-1])
                 z = z.gather(-2, picked)  # (*batch, K, L)
                 s = s[index.to(s.device)]  # (B, K)
-        self._nfe_end = self.ode.field.nfe
-        out = self.readout(z)
-        if self.anchored:
-            # Shift so the mean is exactly 0 at t0: z(t0) = z0 by construction.
-            at_t0 = self.readout(z0).unsqueeze(-2)
-            n_mean = self.input_dim
-            out = torch.cat([out[..., :n_mean] - at_t0[..., :n_mean], out[..., n_mean:]], dim=-1)
-        if self.obs_std is not None:
-            return out, torch.full_like(out, self.obs_std)
-        mean, raw = out.chunk(2, dim=-1)
-        if self.anchored:
-            elapsed = s.abs().unsqueeze(-1)  # (Q, 1) or (B, K, 1): broadcasts over *batch
-            return mean, torch.sqrt(self.min_std**2 + elapsed * F.softplus(raw) ** 2)
-        return mean, F.softplus(raw) + self.min_std
+        return z, s
 
     # ------------------------------------------------------------------ model
     def forward(
@@ -382,9 +425,16 @@ class LatentODE(nn.Module):
         ``times (T,)|(B, T)``, ``values``/``mask (B, T, D)``, ``t_query (Q,)`` increasing.
         Returns :class:`LatentODEOutput` with ``pred_mean``/``pred_std`` of shape
         ``(n_samples, B, Q, D)`` (``(n_samples, B, K, D)`` with a ``(B, K)`` ``index``, see
-        :meth:`decode`).
+        :meth:`decode`). ``t0`` is a scalar here (default ``times.min()``).
         """
-        t0 = times.min() if t0 is None else torch.as_tensor(t0, dtype=times.dtype)
+        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
+            raise TypeError(
+                f"n_samples must be a positive int, got {type(n_samples).__name__} "
+                f"{n_samples!r}; pass e.g. n_samples=3."
+            )
+        if n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples}; pass e.g. 3.")
+        t0 = self._scalar_t0(times.min() if t0 is None else t0, times)
         z0_mean, z0_std = self.encode(times, values, mask, t0=t0)
         eps = torch.randn(
             (n_samples, *z0_mean.shape),
@@ -422,7 +472,7 @@ class LatentODE(nn.Module):
             Targets on the ``t_query`` grid; only entries with mask 1 count. Targets may include
             the encoder's own points (reconstruction) and later points (extrapolation).
         n_samples : int
-            Number of ``z0`` samples per series.
+            Number of ``z0`` samples per series, at least 1.
         kl_weight : float
             Annealing weight of the KL term (0 → 1 during training).
         iwae : bool

@@ -11,14 +11,24 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from collections.abc import Mapping
+import math
+import numbers
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
+from torch.autograd.function import once_differentiable
 from torchdiffeq import odeint, odeint_adjoint
 
-__all__ = ["NeuralODE", "SolverError", "SOLVERS", "ADAPTIVE_SOLVERS", "FIXED_STEP_SOLVERS"]
+__all__ = [
+    "NeuralODE",
+    "SolverError",
+    "NonFiniteStateError",
+    "SOLVERS",
+    "ADAPTIVE_SOLVERS",
+    "FIXED_STEP_SOLVERS",
+]
 
 #: Solvers with error control (accept ``rtol``/``atol``; the adjoint seminorm applies).
 ADAPTIVE_SOLVERS: tuple[str, ...] = (
@@ -59,6 +69,21 @@ class SolverError(RuntimeError):
     """
 
 
+class NonFiniteStateError(SolverError, ValueError):
+    """The solver failed because the initial state ``x0`` contains NaN or inf.
+
+    Both a :class:`SolverError` (code that recovers from failed solves, like the training loop,
+    still catches it) and a ``ValueError`` (the real cause is a bad input value, not stiffness).
+    """
+
+
+def _did_you_mean(value: str, valid: Sequence[str]) -> str:
+    """A " Did you mean ...?" hint naming the valid names closest to ``value`` (any case)."""
+    lowered = {name.lower(): name for name in valid}
+    close = difflib.get_close_matches(value.lower(), list(lowered), n=2)
+    return f" Did you mean {' or '.join(repr(lowered[c]) for c in close)}?" if close else ""
+
+
 def check_solver(solver: str) -> str:
     """Return ``solver`` if torchdiffeq knows it, else raise a helpful ``ValueError``."""
     if not isinstance(solver, str):
@@ -67,23 +92,52 @@ def check_solver(solver: str) -> str:
             f"{solver!r}. Valid names: {', '.join(SOLVERS)}."
         )
     if solver not in SOLVERS:
-        close = difflib.get_close_matches(solver, SOLVERS, n=2)
-        hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
         raise ValueError(
-            f"solver={solver!r} is not a known ODE solver.{hint} Valid names: {', '.join(SOLVERS)}."
+            f"solver={solver!r} is not a known ODE solver.{_did_you_mean(solver, SOLVERS)} "
+            f"Valid names: {', '.join(SOLVERS)}."
         )
     return solver
 
 
 def check_sensitivity(sensitivity: str) -> str:
     """Return ``sensitivity`` if it is ``"autograd"`` or ``"adjoint"``, else raise ``ValueError``."""
+    if not isinstance(sensitivity, str):
+        raise TypeError(
+            f"sensitivity must be the string 'autograd' or 'adjoint', got "
+            f"{type(sensitivity).__name__} {sensitivity!r}."
+        )
     if sensitivity not in SENSITIVITIES:
         raise ValueError(
-            f"sensitivity={sensitivity!r} is not supported; expected 'autograd' (backpropagate "
-            "through the solver: fast, memory grows with the number of steps) or 'adjoint' "
-            "(O(1) memory in the number of steps, slower)."
+            f"sensitivity={sensitivity!r} is not supported.{_did_you_mean(sensitivity, SENSITIVITIES)}"
+            " Expected 'autograd' (backpropagate through the solver: fast, memory grows with the "
+            "number of steps) or 'adjoint' (O(1) memory in the number of steps, slower)."
         )
     return sensitivity
+
+
+def check_positive(name: str, value: float, example: str = "1e-3") -> float:
+    """Return ``value`` as a float if it is a finite real number > 0 (numpy scalars included).
+
+    Raises ``TypeError`` for non-numbers and bools, ``ValueError`` for NaN, inf and values <= 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{name} must be a positive float, got {type(value).__name__} {value!r}; pass e.g. "
+            f"{name}={example}."
+        )
+    if not 0 < float(value) < math.inf:
+        raise ValueError(
+            f"{name} must be a positive float, got {value!r}; expected a finite number > 0, "
+            f"e.g. {name}={example}."
+        )
+    return float(value)
+
+
+def _is_solver_failure(error: BaseException) -> bool:
+    """torchdiffeq signals a failed solve with asserts (step underflow, step budget exhausted)."""
+    return isinstance(error, AssertionError) or (
+        isinstance(error, RuntimeError) and "max_num_steps" in str(error)
+    )
 
 
 def _is_time_dependent(func: nn.Module) -> bool:
@@ -134,6 +188,56 @@ class _CountingField(nn.Module):
         return dx
 
 
+class _AdjointGuard(torch.autograd.Function):
+    """``odeint_adjoint`` run as a nested graph, so that its backward solve can report failures.
+
+    torchdiffeq's adjoint solves the adjoint ODE inside its own autograd node, where a failed
+    solve escapes as a bare ``AssertionError``. This function runs the adjoint forward with its
+    own graph and, in its backward pass, asks that graph for the gradients of ``x0``, ``t`` and
+    the parameters, turning a solver failure into :class:`SolverError`.
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx,
+        ode: NeuralODE,
+        options: dict[str, Any],
+        x0: torch.Tensor,
+        t: torch.Tensor,
+        *params: torch.Tensor,
+    ) -> torch.Tensor:
+        inner_x0 = x0.detach().requires_grad_(x0.requires_grad)
+        inner_t = t.detach().requires_grad_(t.requires_grad)
+        with torch.enable_grad():
+            out = ode._adjoint_solve(inner_x0, inner_t, options)
+        ctx.ode = ode
+        ctx.inner = (out, (inner_x0, inner_t, *params))
+        return out.detach()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        out, inputs = ctx.inner
+        wanted = [i for i, need in enumerate(ctx.needs_input_grad[2:]) if need]
+        grads: list[torch.Tensor | None] = [None] * len(inputs)
+        if wanted and out.requires_grad:
+            try:
+                found = torch.autograd.grad(
+                    out,
+                    [inputs[i] for i in wanted],
+                    grad,
+                    allow_unused=True,
+                    retain_graph=True,  # the outer graph may be retained and replayed
+                )
+            except (AssertionError, RuntimeError) as error:
+                if _is_solver_failure(error):
+                    raise ctx.ode._solver_error(error, backward=True) from error
+                raise
+            for i, g in zip(wanted, found, strict=True):
+                grads[i] = g
+        return (None, None, *grads)
+
+
 class NeuralODE(nn.Module):
     """Neural ordinary differential equation ``dx/dt = func(t, x)`` solved with torchdiffeq.
 
@@ -160,13 +264,15 @@ class NeuralODE(nn.Module):
         stiff field fails with :class:`SolverError` instead of hanging). ``explicit_adams``
         defaults to ``{"max_order": 4}`` (torchdiffeq's order 12 is numerically unstable).
     adjoint_options : mapping, optional
-        Options for the backward (adjoint) solve; default ``{"norm": "seminorm"}`` for adaptive
-        solvers.
+        Options for the backward (adjoint) solve; default: ``options`` plus
+        ``{"norm": "seminorm"}`` for adaptive solvers. A failed backward solve also raises
+        :class:`SolverError`.
 
     Attributes
     ----------
     nfe_forward : int
-        Function evaluations during the last forward solve.
+        Function evaluations during the last forward solve (the failed attempt, after a
+        :class:`SolverError`).
     nfe_backward : int
         Function evaluations during the last backward pass (adjoint only; with autograd the
         backward pass replays the recorded graph and evaluates ``func`` zero times).
@@ -202,15 +308,16 @@ class NeuralODE(nn.Module):
                 f"func must be an nn.Module so its parameters can be trained and found by the "
                 f"adjoint; got {type(func).__name__}. Wrap plain functions in an nn.Module."
             )
-        for name, value in (("rtol", rtol), ("atol", atol)):
-            if not (isinstance(value, (int, float)) and value > 0):
-                raise ValueError(f"{name} must be a positive float, got {value!r}.")
-        if options is not None and not isinstance(options, Mapping):
-            raise TypeError(f"options must be a dict or None, got {type(options).__name__}.")
+        for name, value in (("options", options), ("adjoint_options", adjoint_options)):
+            if value is not None and not isinstance(value, Mapping):
+                raise TypeError(
+                    f"{name} must be a dict or None, got {type(value).__name__} {value!r}; pass "
+                    "e.g. {'max_num_steps': 1000}."
+                )
         self.solver = check_solver(solver)
         self.sensitivity = check_sensitivity(sensitivity)
-        self.rtol = float(rtol)
-        self.atol = float(atol)
+        self.rtol = check_positive("rtol", rtol)
+        self.atol = check_positive("atol", atol, "1e-4")
         self.options = dict(options) if options is not None else None
         self.adjoint_options = dict(adjoint_options) if adjoint_options is not None else None
         self.field = _CountingField(func, _is_time_dependent(func))
@@ -224,7 +331,7 @@ class NeuralODE(nn.Module):
 
     @property
     def nfe_backward(self) -> int:
-        """Function evaluations since the last forward solve ended: the adjoint's backward pass.
+        """Function evaluations since the last forward solve ended (or failed): the adjoint's backward.
 
         Zero with ``sensitivity="autograd"``, whose backward replays the recorded graph.
         """
@@ -252,16 +359,24 @@ class NeuralODE(nn.Module):
         Parameters
         ----------
         x0 : Tensor, shape (*state_shape)
-            Initial state, any floating dtype; typically ``(batch, features)``.
+            Initial state, any floating dtype; typically ``(batch, features)``. An empty batch
+            gives an empty result. NaN/inf make adaptive solvers fail with
+            :class:`NonFiniteStateError`; fixed-step solvers propagate them.
         t : Tensor, shape (n_times,), optional
             Strictly increasing (forward in time) or strictly decreasing (reverse time) output
-            times, with ``t[0]`` the time of ``x0``. Default: integrate over ``[0, 1]``.
+            times, with ``t[0]`` the time of ``x0``; cast to x0's dtype, in which they must stay
+            distinct and finite. Default: integrate over ``[0, 1]``.
 
         Returns
         -------
         Tensor
             With ``t=None``, the final state, shape ``(*state_shape)``. Otherwise the trajectory,
             shape ``(n_times, *state_shape)``, whose first entry is ``x0``.
+
+        Raises
+        ------
+        SolverError
+            If the solver fails, in this solve or (adjoint) in the backward solve.
         """
         if not isinstance(x0, torch.Tensor) or not x0.is_floating_point():
             raise TypeError(
@@ -270,29 +385,19 @@ class NeuralODE(nn.Module):
                 " Convert with torch.as_tensor(x0, dtype=torch.float32)."
             )
         return_last = t is None
-        t = self._check_times(t, x0)
-        # field.nfe counts every evaluation ever made; marks delimit the last forward solve.
+        t = self._check_inputs(x0, t)
+        # field.nfe counts every evaluation ever made; marks delimit the last forward solve (an
+        # attempted one too: the marks are set even when the solver fails).
         self._nfe_start = self.field.nfe
         self._nfe_mark = self.field.nfe
+        if x0.numel() == 0:  # an empty batch: nothing to integrate
+            out = x0.unsqueeze(0).expand(t.numel(), *x0.shape).clone()
+            return out[-1] if return_last else out
         options = self._solver_options()
         try:
             if self.sensitivity == "adjoint":
-                adjoint_options = self.adjoint_options
-                if adjoint_options is None:
-                    adjoint_options = {k: v for k, v in options.items() if k != "norm"}
-                    if self.solver in ADAPTIVE_SOLVERS and self.solver != "scipy_solver":
-                        adjoint_options["norm"] = "seminorm"
-                out = odeint_adjoint(
-                    self.field,
-                    x0,
-                    t,
-                    rtol=self.rtol,
-                    atol=self.atol,
-                    method=self.solver,
-                    options=options,
-                    adjoint_options=adjoint_options,
-                    adjoint_params=tuple(self.field.parameters()),
-                )
+                params = tuple(self.field.parameters())
+                out = _AdjointGuard.apply(self, options, x0, t, *params)
             else:
                 out = odeint(
                     self.field,
@@ -303,43 +408,123 @@ class NeuralODE(nn.Module):
                     method=self.solver,
                     options=options,
                 )
-        except AssertionError as error:  # torchdiffeq signals solver failure with asserts
-            raise self._solver_error(error) from error
-        except RuntimeError as error:
-            if "max_num_steps" in str(error):
-                raise self._solver_error(error) from error
+        except (AssertionError, RuntimeError) as error:
+            if _is_solver_failure(error):
+                raise self._solver_error(error, x0) from error
             raise
-        self._nfe_mark = self.field.nfe
+        finally:
+            self._nfe_mark = self.field.nfe
         return out[-1] if return_last else out
 
-    def _check_times(self, t: torch.Tensor | None, x0: torch.Tensor) -> torch.Tensor:
+    def _adjoint_solve(
+        self, x0: torch.Tensor, t: torch.Tensor, options: dict[str, Any]
+    ) -> torch.Tensor:
+        """``odeint_adjoint`` with this module's settings; see :class:`_AdjointGuard`."""
+        adjoint_options = self.adjoint_options
+        if adjoint_options is None:
+            adjoint_options = {k: v for k, v in options.items() if k != "norm"}
+            if self.solver in ADAPTIVE_SOLVERS and self.solver != "scipy_solver":
+                adjoint_options["norm"] = "seminorm"
+        return odeint_adjoint(
+            self.field,
+            x0,
+            t,
+            rtol=self.rtol,
+            atol=self.atol,
+            method=self.solver,
+            options=options,
+            adjoint_options=adjoint_options,
+            adjoint_params=tuple(self.field.parameters()),
+        )
+
+    def _check_inputs(self, x0: torch.Tensor, t: torch.Tensor | None) -> torch.Tensor:
+        """Check ``t`` is finite and strictly monotonic in x0's dtype; return ``t`` cast.
+
+        The times are checked *after* the cast to x0's dtype and device (what the solver sees):
+        distinct float64 times can collapse to duplicates, or overflow, in float32. All checks
+        share one device synchronisation. ``x0`` itself is only inspected when a solve fails
+        (see :meth:`_solver_error`): a non-finite state must keep flowing through fixed-step
+        solvers as NaN, which is how the training loop detects and recovers from divergence.
+        """
         if t is None:
-            return torch.tensor([0.0, 1.0], dtype=x0.dtype, device=x0.device)
-        t = torch.as_tensor(t)
-        if not t.is_floating_point():
-            t = t.to(x0.dtype)
-        if t.dim() != 1 or t.numel() < 2:
+            t = torch.tensor([0.0, 1.0], dtype=x0.dtype, device=x0.device)
+        raw = torch.as_tensor(t)
+        if raw.dim() != 1 or raw.numel() < 2:
             raise ValueError(
-                f"t must be a 1-D tensor of at least 2 times, got shape {tuple(t.shape)}. "
+                f"t must be a 1-D tensor of at least 2 times, got shape {tuple(raw.shape)}. "
                 "Pass e.g. torch.linspace(0, 1, 10), or t=None to integrate over [0, 1]."
             )
-        if not torch.isfinite(t).all():
-            raise ValueError("t contains NaN or inf; all output times must be finite.")
+        t = raw.to(device=x0.device, dtype=x0.dtype)
         diffs = t[1:] - t[:-1]
-        if not ((diffs > 0).all() or (diffs < 0).all()):
+        checks = [torch.isfinite(t).all(), (diffs > 0).all(), (diffs < 0).all()]
+        t_finite, increasing, decreasing = torch.stack(checks).tolist()
+        in_dtype = f"in x0's dtype {x0.dtype}" if raw.dtype != x0.dtype else ""
+        if not t_finite:
+            if in_dtype and bool(torch.isfinite(raw).all()):
+                raise ValueError(
+                    f"t overflows {in_dtype} (largest |t| = {raw.abs().max().item():g}, the dtype's "
+                    f"maximum is {torch.finfo(x0.dtype).max:g}). Shift the times to start near 0 "
+                    "(t - t[0]) and rescale them, or use float64 for x0 and the field."
+                )
+            raise ValueError("t contains NaN or inf; all output times must be finite.")
+        if not (increasing or decreasing):
+            shown = f"{raw.tolist()[:8]}{'...' if raw.numel() > 8 else ''}"
+            raw_diffs = raw[1:] - raw[:-1]
+            if in_dtype and bool((raw_diffs > 0).all() or (raw_diffs < 0).all()):
+                raise ValueError(
+                    f"t = {shown} is strictly monotonic, but its times are not distinct {in_dtype}: "
+                    "neighbouring times round to the same value. Shift the times to start near 0 "
+                    "(t - t[0]), or use float64 for x0 and the field."
+                )
             raise ValueError(
                 "t must be strictly increasing (forward in time) or strictly decreasing (reverse "
-                f"time), got {t.tolist()[:8]}{'...' if t.numel() > 8 else ''}. Sort the times and "
-                "remove duplicates."
+                f"time), got {shown}. Sort the times and remove duplicates."
             )
-        return t.to(device=x0.device, dtype=x0.dtype)
+        return t
 
-    def _solver_error(self, error: BaseException) -> SolverError:
+    def _solver_error(
+        self, error: BaseException, x0: torch.Tensor | None = None, *, backward: bool = False
+    ) -> SolverError:
+        """A :class:`SolverError` for a failed forward solve from ``x0`` (or ``backward`` solve).
+
+        Checks the failed solve's ``x0`` (only now, off the hot path): a non-finite initial state
+        gives a :class:`NonFiniteStateError` instead of advice about stiffness.
+        """
+        if x0 is not None and not bool(torch.isfinite(x0).all()):
+            n_bad = int((~torch.isfinite(x0)).sum())
+            return NonFiniteStateError(
+                f"The {self.solver!r} solver failed ({error}) because x0 contains NaN or inf "
+                f"({n_bad} of {x0.numel()} entries): the initial state must be finite. Check the "
+                "data or the encoder that produced it (torch.isfinite(x0).all(dim=-1) finds the "
+                "rows); in training, non-finite weights are the usual cause: lower the learning "
+                "rate. (Fixed-step solvers propagate the NaN instead of failing.)"
+            )
+        if backward:
+            return SolverError(
+                f"The {self.solver!r} solver failed in the adjoint backward solve ({error}); the "
+                "forward solve succeeded, but the adjoint ODE integrated back from t[-1] to t[0] "
+                "is often stiffer. Try, in order: a larger step budget or another solver for the "
+                "backward solve, e.g. adjoint_options={'max_num_steps': 100000, 'norm': "
+                "'seminorm'}; sensitivity='autograd' (backpropagates through the forward solve, "
+                f"no backward solve); looser tolerances (rtol={self.rtol:g}, atol={self.atol:g}, "
+                "shared by the adjoint); weight decay or a smaller learning rate."
+            )
+        precision = ""
+        dtype = None if x0 is None else x0.dtype
+        if dtype in (torch.float16, torch.bfloat16) and self.solver in ADAPTIVE_SOLVERS:
+            eps = torch.finfo(dtype).eps
+            precision = (
+                f" x0 is {dtype}, whose precision (eps = {eps:g}) is too coarse for adaptive "
+                f"error control at these tolerances: convert x0 and the field to float32 (or "
+                f"float64), or use tolerances well above {eps:g} or a fixed-step solver."
+            )
+        usually = "Otherwise it usually means" if precision else "This usually means"
         return SolverError(
-            f"The {self.solver!r} solver failed ({error}). This usually means stiff or exploding "
-            f"dynamics. Try, in order: looser tolerances (rtol={self.rtol:g}, atol={self.atol:g}); "
-            "a fixed-step solver, e.g. solver='rk4' with options={'step_size': 0.05}; weight decay "
-            "or a smaller learning rate; smoother activations (tanh/softplus) in the vector field."
+            f"The {self.solver!r} solver failed ({error}).{precision} {usually} stiff or "
+            f"exploding dynamics. Try, in order: looser tolerances (rtol={self.rtol:g}, "
+            f"atol={self.atol:g}); a fixed-step solver, e.g. solver='rk4' with "
+            "options={'step_size': 0.05}; weight decay or a smaller learning rate; smoother "
+            "activations (tanh/softplus) in the vector field."
         )
 
     def extra_repr(self) -> str:
