@@ -10,8 +10,9 @@ The raw data are the Quandl WIKI end-of-day prices (public domain) as redistribu
 ``bokeh_sampledata.stocks``: unadjusted open/high/low/close/volume plus a split- and
 dividend-adjusted ``adj_close``. We apply yfinance's ``auto_adjust=True`` convention so the
 samples look like what ``yfinance.download`` returns: Open/High/Low are multiplied by
-``adj_close / close`` and Close is replaced by ``adj_close``; Volume is left unadjusted (as
-yfinance does). Prices are rounded to 4 decimals (relative error below 1e-4 even for the
+``adj_close / close`` and Close is replaced by ``adj_close``. Volume is the raw share volume,
+NOT split-adjusted (Yahoo's volumes are, so ``Close * Volume`` across a split differs from
+``load_prices``; the source has no separate split factor to undo). Prices are rounded to 4 decimals (relative error below 1e-4 even for the
 cheapest adjusted price, AAPL's low of 0.8173 USD), which keeps each file under 170 kB.
 
 The CSVs live inside the package (``tsnode/sample_data``) so that an installed tsnode can

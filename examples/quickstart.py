@@ -23,7 +23,10 @@ from tsnode.plotting import plot_forecast  # noqa: E402
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--ticker", default="AAPL", help="shipped sample (see tsnode.data.list_samples())"
+        "--ticker",
+        default="AAPL",
+        type=lambda name: name.strip().upper(),  # samples are named, and labelled, upper-case
+        help="shipped sample, case-insensitive (see tsnode.data.list_samples())",
     )
     parser.add_argument("--horizon", type=int, default=20, help="trading sessions ahead")
     parser.add_argument("--years", type=float, default=10.0, help="years of history to fit on")

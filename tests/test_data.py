@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -270,14 +271,75 @@ def test_start_none_requests_full_history(fake):
     assert len(fake.calls) == 1
 
 
-def test_end_none_is_cached_for_the_day(fake, isolated_cache):
+def freeze_now(monkeypatch, when: str) -> None:
+    """Make ``load_prices`` see ``when`` (UTC) as the current time."""
+    monkeypatch.setattr(data, "_utc_now", lambda: pd.Timestamp(when).tz_convert("UTC"))
+
+
+def sidecar(cache: Path, name: str = "AAPL__1d.json") -> dict:
+    return json.loads((cache / name).read_text())
+
+
+def test_end_none_never_caches_today(fake, isolated_cache, monkeypatch):
+    freeze_now(monkeypatch, "2024-03-05 15:00+00:00")  # the 2024-03-05 session is running
     out = load_prices("AAPL", "2024-02-01")
     assert fake.calls[0]["end"] is None and out.index[-1] == DATES[-1]
-    load_prices("AAPL", "2024-03-01")
-    assert len(fake.calls) == 1
-    meta = json.loads((isolated_cache / "AAPL__1d.json").read_text())
-    tomorrow = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() + pd.Timedelta(days=1)
-    assert pd.Timestamp(meta["end"]) == tomorrow
+    assert pd.Timestamp(sidecar(isolated_cache)["end"]) == pd.Timestamp("2024-03-05")
+    load_prices("AAPL", "2024-03-01")  # includes today: downloads again
+    assert len(fake.calls) == 2
+    before = load_prices("AAPL", "2024-02-01", "2024-03-05")  # ends before today: cached
+    assert len(fake.calls) == 2 and before.index[-1] == pd.Timestamp("2024-03-04")
+
+
+def test_partial_bar_of_a_running_session_is_replaced(monkeypatch, isolated_cache, market):
+    final = market["AAPL"]
+    partial = final.loc[:"2024-03-05"].copy()
+    partial.loc["2024-03-05", "Close"] = 1.0  # the live, unfinished bar at 10:00 New York
+    monkeypatch.setattr(yf, "download", FakeDownload({"AAPL": partial}))
+    freeze_now(monkeypatch, "2024-03-05 15:00+00:00")
+    assert load_prices("AAPL", "2024-01-02")["AAPL"].iloc[-1] == 1.0
+    fake = FakeDownload({"AAPL": final})
+    monkeypatch.setattr(yf, "download", fake)
+    freeze_now(monkeypatch, "2024-03-08 12:00+00:00")
+    out = load_prices("AAPL", "2024-03-01", "2024-03-06")
+    assert len(fake.calls) == 1  # the partial bar was never claimed as covered
+    assert out.loc["2024-03-05", "AAPL"] == final.loc["2024-03-05", "Close"]
+    assert pd.Timestamp(sidecar(isolated_cache)["end"]) == pd.Timestamp("2024-03-06")
+
+
+def test_session_not_started_is_not_claimed(monkeypatch, isolated_cache, market):
+    # 03:00 UTC on 03-06 is the evening of 03-05 in New York: 03-05 is over, 03-06 not begun.
+    monkeypatch.setattr(yf, "download", FakeDownload({"AAPL": market["AAPL"].loc[:"2024-03-05"]}))
+    freeze_now(monkeypatch, "2024-03-06 03:00+00:00")
+    load_prices("AAPL", "2024-01-02")
+    assert pd.Timestamp(sidecar(isolated_cache)["end"]) == pd.Timestamp("2024-03-06")
+    fake = FakeDownload(market)
+    monkeypatch.setattr(yf, "download", fake)
+    freeze_now(monkeypatch, "2024-03-07 03:00+00:00")
+    assert load_prices("AAPL", "2024-03-01", "2024-03-05").index[-1].day == 4  # cached
+    out = load_prices("AAPL", "2024-03-01", "2024-03-07")
+    assert len(fake.calls) == 1 and out.index[-1] == pd.Timestamp("2024-03-06")
+
+
+def test_intraday_end_none_is_not_frozen_for_the_day(hourly, isolated_cache, monkeypatch):
+    frame, fake = hourly
+    freeze_now(monkeypatch, "2024-03-12 18:00+00:00")
+    load_prices("AAPL", "2024-03-11", interval="1m")
+    load_prices("AAPL", "2024-03-11", interval="1m")
+    assert len(fake.calls) == 2  # each call with end=None sees the new bars
+    meta = sidecar(isolated_cache, "AAPL__1m.json")
+    assert pd.Timestamp(meta["end"]) == pd.Timestamp("2024-03-12")
+    out = load_prices("AAPL", "2024-03-11", "2024-03-12", interval="1m")  # yesterday: cached
+    assert len(fake.calls) == 2 and len(out) == 24
+
+
+def test_old_sidecar_claiming_the_download_day_is_cut_back(isolated_cache):
+    # Sidecars written before the fix recorded coverage up to the day after the download.
+    frame = make_ohlcv(DATES[:45], 1)
+    now = pd.Timestamp("2024-03-05 15:00", tz="UTC")
+    data._write_cache(isolated_cache, "AAPL", "1d", frame, None, pd.Timestamp("2024-03-06"), now)
+    _, meta = data._read_cache(isolated_cache, "AAPL", "1d")
+    assert meta["end"] == pd.Timestamp("2024-03-05")
 
 
 def test_no_rows_in_range(fake, monkeypatch):
@@ -400,6 +462,166 @@ def test_corrupt_cache_is_ignored_with_warning(fake, isolated_cache):
     with pytest.warns(UserWarning, match="unreadable cached prices"):
         out = load_prices("AAPL", "2024-01-01", "2024-02-01")
     assert len(out) == 22 and len(fake.calls) == 2
+
+
+@pytest.mark.parametrize("text", ["[]", "null", '"x"', "3", "{}"])
+def test_sidecar_not_a_json_object_is_a_corrupt_cache(fake, isolated_cache, text):
+    load_prices("AAPL", "2024-01-01", "2024-02-01")
+    (isolated_cache / "AAPL__1d.json").write_text(text)
+    with pytest.warns(UserWarning, match="unreadable cached prices") as record:
+        out = load_prices("AAPL", "2024-01-01", "2024-02-01")
+    assert len(out) == 22 and len(fake.calls) == 2
+    assert record[0].filename == __file__  # the warning points at the caller
+
+
+@pytest.mark.parametrize("key", ["start", "end", "downloaded_at"])
+def test_sidecar_dates_must_be_iso_strings(fake, isolated_cache, key):
+    load_prices("AAPL", "2024-01-01", "2024-02-01")
+    path = isolated_cache / "AAPL__1d.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), key: 12}))  # not 1970-01-01
+    with pytest.warns(UserWarning, match=f"'{key}' is 12"):
+        load_prices("AAPL", "2024-01-01", "2024-02-01")
+    assert len(fake.calls) == 2
+
+
+def _deny_cache(monkeypatch, cache: Path) -> None:
+    """Make every lookup inside ``cache`` fail as in a directory without search permission."""
+    original = Path.is_file
+
+    def is_file(self):
+        if self.parent == cache:
+            raise PermissionError(13, "Permission denied", str(self))
+        return original(self)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+
+
+def test_unenterable_cache_dir_warns_and_downloads(fake, isolated_cache, monkeypatch):
+    load_prices("AAPL", "2024-01-01", "2024-02-01")
+    _deny_cache(monkeypatch, isolated_cache)
+    with pytest.warns(UserWarning, match="Permission denied") as record:
+        out = load_prices("AAPL", "2024-01-01", "2024-02-01")
+    assert len(out) == 22 and len(fake.calls) == 2
+    assert record[0].filename == __file__
+    with pytest.warns(UserWarning), pytest.raises(DataError, match="Permission denied") as info:
+        load_prices("AAPL", "2024-01-01", "2024-02-01", offline=True)
+    assert "permissions" in str(info.value) and "offline=False" in str(info.value)
+    monkeypatch.setattr(yf, "download", lambda *a, **k: yf_empty(("AAPL",)))
+    with pytest.warns(UserWarning), pytest.raises(DataError, match="could not be read"):
+        load_prices("AAPL", "2024-01-01", "2024-02-01")
+    with pytest.raises(DataError, match="could not be read"):
+        load_prices("AAPL", "2024-01-01", "2024-02-01", refresh=True)  # cannot even look
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores permissions")
+@pytest.mark.parametrize("mode", [0o000, 0o600])
+def test_unenterable_cache_dir_real_permissions(fake, isolated_cache, mode):
+    load_prices("AAPL", "2024-01-01", "2024-02-01")
+    isolated_cache.chmod(mode)
+    try:
+        with pytest.warns(UserWarning, match="Permission denied"):
+            assert len(load_prices("AAPL", "2024-01-01", "2024-02-01")) == 22
+        with pytest.warns(UserWarning), pytest.raises(DataError, match="Permission denied"):
+            load_prices("AAPL", "2024-01-01", "2024-02-01", offline=True)
+    finally:
+        isolated_cache.chmod(0o755)
+
+
+def test_reader_retries_while_a_writer_is_between_renames(isolated_cache, monkeypatch):
+    from tsnode import _price_cache
+
+    now, end = pd.Timestamp("2024-04-01", tz="UTC"), pd.Timestamp("2024-03-29")
+    old, new = make_ohlcv(DATES[:20], 1), make_ohlcv(DATES, 1)
+    meta = isolated_cache / "AAPL__1d.json"
+    data._write_cache(isolated_cache, "AAPL", "1d", old, None, end, now)
+    old_meta = meta.read_bytes()
+    data._write_cache(isolated_cache, "AAPL", "1d", new, None, end, now)
+    new_meta = meta.read_bytes()
+    meta.write_bytes(old_meta)  # the new CSV is in place, its sidecar not yet
+    sleeps: list[float] = []
+
+    def writer_finishes(seconds):
+        sleeps.append(seconds)
+        meta.write_bytes(new_meta)
+
+    monkeypatch.setattr(_price_cache, "_sleep", writer_finishes)
+    monkeypatch.setattr(yf, "download", _blocked)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: the pair agrees again
+        out = load_prices("AAPL", end="2024-03-29", offline=True)
+    assert len(out) == len(DATES) and len(sleeps) == 1
+    np.testing.assert_array_equal(out["AAPL"], new["Close"])
+
+
+def test_reader_gives_up_on_a_lasting_mismatch(fake, isolated_cache, monkeypatch):
+    from tsnode import _price_cache
+
+    load_prices("AAPL", "2024-01-01", "2024-02-01")
+    csv = isolated_cache / "AAPL__1d.csv"
+    csv.write_text(csv.read_text().replace("2024-01-02", "2024-01-01", 1))
+    sleeps: list[float] = []
+    monkeypatch.setattr(_price_cache, "_sleep", sleeps.append)
+    with pytest.warns(UserWarning, match="checksum"), pytest.raises(DataError, match="checksum"):
+        load_prices("AAPL", "2024-01-01", "2024-02-01", offline=True)
+    assert sleeps == list(_price_cache._RETRY_DELAYS) and sum(sleeps) < 1.0
+
+
+def test_concurrent_writer_and_offline_reader(isolated_cache):
+    import threading
+
+    now = pd.Timestamp("2024-04-01", tz="UTC")
+    frames = [make_ohlcv(DATES[:30], 1), make_ohlcv(DATES, 2)]
+    data._write_cache(isolated_cache, "AAPL", "1d", frames[0], None, DATES[30], now)
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            frame = frames[i % 2]
+            end = frame.index[-1] + pd.Timedelta(days=1)
+            data._write_cache(isolated_cache, "AAPL", "1d", frame, None, end, now)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a mismatched pair would warn
+            for _ in range(150):
+                frame, meta = data._read_cache(isolated_cache, "AAPL", "1d")
+                assert len(frame) == meta["rows"] in (30, len(DATES))
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_refresh_error_says_the_cached_copy_was_skipped(fake, isolated_cache, monkeypatch):
+    load_prices("AAPL", "2024-01-01", "2024-02-01")
+    monkeypatch.setattr(yf, "download", lambda *a, **k: yf_empty(("AAPL", "MSFT")))
+    with pytest.raises(DataError, match="refresh=True skipped it") as info:
+        load_prices("AAPL", "2024-01-01", "2024-02-01", refresh=True)
+    message = str(info.value)
+    assert "no cached copy" not in message and str(isolated_cache) in message
+    assert "refresh=False" in message and "offline=True" in message
+    with pytest.raises(DataError, match=r"\['AAPL'\] exists.*the others have none"):
+        load_prices(["AAPL", "MSFT"], "2024-01-01", "2024-02-01", refresh=True)
+    with pytest.raises(DataError, match="no cached copy exists"):
+        load_prices("MSFT", "2024-01-01", "2024-02-01", refresh=True)
+
+
+@pytest.mark.parametrize("field", ["Close", "all"])
+def test_ticker_without_rows_gets_nan_column(monkeypatch, market, field):
+    market = {**market, "NEW": make_ohlcv(DATES[40:], 9)}  # listed in March
+    monkeypatch.setattr(yf, "download", FakeDownload(market))
+    load_prices(["AAPL", "NEW"])  # the full history is cached
+    with pytest.warns(UserWarning, match=r"No price rows for \['NEW'\].*all NaN") as record:
+        out = load_prices(["AAPL", "NEW"], "2024-01-02", "2024-02-01", field=field)
+    assert record[0].filename == __file__
+    close = out if field == "Close" else out["Close"]
+    assert list(close.columns) == ["AAPL", "NEW"] and len(close) == 22
+    assert close["NEW"].isna().all() and close["AAPL"].notna().all()
+    with pytest.raises(DataError, match="no trading sessions"):  # no ticker has rows
+        load_prices(["AAPL", "NEW"], "2024-01-06", "2024-01-08")
 
 
 def test_special_ticker_symbols_round_trip(monkeypatch, isolated_cache):
@@ -782,6 +1004,29 @@ def test_data_dir_links_to_package_copies():
     assert (REPO / "data" / "README.md").is_file()
     total = sum((REPO / "tsnode" / "sample_data" / f"{n}.csv").stat().st_size for n in SAMPLES)
     assert total < 2_000_000
+
+
+@pytest.mark.skipif(not (REPO / "data").is_dir(), reason="source checkout only")
+def test_data_readme_states_volume_is_not_split_adjusted():
+    text = " ".join((REPO / "data" / "README.md").read_text().split())
+    assert "yfinance does not adjust it either" not in text
+    assert "is **not** split-adjusted, unlike yfinance's" in text
+    assert "4:1 split in 2020" in text  # not in the samples' factors, in Yahoo's today
+    assert "they include splits after 2013" not in text
+
+
+@pytest.mark.skipif(not (REPO / "examples").is_dir(), reason="source checkout only")
+def test_quickstart_accepts_a_lower_case_ticker(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    monkeypatch.setenv("TSNODE_QUICK", "1")
+    spec = importlib.util.spec_from_file_location("quickstart", REPO / "examples" / "quickstart.py")
+    quickstart = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quickstart)
+    plot = tmp_path / "fc.png"
+    out = quickstart.main(["--ticker", " aapl", "--horizon", "3", "--plot", str(plot)])
+    assert plot.is_file() and "AAPL" in out["quantiles"].columns.get_level_values("series")
+    assert "forecast for AAPL" in capsys.readouterr().out
 
 
 def test_public_names_importable_from_the_module_and_the_package():

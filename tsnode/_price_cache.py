@@ -2,9 +2,13 @@
 
 One CSV per ticker and interval (OHLCV, written with full float precision) plus a JSON
 sidecar recording the covered range ``[start, end)``, the download time, the time zone and
-a SHA-256 checksum of the CSV. Both files are written atomically (temporary file +
-``os.replace``), the CSV first and the sidecar last; a copy whose CSV does not match its
-sidecar's checksum or format (e.g. after a crash between the two writes) is ignored with a
+a SHA-256 checksum of the CSV. The recorded ``end`` never reaches the UTC date of the
+download (see :func:`_coverage_end`): a session of that day may still be running. Both files
+are first written to temporary files, then renamed into place (``os.replace``) one right after
+the other, the CSV first. A reader that finds a CSV not matching its sidecar's checksum reads
+the pair again a few times (a concurrent writer may be between the two renames; bounded by
+``_RETRY_DELAYS``); a copy still mismatched, or one that cannot be read or parsed (e.g. after
+a crash between the two renames, or a directory without permission), is ignored with a
 warning and downloaded again.
 """
 
@@ -16,6 +20,7 @@ import io
 import json
 import os
 import tempfile
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -37,19 +42,39 @@ def _cache_paths(cache_dir: Path, ticker: str, interval: str) -> tuple[Path, Pat
     return cache_dir / f"{stem}.csv", cache_dir / f"{stem}.json"
 
 
-def _atomic_write(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` through a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _stage(path: Path, payload: bytes) -> str:
+    """Write ``payload`` to a synced temporary file next to ``path``; return its name."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _atomic_write(*files: tuple[Path, bytes]) -> None:
+    """Write each ``(path, payload)`` atomically, renaming them into place back to back.
+
+    All payloads are written (and synced) to temporary files first, so that the renames,
+    done in the order given, follow each other within microseconds: a concurrent reader can
+    see a new file next to an old one only in that short window.
+    """
+    files[0][0].parent.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, payload in files:
+            staged.append((_stage(path, payload), path))
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in staged:  # those already renamed are gone: nothing to remove
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
 
 
@@ -68,7 +93,11 @@ def _write_cache(
     end: pd.Timestamp,
     downloaded_at: pd.Timestamp,
 ) -> None:
-    """Store ``frame`` (shape (n_rows, 5), OHLCV) for ``[start, end)``: CSV first, sidecar last."""
+    """Store ``frame`` (shape (n_rows, 5), OHLCV) for ``[start, end)``: CSV first, sidecar last.
+
+    ``end`` is the exclusive end of the recorded coverage (see :func:`_coverage_end`); rows at
+    or after it may be stored but are not claimed as final.
+    """
     csv_path, meta_path = _cache_paths(cache_dir, ticker, interval)
     payload = _frame_to_csv(frame)
     tz = getattr(frame.index, "tz", None)
@@ -88,8 +117,7 @@ def _write_cache(
         "index_unit": getattr(frame.index, "unit", None),
         "sha256": hashlib.sha256(payload).hexdigest(),
     }
-    _atomic_write(csv_path, payload)
-    _atomic_write(meta_path, (json.dumps(meta, indent=1) + "\n").encode("utf-8"))
+    _atomic_write((csv_path, payload), (meta_path, (json.dumps(meta, indent=1) + "\n").encode()))
 
 
 def _parse_ohlcv_csv(source: Any, tz: str | None = None) -> pd.DataFrame:
@@ -111,34 +139,156 @@ def _parse_ohlcv_csv(source: Any, tz: str | None = None) -> pd.DataFrame:
     return frame
 
 
-def _read_cache(
-    cache_dir: Path, ticker: str, interval: str
-) -> tuple[pd.DataFrame, dict[str, Any]] | None:
-    """Return ``(frame, meta)`` or None if there is no valid cached copy (warns if corrupt)."""
-    csv_path, meta_path = _cache_paths(cache_dir, ticker, interval)
-    if not meta_path.is_file() or not csv_path.is_file():
-        return None
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        payload = csv_path.read_bytes()
-        if meta.get("format") != _CACHE_FORMAT:
-            raise ValueError(f"unknown cache format {meta.get('format')!r}")
-        if hashlib.sha256(payload).hexdigest() != meta.get("sha256"):
-            raise ValueError("checksum mismatch between the CSV and its sidecar")
-        frame = _parse_ohlcv_csv(io.BytesIO(payload), tz=meta.get("tz"))
-        if meta.get("index_unit"):  # same datetime resolution as the original download
-            frame.index = frame.index.as_unit(meta["index_unit"])
-        meta["start"] = None if meta.get("start") is None else pd.Timestamp(meta["start"])
-        meta["end"] = pd.Timestamp(meta["end"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        warnings.warn(
-            f"Ignoring the unreadable cached prices for {ticker!r} ({interval}) in "
-            f"{cache_dir}: {err}. They will be downloaded again; delete {csv_path.name} and "
-            f"{meta_path.name} to silence this warning.",
-            stacklevel=3,
-        )
-        return None
+class _Mismatch(ValueError):
+    """The CSV does not match its sidecar (possibly a concurrent writer between two renames)."""
+
+
+#: Pauses (seconds) before re-reading a CSV that does not match its sidecar: bounded, < 0.4 s.
+_RETRY_DELAYS: tuple[float, ...] = (0.01, 0.03, 0.1, 0.25)
+_sleep = time.sleep  # a seam for tests
+
+
+def _stamp(meta: dict[str, Any], key: str) -> pd.Timestamp:
+    """``meta[key]`` as a Timestamp; ValueError unless it is an ISO date string."""
+    value = meta.get(key)
+    stamp = pd.Timestamp(value) if isinstance(value, str) else pd.NaT
+    if pd.isna(stamp):
+        raise ValueError(f"the sidecar's {key!r} is {value!r}, not an ISO date string")
+    return stamp
+
+
+def _load_pair(csv_path: Path, meta_path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read and check one cached copy; raises OSError/ValueError/KeyError/TypeError if bad."""
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if not isinstance(meta, dict):
+        raise ValueError(f"the sidecar is not a JSON object but {json.dumps(meta)[:40]}")
+    payload = csv_path.read_bytes()
+    if meta.get("format") != _CACHE_FORMAT:
+        raise ValueError(f"unknown cache format {meta.get('format')!r}")
+    if hashlib.sha256(payload).hexdigest() != meta.get("sha256"):
+        raise _Mismatch("checksum mismatch between the CSV and its sidecar")
+    frame = _parse_ohlcv_csv(io.BytesIO(payload), tz=meta.get("tz"))
+    if meta.get("index_unit"):  # same datetime resolution as the original download
+        frame.index = frame.index.as_unit(meta["index_unit"])
+    start = None if meta.get("start") is None else _stamp(meta, "start")
+    end, downloaded = _stamp(meta, "end"), _stamp(meta, "downloaded_at")
+    if (start is not None and start.tzinfo is not None) or end.tzinfo is not None:
+        raise ValueError("the sidecar's range is not in naive dates")
+    if downloaded.tzinfo is not None:
+        downloaded = downloaded.tz_convert("UTC").tz_localize(None)
+    # Older sidecars recorded coverage up to the day after the download (UTC): cut it back.
+    meta["start"], meta["end"] = start, min(end, downloaded.normalize())
     return frame, meta
+
+
+def _read_cache(
+    cache_dir: Path, ticker: str, interval: str, problems: dict[str, str] | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """Return ``(frame, meta)``, or None if there is no valid cached copy.
+
+    A copy that cannot be read (e.g. a directory without permission), is corrupt or whose CSV
+    still disagrees with its sidecar after the re-reads of ``_RETRY_DELAYS`` is ignored with a
+    warning (pointing at the caller of ``load_prices``); its reason goes to
+    ``problems[ticker]`` when ``problems`` is given.
+    """
+    csv_path, meta_path = _cache_paths(cache_dir, ticker, interval)
+    error: Exception | None = None
+    for delay in (*_RETRY_DELAYS, None):
+        try:
+            if not meta_path.is_file() or not csv_path.is_file():
+                return None
+            return _load_pair(csv_path, meta_path)
+        except _Mismatch as err:
+            error = err
+            if delay is None:
+                break
+            _sleep(delay)
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            error = err
+            break
+    if problems is not None:
+        problems[ticker] = f"{type(error).__name__}: {error}"
+    warnings.warn(
+        f"Ignoring the unreadable cached prices for {ticker!r} ({interval}) in {cache_dir}: "
+        f"{error}. They are downloaded again unless offline=True; fix the permissions or delete "
+        f"{csv_path.name} and {meta_path.name} (or pass another cache_dir) to silence this "
+        "warning.",
+        stacklevel=3,
+    )
+    return None
+
+
+def _cache_note(
+    cache_dir: Path, tickers: list[str], interval: str, refresh: bool, unreadable: dict[str, str]
+) -> str:
+    """Say, for an error about ``tickers`` (download failed), why no cached copy was used.
+
+    None exists, ``refresh=True`` skipped it, or it could not be read (``unreadable`` holds
+    the tickers whose copy :func:`_read_cache` rejected).
+    """
+    kept: list[str] = []
+    broken = [t for t in tickers if t in unreadable]
+    for ticker in tickers if refresh else []:
+        try:
+            if all(path.is_file() for path in _cache_paths(cache_dir, ticker, interval)):
+                kept.append(ticker)
+        except OSError:  # e.g. a directory without permission
+            broken.append(ticker)
+    if not kept and not broken:
+        return f"no cached copy exists in {cache_dir}"
+    notes = []
+    if kept:
+        notes.append(
+            f"a cached copy of {kept} exists in {cache_dir}, but refresh=True skipped it: pass "
+            "refresh=False to fall back to it when a download fails, or offline=True to use it "
+            "without downloading"
+        )
+    if broken:
+        notes.append(
+            f"the cached copy of {broken} in {cache_dir} could not be read (fix the cache's "
+            "permissions or pass another cache_dir)"
+        )
+    if len(kept) + len(broken) < len(tickers):
+        notes.append("the others have none")
+    return "; ".join(notes)
+
+
+def _download_groups(
+    tickers: list[str],
+    cached: dict[str, tuple[pd.DataFrame, dict[str, Any]] | None],
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+) -> dict[tuple[pd.Timestamp | None, pd.Timestamp | None], list[str]]:
+    """Group ``tickers`` by the range ``(lo, hi)`` to download, one yfinance call per group.
+
+    A ticker with a cached copy downloads the union of ``[start, end)`` and the cached range:
+    a copy is only ever replaced as a whole (adjusted prices change with every dividend).
+    """
+    groups: dict[tuple[pd.Timestamp | None, pd.Timestamp | None], list[str]] = {}
+    for ticker in tickers:
+        lo, hi = start, end
+        entry = cached.get(ticker)
+        if entry is not None:
+            meta = entry[1]
+            lo = None if lo is None or meta["start"] is None else min(lo, meta["start"])
+            hi = None if hi is None else max(hi, meta["end"])
+        groups.setdefault((lo, hi), []).append(ticker)
+    return groups
+
+
+def _coverage_end(
+    start: pd.Timestamp | None, end: pd.Timestamp | None, now: pd.Timestamp
+) -> pd.Timestamp:
+    """Exclusive end of the coverage to record for a download of ``[start, end)`` at ``now``.
+
+    At most the UTC date of ``now`` (``now`` tz-aware): a session of that date, or of the next
+    one in zones ahead of UTC, may still be running (its bar is partial) or not have started
+    yet. Rows from that date on may be stored, but a later request reaching them downloads
+    again and replaces them. Never before ``start``.
+    """
+    today = now.tz_convert("UTC").tz_localize(None).normalize()
+    covered = today if end is None else min(end, today)
+    return covered if start is None else max(covered, start)
 
 
 def _covers(meta: dict[str, Any], start: pd.Timestamp | None, end: pd.Timestamp) -> bool:

@@ -39,7 +39,10 @@ import pandas as pd
 from tsnode._price_cache import (
     _PRICES,
     FIELDS,
+    _cache_note,
+    _coverage_end,
     _covers,
+    _download_groups,
     _parse_ohlcv_csv,
     _read_cache,
     _request_range,
@@ -60,6 +63,11 @@ class DataError(ValueError):
 
 
 # ----------------------------------------------------------------------------- arguments
+
+
+def _utc_now() -> pd.Timestamp:
+    """The current time, tz-aware in UTC (a seam for tests)."""
+    return pd.Timestamp.now(tz="UTC")
 
 
 def get_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -375,7 +383,8 @@ def load_prices(
     ------
     DataError
         If some tickers could not be downloaded and have no usable cached copy, or
-        ``offline=True`` and some tickers are not cached, or no rows fall in the range.
+        ``offline=True`` and some tickers are not cached (or unreadable), or no ticker has
+        rows in the range.
 
     Notes
     -----
@@ -383,9 +392,11 @@ def load_prices(
     dividend-adjusted close and Open/High/Low are scaled by the same factor. Because
     adjustments change whenever a dividend is paid, a cached copy is only ever replaced as a
     whole (a request outside the cached range downloads the union of both ranges), never
-    patched row by row. A request is served from the cache when the cached range contains it;
-    with ``end=None`` that means the copy was downloaded today (UTC). If a download fails
-    and a cached copy exists, the cached rows are returned with a warning.
+    patched row by row. A request is served from the cache when the cached range contains it.
+    The cache never counts the current UTC date as covered (a session may still be running),
+    so a request with ``end=None`` or an ``end`` after today always downloads. If a download
+    fails and a cached copy exists, the cached rows are returned with a warning. A ticker
+    without rows in the range (while others have some) gets an all-NaN column and a warning.
     """
     symbols = _normalize_tickers(tickers)
     field = _normalize_field(field)
@@ -410,14 +421,17 @@ def load_prices(
             "Drop one of them."
         )
     directory = get_cache_dir(cache_dir)
-    now = pd.Timestamp.now(tz="UTC")
+    now = _utc_now()
     tomorrow = now.tz_localize(None).normalize() + pd.Timedelta(days=1)
     # The cache and the downloads work on whole, naive dates; the rows are cut to exactly
     # [start_ts, end_ts) at the end.
     req_start, req_end = _request_range(start_ts, end_ts)
     want_end = tomorrow if req_end is None else min(req_end, tomorrow)
 
-    cached = {} if refresh else {t: _read_cache(directory, t, interval) for t in symbols}
+    cached: dict[str, tuple[pd.DataFrame, dict[str, Any]] | None] = {}
+    unreadable: dict[str, str] = {}
+    for ticker in [] if refresh else symbols:  # a loop: the warnings' stacklevel is exact
+        cached[ticker] = _read_cache(directory, ticker, interval, unreadable)
     frames: dict[str, pd.DataFrame] = {}
     fallback: list[str] = []
     for ticker, entry in cached.items():
@@ -429,31 +443,24 @@ def load_prices(
     if offline:
         missing = [t for t in symbols if t not in frames]
         if missing:
+            bad = "; ".join(f"{t}: {unreadable[t]}" for t in missing if t in unreadable)
             raise DataError(
-                f"offline=True but no cached prices for {missing} (interval {interval!r}) in "
-                f"{directory}. Run once with offline=False to download them, or pass the "
-                "cache_dir that holds them."
+                f"offline=True but no cached prices for {missing} (interval {interval!r})"
+                f" in {directory}"
+                + (f"; unreadable cached copies: {bad}" if bad else "")
+                + ". Run once with offline=False to download them, "
+                + ("fix the cache's permissions or delete the broken files, " if bad else "")
+                + "or pass the cache_dir that holds them."
             )
     else:
-        # Group tickers that need the same download range into one yfinance call.
-        groups: dict[tuple[pd.Timestamp | None, pd.Timestamp | None], list[str]] = {}
-        for ticker in symbols:
-            if ticker in frames:
-                continue
-            lo, hi = req_start, req_end
-            entry = cached.get(ticker)
-            if entry is not None:
-                meta = entry[1]
-                lo = None if lo is None or meta["start"] is None else min(lo, meta["start"])
-                hi = None if hi is None else max(hi, meta["end"])
-            groups.setdefault((lo, hi), []).append(ticker)
+        todo = [t for t in symbols if t not in frames]
         failed: dict[str, str] = {}
-        for (lo, hi), group in groups.items():
+        for (lo, hi), group in _download_groups(todo, cached, req_start, req_end).items():
             got, reasons = _download(group, lo, hi, interval)
             for ticker in group:
                 if ticker in got:
                     frames[ticker] = got[ticker]
-                    covered_end = tomorrow if hi is None else min(hi, tomorrow)
+                    covered_end = _coverage_end(lo, hi, now)  # never today or later
                     try:
                         _write_cache(directory, ticker, interval, got[ticker], lo, covered_end, now)
                     except OSError as err:
@@ -467,11 +474,12 @@ def load_prices(
         hopeless = [t for t in failed if cached.get(t) is None]
         if hopeless:
             said = "; ".join(f"{t}: {failed[t]}" for t in hopeless)
+            note = _cache_note(directory, hopeless, interval, refresh, unreadable)
             raise DataError(
                 f"Could not download prices for {hopeless} ({_describe_range(start_ts, end_ts)}, "
-                f"interval {interval!r}) and no cached copy exists in {directory}. "
-                f"yfinance said: {said}. Check the ticker symbols and your "
-                "internet connection, or use tsnode.data.load_sample() for offline data."
+                f"interval {interval!r}) and {note}. yfinance said: {said}. Check the "
+                "ticker symbols and your internet connection, or use tsnode.data.load_sample() "
+                "for offline data."
             )
         for ticker in failed:
             frames[ticker] = cached[ticker][0]
@@ -492,8 +500,9 @@ def load_prices(
 
     frames = {t: _slice(frames[t], start_ts, end_ts) for t in symbols}
     empty = [t for t in symbols if frames[t].empty]
-    if empty:
-        stale = [t for t in empty if t in fallback]
+    stale = [t for t in empty if t in fallback]
+    if stale or len(empty) == len(symbols):
+        empty = empty if len(empty) == len(symbols) else stale
         detail = (
             f"the cached copies of {stale} in {directory} do not overlap this range and "
             + ("offline=True" if offline else "the download failed")
@@ -504,6 +513,13 @@ def load_prices(
             f"No price rows for {empty} between {_describe_range(start_ts, end_ts)} "
             f"(interval {interval!r}): {detail}. Widen start/end"
             + ("." if not stale else ", or download again with a working connection.")
+        )
+    if empty:
+        warnings.warn(
+            f"No price rows for {empty} between {_describe_range(start_ts, end_ts)} (interval "
+            f"{interval!r}): their columns are all NaN. They may not have traded then (e.g. "
+            "before a listing); widen start/end or drop them to silence this warning.",
+            stacklevel=2,
         )
     return _assemble(frames, symbols, field)
 
