@@ -190,6 +190,7 @@ def test_quantiles_beyond_the_sample_resolution_warn_at_the_caller(y):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         f.predict_interval(2, coverage=0.99)  # 0.005 >= 1/400: resolved
+        f.predict_interval(2, coverage=0.995)  # (1 - 0.995) / 2 is 1/400 up to rounding
 
 
 def test_random_state_validation(y):

@@ -721,6 +721,17 @@ def test_parameters_changed_after_fit_are_checked_at_predict(fitted, param, valu
         model.reconstruct()
 
 
+def test_a_solver_failure_at_predict_names_what_to_refit_with():
+    from tsnode.nn.ode import NeuralODE, SolverError
+
+    model = TSNodeForecaster(**dict(MICRO, solver="dopri5")).fit(_good_frame())
+    ode = next(m for m in model.model_.modules() if isinstance(m, NeuralODE))
+    ode.options = {"max_num_steps": 1}  # a step budget no forecast can meet
+    ode.rtol = ode.atol = 1e-12
+    with pytest.raises(SolverError, match=r"while forecasting.*solver='dopri5'.*refit with"):
+        model.predict(5)
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present")
 def test_cuda_without_gpu_is_a_clear_error():
     model = TSNodeForecaster(**dict(MICRO, device="cuda"))

@@ -10,9 +10,9 @@ import numpy as np
 import torch
 
 from tsnode.calendar import check_calendar
-from tsnode.nn.ode import check_sensitivity, check_solver
+from tsnode.nn.ode import SolverError, check_sensitivity, check_solver
 
-__all__ = ["check_params"]
+__all__ = ["check_params", "forecast_solver_error"]
 
 
 _MAX_THREADS_PER_CORE = 4
@@ -119,3 +119,22 @@ def check_params(est: Any) -> None:
             f"device={est.device!r} but torch reports no CUDA GPU; use device='cpu' or "
             "install a CUDA build of torch."
         )
+
+
+def forecast_solver_error(error: SolverError, est: Any) -> SolverError:
+    """The :class:`SolverError` a forecaster raises when its fitted network's solve fails.
+
+    ``NeuralODE``'s advice names its own arguments (``options``, ...); a forecaster's user can
+    only refit with other constructor parameters, which this message names instead.
+    """
+    cause = error.__cause__ or error
+    step = f", step_size={est.step_size!r}" if est.solver in ("euler", "midpoint", "rk4") else ""
+    return SolverError(
+        f"The ODE solver failed while forecasting with the fitted network (solver="
+        f"{est.solver!r}, rtol={est.rtol!r}, atol={est.atol!r}{step}): "
+        f"{type(cause).__name__}: {cause}. Parameters changed with set_params after fit do not "
+        "reach the fitted network: refit with a fixed-step solver (solver='midpoint', the "
+        "default, or 'rk4') and a smaller step_size, or with looser rtol/atol for an adaptive "
+        "solver. If it persists, the fitted dynamics are unstable: refit with a smaller "
+        "learning_rate, more weight_decay, or n_init=3 (restarts)."
+    )

@@ -1,7 +1,8 @@
 """`TSNodeForecaster`: pandas in, probabilistic pandas out, a Latent ODE inside.
 
 This is the one module where pandas meets torch. Timestamps become float days since the first
-fitted timestamp; every training window is shifted to start at 0 and the Latent ODE divides by
+fitted timestamp; every training window is shifted so that its last context observation is at
+time 0 (the encoder runs back from it, the forecast runs forward) and the Latent ODE divides by
 ``time_scale_days`` internally, so weekends, holidays and missing rows are plain gaps in
 continuous time: nothing is padded, nothing is forward-filled.
 
@@ -31,11 +32,11 @@ from tsnode._calibration import (
     fit_calibration,
     holdout_points,
 )
-from tsnode._forecaster_params import check_params
+from tsnode._forecaster_params import check_params, forecast_solver_error
 from tsnode._windows import make_batch, split_series, window_sampler
 from tsnode.base import BaseForecaster
 from tsnode.nn.latent_ode import LatentODE
-from tsnode.nn.ode import FIXED_STEP_SOLVERS
+from tsnode.nn.ode import FIXED_STEP_SOLVERS, NonFiniteStateError, SolverError
 from tsnode.training import (
     Batch,
     TrainingConfig,
@@ -456,17 +457,22 @@ class TSNodeForecaster(BaseForecaster):
             # Each series is sampled at its own query times (its own draws per position, so a
             # shorter horizon gives the same paths truncated); ragged queries use the union.
             own = len({len(p) for p in positions}) == 1
-            with torch.no_grad():
-                out = model.sample(
-                    batch.times.to(device),
-                    batch.values.to(device),
-                    batch.mask.to(device),
-                    torch.as_tensor(union, dtype=torch.float32, device=device),
-                    n_samples=n_samples,
-                    t0=0.0,
-                    generator=generator,
-                    index=torch.as_tensor(np.stack(positions), device=device) if own else None,
-                )  # (S, B, K, 1) or (S, B, Q, 1)
+            try:
+                with torch.no_grad():
+                    out = model.sample(
+                        batch.times.to(device),
+                        batch.values.to(device),
+                        batch.mask.to(device),
+                        torch.as_tensor(union, dtype=torch.float32, device=device),
+                        n_samples=n_samples,
+                        t0=0.0,
+                        generator=generator,
+                        index=torch.as_tensor(np.stack(positions), device=device) if own else None,
+                    )  # (S, B, K, 1) or (S, B, Q, 1)
+            except SolverError as error:
+                if isinstance(error, NonFiniteStateError):
+                    raise
+                raise forecast_solver_error(error, self) from error
             out = out[..., 0].cpu().numpy().astype(np.float64)
             for i, pos in enumerate(positions):
                 anchor = part[i][1][-1]  # last context value, see make_batch
