@@ -133,6 +133,29 @@ def test_holdout_points_use_only_the_held_back_tail():
     np.testing.assert_allclose(rw_scale, 0.0)
 
 
+def test_holdout_points_give_a_series_that_never_moved_no_weight():
+    days = np.arange(30.0)
+    moving, flat = (days, np.arange(30.0) * 2.0), (days, np.full(30, 50.0))
+    _, _, _, weights, _ = holdout_points(
+        [moving, flat],
+        [15, 15],
+        lambda c, q: [np.zeros((2, len(x))) for x in q],
+        context_length=5,
+        forecast_length=3,
+        n_samples=2,
+    )
+    assert set(np.unique(weights)) == {0.0, 0.5}  # flat: 0, moving: 1 / its move of 2
+    # fit_calibration leaves zero-weight points out
+    samples = np.random.default_rng(0).standard_normal((len(weights), 50))
+    targets = np.random.default_rng(1).standard_normal(len(weights))
+    elapsed = np.ones(len(weights))
+    with_flat = fit_calibration(samples, targets, elapsed, weights=weights)
+    keep = weights > 0
+    without = fit_calibration(samples[keep], targets[keep], elapsed[keep], weights=weights[keep])
+    assert with_flat["n_points"] == without["n_points"] == keep.sum()
+    assert with_flat["log_spread"] == pytest.approx(without["log_spread"])
+
+
 def test_holdout_points_without_a_tail_or_with_too_many_origins():
     days = np.arange(50.0)
     none = holdout_points(

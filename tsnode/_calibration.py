@@ -319,7 +319,8 @@ def holdout_points(
     samples : ndarray, shape (n_points, n_samples), relative to each origin's value
     targets, elapsed_days, weights, random_walk_scale : ndarray, shape (n_points,)
         The weight of a point is one over its series' mean absolute one-step move in the
-        training part, so that every series counts the same. ``random_walk_scale`` is the
+        training part, so that every series counts the same; 0 for a series that never moved
+        there (a constant price would otherwise get an infinite weight and dominate the fit). ``random_walk_scale`` is the
         random walk's forecast spread at the point, ``s * sqrt(k)`` for the ``k``-th
         observation after the origin, with ``s`` the standard deviation of the series'
         one-step moves in the training part (``NaiveForecaster``'s in the model's units;
@@ -356,7 +357,9 @@ def holdout_points(
         samples.append((np.asarray(draws, dtype=np.float64) - vals[-1]).T)
         targets.append(series[j][1][future] - vals[-1])
         elapsed.append(series[j][0][future] - days[-1])
-        weights.append(np.full(len(targets[-1]), 1.0 / max(moves[j], 1e-12)))
+        # a series that never moved has no scale to calibrate against: weight 0 (left out)
+        weight = 1.0 / moves[j] if moves[j] > 0 and np.isfinite(moves[j]) else 0.0
+        weights.append(np.full(len(targets[-1]), weight))
         scales.append(step_sd[j] * np.sqrt(np.arange(1, len(targets[-1]) + 1)))
     return (
         np.concatenate(samples),
