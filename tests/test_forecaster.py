@@ -359,6 +359,11 @@ def test_reconstruct_custom_in_sample_index(fitted, train):
         fitted.reconstruct(list(index))
     with pytest.raises(ValueError, match="tz"):
         fitted.reconstruct(index.tz_localize("UTC"))
+    with pytest.raises(ValueError, match="index is empty"):
+        fitted.reconstruct(pd.DatetimeIndex([]))
+    for outside in (train.index[0] - pd.Timedelta(days=1), train.index[-1] + pd.Timedelta(days=1)):
+        with pytest.raises(ValueError, match=r"outside the fitted span.*use predict\(horizon\)"):
+            fitted.reconstruct(pd.DatetimeIndex([train.index[5], outside]))
 
 
 def test_update_conditions_without_changing_weights(fitted, prices):

@@ -19,6 +19,7 @@ import pandas as pd
 __all__ = [
     "PRICE_FIELDS",
     "check_coverage",
+    "check_in_sample_index",
     "check_min_observations",
     "check_n_samples",
     "check_positive",
@@ -364,3 +365,30 @@ def check_coverage(coverage: Any) -> float:
             "coverage=0.9 for a 90% interval."
         )
     return float(coverage)
+
+
+def check_in_sample_index(index: Any, fitted: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Validate timestamps inside the fitted span ``[fitted[0], fitted[-1]]`` (e.g. for
+    ``reconstruct``): a non-empty DatetimeIndex with the fitted data's time-zone awareness.
+
+    Raises ``TypeError`` for another type and ``ValueError`` for an empty index, a tz mismatch or
+    a timestamp outside the span (later times are forecasts: ``predict``).
+    """
+    if not isinstance(index, pd.DatetimeIndex):
+        raise TypeError(
+            f"index must be a pandas DatetimeIndex or None, got {type(index).__name__}."
+        )
+    if len(index) == 0:
+        raise ValueError("index is empty; pass at least one in-sample timestamp, or None.")
+    if (index.tz is None) != (fitted.tz is None):
+        raise ValueError(
+            f"index tz ({index.tz}) does not match the fitted data's tz ({fitted.tz})."
+        )
+    outside = index[(index < fitted[0]) | (index > fitted[-1])]
+    if len(outside):
+        raise ValueError(
+            f"index has timestamps outside the fitted span {fitted[0]} .. {fitted[-1]}, e.g. "
+            f"{outside[0]}; reconstruct fills in-sample values only: use predict(horizon) for "
+            "later times."
+        )
+    return index

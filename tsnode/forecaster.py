@@ -33,6 +33,7 @@ from tsnode._calibration import (
     holdout_points,
 )
 from tsnode._forecaster_params import check_params, forecast_solver_error
+from tsnode._validation import check_in_sample_index
 from tsnode._windows import make_batch, split_series, window_sampler
 from tsnode.base import BaseForecaster
 from tsnode.nn.latent_ode import LatentODE
@@ -509,7 +510,8 @@ class TSNodeForecaster(BaseForecaster):
         Parameters
         ----------
         index : DatetimeIndex, optional
-            Timestamps to reconstruct; default the fitted (and updated) index.
+            Timestamps to reconstruct, within the fitted (and updated) span; default the fitted
+            index.
 
         Returns
         -------
@@ -525,16 +527,7 @@ class TSNodeForecaster(BaseForecaster):
         n_series)`` in price units, and the (validated) index."""
         check_is_fitted(self)
         self._check_params()
-        if index is None:
-            index = self.y_.index
-        if not isinstance(index, pd.DatetimeIndex):
-            raise TypeError(
-                f"index must be a pandas DatetimeIndex or None, got {type(index).__name__}."
-            )
-        if (index.tz is None) != (self.y_.index.tz is None):
-            raise ValueError(
-                f"index tz ({index.tz}) does not match the fitted data's tz ({self.y_.index.tz})."
-            )
+        index = check_in_sample_index(self.y_.index if index is None else index, self.y_.index)
         query = self._days(index)
         c = int(self.context_length)
         contexts, queries, owners = [], [], []
