@@ -726,6 +726,18 @@ def test_parameters_changed_after_fit_are_checked_at_predict(fitted, param, valu
         model.reconstruct()
 
 
+def test_intraday_data_with_a_daily_time_scale_warns_at_the_caller():
+    idx = pd.date_range("2024-01-02 09:30", periods=80, freq="min", tz="America/New_York")
+    y = pd.Series(100 + np.cumsum(np.random.default_rng(0).normal(0, 0.1, 80)), idx, name="x")
+    match = r"43,200 observed spacings.*time_scale_days=0.0208"
+    with pytest.warns(UserWarning, match=match) as record:
+        TSNodeForecaster(**dict(MICRO, calendar=None)).fit(y)
+    assert [r.filename for r in record if "observed spacings" in str(r.message)] == [__file__]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # about 30 spacings per unit: no warning
+        TSNodeForecaster(**dict(MICRO, calendar=None, time_scale_days=0.02)).fit(y)
+
+
 def test_a_solver_failure_at_predict_names_what_to_refit_with():
     from tsnode.nn.ode import NeuralODE, SolverError
 

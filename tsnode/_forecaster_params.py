@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import numbers
 import os
+import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from tsnode.calendar import check_calendar
 from tsnode.nn.ode import SolverError, check_sensitivity, check_solver
 
-__all__ = ["check_params", "forecast_solver_error"]
+__all__ = ["check_params", "check_time_scale", "forecast_solver_error"]
 
 
 _MAX_THREADS_PER_CORE = 4
@@ -138,3 +140,32 @@ def forecast_solver_error(error: SolverError, est: Any) -> SolverError:
         "solver. If it persists, the fitted dynamics are unstable: refit with a smaller "
         "learning_rate, more weight_decay, or n_init=3 (restarts)."
     )
+
+
+# More observations than this per model time unit (time_scale_days) and the default network
+# cannot grow its noise and dynamics fast enough: intervals come out too narrow.
+_MAX_STEPS_PER_TIME_UNIT = 300
+
+
+def check_time_scale(est: Any, index: Any, *, stacklevel: int = 6) -> None:
+    """Warn when ``time_scale_days`` spans hundreds of the observed spacing (intraday data).
+
+    On minute bars the default 30 days is 43,200 steps per model time unit; measured on
+    synthetic GBM bars the 80% intervals were 25-50% too narrow, and about 30 observed spacings
+    per unit restored them. ``stacklevel`` 6 points at the caller of ``TSNodeForecaster.fit``.
+    """
+    deltas = index[1:] - index[:-1]
+    deltas = deltas[deltas > pd.Timedelta(0)]
+    if len(deltas) == 0:
+        return
+    spacing_days = deltas.median() / pd.Timedelta(days=1)
+    steps = float(est.time_scale_days) / spacing_days
+    if steps > _MAX_STEPS_PER_TIME_UNIT:
+        warnings.warn(
+            f"time_scale_days={est.time_scale_days!r} spans {steps:,.0f} observed spacings "
+            f"({spacing_days * 86400:g} s each): the model's noise and dynamics grow too slowly "
+            "per step and the forecast intervals come out too narrow (25-50% on intraday "
+            f"test data). Pass about 30 spacings, time_scale_days={30 * spacing_days:.3g}.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )

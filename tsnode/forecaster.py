@@ -32,7 +32,7 @@ from tsnode._calibration import (
     fit_calibration,
     holdout_points,
 )
-from tsnode._forecaster_params import check_params, forecast_solver_error
+from tsnode._forecaster_params import check_params, check_time_scale, forecast_solver_error
 from tsnode._validation import check_in_sample_index
 from tsnode._windows import make_batch, split_series, window_sampler
 from tsnode.base import BaseForecaster
@@ -322,6 +322,7 @@ class TSNodeForecaster(BaseForecaster):
 
     def _train(self, frame: pd.DataFrame) -> None:
         self._check_params()
+        check_time_scale(self, frame.index)
         self.scaler_ = clone(self.scaler) if self.scaler is not None else _default_scaler()
         self.scaler_.fit(frame)
         self.origin_ = frame.index[0]
