@@ -225,7 +225,9 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         f"`{s['gru_params']}`. Seeds {s['seeds']} for the neural models; the baselines are "
         "deterministic.",
         *_members_lines(s.get("tsnode_members", 1)),
-        f"- Quantiles {list(QUANTILES)}: 80% interval = (0.1, 0.9), 90% = (0.05, 0.95).",
+        f"- {len(QUANTILES)} quantile levels {QUANTILES[0]:g}, {QUANTILES[1]:g}, ..., "
+        f"{QUANTILES[-1]:g} (CRPS = twice their mean pinball loss); 80% interval = (0.1, 0.9), "
+        "90% = (0.05, 0.95).",
         "- MASE/RW = MASE relative to the random walk; CRPS in price units (pooled, "
         "dominated by GOOG); CRPS (scaled) = CRPS / in-sample one-step naive MAE "
         "(unit free, every ticker weighs the same); CRPS/GBM uses the scaled CRPS. DM = "

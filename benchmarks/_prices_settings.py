@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-QUANTILES = (0.05, 0.1, 0.5, 0.9, 0.95)
+# 99 evenly spaced levels: the CRPS is the mean pinball loss over them (x2), a close
+# approximation of the integral; the first runs used (0.05, 0.1, 0.5, 0.9, 0.95), a tail-heavy
+# score 25-30% below the CRPS that flattered wide forecasts (an independent review found it).
+QUANTILES = tuple(round(k / 100, 2) for k in range(1, 100))
 NEURAL = ("tsnode", "tsnode_single", "gru")
 BASELINES = ("naive", "drift", "gbm")
 ALL_MODELS = ("tsnode", "tsnode_single", *BASELINES, "gru")

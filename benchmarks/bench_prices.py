@@ -81,7 +81,7 @@ __all__ = [  # the report and settings modules' names are re-exported for tune_p
     "observed_rows",
     "parse_args",
     "run_backtest",
-    "scored_table",
+    "forecast_table",
     "score_step",
     "targets",
     "thin",
@@ -264,26 +264,36 @@ def thin(frame: pd.DataFrame, fraction: float, seed: int = 12345) -> pd.DataFram
 
 
 def _dm(model: pd.DataFrame, naive: pd.DataFrame, h: int, step: int) -> tuple[float, float]:
-    """DM test of squared scaled step-h errors against the random walk's, same rows."""
+    """DM test of squared scaled step-h errors against the random walk's, same rows, on the
+    per-cutoff mean loss differential."""
     keys = ["series", "cutoff"]
-    a = model.loc[model["step"] == h, [*keys, "actual", "forecast", "scale"]]
+    a = model.loc[
+        (model["step"] == h) & model["actual"].notna(), [*keys, "actual", "forecast", "scale"]
+    ]
     b = naive.loc[naive["step"] == h, [*keys, "forecast"]]
     joined = a.merge(b, on=keys, suffixes=("", "_naive")).sort_values(keys)
-    if len(joined) < 3:
-        return math.nan, math.nan
+    horizon = max(1, math.ceil(h / step))
+    n = joined["cutoff"].nunique()
+    if n < 3 or n + 1 - 2 * horizon + horizon * (horizon - 1) / n <= 0:
+        return math.nan, math.nan  # too few cutoffs for the test (quick runs)
     e_model = (joined["actual"] - joined["forecast"]) / joined["scale"]
     e_naive = (joined["actual"] - joined["forecast_naive"]) / joined["scale"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # identical forecasts -> NaN
+        # one loss differential per cutoff, averaged over the tickers (they are correlated
+        # at the same cutoff, so treating ticker rows as independent overstates the evidence)
         res = m.diebold_mariano(
-            e_model.to_numpy(), e_naive.to_numpy(), horizon=max(1, math.ceil(h / step))
+            e_model.to_numpy(),
+            e_naive.to_numpy(),
+            horizon=horizon,
+            groups=joined["cutoff"].to_numpy(),
         )
     return float(res.statistic), float(res.pvalue)
 
 
 def score_step(table: pd.DataFrame, h: int) -> dict[str, float]:
     """Scores of the step-``h`` rows of a forecasts table (no baseline-relative ones)."""
-    rows = table[table["step"] == h]
+    rows = table[(table["step"] == h) & table["actual"].notna()]  # observed values only
     y = rows["actual"].to_numpy(dtype="float64")
     f = rows["forecast"].to_numpy(dtype="float64")
     q = rows[[f"q{level:g}" for level in QUANTILES]].to_numpy(dtype="float64")
@@ -369,10 +379,10 @@ def run_backtest(model: Any, data: pd.DataFrame, args: argparse.Namespace) -> Ba
     )
 
 
-def scored_table(model: Any, data: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
-    """:func:`run_backtest`'s forecasts of observed values (the rows every score uses)."""
-    table = run_backtest(model, data, args).forecasts
-    return table[table["actual"].notna()].reset_index(drop=True)
+def forecast_table(model: Any, data: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
+    """:func:`run_backtest`'s forecasts, those of unobserved values included (NaN actual):
+    the trading simulation decides on every forecast, the scores use observed rows only."""
+    return run_backtest(model, data, args).forecasts
 
 
 def run_section(
@@ -396,7 +406,7 @@ def run_section(
             t0 = time.perf_counter()
             model = make_models(args, seed, (name,))[name]
             FITTED_MAPS.clear()
-            tables[name].append(scored_table(model, data, args))
+            tables[name].append(forecast_table(model, data, args))
             if name == "tsnode":
                 maps[str(seed)] = list(FITTED_MAPS)
             print(

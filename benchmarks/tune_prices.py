@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     tables: dict[str, list[pd.DataFrame]] = {}
     for name in ("naive", "drift", "gbm"):
         model = bench.make_models(args, args.seeds[0], (name,))[name]
-        tables[name] = [bench.scored_table(model, data, args)]
+        tables[name] = [bench.forecast_table(model, data, args)]
     quick = dict(context_length=20, forecast_length=5, n_predict_samples=50) if args.quick else {}
     for solver in args.solvers:
         for seed in args.seeds:
@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if args.steps_per_epoch is not None:
                 params["steps_per_epoch"] = args.steps_per_epoch
             t0 = time.perf_counter()
-            raw = bench.scored_table(Variants(solver, params), data, args)
+            raw = bench.forecast_table(Variants(solver, params), data, args)
             for variant in VARIANTS:
                 records = RECORDS.pop((solver, variant))
                 table = raw if variant == "raw" else variant_table(raw, records)
@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 )
             for key, model in extra.items():
                 t0 = time.perf_counter()
-                tables.setdefault(key, []).append(bench.scored_table(model, data, args))
+                tables.setdefault(key, []).append(bench.forecast_table(model, data, args))
                 print(f"{key} seed={seed}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
     scores, per_seed = bench.evaluate(tables, tables["naive"][0], data, args)

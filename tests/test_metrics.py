@@ -313,6 +313,29 @@ def test_diebold_mariano_hand_computed_h1():
     assert swapped.pvalue == pytest.approx(res.pvalue, rel=1e-12)
 
 
+def test_diebold_mariano_groups_average_the_differentials_per_time_label():
+    rng = np.random.default_rng(5)
+    e1, e2 = rng.standard_normal(40), rng.standard_normal(40)
+    labels = np.repeat(np.arange(10), 4)[rng.permutation(40)]  # 4 series x 10 cutoffs
+    d = e1**2 - e2**2
+    per_label = np.array([d[labels == k].mean() for k in range(10)])
+    # the grouped test equals the plain test on the per-label mean differentials
+    expected = m.diebold_mariano(
+        np.sqrt(np.clip(per_label, 0, None)), np.sqrt(np.clip(-per_label, 0, None))
+    )
+    got = m.diebold_mariano(e1, e2, groups=labels)
+    assert got.statistic == pytest.approx(expected.statistic, rel=1e-12)
+    assert got.pvalue == pytest.approx(expected.pvalue, rel=1e-12)
+    # NaN pairs are dropped with their labels
+    e1_nan = e1.copy()
+    e1_nan[labels == 3] = np.nan
+    keep = labels != 3
+    pd_ = m.diebold_mariano(e1[keep], e2[keep], groups=labels[keep])
+    assert m.diebold_mariano(e1_nan, e2, groups=labels).statistic == pytest.approx(pd_.statistic)
+    with pytest.raises(ValueError, match="`groups` must hold one label per error"):
+        m.diebold_mariano(e1, e2, groups=labels[:5])
+
+
 def test_diebold_mariano_hand_computed_h2():
     # gamma1 = (2.2*-3.8 + 7.2*2.2 + -4.8*7.2 + -0.8*-4.8) / 5 = -23.24 / 5 = -4.648
     # V = (18.96 + 2 * -4.648) / 5 = 1.9328; HLN factor sqrt((5 + 1 - 4 + 2/5) / 5)

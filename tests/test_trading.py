@@ -134,6 +134,23 @@ def test_decisions_do_not_depend_on_whether_a_later_price_exists():
     np.testing.assert_array_equal(positions[0], positions[1])
 
 
+def test_the_last_cutoffs_without_a_forecast_at_step_decide_nothing():
+    from tsnode import DriftForecaster, backtest
+
+    idx = pd.bdate_range("2021-01-04", periods=30)
+    rng = np.random.default_rng(0)
+    prices = pd.DataFrame({"a": 100 * np.exp(np.cumsum(0.01 + 0.005 * rng.random(30)))}, idx)
+    result = backtest(
+        DriftForecaster(calendar=None), prices, horizon=4, initial_window=10, progress=False
+    )
+    # an always-long model (the drift is positive) equals buy-and-hold at every step, even
+    # though the last cutoffs have no step-4 forecast
+    for step in (1, 4):
+        sim = simulate(result, prices, step=step)
+        assert (sim.positions["a"].iloc[1:-1] == 1).all()
+        pd.testing.assert_series_equal(sim.equity, sim.benchmark_equity, check_names=False)
+
+
 def test_a_cost_is_charged_on_the_equity_at_the_close_of_the_trade():
     # long from the close of bar 1 to the exit at bar 3 (decided at cutoff 2: forecast down)
     idx = pd.bdate_range("2021-01-04", periods=6)

@@ -407,20 +407,17 @@ def _assemble(
         blocks.append(np.column_stack(columns))
     block = np.concatenate(blocks)  # there is always at least one cutoff
     pos, row, col, step = block[:, :4].astype(np.int64).T
-    table = pd.DataFrame(
-        {
-            "cutoff": frame.index[pos],
-            "timestamp": frame.index[row],
-            "series": frame.columns[col],
-            "step": step,
-            "actual": values[row, col],
-            "forecast": block[:, 4],
-        }
-    )
-    for k, q in enumerate(quantiles):
-        table[_quantile_column(q)] = block[:, 7 + k]
-    table["origin"] = block[:, 5]
-    table["scale"] = block[:, 6]
+    columns = {
+        "cutoff": frame.index[pos],
+        "timestamp": frame.index[row],
+        "series": frame.columns[col],
+        "step": step,
+        "actual": values[row, col],
+        "forecast": block[:, 4],
+    }
+    columns.update({_quantile_column(q): block[:, 7 + k] for k, q in enumerate(quantiles)})
+    columns.update(origin=block[:, 5], scale=block[:, 6])
+    table = pd.DataFrame(columns)  # built at once: many quantile columns fragment inserts
     # A series neither observed yet nor at the target time has nothing to forecast from or
     # score against; a forecast of an unobserved value is kept (NaN actual).
     table = table[~(np.isnan(table["actual"].to_numpy()) & np.isnan(table["origin"].to_numpy()))]
@@ -440,7 +437,8 @@ class Comparison:
     leaderboard : DataFrame
         One row per model (index ``model``), overall metric columns as in
         :meth:`BacktestResult.metrics`, plus ``dm_statistic`` and ``dm_pvalue``
-        (Diebold-Mariano test of squared one-step errors against the baseline; NaN
+        (Diebold-Mariano test of squared one-step errors against the baseline, on their
+        differential averaged over the series at each cutoff; NaN
         for the baseline itself) when the baseline is among the models. Sorted by
         ``mase`` (best first).
     results : dict of str to BacktestResult
@@ -463,7 +461,8 @@ class Comparison:
 
 
 def _dm_test(model: BacktestResult, base: BacktestResult) -> tuple[float, float]:
-    """DM test of ``model`` vs ``base`` on their one-step errors at matching rows."""
+    """DM test of ``model`` vs ``base`` on their one-step errors at matching rows (the squared
+    error differential averaged over the series at each cutoff)."""
     from tsnode.metrics import diebold_mariano
 
     keys = ["series", "cutoff", "timestamp", "step"]
@@ -471,10 +470,13 @@ def _dm_test(model: BacktestResult, base: BacktestResult) -> tuple[float, float]
     b = base.forecasts.loc[base.forecasts["step"] == 1, [*keys, "forecast"]]
     joined = a.merge(b, on=keys, suffixes=("_model", "_base")).sort_values(["series", "cutoff"])
     joined = joined.dropna(subset=["actual", "forecast_model", "forecast_base"])
-    if len(joined) < 3:
+    if joined["cutoff"].nunique() < 3:  # the test needs 3 cutoffs
         return np.nan, np.nan
     errors = joined["actual"].to_numpy()[:, None] - joined[["forecast_model", "forecast_base"]]
-    result = diebold_mariano(*errors.to_numpy().T, horizon=1, loss="squared")
+    # series forecast at the same cutoff are correlated: one mean differential per cutoff
+    result = diebold_mariano(
+        *errors.to_numpy().T, horizon=1, loss="squared", groups=joined["cutoff"].to_numpy()
+    )
     return float(result.statistic), float(result.pvalue)
 
 

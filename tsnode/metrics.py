@@ -492,6 +492,7 @@ def diebold_mariano(
     *,
     horizon: int = 1,
     loss: Literal["squared", "absolute"] = "squared",
+    groups: Any = None,
 ) -> DMResult:
     """Diebold-Mariano test of equal predictive accuracy, with the HLN correction.
 
@@ -513,6 +514,11 @@ def diebold_mariano(
     horizon : int, default 1
         Forecast horizon ``h``; autocovariances up to lag ``h - 1`` enter the variance.
     loss : {"squared", "absolute"}, default "squared"
+    groups : array-like of shape (n,), optional
+        A time label per error pair (e.g. the forecast cutoff) for a panel of series: the loss
+        differentials are averaged within each label and the test runs on that series of
+        means, in the labels' sorted order. Series forecast at the same time are usually
+        correlated, so pooling their rows as independent overstates the evidence.
 
     Returns
     -------
@@ -528,8 +534,28 @@ def diebold_mariano(
             "`errors_model` must be a 1-D series of errors in time order; concatenate "
             "several series explicitly before testing."
         )
+    labels = None
+    if groups is not None:
+        labels = np.asarray(groups)
+        if labels.shape != np.shape(errors_model):
+            raise ValueError(
+                f"`groups` must hold one label per error, shape {np.shape(errors_model)}; got "
+                f"shape {labels.shape}."
+            )
+        keep = ~(
+            np.isnan(_as_float_array(errors_model, "errors_model"))
+            | np.isnan(_as_float_array(errors_baseline, "errors_baseline"))
+        )  # the pairs _paired keeps
+        labels = labels[keep]
     e1, e2 = _paired(errors_model=errors_model, errors_baseline=errors_baseline)
-    n = e1.size
+    if loss == "squared":
+        d = e1**2 - e2**2
+    else:
+        d = np.abs(e1) - np.abs(e2)
+    if labels is not None:  # one mean differential per time label, in label order
+        _, inverse = np.unique(labels, return_inverse=True)
+        d = np.bincount(inverse, weights=d) / np.bincount(inverse)
+    n = d.size
     h = int(horizon)
     if n < 3:
         raise ValueError(
@@ -541,10 +567,6 @@ def diebold_mariano(
             f"`horizon`={h} is too large for {n} error pairs (the HLN correction is "
             "undefined); use a smaller horizon or more errors."
         )
-    if loss == "squared":
-        d = e1**2 - e2**2
-    else:
-        d = np.abs(e1) - np.abs(e2)
     variance = _long_run_variance(d, h)
     if variance <= 0 and h > 1:
         warnings.warn(

@@ -9,7 +9,9 @@ The rules, precisely (close prices only):
   only if the *lowest* quantile column is above the origin by more than ``threshold``
   (``q_low / origin - 1 > threshold``), short only if ``allow_short`` and the *highest*
   quantile column is below it (``q_high / origin - 1 < -threshold``). A missing row or a
-  NaN forecast/origin means flat. Expected returns within ``1e-9`` of zero
+  NaN forecast/origin means flat; cutoffs after the last one with a forecast at ``step``
+  (the end of a backtest, where the horizon runs past the data) decide nothing, so the
+  simulation ends ``hold_last`` bars after the last decision. Expected returns within ``1e-9`` of zero
   (``abs(r_hat) <= 1e-9``, both rules) count as exactly zero, i.e. no signal: a no-change
   forecast (``NaiveForecaster``: forecast == origin) that comes back from a scaler round
   trip with floating-point noise (~1e-16) stays flat even with ``threshold=0``.
@@ -298,6 +300,10 @@ def _decisions(
     """Positions decided at each cutoff: DataFrame (cutoffs x series) of -1/0/+1."""
     cutoffs = pd.DatetimeIndex(table["cutoff"].unique()).sort_values()
     rows = table[table["step"] == step]
+    # The last cutoffs of a backtest have no step-`step` forecast (the horizon runs past the
+    # data): they decide nothing, rather than going flat while the benchmark stays long.
+    if len(rows):
+        cutoffs = cutoffs[cutoffs <= rows["cutoff"].max()]
     if rows.duplicated(["cutoff", "series"]).any():
         raise ValueError(
             "`result`'s forecasts table has several rows for one (cutoff, series, step); "
