@@ -200,7 +200,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def make_models(args: argparse.Namespace, seed: int, names: tuple[str, ...]) -> dict[str, Any]:
     """Forecasters at their library defaults; only the neural training budget and seed set."""
-    quick = dict(context_length=20, forecast_length=5, n_predict_samples=50) if args.quick else {}
+    quick = dict(context_length=20, forecast_length=5, n_predict_samples=100) if args.quick else {}
     tsnode_kw: dict[str, Any] = dict(epochs=args.epochs, random_state=seed, progress=False)
     if args.steps_per_epoch is not None:
         tsnode_kw["steps_per_epoch"] = args.steps_per_epoch

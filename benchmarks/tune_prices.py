@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for name in ("naive", "drift", "gbm"):
         model = bench.make_models(args, args.seeds[0], (name,))[name]
         tables[name] = [bench.forecast_table(model, data, args)]
-    quick = dict(context_length=20, forecast_length=5, n_predict_samples=50) if args.quick else {}
+    quick = dict(context_length=20, forecast_length=5, n_predict_samples=100) if args.quick else {}
     for solver in args.solvers:
         for seed in args.seeds:
             params: dict[str, Any] = dict(
