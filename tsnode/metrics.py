@@ -534,7 +534,7 @@ def diebold_mariano(
             "`errors_model` must be a 1-D series of errors in time order; concatenate "
             "several series explicitly before testing."
         )
-    labels = None
+    inputs = {"errors_model": errors_model, "errors_baseline": errors_baseline}
     if groups is not None:
         labels = np.asarray(groups)
         if labels.shape != np.shape(errors_model):
@@ -542,18 +542,16 @@ def diebold_mariano(
                 f"`groups` must hold one label per error, shape {np.shape(errors_model)}; got "
                 f"shape {labels.shape}."
             )
-        keep = ~(
-            np.isnan(_as_float_array(errors_model, "errors_model"))
-            | np.isnan(_as_float_array(errors_baseline, "errors_baseline"))
-        )  # the pairs _paired keeps
-        labels = labels[keep]
-    e1, e2 = _paired(errors_model=errors_model, errors_baseline=errors_baseline)
+        # integer codes of the sorted labels travel with the errors, so _paired drops the
+        # label of every NaN pair too
+        inputs["groups"] = np.unique(labels, return_inverse=True)[1].reshape(labels.shape)
+    e1, e2, *codes = _paired(**inputs)
     if loss == "squared":
         d = e1**2 - e2**2
     else:
         d = np.abs(e1) - np.abs(e2)
-    if labels is not None:  # one mean differential per time label, in label order
-        _, inverse = np.unique(labels, return_inverse=True)
+    if codes:  # one mean differential per time label, in label order
+        _, inverse = np.unique(codes[0], return_inverse=True)
         d = np.bincount(inverse, weights=d) / np.bincount(inverse)
     n = d.size
     h = int(horizon)
