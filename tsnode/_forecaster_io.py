@@ -382,6 +382,7 @@ def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(forecaster)
+    forecaster._check_unchanged_params()
     params = to_jsonable(forecaster.get_params(deep=False))  # may refuse: nothing written yet
     extra = {
         "scaler_": to_jsonable(forecaster.scaler_),
@@ -456,6 +457,7 @@ def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
         raise _load_error(cls, path, error) from error  # a SerializationError is a ValueError
     forecaster.model_.to(forecaster.device).eval()
     forecaster._set_fitted_frame(frame)
+    forecaster._record_fit_params()
     return forecaster
 
 
@@ -516,6 +518,7 @@ def save_baseline(forecaster: Any, path: str | os.PathLike, arrays: Sequence[str
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(forecaster)
+    forecaster._check_unchanged_params()
     params = to_jsonable(_baseline_params(forecaster))
     fitted = {name: np.asarray(getattr(forecaster, name), dtype=np.float64) for name in arrays}
     return _write_save(forecaster, path, params=params, arrays=fitted)
@@ -575,6 +578,7 @@ def load_baseline(cls: type, path: str | os.PathLike, arrays: Sequence[str]) -> 
     except (KeyError, TypeError, ValueError, SafetensorError) as error:  # SerializationError too
         raise _load_error(cls, path, error) from error
     forecaster._set_fitted_frame(frame)
+    forecaster._record_fit_params()
     for name, value in fitted.items():
         setattr(forecaster, name, value)
     return forecaster

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numbers
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,44 @@ from tsnode.calendar import future_index
 
 # The largest float64 sample array one sample() call returns (8 GiB).
 _MAX_SAMPLE_BYTES = 8 * 2**30
+
+# Parameters every forecaster reads afresh at each call, so a change by set_params after fit
+# applies alike to the fitted model and to a saved copy. Every other parameter is frozen by fit
+# (it shaped the network, the scaler or the training), see BaseForecaster._changed_params.
+_LIVE_PARAMS = frozenset(
+    {
+        "calendar",
+        "context_length",
+        "n_jobs",
+        "n_predict_samples",
+        "num_threads",
+        "progress",
+        "random_state",
+        "target",
+    }
+)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # e.g. arrays, whose == is elementwise
+        return False
+
+
+def _param_snapshot(estimator: BaseEstimator) -> dict[str, Any]:
+    """The frozen parameters of ``estimator``, nested ones included (``estimator__epochs``).
+
+    A nested estimator is recorded by its class (its parameters are separate keys).
+    """
+    out = {}
+    for key, value in estimator.get_params(deep=True).items():
+        if key.rsplit("__", 1)[-1] in _LIVE_PARAMS:
+            continue
+        out[key] = type(value) if hasattr(value, "get_params") else value
+    return out
 
 __all__ = ["BaseForecaster"]
 
@@ -163,6 +202,46 @@ class BaseForecaster(BaseEstimator):
             name="last_observed",
         )
 
+    def _record_fit_params(self) -> None:
+        """Remember the frozen parameters the fitted state was built with (fit and load)."""
+        self._fit_params_ = _param_snapshot(self)
+
+    def _changed_params(self) -> list[str]:
+        """``name (fitted with A, now B)`` for each frozen parameter changed since fit."""
+        fitted = getattr(self, "_fit_params_", None)
+        if fitted is None:
+            return []
+        now = _param_snapshot(self)
+        return [
+            f"{key} (fitted with {fitted.get(key)!r}, now {now.get(key)!r})"
+            for key in sorted(set(fitted) | set(now))
+            if not _same_value(fitted.get(key), now.get(key))
+        ]
+
+    def _warn_changed_params(self, stacklevel: int) -> None:
+        changed = self._changed_params()
+        if changed:
+            warnings.warn(
+                f"{type(self).__name__} parameters were changed by set_params after fit: "
+                f"{'; '.join(changed)}. The fitted model keeps using the fit-time values until "
+                "you refit with fit(y); set them back with set_params to silence this warning.",
+                UserWarning,
+                stacklevel=stacklevel + 1,
+            )
+
+    def _check_unchanged_params(self) -> None:
+        """Refuse to save a model whose parameters no longer describe its fitted state."""
+        from tsnode._serialization import SerializationError
+
+        changed = self._changed_params()
+        if changed:
+            raise SerializationError(
+                f"cannot save {type(self).__name__}: parameters were changed by set_params "
+                f"after fit: {'; '.join(changed)}. The fitted model still uses the fit-time "
+                "values, so a save of the new ones would not reproduce its forecasts. Set them "
+                "back with set_params, or refit with fit(y) to use the new values, then save."
+            )
+
     @staticmethod
     def _last_observed(column: pd.Series) -> pd.Timestamp:
         idx = column.last_valid_index()
@@ -170,6 +249,7 @@ class BaseForecaster(BaseEstimator):
 
     def _future_index(self, horizon: int | pd.DatetimeIndex) -> pd.DatetimeIndex:
         """Forecast timestamps for ``horizon``, named like the fitted index."""
+        self._warn_changed_params(stacklevel=3)  # user -> public method -> here
         index = future_index(
             self.last_timestamp_,
             horizon,
@@ -212,17 +292,23 @@ class BaseForecaster(BaseEstimator):
         -------
         self
         """
-        frame = to_wide_frame(y, target=getattr(self, "target", "Close"), stacklevel=3)
-        check_min_observations(frame, self._min_observations())
-        self._set_fitted_frame(frame)
+        # A failed fit, validation included, leaves the estimator unfitted (NotFittedError),
+        # neither half fitted nor still holding an earlier fit.
+        self._clear_fitted()
         try:
+            frame = to_wide_frame(y, target=getattr(self, "target", "Close"), stacklevel=3)
+            check_min_observations(frame, self._min_observations())
+            self._set_fitted_frame(frame)
+            self._record_fit_params()
             self._fit(frame.copy())
         except BaseException:
-            # A failed fit must leave the estimator unfitted (NotFittedError), not half fitted.
-            for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
-                delattr(self, name)
+            self._clear_fitted()
             raise
         return self
+
+    def _clear_fitted(self) -> None:
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, name)
 
     def predict_quantiles(
         self,

@@ -230,6 +230,7 @@ class EnsembleForecaster(BaseForecaster):
             The directory.
         """
         check_is_fitted(self)
+        self._check_unchanged_params()
         if not hasattr(type(self.members_[0]), "load"):
             raise TypeError(
                 f"{type(self.members_[0]).__name__} members cannot be saved: the class has no "
@@ -290,4 +291,5 @@ class EnsembleForecaster(BaseForecaster):
         ensemble.members_ = [member_cls.load(path / f"member_{i}") for i in range(len(seeds))]
         ensemble.member_seeds_ = seeds
         ensemble._set_fitted_frame(ensemble.members_[0].y_)
+        ensemble._record_fit_params()
         return ensemble

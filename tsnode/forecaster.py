@@ -308,13 +308,9 @@ class TSNodeForecaster(BaseForecaster):
         -------
         self
         """
+        self._clear_fitted()
         self._check_params()
-        try:
-            return super().fit(y)
-        except BaseException:
-            for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
-                delattr(self, key)
-            raise
+        return super().fit(y)
 
     def _fit(self, frame: pd.DataFrame) -> None:
         with _torch_threads(self.num_threads):

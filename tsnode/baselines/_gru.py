@@ -159,6 +159,10 @@ class GRUForecaster(BaseForecaster):
         """The untrained network of these parameters (``fit`` seeds it; ``load`` fills it)."""
         return GapGRU(1, hidden_size=int(self.hidden_size))
 
+    def _time_scale(self) -> float:
+        """Days per model time unit: the fit-time value once fitted (the network learnt in it)."""
+        return float(getattr(self, "_fit_params_", {}).get("time_scale_days", self.time_scale_days))
+
     def _seed(self) -> int:
         return int(self._rng().integers(0, 2**31 - 1))
 
@@ -184,7 +188,7 @@ class GRUForecaster(BaseForecaster):
         starts = np.array([d[0] for d, _ in windows])
         for i, (d, v) in enumerate(windows):
             n = len(d)
-            rel = (d - d[0]) / float(self.time_scale_days)
+            rel = (d - d[0]) / self._time_scale()
             times[i, :n], times[i, n:] = rel, rel[-1]
             values[i, :n, 0], mask[i, :n, 0] = v, 1.0
         device = torch.device(self.device)
@@ -249,11 +253,12 @@ class GRUForecaster(BaseForecaster):
         return 500
 
     def _sample(self, index: pd.DatetimeIndex, n_samples: int) -> np.ndarray:
+        self._check_params()  # set_params may have changed e.g. context_length since fit
         c = int(self.context_length)
         contexts = [(d[-c:], v[-c:]) for d, v in self._scaled_series(self.y_)]
         times, values, mask, starts = self._batch(contexts)
         future_days = np.asarray((index - self.origin_) / _DAY, dtype=np.float64)
-        future = (future_days[None, :] - starts[:, None]) / float(self.time_scale_days)
+        future = (future_days[None, :] - starts[:, None]) / self._time_scale()
         future_t = torch.as_tensor(future, dtype=torch.float32, device=times.device)
         generator = torch.Generator(device=times.device).manual_seed(self._seed())
         with torch.no_grad():
@@ -269,6 +274,7 @@ class GRUForecaster(BaseForecaster):
         # Weights stay fixed; the base class appends the rows to y_, so the next forecast
         # conditions on the last context_length observations including them. Transform once
         # here to reject invalid rows (e.g. non-positive prices for LogScaler) early.
+        self._check_params()
         self.scaler_.transform(frame)
 
     # ------------------------------------------------------------------ persistence
