@@ -82,6 +82,7 @@ def _param_snapshot(estimator: BaseEstimator) -> dict[str, Any]:
         out[key] = type(value) if hasattr(value, "get_params") else value
     return out
 
+
 __all__ = ["BaseForecaster"]
 
 
