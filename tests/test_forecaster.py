@@ -364,6 +364,11 @@ def test_reconstruct_custom_in_sample_index(fitted, train):
     for outside in (train.index[0] - pd.Timedelta(days=1), train.index[-1] + pd.Timedelta(days=1)):
         with pytest.raises(ValueError, match=r"outside the fitted span.*use predict\(horizon\)"):
             fitted.reconstruct(pd.DatetimeIndex([train.index[5], outside]))
+    with pytest.raises(ValueError, match="1 NaT value"):
+        fitted.reconstruct(pd.DatetimeIndex([train.index[0], pd.NaT]))
+    for bad in (index[::-1], index.append(index[-1:])):
+        with pytest.raises(ValueError, match=r"sorted and free of duplicates"):
+            fitted.reconstruct(bad)
 
 
 def test_update_conditions_without_changing_weights(fitted, prices):
@@ -736,6 +741,24 @@ def test_intraday_data_with_a_daily_time_scale_warns_at_the_caller():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # about 30 spacings per unit: no warning
         TSNodeForecaster(**dict(MICRO, calendar=None, time_scale_days=0.02)).fit(y)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (
+            {"time_scale_days": 1e-3},
+            r"time_scale_days=0.001 and step_size=0.5 make about 2,000 solver steps",
+        ),
+        ({"time_scale_days": 1e-9}, r"make about 2,000,000,000 solver steps"),
+        ({"step_size": 1e-6}, r"step_size=1e-06 make about 33,333 solver steps"),
+        ({"time_scale_days": 1e-4, "solver": "dopri5"}, r"10,000 model time units \(adaptive"),
+    ],
+)
+def test_a_time_scale_needing_thousands_of_steps_per_gap_is_refused_at_once(params, match, train):
+    # Before: minutes of solving, or a 208 GB allocation inside the encoder.
+    with pytest.raises(ValueError, match=match + r".*time_scale_days=\d"):
+        TSNodeForecaster(**dict(MICRO, **params)).fit(train)
 
 
 def test_a_solver_failure_at_predict_names_what_to_refit_with():

@@ -63,3 +63,24 @@ def test_malformed_data_is_a_clear_error():
 def test_unsupported_object_names_its_type():
     with pytest.raises(SerializationError, match="without pickle"):
         to_jsonable(object())
+
+
+@pytest.mark.parametrize("cls_name", ["TSNodeForecaster", "NaiveForecaster", "EnsembleForecaster"])
+def test_load_refuses_a_path_that_is_not_a_path(cls_name):
+    import tsnode
+
+    with pytest.raises(TypeError, match="path must be a str or os.PathLike.*got None"):
+        getattr(tsnode, cls_name).load(None)
+
+
+def test_save_refuses_an_existing_file_and_writes_nothing(tmp_path):
+    from tsnode import EnsembleForecaster, NaiveForecaster
+    from tsnode.datasets import make_gbm
+
+    y = make_gbm(1, n_days=40, random_state=0)
+    file = tmp_path / "model"
+    file.write_text("not a directory")
+    for model in (NaiveForecaster().fit(y), EnsembleForecaster(NaiveForecaster()).fit(y)):
+        with pytest.raises(SerializationError, match="existing file, and a save is a directory"):
+            model.save(file)
+        assert file.read_text() == "not a directory"

@@ -46,6 +46,7 @@ from tsnode._serialization import (
     SerializationError,
     from_jsonable,
     read_config,
+    save_path,
     saveable_params,
     to_jsonable,
     write_config,
@@ -340,7 +341,7 @@ def _write_save(
     the index metadata is checked before anything is written. ``extra``: further config
     entries."""
     index_config = _index_config(forecaster.y_)
-    path = Path(path)
+    path = save_path(path, action="save")
     path.mkdir(parents=True, exist_ok=True)
     if weights is not None:
         from safetensors.torch import save_file
@@ -359,7 +360,7 @@ def _write_save(
 def _open_save(cls: type, path: str | os.PathLike, names: Sequence[str]) -> tuple[Path, dict]:
     """The directory and its checked config, if ``names`` are all there and the config
     describes a save of ``cls`` in this format; a :class:`SerializationError` otherwise."""
-    path = Path(path)
+    path = save_path(path, action="load")
     for name in names:
         if not (path / name).is_file():
             raise SerializationError(

@@ -12,9 +12,15 @@ import pandas as pd
 import torch
 
 from tsnode.calendar import check_calendar
-from tsnode.nn.ode import SolverError, check_sensitivity, check_solver
+from tsnode.nn.ode import FIXED_STEP_SOLVERS, SolverError, check_sensitivity, check_solver
 
-__all__ = ["check_params", "check_time_scale", "forecast_solver_error"]
+__all__ = [
+    "check_device",
+    "check_params",
+    "check_scaler",
+    "check_time_scale",
+    "forecast_solver_error",
+]
 
 
 _MAX_THREADS_PER_CORE = 4
@@ -42,6 +48,34 @@ def _check_positive_float(name: str, value: Any) -> float:
     if not 0 < _check_real(name, value) < np.inf:  # NaN and inf are refused
         raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
     return float(value)
+
+
+def check_scaler(scaler: Any) -> None:
+    """TypeError unless ``scaler`` is None or a transformer with ``inverse_transform``."""
+    if scaler is not None and not all(
+        hasattr(scaler, m) for m in ("get_params", "fit", "transform", "inverse_transform")
+    ):
+        raise TypeError(
+            f"scaler must be None or a scikit-learn transformer with inverse_transform (e.g. "
+            f"tsnode.preprocessing.LogScaler()), got {scaler!r}."
+        )
+
+
+def check_device(device: Any) -> None:
+    """TypeError/ValueError unless ``device`` names a torch device this machine has."""
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a string such as 'cpu' or 'cuda', got {device!r}.")
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'cpu', 'cuda' or 'cuda:0'."
+        ) from error
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} but torch reports no CUDA GPU; use device='cpu' or "
+            "install a CUDA build of torch."
+        )
 
 
 def check_params(est: Any) -> None:
@@ -101,26 +135,8 @@ def check_params(est: Any) -> None:
             f"random_state must be None or an int in [0, 2**32), got {state!r}; pass e.g. "
             "random_state=0 (a numpy Generator is not supported: the seed is saved)."
         )
-    if est.scaler is not None and not all(
-        hasattr(est.scaler, m) for m in ("get_params", "fit", "transform", "inverse_transform")
-    ):
-        raise TypeError(
-            f"scaler must be None or a scikit-learn transformer with inverse_transform (e.g. "
-            f"tsnode.preprocessing.LogScaler()), got {est.scaler!r}."
-        )
-    if not isinstance(est.device, (str, torch.device)):
-        raise TypeError(f"device must be a string such as 'cpu' or 'cuda', got {est.device!r}.")
-    try:
-        device = torch.device(est.device)
-    except RuntimeError as error:
-        raise ValueError(
-            f"device={est.device!r} is not a torch device; use 'cpu', 'cuda' or 'cuda:0'."
-        ) from error
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={est.device!r} but torch reports no CUDA GPU; use device='cpu' or "
-            "install a CUDA build of torch."
-        )
+    check_scaler(est.scaler)
+    check_device(est.device)
 
 
 def forecast_solver_error(error: SolverError, est: Any) -> SolverError:
@@ -145,10 +161,37 @@ def forecast_solver_error(error: SolverError, est: Any) -> SolverError:
 # More observations than this per model time unit (time_scale_days) and the default network
 # cannot grow its noise and dynamics fast enough: intervals come out too narrow.
 _MAX_STEPS_PER_TIME_UNIT = 300
+# The daily default (30 days, step 0.5) takes one solver step per 15 observed spacings.
+_MAX_SOLVER_STEPS_PER_SPACING = 1000
+
+
+def _check_solver_steps(est: Any, spacing_days: float) -> None:
+    """ValueError when one observed spacing needs over ``_MAX_SOLVER_STEPS_PER_SPACING`` steps.
+
+    A tiny ``time_scale_days`` (or ``step_size``) makes every gap between observations many
+    model time units: the fit would run for hours or exhaust memory instead of failing.
+    """
+    units = spacing_days / float(est.time_scale_days)
+    fixed = est.solver in FIXED_STEP_SOLVERS
+    steps = units / float(est.step_size) if fixed else units
+    if steps > _MAX_SOLVER_STEPS_PER_SPACING:
+        given = f"time_scale_days={est.time_scale_days!r}" + (
+            f" and step_size={est.step_size!r}" if fixed else ""
+        )
+        what = "solver steps" if fixed else "model time units (adaptive solver)"
+        raise ValueError(
+            f"{given} make about {steps:,.0f} {what} between two observations (the data's "
+            f"typical spacing is {spacing_days:g} days); at most "
+            f"{_MAX_SOLVER_STEPS_PER_SPACING:,} are allowed, as the fit would take hours or run "
+            "out of memory. Pass a time scale of about 30 spacings, "
+            f"time_scale_days={30 * spacing_days:.3g}"
+            + (", and a step_size near the default 0.5." if fixed else ".")
+        )
 
 
 def check_time_scale(est: Any, index: Any, *, stacklevel: int = 6) -> None:
-    """Warn when ``time_scale_days`` spans hundreds of the observed spacing (intraday data).
+    """Warn when ``time_scale_days`` spans hundreds of the observed spacing (intraday data);
+    raise ``ValueError`` when it is so small that the solver needs thousands of steps per gap.
 
     On minute bars the default 30 days is 43,200 steps per model time unit; measured on
     synthetic GBM bars the 80% intervals were 25-50% too narrow, and about 30 observed spacings
@@ -159,6 +202,7 @@ def check_time_scale(est: Any, index: Any, *, stacklevel: int = 6) -> None:
     if len(deltas) == 0:
         return
     spacing_days = deltas.median() / pd.Timedelta(days=1)
+    _check_solver_steps(est, spacing_days)
     steps = float(est.time_scale_days) / spacing_days
     if steps > _MAX_STEPS_PER_TIME_UNIT:
         warnings.warn(

@@ -22,6 +22,7 @@ __all__ = [
     "to_jsonable",
     "from_jsonable",
     "saveable_params",
+    "save_path",
     "write_config",
     "read_config",
     "ALLOWED_PREFIXES",
@@ -157,6 +158,26 @@ def saveable_params(estimator: Any) -> dict[str, Any]:
     if isinstance(params.get("random_state"), np.random.Generator):
         params["random_state"] = None
     return params
+
+
+def save_path(path: Any, *, action: str) -> Path:
+    """``path`` as a ``Path`` for ``action`` ("save" or "load") of a save directory.
+
+    Raises ``TypeError`` unless it is a str or ``os.PathLike``; for "save", a
+    :class:`SerializationError` if it names an existing file (a save is a directory).
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"path must be a str or os.PathLike naming the save directory, got {path!r} of type "
+            f"{type(path).__name__}; pass e.g. {action}('models/aapl')."
+        )
+    path = Path(path)
+    if action == "save" and path.exists() and not path.is_dir():
+        raise SerializationError(
+            f"cannot save to {path}: it is an existing file, and a save is a directory; pass "
+            "another path (an existing directory holding an earlier save is overwritten)."
+        )
+    return path
 
 
 def write_config(file: Path, body: dict[str, Any], *, class_name: str, format_version: int) -> None:

@@ -371,8 +371,8 @@ def check_in_sample_index(index: Any, fitted: pd.DatetimeIndex) -> pd.DatetimeIn
     """Validate timestamps inside the fitted span ``[fitted[0], fitted[-1]]`` (e.g. for
     ``reconstruct``): a non-empty DatetimeIndex with the fitted data's time-zone awareness.
 
-    Raises ``TypeError`` for another type and ``ValueError`` for an empty index, a tz mismatch or
-    a timestamp outside the span (later times are forecasts: ``predict``).
+    Raises ``TypeError`` for another type and ``ValueError`` for an empty, unsorted or
+    duplicated index, NaT, a tz mismatch or a timestamp outside the span (later times are forecasts: ``predict``).
     """
     if not isinstance(index, pd.DatetimeIndex):
         raise TypeError(
@@ -380,6 +380,11 @@ def check_in_sample_index(index: Any, fitted: pd.DatetimeIndex) -> pd.DatetimeIn
         )
     if len(index) == 0:
         raise ValueError("index is empty; pass at least one in-sample timestamp, or None.")
+    if index.hasnans:
+        raise ValueError(
+            f"index holds {int(index.isna().sum())} NaT value(s); pass real timestamps, e.g. "
+            "index.dropna()."
+        )
     if (index.tz is None) != (fitted.tz is None):
         raise ValueError(
             f"index tz ({index.tz}) does not match the fitted data's tz ({fitted.tz})."
@@ -390,5 +395,9 @@ def check_in_sample_index(index: Any, fitted: pd.DatetimeIndex) -> pd.DatetimeIn
             f"index has timestamps outside the fitted span {fitted[0]} .. {fitted[-1]}, e.g. "
             f"{outside[0]}; reconstruct fills in-sample values only: use predict(horizon) for "
             "later times."
+        )
+    if not index.is_monotonic_increasing or not index.is_unique:
+        raise ValueError(
+            "index must be sorted and free of duplicates; pass index.sort_values().unique()."
         )
     return index

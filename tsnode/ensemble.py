@@ -25,6 +25,7 @@ from tsnode._serialization import (
     SerializationError,
     from_jsonable,
     read_config,
+    save_path,
     saveable_params,
     to_jsonable,
     write_config,
@@ -242,7 +243,7 @@ class EnsembleForecaster(BaseForecaster):
         params["estimator"] = clone(self._template())
         # Converted before any file is written: an unsaveable parameter leaves no directory.
         body = {"params": to_jsonable(params), "member_seeds": self.member_seeds_}
-        path = Path(path)
+        path = save_path(path, action="save")
         path.mkdir(parents=True, exist_ok=True)
         for i, member in enumerate(self.members_):
             member.save(path / f"member_{i}")
@@ -263,7 +264,7 @@ class EnsembleForecaster(BaseForecaster):
         SerializationError
             If the directory is missing files or they are corrupted or tampered with.
         """
-        path = Path(path)
+        path = save_path(path, action="load")
         if not (path / _CONFIG_FILE).is_file():
             raise SerializationError(
                 f"{path} is not a saved EnsembleForecaster: {_CONFIG_FILE} is missing. Save with "

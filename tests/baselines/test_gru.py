@@ -155,3 +155,16 @@ def test_non_positive_update_rejected(fitted):
     with pytest.raises(ValueError):
         fitted.update(bad)
     assert fitted.last_timestamp_ < index[0]  # nothing was appended
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"scaler": "x"}, TypeError, "scaler must be None or a scikit-learn transformer"),
+        ({"device": 3}, TypeError, "device must be a string"),
+        ({"device": "nope"}, ValueError, "is not a torch device"),
+    ],
+)
+def test_bad_scaler_or_device_is_refused_before_fitting(prices, params, error, match):
+    with pytest.raises(error, match=match):
+        GRUForecaster(**TINY, **params).fit(prices)

@@ -25,6 +25,7 @@ import torch
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
+from tsnode._forecaster_params import check_device, check_scaler
 from tsnode.base import BaseForecaster
 from tsnode.nn.gru import GapGRU
 
@@ -142,18 +143,8 @@ class GRUForecaster(BaseForecaster):
             _check_int(name, getattr(self, name))
         for name in ("learning_rate", "time_scale_days"):
             _check_float(name, getattr(self, name))
-        try:
-            device = torch.device(self.device)
-        except (TypeError, RuntimeError) as error:
-            raise TypeError(
-                f"device must be a torch device string such as 'cpu' or 'cuda', got "
-                f"{self.device!r} ({error})."
-            ) from error
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r} but torch reports no CUDA GPU; use device='cpu' or "
-                "install a CUDA build of torch."
-            )
+        check_scaler(self.scaler)
+        check_device(self.device)
 
     def _build_model(self) -> GapGRU:
         """The untrained network of these parameters (``fit`` seeds it; ``load`` fills it)."""
