@@ -1,7 +1,9 @@
 """Input checks shared by the scores of :mod:`tsnode.metrics` (private).
 
 Every helper turns array-likes into fresh float64 arrays (the caller's input is never
-modified) and raises :class:`TypeError` / :class:`ValueError` naming the argument.
+modified) and raises :class:`TypeError` / :class:`ValueError` naming the argument. NaN marks
+a missing value (dropped by the scores); ±inf is never a valid value and is an error that
+names the argument and where the infinite values are.
 This module never imports torch.
 """
 
@@ -27,6 +29,30 @@ def _as_float_array(x: Any, name: str) -> np.ndarray:
     return arr
 
 
+def _check_finite(arr: np.ndarray, name: str) -> None:
+    """Raise :class:`ValueError` if ``arr`` holds ±inf, naming ``name``, the count and where.
+
+    NaN is allowed (a missing value); positions are indices into ``arr`` as the caller passed
+    it (flat ints for 1-D input, index tuples otherwise).
+    """
+    bad = np.isinf(arr)
+    if not bad.any():
+        return
+    count = int(bad.sum())
+    if arr.ndim == 0:
+        where = f"(the value is {float(arr)})"
+    else:
+        first = np.argwhere(bad)[:5]
+        positions = [int(i[0]) if arr.ndim == 1 else tuple(int(j) for j in i) for i in first]
+        more = f" (first 5 of {count} shown)" if count > 5 else ""
+        where = f"at position{'s' if count > 1 else ''} {positions}{more}"
+    raise ValueError(
+        f"`{name}` contains {count} infinite value{'s' if count > 1 else ''} {where}; every "
+        "value must be a finite number or NaN (NaN marks a missing value and is dropped). "
+        "Fix whatever produced them, or set them to NaN to leave those elements out."
+    )
+
+
 def _nonempty(arr: np.ndarray, name: str) -> None:
     if arr.size == 0:
         raise ValueError(f"`{name}` is empty; pass at least one value to score.")
@@ -44,10 +70,12 @@ def _same_shape(arrays: dict[str, np.ndarray]) -> None:
 
 
 def _paired(**inputs: Any) -> list[np.ndarray]:
-    """Validate same-shaped, non-empty inputs; return them flattened with NaN pairs dropped."""
+    """Validate same-shaped, non-empty, inf-free inputs; return them flattened with NaN pairs
+    dropped."""
     arrays = {name: _as_float_array(value, name) for name, value in inputs.items()}
     for name, arr in arrays.items():
         _nonempty(arr, name)
+        _check_finite(arr, name)
     _same_shape(arrays)
     flat = [arr.ravel() for arr in arrays.values()]
     keep = ~np.any(np.isnan(np.vstack(flat)), axis=0)
@@ -61,6 +89,15 @@ def _empty_result(what: str) -> float:
         stacklevel=3,
     )
     return float("nan")
+
+
+def _empty_pit(what: str) -> np.ndarray:
+    warnings.warn(
+        f"{what}: every element has a NaN, nothing left to transform; returning an empty array.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return np.empty(0, dtype="float64")
 
 
 def _check_quantile_levels(quantiles: Any, n_columns: int | None = None) -> np.ndarray:
@@ -103,6 +140,8 @@ def _quantile_inputs(
     q_values = _as_float_array(y_quantiles, "y_quantiles")
     _nonempty(y, "y_true")
     _nonempty(q_values, "y_quantiles")
+    _check_finite(y, "y_true")
+    _check_finite(q_values, "y_quantiles")
     levels_raw = np.atleast_1d(_as_float_array(quantiles, "quantiles"))
     if q_values.shape == y.shape and levels_raw.size == 1:
         q_values = q_values[..., None]
@@ -125,6 +164,8 @@ def _sample_inputs(y_true: Any, samples: Any) -> tuple[np.ndarray, np.ndarray]:
     x = _as_float_array(samples, "samples")
     _nonempty(y, "y_true")
     _nonempty(x, "samples")
+    _check_finite(y, "y_true")
+    _check_finite(x, "samples")
     if x.shape == y.shape and x.size > 1:
         raise ValueError(
             f"`samples` has the same shape as `y_true` ({y.shape}); it needs a leading "
@@ -140,3 +181,60 @@ def _sample_inputs(y_true: Any, samples: Any) -> tuple[np.ndarray, np.ndarray]:
     x = x.reshape(x.shape[0], y.size)
     keep = ~np.isnan(y) & np.any(~np.isnan(x), axis=0)
     return y[keep], x[:, keep]
+
+
+def _is_missing(label: Any) -> bool:
+    """None, NaN, NaT or ``pd.NA`` (whose truth value is ambiguous)."""
+    try:
+        return label is None or bool(label != label)
+    except (TypeError, ValueError):
+        return True
+
+
+def _group_codes(groups: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Integer code of each label of ``groups`` (shape ``shape``) in the labels' sorted order.
+
+    Missing labels (None, NaN, NaT) and labels that cannot be sorted together (``1`` and
+    ``"a"``) are errors: the labels put the error pairs in time order.
+    """
+    try:
+        labels = np.asarray(groups)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"`groups` must be an array-like of one time label per error, got "
+            f"{type(groups).__name__} that numpy cannot read as an array; pass e.g. the "
+            "forecast cutoff of each error pair."
+        ) from exc
+    if labels.shape != shape:
+        raise ValueError(
+            f"`groups` must hold one label per error, shape {shape}; got shape {labels.shape}."
+        )
+    flat = labels.reshape(-1)
+    if flat.dtype.kind in "fc":
+        missing = np.isnan(flat)
+    elif flat.dtype.kind in "mM":
+        missing = np.isnat(flat)
+    elif flat.dtype.kind in "USO":
+        # the caller's own objects: numpy would turn [1, "1"] into one label "1"
+        flat = np.asarray(groups, dtype=object).reshape(-1)
+        missing = np.fromiter((_is_missing(v) for v in flat), dtype=bool, count=flat.size)
+    else:
+        missing = np.zeros(flat.size, dtype=bool)
+    if missing.any():
+        count = int(missing.sum())
+        raise ValueError(
+            f"`groups` has {count} missing label{'s' if count > 1 else ''} (None, NaN or NaT) "
+            f"at positions {np.flatnonzero(missing)[:5].tolist()}"
+            f"{f' (first 5 of {count} shown)' if count > 5 else ''}; give every error pair a "
+            "time label (e.g. its forecast cutoff) or drop those pairs from all three arguments."
+        )
+    try:
+        codes = np.unique(flat, return_inverse=True)[1]
+    except TypeError as exc:
+        kinds = sorted({type(v).__name__ for v in flat})
+        raise TypeError(
+            f"`groups` labels must be sortable against each other (they put the errors in "
+            f"time order), got labels of types {kinds}; use one kind of label, e.g. all "
+            "timestamps or all ints."
+        ) from exc
+    return np.asarray(codes).reshape(shape)

@@ -4,9 +4,11 @@ Every function takes array-likes (lists, numpy arrays, pandas objects) and retur
 plain ``float`` (or an array for the PIT functions). Inputs are never modified.
 
 Missing values: where a docstring says *NaN pairs are dropped*, an element is scored
-only if all of its inputs are finite-or-infinite numbers (not NaN); if nothing is left
-the score is NaN and a :class:`RuntimeWarning` is emitted. Empty inputs, mismatched
-shapes and invalid quantile levels raise :class:`ValueError` naming the argument.
+only if none of its inputs is NaN; if nothing is left the score is NaN (the PIT functions
+return an empty array) and a :class:`RuntimeWarning` is emitted. ±inf is never a missing
+value: an infinite input raises :class:`ValueError` naming the argument and the positions
+of the infinite values. Empty inputs, mismatched shapes and invalid quantile levels raise
+:class:`ValueError` naming the argument too.
 
 Conventions:
 
@@ -30,7 +32,10 @@ from scipy import stats as _stats
 
 from tsnode._metric_inputs import (
     _as_float_array,
+    _check_finite,
+    _empty_pit,
     _empty_result,
+    _group_codes,
     _paired,
     _quantile_inputs,
     _sample_inputs,
@@ -151,6 +156,7 @@ def smape(y_true: Any, y_pred: Any) -> float:
 def _naive_error(y_train: Any) -> float:
     """Mean absolute one-step naive error of ``y_train`` (NaNs skipped)."""
     train = _as_float_array(y_train, "y_train")
+    _check_finite(train, "y_train")
     if train.ndim != 1:
         raise ValueError(
             f"`y_train` must be 1-D (one series in time order), got shape {train.shape}; "
@@ -197,6 +203,7 @@ def mase(y_true: Any, y_pred: Any, *, scale: Any = None, y_train: Any = None) ->
         denom = np.full(y.shape, _naive_error(y_train))
     else:
         denom_raw = _as_float_array(scale, "scale")
+        _check_finite(denom_raw, "scale")
         try:
             denom = np.broadcast_to(denom_raw, y.shape)
         except ValueError as exc:
@@ -380,6 +387,7 @@ def directional_accuracy(y_true: Any, y_pred: Any, origin: Any, *, rtol: float =
     """
     y = _as_float_array(y_true, "y_true")
     ref = _as_float_array(origin, "origin")
+    _check_finite(ref, "origin")
     try:
         ref = np.broadcast_to(ref, y.shape)
     except ValueError as exc:
@@ -428,6 +436,8 @@ def pit_values(y_true: Any, y_quantiles: Any, quantiles: Any) -> np.ndarray:
             f"`quantiles` needs at least 2 levels to interpolate a CDF, got {levels.tolist()}; "
             "e.g. quantiles=(0.1, 0.5, 0.9)."
         )
+    if y.size == 0:
+        return _empty_pit("pit_values")
     x = np.sort(q_values, axis=1)
     n, k = x.shape
     count = np.sum(x <= y[:, None], axis=1)  # how many quantiles lie at or below y
@@ -460,6 +470,8 @@ def pit_from_samples(y_true: Any, samples: Any) -> np.ndarray:
         One value in ``[0, 1]`` per element, elements with a NaN target dropped.
     """
     y, x = _sample_inputs(y_true, samples)
+    if y.size == 0:
+        return _empty_pit("pit_from_samples")
     m = np.sum(~np.isnan(x), axis=0)
     below = np.sum(x < y[None, :], axis=0)
     equal = np.sum(x == y[None, :], axis=0)
@@ -510,15 +522,17 @@ def diebold_mariano(
     ----------
     errors_model, errors_baseline : array-like of shape (n,)
         Forecast errors (actual - forecast) of the two models at the same times, in time
-        order. NaN pairs are dropped.
+        order. NaN pairs are dropped; ±inf is an error.
     horizon : int, default 1
         Forecast horizon ``h``; autocovariances up to lag ``h - 1`` enter the variance.
+        Must be smaller than the number of error pairs (of time labels with ``groups``).
     loss : {"squared", "absolute"}, default "squared"
     groups : array-like of shape (n,), optional
         A time label per error pair (e.g. the forecast cutoff) for a panel of series: the loss
         differentials are averaged within each label and the test runs on that series of
         means, in the labels' sorted order. Series forecast at the same time are usually
-        correlated, so pooling their rows as independent overstates the evidence.
+        correlated, so pooling their rows as independent overstates the evidence. Labels
+        must be sortable together (e.g. all timestamps); None/NaN/NaT labels are errors.
 
     Returns
     -------
@@ -536,36 +550,38 @@ def diebold_mariano(
         )
     inputs = {"errors_model": errors_model, "errors_baseline": errors_baseline}
     if groups is not None:
-        labels = np.asarray(groups)
-        if labels.shape != np.shape(errors_model):
-            raise ValueError(
-                f"`groups` must hold one label per error, shape {np.shape(errors_model)}; got "
-                f"shape {labels.shape}."
-            )
         # integer codes of the sorted labels travel with the errors, so _paired drops the
         # label of every NaN pair too
-        inputs["groups"] = np.unique(labels, return_inverse=True)[1].reshape(labels.shape)
+        inputs["groups"] = _group_codes(groups, np.shape(errors_model))
     e1, e2, *codes = _paired(**inputs)
-    if loss == "squared":
-        d = e1**2 - e2**2
-    else:
-        d = np.abs(e1) - np.abs(e2)
-    if codes:  # one mean differential per time label, in label order
-        _, inverse = np.unique(codes[0], return_inverse=True)
-        d = np.bincount(inverse, weights=d) / np.bincount(inverse)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is an error below
+        d = e1**2 - e2**2 if loss == "squared" else np.abs(e1) - np.abs(e2)
+        if codes:  # one mean differential per time label, in label order
+            _, inverse = np.unique(codes[0], return_inverse=True)
+            d = np.bincount(inverse, weights=d) / np.bincount(inverse)
     n = d.size
     h = int(horizon)
+    what = "time labels of `groups`" if codes else "non-NaN error pairs"
     if n < 3:
         raise ValueError(
-            f"diebold_mariano needs at least 3 non-NaN error pairs, got {n}; pass longer "
+            f"diebold_mariano needs at least 3 {what}, got {n}; pass longer "
             "`errors_model` / `errors_baseline`."
         )
-    if n + 1 - 2 * h + h * (h - 1) / n <= 0:
+    # the HLN factor is (h - n)(h - n - 1) / n^2: positive for h < n, and lags up to
+    # h - 1 < n are all estimable; h = n, n + 1 zero it, and larger h are meaningless
+    if h >= n:
         raise ValueError(
-            f"`horizon`={h} is too large for {n} error pairs (the HLN correction is "
-            "undefined); use a smaller horizon or more errors."
+            f"`horizon`={h} is too large for {n} {what} (the HLN correction is undefined "
+            f"unless horizon < {n}); use horizon <= {n - 1} or more errors."
         )
-    variance = _long_run_variance(d, h)
+    with np.errstate(over="ignore", invalid="ignore"):
+        variance = _long_run_variance(d, h) if np.all(np.isfinite(d)) else np.nan
+    if not np.isfinite(variance):
+        raise ValueError(
+            f"diebold_mariano: the {loss} loss differential overflows float64 (largest "
+            f"|error| {max(np.max(np.abs(e1)), np.max(np.abs(e2))):.3g}); divide "
+            "`errors_model` and `errors_baseline` by a common scale before testing."
+        )
     if variance <= 0 and h > 1:
         warnings.warn(
             f"diebold_mariano: the long-run variance with horizon={h} is not positive; "
