@@ -100,7 +100,8 @@ def test_mase_rel_by_series_known_answers(bench):
             for e in errors:
                 rows.append({"series": series, "step": 1, "actual": 10.0, "forecast": 10.0 + e})
         frame = pd.DataFrame(rows).assign(origin=9.0, scale=1.0)
-        return frame.assign(**{f"q{q:g}": frame["forecast"] for q in bench.QUANTILES})
+        levels = pd.DataFrame({f"q{q:g}": frame["forecast"] for q in bench.QUANTILES})
+        return pd.concat([frame, levels], axis=1)
 
     naive = table([1.0, 1.0], [2.0, 2.0])
     model = table([0.5, 0.5], [2.0, 2.0])
