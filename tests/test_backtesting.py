@@ -344,6 +344,9 @@ def test_input_and_forecaster_never_mutated():
         ({"quantiles": ()}, ValueError, "quantiles"),
         ({"quantiles": "0.5"}, TypeError, "quantiles"),
         ({"backend": "dask"}, ValueError, "Client"),
+        ({"n_jobs": 0}, ValueError, "`n_jobs` must be a non-zero int or None, got 0"),
+        ({"n_jobs": 1.5}, ValueError, "`n_jobs` must be a non-zero int"),
+        ({"n_jobs": True}, ValueError, "`n_jobs` must be a non-zero int"),
     ],
 )
 def test_validation_errors_name_the_parameter(kwargs, exc, match):
@@ -557,6 +560,25 @@ def test_compare_without_baseline_and_errors():
         compare({}, data, horizon=1, initial_window=15)
     with pytest.raises(TypeError, match=r"forecasters\['bad'\].*predict_quantiles"):
         compare({"bad": object()}, data, horizon=1, initial_window=15)
+
+
+def test_compare_refuses_keys_with_the_same_str_name():
+    # regression: {1: ..., "1": ...} silently kept one model (a 1-row leaderboard)
+    data = _frame(25)
+    with pytest.raises(ValueError, match=r"keys \[1, '1'\] that all read '1'"):
+        compare({1: MeanForecaster(), "1": DriftFake()}, data, horizon=1, initial_window=15)
+    comp = compare({1: MeanForecaster(), 2: DriftFake()}, data, horizon=1, initial_window=15, **BT)
+    assert sorted(comp.leaderboard.index) == ["1", "2"]
+
+
+@pytest.mark.parametrize("by", [3, 1.5, ("series", 2), {"series"}])
+def test_metrics_by_of_a_wrong_type_lists_the_allowed_values(by):
+    # regression: by=3 failed with "'int' object is not iterable"
+    result = backtest(MeanForecaster(), _frame(20), horizon=2, initial_window=10, **BT)
+    with pytest.raises(TypeError, match=r"`by` must be a column name.*'series', 'step'"):
+        result.metrics(by=by)
+    assert result.metrics(by=["step"]).index.name == "step"
+    assert list(result.metrics(by=None).index) == ["all"]
 
 
 def test_base_forecaster_update_not_implemented_falls_back_to_refits():

@@ -339,3 +339,40 @@ def test_plot_backtest_and_calibration_clear_errors(forecasts):
         plotting.plot_calibration(forecasts, 0.5)
     with pytest.raises(ValueError, match="no observed `actual`"):
         plotting.plot_calibration(forecasts.assign(actual=np.nan))
+
+
+def test_plot_forecast_draws_the_history_of_int_named_series(history):
+    # regression: forecasters name series str(column), so history columns 0 and 1 were not
+    # found and only the median was drawn
+    from tsnode import NaiveForecaster
+
+    ints = history.set_axis([0, 1], axis=1)
+    q = NaiveForecaster().fit(ints).predict_quantiles(5)
+    assert list(pd.unique(q.columns.get_level_values(0))) == ["0", "1"]
+    fig = plotting.plot_forecast(ints, q, n_history=30)
+    for ax, column in zip(fig.axes, [0, 1], strict=True):
+        assert [line.get_label() for line in ax.lines] == ["history", "median"]
+        np.testing.assert_array_equal(ax.lines[0].get_ydata(), ints[column].iloc[-30:])
+    # an int-named Series too
+    fig = plotting.plot_forecast(ints[1].rename(1), q[["1"]])
+    assert [line.get_label() for line in fig.axes[0].lines] == ["history", "median"]
+
+
+def test_plot_forecast_without_a_history_column_is_an_error(history, quantile_frame):
+    with pytest.raises(
+        ValueError, match=r"`history` has no column for the forecast series \['BBB'\]"
+    ):
+        plotting.plot_forecast(history[["AAA"]], quantile_frame)
+    clash = pd.concat([history[["BBB", "AAA"]], history[["AAA"]]], axis=1)
+    clash.columns = ["BBB", 0, "0"]
+    q0 = quantile_frame.rename(columns={"AAA": "0"}, level=0)
+    with pytest.raises(ValueError, match="several columns \\[0, '0'\\]"):
+        plotting.plot_forecast(clash, q0)
+    assert not plt.get_fignums()
+
+
+@pytest.mark.parametrize("bad", [None, 1.5, SimpleNamespace(equity=None)])
+def test_plot_equity_of_a_non_series_names_the_expected_type(bad):
+    # regression: plot_equity(None) failed with "object of type 'NoneType' has no len()"
+    with pytest.raises(TypeError, match="`simulation_or_equity` must be a .*Simulation"):
+        plotting.plot_equity(bad)

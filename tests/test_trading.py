@@ -362,6 +362,64 @@ def test_input_validation():
         simulate(pd.concat([table, table]), prices)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "limit"),
+    [
+        ({"cost_bps": 20000.0}, "10000"),
+        ({"cost_bps": 10000}, "10000"),
+        ({"cost_bps": 6000.0, "slippage_bps": 4000.0}, "10000"),
+        ({"cost_bps": 5000.0, "allow_short": True}, "5000"),
+        ({"cost_bps": 2500.0, "slippage_bps": 2500.0, "allow_short": True}, "5000"),
+    ],
+)
+def test_costs_of_100_percent_or_more_are_refused(kwargs, limit):
+    # regression: 20000 bps took the equity 1 -> -1 and then reported a profit
+    prices = make_prices({"A": [100 * 1.01**i for i in range(8)]})
+    with pytest.raises(ValueError, match=rf"`cost_bps` \+ `slippage_bps` must be < {limit} bps"):
+        simulate(make_forecasts(prices), prices, **kwargs)
+    with pytest.raises(ValueError, match="`slippage_bps`"):
+        simulate(make_forecasts(prices), prices, slippage_bps=-1.0)
+
+
+def test_costs_just_below_the_limit_keep_the_equity_positive():
+    prices = make_prices({"A": [100, 101, 99, 102, 98, 103, 97, 104]})
+    flips = make_forecasts(prices, forecast=lambda a, o: o * (1.02 if a > o else 0.98))
+    long_only = simulate(flips, prices, cost_bps=9999.0)
+    shorts = simulate(flips, prices, cost_bps=4999.0, allow_short=True)
+    for sim in (long_only, shorts):
+        assert (sim.equity > 0).all() and (sim.benchmark_equity > 0).all()
+        stats = sim.stats()  # costs of almost 100% per trade: a loss, never a "profit"
+        assert stats.loc["total_return", "strategy"] < 0.0
+        assert stats.loc["cagr", "strategy"] < 0.0
+
+
+@pytest.mark.parametrize("bad", [0.0, -5.0])
+def test_non_positive_prices_are_refused_with_series_and_timestamp(bad):
+    prices = make_prices(
+        {"A": [100 * 1.01**i for i in range(8)], "B": [50 * 1.01**i for i in range(8)]}
+    )
+    table = make_forecasts(prices)
+    broken = prices.copy()
+    broken.iloc[5, 1] = bad
+    broken.iloc[6, 1] = np.nan  # NaN stays allowed (unobserved); the bad value is at row 5
+    expected = rf"`prices` must be > 0 where observed, but series 'B' has {bad!r} at 2024-01-08"
+    with pytest.raises(ValueError, match=expected):
+        simulate(table, broken)
+    pd.testing.assert_frame_equal(broken.iloc[:5], prices.iloc[:5])  # input not modified
+    # a bad value in a column that is not traded does not matter
+    sim = simulate(table[table["series"] == "A"], broken)
+    assert list(sim.positions.columns) == ["A"]
+
+
+def test_nan_prices_are_still_forward_filled():
+    prices = make_prices({"A": [100 * 1.01**i for i in range(8)]})
+    gappy = prices.copy()
+    gappy.iloc[4, 0] = np.nan
+    sim = simulate(make_forecasts(prices), gappy, cost_bps=0.0)
+    assert np.isfinite(sim.equity).all()
+    assert sim.returns.loc[prices.index[4]] == 0.0  # no price: no move
+
+
 def test_missing_row_of_one_series_means_flat_for_that_series():
     prices = make_prices(
         {"A": [100 * 1.01**i for i in range(6)], "B": [50 * 1.01**i for i in range(6)]}

@@ -129,6 +129,16 @@ def _point_forecast(
     return _extract_quantiles(median, series, (0.5,), len(future))[:, :, 0]
 
 
+def _required_observations(forecaster: Any) -> int:
+    """Observations a series needs in a training window to be fitted and forecast.
+
+    The forecaster's own minimum (``_min_observations()``, as checked by the tsnode
+    forecasters' ``fit``), else 1: a series with no observation is never passed.
+    """
+    hook = getattr(forecaster, "_min_observations", None)
+    return max(1, int(hook())) if callable(hook) else 1
+
+
 def _run_fold(
     forecaster: Any,
     history: pd.DataFrame,
@@ -136,33 +146,46 @@ def _run_fold(
     starts: list[int],
     futures: list[pd.DatetimeIndex],
     quantiles: tuple[float, ...],
-) -> tuple[list[tuple[np.ndarray, np.ndarray]], bool]:
+    columns: list[np.ndarray],
+) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], bool]:
     """Fit at ``positions[0]``, update at the following cutoffs, forecast at each.
 
     ``history`` holds the rows up to the fold's last cutoff only; ``starts`` the first
     training row of each cutoff (used to fit, and to refit when ``update`` raises
-    NotImplementedError); ``futures`` the timestamps (not the values) to forecast.
-    Returns, per cutoff, the quantile array ``(n_steps, n_series, n_quantiles)`` and the
-    point forecast ``(n_steps, n_series)``, and whether ``update`` had to be replaced by
-    refits.
+    NotImplementedError); ``futures`` the timestamps (not the values) to forecast;
+    ``columns`` the positions of the series fitted and forecast at each cutoff (those with
+    enough observations in its training window). The model is fitted afresh, rather than
+    updated, at a cutoff whose ``columns`` differ from the previous cutoff's; a cutoff
+    without columns forecasts nothing.
+    Returns, per cutoff, the column positions, the quantile array ``(n_steps, n_columns,
+    n_quantiles)`` and the point forecast ``(n_steps, n_columns)``, and whether ``update``
+    had to be replaced by refits.
     """
-    series = history.columns
     refitted = False
     out = []
-    for i, (pos, future) in enumerate(zip(positions, futures, strict=True)):
+    model, fitted = None, None
+    for i, (pos, future, cols) in enumerate(zip(positions, futures, columns, strict=True)):
+        if len(cols) == 0:  # no series has started: nothing to fit or forecast
+            model = None
+            out.append(
+                (cols, np.empty((len(future), 0, len(quantiles))), np.empty((len(future), 0)))
+            )
+            continue
+        series = history.columns[cols]
         try:
-            if i == 0:
+            if model is None or not np.array_equal(cols, fitted):
                 action = "fitting"
                 model = clone(forecaster, safe=False)
-                model.fit(history.iloc[starts[i] : pos + 1])
+                model.fit(history.iloc[starts[i] : pos + 1, cols])
+                fitted = cols
             else:
                 action = "updating"
                 try:
-                    model.update(history.iloc[positions[i - 1] + 1 : pos + 1])
+                    model.update(history.iloc[positions[i - 1] + 1 : pos + 1, cols])
                 except NotImplementedError:
                     refitted, action = True, "refitting"
                     model = clone(forecaster, safe=False)
-                    model.fit(history.iloc[starts[i] : pos + 1])
+                    model.fit(history.iloc[starts[i] : pos + 1, cols])
             action = "forecasting"
             pred = model.predict_quantiles(future, quantiles=quantiles)
             q_array = _extract_quantiles(pred, series, quantiles, len(future))
@@ -171,10 +194,11 @@ def _run_fold(
             if hasattr(exc, "add_note"):  # Python >= 3.11
                 exc.add_note(
                     f"tsnode.backtest: raised while {action} the forecaster at cutoff "
-                    f"{history.index[pos]} (training rows {starts[i]}..{pos})."
+                    f"{history.index[pos]} (training rows {starts[i]}..{pos}, series "
+                    f"{list(series)})."
                 )
             raise
-        out.append((q_array, point))
+        out.append((cols, q_array, point))
     return out, refitted
 
 

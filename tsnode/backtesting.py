@@ -9,7 +9,8 @@ forecasts are stored next to the realised values in a long table
 Cutoffs are grouped into *folds* of ``refit_every`` consecutive cutoffs: the
 first cutoff of a fold fits a fresh clone of the forecaster
 (:func:`sklearn.base.clone`), the following ones condition it on the new rows
-with ``update`` (weights unchanged). Folds are independent, so they run in
+with ``update`` (weights unchanged). Only the series observed enough by a cutoff are
+fitted and forecast there (see :func:`backtest`). Folds are independent, so they run in
 parallel with joblib, locally (``n_jobs``) or on a Dask cluster
 (``backend="dask"``). A fold's worker only ever receives the rows up to its
 last cutoff and the *timestamps* of the rows to forecast, never their values.
@@ -40,9 +41,11 @@ from tsnode._folds import (
     _check_quantiles,
     _naive_scale,
     _quantile_column,
+    _required_observations,
     _run_fold,
     _to_frame,
 )
+from tsnode._validation import _is_int
 
 __all__ = ["BacktestResult", "Comparison", "backtest", "compare"]
 
@@ -114,9 +117,10 @@ class BacktestResult:
         ``scale`` (in-sample mean absolute one-step naive error of the training window, for
         MASE). Forecasts of unobserved values are kept so that what is *decided* at a
         cutoff (e.g. by :func:`tsnode.trading.simulate`) never depends on whether a later
-        price exists; :meth:`metrics` scores only the rows with an ``actual``. Rows of a
-        series not yet observed at the cutoff and not observed at ``timestamp`` are left
-        out.
+        price exists; :meth:`metrics` scores only the rows with an ``actual``. A series
+        with fewer observations in the training window of a cutoff than the forecaster
+        needs (e.g. one not listed yet) is neither fitted nor forecast there: it has no
+        rows for that cutoff (see :func:`backtest`).
     quantiles : tuple of float
         The forecast quantiles, sorted.
     cutoffs : DatetimeIndex
@@ -151,12 +155,22 @@ class BacktestResult:
             ``directional_accuracy`` and ``count`` (number of scored rows: those with an
             ``actual``).
         """
-        keys = [by] if isinstance(by, str) else list(by or ())
+        columns = list(self.forecasts.columns)
+        if by is None or isinstance(by, str):
+            keys = [] if by is None else [by]
+        elif isinstance(by, Sequence) and all(isinstance(k, str) for k in by):
+            keys = list(by)
+        else:
+            raise TypeError(
+                f"`by` must be a column name, a sequence of column names or None, got {by!r} "
+                f"({type(by).__name__}); allowed names: {columns!r}, e.g. by='series' or "
+                "by=('series', 'step'), or by=None for one overall row."
+            )
         unknown = [k for k in keys if k not in self.forecasts.columns]
         if unknown:
             raise ValueError(
                 f"`by` must name columns of the forecasts table, got unknown {unknown!r}; "
-                f"available: {list(self.forecasts.columns)!r}."
+                f"available: {columns!r}."
             )
         scored = self.forecasts[self.forecasts["actual"].notna()]
         if not keys:
@@ -251,11 +265,12 @@ def backtest(
     refit_every : int, default 1
         Cutoffs per fold: refit at the first, ``update`` at the others. A forecaster
         without ``update`` (or whose ``update`` raises NotImplementedError) is refitted
-        at every cutoff instead, with one warning.
+        at every cutoff instead, with one warning. The forecaster is also refitted at a
+        cutoff whose set of started series (see Notes) differs from the previous one's.
     quantiles : sequence of float, default (0.1, 0.5, 0.9)
         Quantiles to forecast, in (0, 1).
     n_jobs : int or None, default 1
-        Folds run in parallel by joblib (-1: all cores). With ``backend="dask"`` the
+        Folds run in parallel by joblib (-1: all cores; 0 is refused). With ``backend="dask"`` the
         parallelism is that of the Dask cluster.
     backend : str, optional
         A joblib backend; ``"dask"`` runs the folds on the cluster of the active
@@ -270,6 +285,16 @@ def backtest(
         :attr:`BacktestResult.forecasts`).
         Results are identical for any ``n_jobs`` when the forecaster is
         deterministic (e.g. a fixed ``random_state``).
+
+    Notes
+    -----
+    Series may start (or stop) at different times. At each cutoff only the *started*
+    series are fitted and forecast: those with at least the forecaster's minimum number of
+    observations (``forecaster._min_observations()``, e.g. 3 for ``NaiveForecaster``; 1
+    for objects without it) in that cutoff's training window. The others
+    get no rows at that cutoff. The choice uses only the rows up to the cutoff. Within a
+    fold, ``update`` is used while the started series stay the same; when they change (a
+    series starts between refits) the forecaster is refitted at that cutoff on the new set.
     """
     has_update = _check_forecaster(forecaster)
     frame = _to_frame(data, target=getattr(forecaster, "target", "Close"))
@@ -314,6 +339,11 @@ def backtest(
             stacklevel=2,
         )
     quantiles = _check_quantiles(quantiles)
+    if n_jobs is not None and (not _is_int(n_jobs) or n_jobs == 0):
+        raise ValueError(
+            f"`n_jobs` must be a non-zero int or None, got {n_jobs!r}; pass 1 or None "
+            "(sequential), a number of processes such as 2, or -1 (every core)."
+        )
     if backend is not None and not isinstance(backend, str):
         raise TypeError(f"`backend` must be None or a joblib backend name, got {backend!r}.")
     if backend == "dask":
@@ -343,6 +373,18 @@ def backtest(
     def start_of(pos: int) -> int:
         return 0 if window == "expanding" else pos + 1 - train_length
 
+    # The series fitted and forecast at a cutoff: those with enough observations in its
+    # training window (rows start_of(pos)..pos only, so the choice never looks ahead).
+    need = _required_observations(forecaster)
+    seen = np.vstack([np.zeros((1, frame.shape[1]), np.int64), frame.notna().to_numpy().cumsum(0)])
+    started = {p: np.flatnonzero(seen[p + 1] - seen[start_of(p)] >= need) for p in positions}
+    if not any(len(cols) for cols in started.values()):
+        raise ValueError(
+            f"no series of `data` has the {need} observation(s) {type(forecaster).__name__} "
+            "needs in the training window of any cutoff; nothing can be backtested. Use a "
+            "longer history or a later start, or a larger initial_window (train_length)."
+        )
+
     # Per-fold training bars would drown the backtest's own bar: silence them in the copies.
     template = forecaster
     if "progress" in getattr(forecaster, "get_params", dict)():
@@ -355,11 +397,12 @@ def backtest(
             [start_of(p) for p in fold],
             [futures[p] for p in fold],
             quantiles,
+            [started[p] for p in fold],
         )
         for fold in folds
     )
     bar = tqdm(total=len(folds), desc="tsnode backtest", unit="fold", disable=not progress)
-    outputs: list[tuple[np.ndarray, np.ndarray]] = []
+    outputs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     any_refit = False
     try:
         with parallel_config(backend=backend) if backend is not None else nullcontext():
@@ -388,21 +431,24 @@ def _assemble(
     frame: pd.DataFrame,
     positions: list[int],
     futures: dict[int, pd.DatetimeIndex],
-    outputs: list[tuple[np.ndarray, np.ndarray]],
+    outputs: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     quantiles: tuple[float, ...],
     start_of: Any,
 ) -> pd.DataFrame:
-    """Long forecasts table from the per-cutoff arrays, next to actuals, origin and scale."""
+    """Long forecasts table from the per-cutoff arrays, next to actuals, origin and scale.
+
+    ``outputs`` holds, per cutoff, the positions of the series forecast (those started at
+    the cutoff), their quantile array and their point forecast.
+    """
     values = frame.to_numpy(dtype="float64")
     last_observed = frame.ffill().to_numpy(dtype="float64")
-    n_series = frame.shape[1]
     blocks = []
-    for pos, (q_array, point) in zip(positions, outputs, strict=True):
-        n_steps = len(futures[pos])
+    for pos, (cols, q_array, point) in zip(positions, outputs, strict=True):
+        n_steps, n_series = len(futures[pos]), len(cols)
         steps = np.repeat(np.arange(1, n_steps + 1), n_series)
-        scale = _naive_scale(values[start_of(pos) : pos + 1])
-        columns = [np.full(steps.size, pos), pos + steps, np.tile(np.arange(n_series), n_steps)]
-        columns += [steps, point.ravel(), np.tile(last_observed[pos], n_steps)]
+        scale = _naive_scale(values[start_of(pos) : pos + 1, cols])
+        columns = [np.full(steps.size, pos), pos + steps, np.tile(cols, n_steps)]
+        columns += [steps, point.ravel(), np.tile(last_observed[pos, cols], n_steps)]
         columns += [np.tile(scale, n_steps), q_array.reshape(steps.size, len(quantiles))]
         blocks.append(np.column_stack(columns))
     block = np.concatenate(blocks)  # there is always at least one cutoff
@@ -418,9 +464,6 @@ def _assemble(
     columns.update({_quantile_column(q): block[:, 7 + k] for k, q in enumerate(quantiles)})
     columns.update(origin=block[:, 5], scale=block[:, 6])
     table = pd.DataFrame(columns)  # built at once: many quantile columns fragment inserts
-    # A series neither observed yet nor at the target time has nothing to forecast from or
-    # score against; a forecast of an unobserved value is kept (NaN actual).
-    table = table[~(np.isnan(table["actual"].to_numpy()) & np.isnan(table["origin"].to_numpy()))]
     table = table.sort_values(["cutoff", "series", "step"], kind="stable")
     return table.reset_index(drop=True)
 
@@ -492,13 +535,15 @@ def compare(
     Parameters
     ----------
     forecasters : mapping of str to forecaster
-        E.g. ``{"tsnode": TSNodeForecaster(), "naive": NaiveForecaster()}``.
+        E.g. ``{"tsnode": TSNodeForecaster(), "naive": NaiveForecaster()}``. Models are
+        labelled ``str(key)``, so two keys must not read the same (``1`` and ``"1"``).
     data : Series or DataFrame
         The history, as for :func:`backtest`.
     baseline : str or None, default "naive"
         Name of the model the others are tested against (Diebold-Mariano on squared
-        one-step-ahead errors, series concatenated in cutoff order). Ignored if it
-        is not a key of ``forecasters``.
+        one-step-ahead errors, the loss differential averaged over the series at each
+        cutoff, since same-cutoff errors are correlated). Ignored if it is not a key of
+        ``forecasters``.
     **backtest_kwargs
         Passed to :func:`backtest` (``horizon`` and ``initial_window`` are required).
 
@@ -511,6 +556,16 @@ def compare(
         raise TypeError(
             "`forecasters` must be a non-empty mapping of model name to forecaster, got "
             f"{type(forecasters).__name__}; e.g. {{'naive': NaiveForecaster()}}."
+        )
+    by_label: dict[str, list[Any]] = {}
+    for name in forecasters:
+        by_label.setdefault(str(name), []).append(name)
+    clashes = [keys for keys in by_label.values() if len(keys) > 1]
+    if clashes:
+        raise ValueError(
+            f"`forecasters` keys must have distinct str() names (the models are labelled by "
+            f"str(key)), got keys {clashes[0]!r} that all read {str(clashes[0][0])!r}; rename "
+            "one of them, e.g. {'naive': ..., 'drift': ...}."
         )
     for name, forecaster in forecasters.items():
         _check_forecaster(forecaster, name=f"forecasters[{name!r}]")

@@ -209,6 +209,34 @@ def _fan_layers(
     return values, bands, int(median[0]) if median.size else None
 
 
+def _history_columns(history: pd.DataFrame, names: Sequence[Any]) -> list[Any]:
+    """The column of ``history`` of each forecast series, matched by ``str`` name.
+
+    Forecasters name their series ``str(column)``, so the history column ``0`` is the
+    forecast series ``"0"``.
+    """
+    by_label: dict[str, list[Any]] = {}
+    for column in history.columns:
+        by_label.setdefault(str(column), []).append(column)
+    missing = [name for name in names if str(name) not in by_label]
+    if missing:
+        raise ValueError(
+            f"`history` has no column for the forecast series {missing!r} (matched by their "
+            f"str() name); its columns are {list(history.columns)!r}. Pass the history the "
+            "forecaster was fitted on, one column per series (a Series for one series)."
+        )
+    columns = []
+    for name in names:
+        found = by_label[str(name)]
+        if len(found) > 1:
+            raise ValueError(
+                f"`history` has several columns {found!r} named {str(name)!r} once converted "
+                f"to str, so the forecast series {name!r} is ambiguous; rename or drop one."
+            )
+        columns.append(found[0])
+    return columns
+
+
 def plot_forecast(
     history: pd.DataFrame | pd.Series,
     quantiles: pd.DataFrame,
@@ -222,7 +250,8 @@ def plot_forecast(
     Parameters
     ----------
     history : DataFrame or Series
-        Observed prices, DatetimeIndex, one column per series (a Series for one).
+        Observed prices, DatetimeIndex, one column per forecast series (a Series for one),
+        matched by ``str`` name as forecasters name them (column ``0`` is series ``"0"``).
     quantiles : DataFrame
         Forecast quantiles with MultiIndex columns ``(series, quantile)``, as returned by
         ``forecaster.predict_quantiles(...)``; quantile levels are floats (0.1, 0.5, ...).
@@ -272,11 +301,9 @@ def plot_forecast(
     names = list(pd.unique(quantiles.columns.get_level_values(0)))
     layers = [_fan_layers(quantiles[name], name) for name in names]  # validate, then draw
     pasts = []
-    for name in names:
-        past = pd.Series(dtype="float64")
-        if name in history.columns:
-            past = pd.Series(_float_values(history[name], "history"), index=history.index)
-            past = past.dropna()
+    for column in _history_columns(history, names):
+        past = pd.Series(_float_values(history[column], "history"), index=history.index)
+        past = past.dropna()
         pasts.append(past.iloc[max(len(past) - n_history, 0) :])
     axes = _axes_grid(len(names), ax)
     for axis, name, (values, bands, median), past in zip(axes, names, layers, pasts, strict=True):
@@ -409,6 +436,12 @@ def plot_equity(
     from matplotlib.ticker import PercentFormatter
 
     equity = getattr(simulation_or_equity, "equity", simulation_or_equity)
+    if not isinstance(equity, pd.Series):
+        raise TypeError(
+            "`simulation_or_equity` must be a tsnode.trading.Simulation (from simulate(...)) "
+            f"or an equity Series, got {type(simulation_or_equity).__name__}"
+            f"{'' if equity is simulation_or_equity else ' whose `equity` is not a Series'}."
+        )
     if benchmark is None:
         benchmark = getattr(simulation_or_equity, "benchmark_equity", None)
     curves = {"strategy": equity, "buy & hold": benchmark}

@@ -29,11 +29,13 @@ The rules, precisely (close prices only):
   the sleeves' equities. A position of +1/-1 is the whole sleeve long/short.
 * **Costs.** Every change of position pays ``(cost_bps + slippage_bps) / 1e4 * |change|``
   of the sleeve's equity, at the close of the bar where it happens: the entry, every
-  change and flip (a flip from -1 to +1 pays twice), and the final exit.
+  change and flip (a flip from -1 to +1 pays twice), and the final exit. The total must
+  be below 10000 bps (100%), or 5000 bps with ``allow_short`` (a flip trades twice).
 * **Benchmark.** Buy-and-hold is the same engine with every sleeve long from the first
   execution bar to the final bar, paying the same entry and exit costs; a strategy that
   is always long therefore equals the benchmark exactly.
-* Prices are forward-filled; a series' return is 0 before its first price.
+* Prices must be > 0 where observed; NaN (unobserved) prices are forward-filled and a
+  series' return is 0 before its first price.
 
 This module never imports torch.
 """
@@ -267,7 +269,22 @@ def _prices_frame(prices: Any) -> pd.DataFrame:
             "`prices` must be a pandas Series or wide DataFrame of close prices (DatetimeIndex, "
             f"one column per series), got {type(prices).__name__}."
         )
-    return to_wide_frame(prices, name="prices").ffill()
+    return to_wide_frame(prices, name="prices")
+
+
+def _check_positive_prices(frame: pd.DataFrame) -> None:
+    """Raise ValueError at the first observed price <= 0 (NaN = unobserved is allowed)."""
+    values = frame.to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore"):
+        bad = values <= 0
+    for j in np.flatnonzero(bad.any(axis=0)):
+        rows = np.flatnonzero(bad[:, j])
+        raise ValueError(
+            f"`prices` must be > 0 where observed, but series {frame.columns[j]!r} has "
+            f"{float(values[rows[0], j])!r} at {frame.index[rows[0]]} ({rows.size} non-positive "
+            "value(s)); returns are undefined there. Pass close prices (not returns or "
+            "differences) and mark missing prices as NaN, not 0."
+        )
 
 
 def _check_number(value: Any, name: str, *, minimum: float, strict: bool = False) -> float:
@@ -277,6 +294,30 @@ def _check_number(value: Any, name: str, *, minimum: float, strict: bool = False
         bound = ">" if strict else ">="
         raise ValueError(f"`{name}` must be finite and {bound} {minimum}, got {value!r}.")
     return float(value)
+
+
+def _check_costs(cost_bps: Any, slippage_bps: Any, *, allow_short: bool) -> float:
+    """The cost per unit of position change as a fraction; below 100% (50% with shorts)."""
+    total = _check_number(cost_bps, "cost_bps", minimum=0.0) + _check_number(
+        slippage_bps, "slippage_bps", minimum=0.0
+    )
+    # A change of k units of position pays k * cost of the sleeve's equity: at 100% a trade
+    # leaves nothing (or a negative equity that a later cost factor flips back to a profit).
+    # A flip between short and long changes the position by 2 units.
+    if allow_short:
+        limit = 5000.0
+        why = (
+            " with allow_short=True (a flip between short and long trades twice the position, "
+            "so a cost of 50% or more wipes it out)"
+        )
+    else:
+        limit, why = 1e4, " (a cost of 100% of the traded amount or more wipes out the position)"
+    if total >= limit:
+        raise ValueError(
+            f"`cost_bps` + `slippage_bps` must be < {limit:g} bps{why}, got {cost_bps!r} + "
+            f"{slippage_bps!r} = {total:g} bps. Costs are in basis points: 5 means 0.05%."
+        )
+    return total / 1e4
 
 
 def _check_int(value: Any, name: str) -> int:
@@ -382,7 +423,8 @@ def simulate(
         ``rule="quantile"``).
     prices : DataFrame or Series
         Close prices, DatetimeIndex, one column per series of the forecasts (a Series for
-        a single series), covering the cutoffs and the bars after them. Not modified.
+        a single series), covering the cutoffs and the bars after them; > 0 where observed
+        (NaN = unobserved). Not modified.
     rule : {"sign", "quantile"}, default "sign"
     threshold : float, default 0.0
         Minimum expected return (as a fraction) to take a position: long needs
@@ -391,7 +433,8 @@ def simulate(
         never trades, even with the default ``threshold=0``.
     allow_short : bool, default False
     cost_bps, slippage_bps : float, default 5.0 and 0.0
-        Costs in basis points of the traded amount, added together.
+        Costs in basis points of the traded amount, added together; each >= 0 and their
+        sum < 10000 (< 5000 with ``allow_short=True``, as a flip trades twice).
     step : int, default 1
         Forecast horizon (the ``step`` column) whose forecast drives the decision.
     periods_per_year : float, default 252
@@ -403,16 +446,21 @@ def simulate(
     Returns
     -------
     Simulation
+
+    Raises
+    ------
+    ValueError
+        Costs of 100% or more (50% with shorts), a non-positive observed price, missing
+        series or prices that do not cover the cutoffs.
     """
     table = _forecasts_table(result)
     frame = _prices_frame(prices)
     if rule not in ("sign", "quantile"):
         raise ValueError(f"`rule` must be 'sign' or 'quantile', got {rule!r}.")
     threshold = _check_number(threshold, "threshold", minimum=0.0)
-    cost = (
-        _check_number(cost_bps, "cost_bps", minimum=0.0)
-        + _check_number(slippage_bps, "slippage_bps", minimum=0.0)
-    ) / 1e4
+    if not isinstance(allow_short, bool | np.bool_):
+        raise TypeError(f"`allow_short` must be a bool, got {allow_short!r}.")
+    cost = _check_costs(cost_bps, slippage_bps, allow_short=bool(allow_short))
     ppy = _check_number(periods_per_year, "periods_per_year", minimum=0.0, strict=True)
     step = _check_int(step, "step")
     steps = set(table["step"].unique().tolist())
@@ -421,8 +469,6 @@ def simulate(
             f"`step`={step} is not in the forecasts table (steps {sorted(steps)}); choose a "
             "forecast horizon the backtest produced."
         )
-    if not isinstance(allow_short, bool | np.bool_):
-        raise TypeError(f"`allow_short` must be a bool, got {allow_short!r}.")
 
     names = [str(s) for s in pd.unique(table["series"])]
     if isinstance(prices, pd.Series) and len(names) == 1:
@@ -434,6 +480,8 @@ def simulate(
             f"are {list(frame.columns)}. Pass the price frame the backtest was run on."
         )
     frame = frame[names]
+    _check_positive_prices(frame)
+    frame = frame.ffill()
 
     grid = _decisions(
         table, names, rule=rule, threshold=threshold, allow_short=bool(allow_short), step=step
