@@ -751,6 +751,27 @@ def test_yfinance_frame_uses_the_forecasters_target_and_unsorted_warns():
     assert record[0].filename == __file__
 
 
+def test_result_records_the_price_field_it_forecast():
+    from tsnode.baselines import NaiveForecaster
+
+    prices = _prices(30)
+    yf_frame = pd.concat({"Close": prices, "Open": prices * 2.0}, axis=1, names=["Price", "Ticker"])
+    res = backtest(NaiveForecaster(target="Open"), yf_frame, horizon=1, initial_window=20, **BT)
+    assert res.target == "Open"
+    assert res.forecasts.attrs["target"] == "Open"  # the table alone still says it
+    assert backtest(NaiveForecaster(), prices, horizon=1, initial_window=20, **BT).target == "Close"
+    plain = backtest(PlainForecaster(), prices, horizon=1, initial_window=20, **BT)
+    assert plain.target == "Close"  # no `target` parameter: yfinance frames give "Close"
+    board = compare(
+        {"open": NaiveForecaster(target="Open"), "naive": NaiveForecaster()},
+        yf_frame,
+        horizon=1,
+        initial_window=20,
+        **BT,
+    )
+    assert {n: r.target for n, r in board.results.items()} == {"open": "Open", "naive": "Close"}
+
+
 def test_public_names_importable_from_the_module_and_the_package():
     import tsnode
     import tsnode.backtesting as bt

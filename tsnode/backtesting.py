@@ -129,6 +129,10 @@ class BacktestResult:
         Rows forecast after each cutoff.
     params : dict
         The backtest's settings (window, step, refit_every, ...).
+    target : str
+        Price field forecast from a yfinance frame: the forecaster's ``target`` (default
+        "Close"); :func:`tsnode.trading.simulate` trades the same field. Also in
+        ``forecasts.attrs["target"]``.
     """
 
     forecasts: pd.DataFrame
@@ -136,6 +140,7 @@ class BacktestResult:
     cutoffs: pd.DatetimeIndex
     horizon: int
     params: dict[str, Any] = field(default_factory=dict)
+    target: str = "Close"
 
     def metrics(self, by: str | Sequence[str] | None = ("series", "step")) -> pd.DataFrame:
         """Scores aggregated over groups of forecasts.
@@ -297,7 +302,8 @@ def backtest(
     series starts between refits) the forecaster is refitted at that cutoff on the new set.
     """
     has_update = _check_forecaster(forecaster)
-    frame = _to_frame(data, target=getattr(forecaster, "target", "Close"))
+    target = getattr(forecaster, "target", "Close")
+    frame = _to_frame(data, target=target)
     n_rows = len(frame)
     horizon = _check_int(horizon, "horizon", minimum=1, hint="Use e.g. horizon=5.")
     step = _check_int(step, "step", minimum=1, hint="Use step=1 for a cutoff at every row.")
@@ -424,7 +430,9 @@ def backtest(
     params = dict(initial_window=initial_window, step=step, window=window)
     params.update(train_length=train_length, refit_every=refit_every, forecaster=repr(forecaster))
     cutoffs = pd.DatetimeIndex(index[positions])
-    return BacktestResult(table, quantiles, cutoffs, horizon, params)
+    target = target if isinstance(target, str) else "Close"  # only read from yfinance frames
+    table.attrs["target"] = target  # so that the table alone still tells simulate the field
+    return BacktestResult(table, quantiles, cutoffs, horizon, params, target)
 
 
 def _assemble(

@@ -1,6 +1,6 @@
 """Trading simulation of backtest forecasts: :func:`simulate` and :class:`Simulation`.
 
-The rules, precisely (close prices only):
+The rules, precisely (one price field: the one the backtest forecast, see ``target``):
 
 * **Signal.** At each cutoff ``c`` and series ``s`` the forecast of horizon ``step``
   gives the expected return ``r_hat = forecast / origin - 1`` (``origin`` = last observed
@@ -36,6 +36,10 @@ The rules, precisely (close prices only):
   is always long therefore equals the benchmark exactly.
 * Prices must be > 0 where observed; NaN (unobserved) prices are forward-filled and a
   series' return is 0 before its first price.
+* **Annualisation.** By default the bars per year are inferred from the bars the simulation
+  steps on: ``(n_bars - 1) / elapsed years`` (365.25-day years), about 252 for daily
+  sessions, 52 for weekly and 12 for monthly bars. CAGR then compounds over the elapsed
+  calendar time.
 
 This module never imports torch.
 """
@@ -47,6 +51,20 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+
+from tsnode._trading_inputs import (
+    _check_costs,
+    _check_int,
+    _check_number,
+    _check_periods_per_year,
+    _check_positive_prices,
+    _forecasts_table,
+    _prices_frame,
+    _quantile_columns,
+    _resolve_target,
+    _select_series,
+    infer_periods_per_year,
+)
 
 __all__ = ["STAT_NAMES", "Simulation", "simulate"]
 
@@ -65,7 +83,6 @@ STAT_NAMES: tuple[str, ...] = (
     "exposure",
     "n_trades",
 )
-_REQUIRED = ("cutoff", "series", "step", "forecast", "origin")
 # Expected returns with |r_hat| <= this are floating-point noise around "no change" (a
 # forecast equal to the origin up to scaler round trips): no signal, flat.
 _NO_SIGNAL = 1e-9
@@ -149,9 +166,11 @@ class Simulation:
     benchmark_positions : DataFrame
         Positions of the benchmark (1 from the first execution bar, 0 at the last bar).
     periods_per_year : float
-        Bars per year, for annualised statistics.
+        Bars per year used by the annualised statistics: the ``periods_per_year`` given to
+        :func:`simulate`, or the rate inferred from ``equity.index``.
     params : dict
-        The settings of :func:`simulate`.
+        The settings of :func:`simulate`, with ``target`` (the price field traded) and
+        ``periods_per_year_inferred`` (whether ``periods_per_year`` was inferred).
     """
 
     equity: pd.Series
@@ -173,7 +192,9 @@ class Simulation:
             Columns ``["strategy", "buy_and_hold"]``, rows (:data:`STAT_NAMES`):
 
             - ``total_return``: final equity - 1.
-            - ``cagr``: ``equity_end ** (periods_per_year / n_bars) - 1``.
+            - ``cagr``: ``equity_end ** (periods_per_year / n_bars) - 1`` (``n_bars``:
+              the number of returns); with the inferred ``periods_per_year`` this is
+              ``equity_end ** (1 / elapsed years) - 1``.
             - ``annual_volatility``: std of returns (ddof=1) * sqrt(periods_per_year).
             - ``sharpe``: mean / std * sqrt(periods_per_year), risk-free rate 0.
             - ``sortino``: mean / sqrt(mean(min(r, 0)**2)) * sqrt(periods_per_year).
@@ -186,7 +207,8 @@ class Simulation:
             - ``n_trades``: number of position changes (entries, exits, flips) over all
               series.
 
-            Ratios with a zero denominator are ``+-inf`` (or NaN for 0/0).
+            Ratios with a zero denominator are ``+-inf`` (or NaN for 0/0). The bars per
+            year used are in ``.attrs["periods_per_year"]``.
         """
         ppy = float(self.periods_per_year)
         table = {
@@ -195,7 +217,9 @@ class Simulation:
                 self.benchmark_equity, self.benchmark_returns, self.benchmark_positions, ppy
             ),
         }
-        return pd.DataFrame(table).loc[list(STAT_NAMES)]
+        out = pd.DataFrame(table).loc[list(STAT_NAMES)]
+        out.attrs["periods_per_year"] = ppy
+        return out
 
     def plot(self, **kwargs: Any) -> Any:
         """Equity vs buy-and-hold with a drawdown panel; returns the matplotlib Figure.
@@ -211,119 +235,9 @@ class Simulation:
         return (
             f"Simulation({len(self.returns)} bars {start} -> {end}, "
             f"{self.positions.shape[1]} series, final equity {self.equity.iloc[-1]:.4f} "
-            f"vs buy-and-hold {self.benchmark_equity.iloc[-1]:.4f})"
+            f"vs buy-and-hold {self.benchmark_equity.iloc[-1]:.4f}, "
+            f"{float(self.periods_per_year):.4g} bars/year)"
         )
-
-
-# ----------------------------------------------------------------------------- validation
-
-
-def _forecasts_table(result: Any) -> pd.DataFrame:
-    table = getattr(result, "forecasts", result)
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(
-            "`result` must be a BacktestResult (anything with a `.forecasts` DataFrame) or "
-            f"its forecasts DataFrame, got {type(result).__name__}; run "
-            "tsnode.backtest(...) first."
-        )
-    missing = [c for c in _REQUIRED if c not in table.columns]
-    if missing:
-        raise ValueError(
-            f"`result`'s forecasts table lacks the columns {missing}; it needs "
-            f"{list(_REQUIRED)} (as produced by tsnode.backtest), got {list(table.columns)}."
-        )
-    if len(table) == 0:
-        raise ValueError("`result`'s forecasts table is empty; there is nothing to trade.")
-    columns = [*_REQUIRED, *(col for _, col in _quantile_columns(table))]
-    table = table[columns].copy()  # a working copy: the user's table is never modified
-    try:
-        table["cutoff"] = pd.to_datetime(table["cutoff"])
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            "`result`'s forecasts column `cutoff` must hold timestamps, got values like "
-            f"{table['cutoff'].iloc[0]!r}."
-        ) from exc
-    table["series"] = table["series"].astype(str)
-    return table
-
-
-def _quantile_columns(table: pd.DataFrame) -> list[tuple[float, str]]:
-    """``[(level, column)]`` of the quantile columns (``q0.1``, ...), sorted by level."""
-    found = []
-    for col in table.columns:
-        if isinstance(col, str) and col.startswith("q"):
-            try:
-                level = float(col[1:])
-            except ValueError:
-                continue
-            if 0 < level < 1:
-                found.append((level, col))
-    return sorted(found)
-
-
-def _prices_frame(prices: Any) -> pd.DataFrame:
-    from tsnode._validation import to_wide_frame
-
-    if not isinstance(prices, pd.Series | pd.DataFrame):
-        raise TypeError(
-            "`prices` must be a pandas Series or wide DataFrame of close prices (DatetimeIndex, "
-            f"one column per series), got {type(prices).__name__}."
-        )
-    return to_wide_frame(prices, name="prices")
-
-
-def _check_positive_prices(frame: pd.DataFrame) -> None:
-    """Raise ValueError at the first observed price <= 0 (NaN = unobserved is allowed)."""
-    values = frame.to_numpy(dtype="float64")
-    with np.errstate(invalid="ignore"):
-        bad = values <= 0
-    for j in np.flatnonzero(bad.any(axis=0)):
-        rows = np.flatnonzero(bad[:, j])
-        raise ValueError(
-            f"`prices` must be > 0 where observed, but series {frame.columns[j]!r} has "
-            f"{float(values[rows[0], j])!r} at {frame.index[rows[0]]} ({rows.size} non-positive "
-            "value(s)); returns are undefined there. Pass close prices (not returns or "
-            "differences) and mark missing prices as NaN, not 0."
-        )
-
-
-def _check_number(value: Any, name: str, *, minimum: float, strict: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"`{name}` must be a number, got {value!r} ({type(value).__name__}).")
-    if not np.isfinite(value) or value < minimum or (strict and value == minimum):
-        bound = ">" if strict else ">="
-        raise ValueError(f"`{name}` must be finite and {bound} {minimum}, got {value!r}.")
-    return float(value)
-
-
-def _check_costs(cost_bps: Any, slippage_bps: Any, *, allow_short: bool) -> float:
-    """The cost per unit of position change as a fraction; below 100% (50% with shorts)."""
-    total = _check_number(cost_bps, "cost_bps", minimum=0.0) + _check_number(
-        slippage_bps, "slippage_bps", minimum=0.0
-    )
-    # A change of k units of position pays k * cost of the sleeve's equity: at 100% a trade
-    # leaves nothing (or a negative equity that a later cost factor flips back to a profit).
-    # A flip between short and long changes the position by 2 units.
-    if allow_short:
-        limit = 5000.0
-        why = (
-            " with allow_short=True (a flip between short and long trades twice the position, "
-            "so a cost of 50% or more wipes it out)"
-        )
-    else:
-        limit, why = 1e4, " (a cost of 100% of the traded amount or more wipes out the position)"
-    if total >= limit:
-        raise ValueError(
-            f"`cost_bps` + `slippage_bps` must be < {limit:g} bps{why}, got {cost_bps!r} + "
-            f"{slippage_bps!r} = {total:g} bps. Costs are in basis points: 5 means 0.05%."
-        )
-    return total / 1e4
-
-
-def _check_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int, got {value!r}; e.g. {name}=1.")
-    return int(value)
 
 
 # ----------------------------------------------------------------------------- engine
@@ -407,8 +321,9 @@ def simulate(
     cost_bps: float = 5.0,
     slippage_bps: float = 0.0,
     step: int = 1,
-    periods_per_year: float = 252,
+    periods_per_year: float | None = None,
     hold_last: int | None = None,
+    target: str | None = None,
 ) -> Simulation:
     """Trade the forecasts of a backtest and compare with buy-and-hold.
 
@@ -422,9 +337,12 @@ def simulate(
         columns ``cutoff, series, step, forecast, origin`` (and ``q<level>`` columns for
         ``rule="quantile"``).
     prices : DataFrame or Series
-        Close prices, DatetimeIndex, one column per series of the forecasts (a Series for
-        a single series), covering the cutoffs and the bars after them; > 0 where observed
-        (NaN = unobserved). Not modified.
+        Prices on a DatetimeIndex covering the cutoffs and the bars after them, > 0 where
+        observed (NaN = unobserved), in any layout :func:`tsnode.backtest` accepts: a
+        Series (a single series), a wide frame with one column per series of the
+        forecasts, or a yfinance frame (``yf.download`` or ``Ticker.history()``), converted
+        exactly as the backtest converted it and read at ``target``. Pass the frame the
+        backtest was run on. Not modified.
     rule : {"sign", "quantile"}, default "sign"
     threshold : float, default 0.0
         Minimum expected return (as a fraction) to take a position: long needs
@@ -437,11 +355,19 @@ def simulate(
         sum < 10000 (< 5000 with ``allow_short=True``, as a flip trades twice).
     step : int, default 1
         Forecast horizon (the ``step`` column) whose forecast drives the decision.
-    periods_per_year : float, default 252
-        Bars per year, for the annualised statistics.
+    periods_per_year : float, optional
+        Bars per year, for the annualised statistics; positive and finite. Default: inferred
+        from the bars the simulation steps on, ``(n_bars - 1) / elapsed years`` with
+        365.25-day years (about 252 for daily sessions, 52 weekly, 12 monthly; 252 with a
+        warning if it cannot be inferred). The value used is ``Simulation.periods_per_year``.
     hold_last : int, optional
         Bars the last decision is held after it is executed (default: the median spacing
         of the cutoffs in bars, 1 with a single cutoff).
+    target : str, optional
+        Price field of a yfinance ``prices`` frame to trade (e.g. ``"Adj Close"``). Default:
+        the field the backtest forecast (``BacktestResult.target``, or the forecasts table's
+        ``attrs["target"]``), else ``"Close"``. Ignored for a Series or a wide frame, as in
+        :func:`tsnode.backtest`.
 
     Returns
     -------
@@ -449,19 +375,27 @@ def simulate(
 
     Raises
     ------
+    TypeError
+        ``result``, ``prices``, ``target`` or a setting of the wrong type.
     ValueError
-        Costs of 100% or more (50% with shorts), a non-positive observed price, missing
-        series or prices that do not cover the cutoffs.
+        Costs of 100% or more (50% with shorts), a non-positive observed price, a missing
+        series or price field, or prices that do not cover the cutoffs.
+
+    Warns
+    -----
+    UserWarning
+        When ``periods_per_year`` cannot be inferred (252 is used).
     """
     table = _forecasts_table(result)
-    frame = _prices_frame(prices)
+    target, source = _resolve_target(target, result)
+    frame = _prices_frame(prices, target, source)
     if rule not in ("sign", "quantile"):
         raise ValueError(f"`rule` must be 'sign' or 'quantile', got {rule!r}.")
     threshold = _check_number(threshold, "threshold", minimum=0.0)
     if not isinstance(allow_short, bool | np.bool_):
         raise TypeError(f"`allow_short` must be a bool, got {allow_short!r}.")
     cost = _check_costs(cost_bps, slippage_bps, allow_short=bool(allow_short))
-    ppy = _check_number(periods_per_year, "periods_per_year", minimum=0.0, strict=True)
+    ppy = _check_periods_per_year(periods_per_year)
     step = _check_int(step, "step")
     steps = set(table["step"].unique().tolist())
     if step not in steps:
@@ -471,15 +405,7 @@ def simulate(
         )
 
     names = [str(s) for s in pd.unique(table["series"])]
-    if isinstance(prices, pd.Series) and len(names) == 1:
-        frame.columns = pd.Index(names)
-    missing = [s for s in names if s not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"`prices` has no column for the series {missing} of the forecasts; its columns "
-            f"are {list(frame.columns)}. Pass the price frame the backtest was run on."
-        )
-    frame = frame[names]
+    frame = _select_series(frame, prices, names)
     _check_positive_prices(frame)
     frame = frame.ffill()
 
@@ -513,6 +439,9 @@ def simulate(
     end = min(len(frame) - 1, int(execute[-1]) + hold_last)
 
     bars = frame.index[start : end + 1]
+    inferred = ppy is None
+    if ppy is None:  # stacklevel 3: infer_periods_per_year <- simulate <- the user's call
+        ppy = infer_periods_per_year(bars, stacklevel=3)
     decided = pd.DataFrame(grid.to_numpy(), index=frame.index[execute], columns=names)
     decided = decided[~decided.index.duplicated(keep="last")]
     pos = decided.reindex(bars).ffill().fillna(0.0)
@@ -531,6 +460,9 @@ def simulate(
         slippage_bps=float(slippage_bps),
         step=step,
         hold_last=hold_last,
+        periods_per_year=ppy,
+        periods_per_year_inferred=inferred,
+        target=target,
     )
     return Simulation(
         equity=pd.Series(equity, index=bars, name="equity"),

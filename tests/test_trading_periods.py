@@ -1,0 +1,156 @@
+"""Annualisation of simulate's statistics: bars per year inferred from the bars traded.
+
+Known answers: buy-and-hold on price paths with known log returns, weekly and daily.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsnode._trading_inputs import infer_periods_per_year
+from tsnode.data import load_sample
+from tsnode.trading import simulate
+
+WEEKLY = 365.25 / 7  # 52.18 bars per 365.25-day year
+
+
+def _always_long(prices: pd.DataFrame) -> pd.DataFrame:
+    """A forecasts table that is long at every cutoff (forecast 10% above the origin)."""
+    rows = []
+    for pos in range(len(prices) - 1):
+        for name in prices.columns:
+            origin = float(prices[name].iloc[pos])
+            rows.append(
+                {
+                    "cutoff": prices.index[pos],
+                    "series": name,
+                    "step": 1,
+                    "forecast": origin * 1.1,
+                    "origin": origin,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _path(index: pd.DatetimeIndex, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Prices ``100 * exp(cumsum(log returns))`` on ``index`` and the log returns."""
+    rng = np.random.default_rng(seed)
+    log_returns = rng.normal(0.003, 0.03, size=len(index) - 1)
+    values = 100.0 * np.exp(np.concatenate([[0.0], np.cumsum(log_returns)]))
+    return pd.DataFrame({"A": values}, index=index), log_returns
+
+
+def _hand_stats(log_returns: np.ndarray, periods_per_year: float) -> dict[str, float]:
+    """Buy-and-hold without costs: flat over the first bar (the entry is at its close), then
+    the price's simple returns."""
+    r = np.concatenate([[0.0], np.expm1(log_returns[1:])])
+    std = r.std(ddof=1)
+    growth = math.exp(log_returns[1:].sum())
+    return {
+        "total_return": growth - 1.0,
+        "cagr": growth ** (periods_per_year / r.size) - 1.0,
+        "annual_volatility": std * math.sqrt(periods_per_year),
+        "sharpe": r.mean() / std * math.sqrt(periods_per_year),
+    }
+
+
+def test_weekly_buy_and_hold_known_answers():
+    # regression: 252 bars/year were assumed, so weekly prices got sqrt(252/52) = 2.2x the
+    # volatility and Sharpe, and a CAGR compounded over 1/4.8 of the elapsed time
+    prices, log_returns = _path(pd.date_range("2015-01-02", periods=157, freq="W-FRI"))
+    sim = simulate(_always_long(prices), prices, cost_bps=0.0)
+    assert sim.periods_per_year == pytest.approx(WEEKLY, rel=1e-12)
+    assert sim.params["periods_per_year_inferred"] is True
+    stats = sim.stats()
+    assert stats.attrs["periods_per_year"] == sim.periods_per_year
+    got = stats["buy_and_hold"]
+    for name, value in _hand_stats(log_returns, WEEKLY).items():
+        assert got[name] == pytest.approx(value, rel=1e-10), name
+    # the same as the textbook 52 weeks a year, up to 52.18 / 52
+    for name, value in _hand_stats(log_returns, 52.0).items():
+        assert got[name] == pytest.approx(value, rel=5e-3), name
+    # CAGR compounds over the elapsed calendar time: 156 weeks
+    years = 156 * 7 / 365.25
+    assert got["cagr"] == pytest.approx((1 + got["total_return"]) ** (1 / years) - 1, rel=1e-10)
+    assert "52.18 bars/year" in repr(sim)
+
+
+def test_explicit_periods_per_year_overrides():
+    prices, log_returns = _path(pd.date_range("2015-01-02", periods=157, freq="W-FRI"))
+    sim = simulate(_always_long(prices), prices, cost_bps=0.0, periods_per_year=52)
+    assert sim.periods_per_year == 52.0
+    assert sim.params["periods_per_year_inferred"] is False
+    got = sim.stats()["buy_and_hold"]
+    for name, value in _hand_stats(log_returns, 52.0).items():
+        assert got[name] == pytest.approx(value, rel=1e-10), name
+
+
+def test_daily_sessions_give_about_252():
+    sessions = load_sample("AAPL").loc["2011-03-01":"2013-03-01"].index
+    prices, log_returns = _path(pd.DatetimeIndex(sessions), seed=1)
+    sim = simulate(_always_long(prices), prices, cost_bps=0.0)
+    expected = (len(sessions) - 1) / ((sessions[-1] - sessions[0]).days / 365.25)
+    assert sim.periods_per_year == pytest.approx(expected, rel=1e-12)
+    assert sim.periods_per_year == pytest.approx(252.0, abs=1.5)
+    got = sim.stats()["buy_and_hold"]
+    for name, value in _hand_stats(log_returns, expected).items():
+        assert got[name] == pytest.approx(value, rel=1e-10), name
+
+
+@pytest.mark.parametrize(
+    ("index", "expected"),
+    [
+        (pd.bdate_range("2020-01-01", periods=523), 5 * 365.25 / 7),  # Mon-Fri, no holidays
+        (pd.date_range("2010-01-31", periods=61, freq="ME"), 12.0),
+        (pd.date_range("2010-12-31", periods=11, freq="YE"), 1.0),
+    ],
+)
+def test_other_bar_spacings(index, expected):
+    prices, _ = _path(index)
+    sim = simulate(_always_long(prices), prices, cost_bps=0.0)
+    assert sim.periods_per_year == pytest.approx(expected, rel=2e-3)
+
+
+def test_thinned_daily_data_counts_the_bars_traded():
+    sessions = load_sample("AAPL").loc["2011-03-01":"2013-03-01"].index
+    prices, _ = _path(pd.DatetimeIndex(sessions[::2]))  # every other session
+    sim = simulate(_always_long(prices), prices, cost_bps=0.0)
+    assert sim.periods_per_year == pytest.approx(126.0, abs=1.0)
+    # rows kept as NaN are still bars: the prices are forward-filled over them
+    gappy = pd.DataFrame({"A": np.nan}, index=pd.DatetimeIndex(sessions))
+    gappy.loc[prices.index, "A"] = prices["A"]
+    sim = simulate(_always_long(gappy.ffill()), gappy, cost_bps=0.0)
+    assert sim.periods_per_year == pytest.approx(252.0, abs=1.5)
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (0, ValueError),
+        (-52.0, ValueError),
+        (float("inf"), ValueError),
+        (float("nan"), ValueError),
+        ("52", TypeError),
+        (True, TypeError),
+    ],
+)
+def test_periods_per_year_validation(value, error):
+    prices, _ = _path(pd.date_range("2015-01-02", periods=20, freq="W-FRI"))
+    with pytest.raises(error, match="`periods_per_year`.*None"):
+        simulate(_always_long(prices), prices, periods_per_year=value)
+
+
+def test_inference_falls_back_to_252_with_a_warning():
+    one = pd.DatetimeIndex(["2020-01-02"])
+    with pytest.warns(UserWarning, match="cannot infer the bars per year") as record:
+        assert infer_periods_per_year(one) == 252.0
+    assert record[0].filename == __file__
+    with pytest.warns(UserWarning, match="252"):
+        assert infer_periods_per_year(pd.DatetimeIndex([])) == 252.0
+    assert infer_periods_per_year(pd.date_range("2020-01-03", periods=3, freq="W-FRI")) == (
+        pytest.approx(WEEKLY)
+    )

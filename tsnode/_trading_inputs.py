@@ -1,0 +1,251 @@
+"""Input checks of :func:`tsnode.trading.simulate` (private).
+
+The forecasts table, the price frame (converted exactly as :func:`tsnode.backtest` converts
+its ``data``, on the same price field), the numeric settings and the number of bars per year
+used by the annualised statistics.
+
+This module never imports torch.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tsnode._validation import _is_ohlcv, to_wide_frame
+
+_REQUIRED = ("cutoff", "series", "step", "forecast", "origin")
+#: Bars per year used when they cannot be inferred from the bars (daily sessions).
+FALLBACK_PERIODS_PER_YEAR = 252.0
+_YEAR = pd.Timedelta(days=365.25)
+
+
+# ----------------------------------------------------------------------------- forecasts
+
+
+def _forecasts_table(result: Any) -> pd.DataFrame:
+    table = getattr(result, "forecasts", result)
+    if not isinstance(table, pd.DataFrame):
+        hint = "run tsnode.backtest(...) first."
+        if isinstance(getattr(result, "results", None), dict):  # a Comparison
+            names = list(result.results)
+            hint = (
+                f"a Comparison holds one backtest per model: pass one of them, e.g. "
+                f"result.results[{names[0]!r}] (models: {names})."
+                if names
+                else hint
+            )
+        raise TypeError(
+            "`result` must be a BacktestResult (anything with a `.forecasts` DataFrame) or "
+            f"its forecasts DataFrame, got {type(result).__name__}; {hint}"
+        )
+    missing = [c for c in _REQUIRED if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"`result`'s forecasts table lacks the columns {missing}; it needs "
+            f"{list(_REQUIRED)} (as produced by tsnode.backtest), got {list(table.columns)}."
+        )
+    if len(table) == 0:
+        raise ValueError("`result`'s forecasts table is empty; there is nothing to trade.")
+    columns = [*_REQUIRED, *(col for _, col in _quantile_columns(table))]
+    table = table[columns].copy()  # a working copy: the user's table is never modified
+    try:
+        table["cutoff"] = pd.to_datetime(table["cutoff"])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "`result`'s forecasts column `cutoff` must hold timestamps, got values like "
+            f"{table['cutoff'].iloc[0]!r}."
+        ) from exc
+    table["series"] = table["series"].astype(str)
+    return table
+
+
+def _quantile_columns(table: pd.DataFrame) -> list[tuple[float, str]]:
+    """``[(level, column)]`` of the quantile columns (``q0.1``, ...), sorted by level."""
+    found = []
+    for col in table.columns:
+        if isinstance(col, str) and col.startswith("q"):
+            try:
+                level = float(col[1:])
+            except ValueError:
+                continue
+            if 0 < level < 1:
+                found.append((level, col))
+    return sorted(found)
+
+
+# ----------------------------------------------------------------------------- prices
+
+
+def _resolve_target(target: Any, result: Any) -> tuple[str, str]:
+    """The price field to trade and where it came from ("given", "backtest" or "default").
+
+    An explicit ``target`` wins; else the field recorded by :func:`tsnode.backtest` (the
+    result's ``target`` attribute, or the ``target`` entry of its forecasts table's
+    ``attrs``); else ``"Close"``.
+    """
+    if target is not None:
+        if not isinstance(target, str) or not target:
+            raise TypeError(
+                f"`target` must be None or a price field name (str), got {target!r} "
+                f"({type(target).__name__}); e.g. target='Adj Close', or None to trade the "
+                "field the backtest forecast."
+            )
+        return target, "given"
+    # a DataFrame's attribute access would return a *column* named "target": skip it
+    recorded = None if isinstance(result, pd.DataFrame) else getattr(result, "target", None)
+    if recorded is None:
+        table = getattr(result, "forecasts", result)
+        attrs = getattr(table, "attrs", None)
+        recorded = attrs.get("target") if isinstance(attrs, dict) else None
+    if isinstance(recorded, str) and recorded:
+        return recorded, "backtest"
+    return "Close", "default"
+
+
+def _prices_frame(prices: Any, target: str, source: str) -> pd.DataFrame:
+    """Wide float frame of ``prices``, converted as :func:`tsnode.backtest` converts ``data``."""
+    if not isinstance(prices, pd.Series | pd.DataFrame):
+        raise TypeError(
+            "`prices` must be a pandas Series, a wide DataFrame of prices (DatetimeIndex, one "
+            "column per series) or the yfinance frame the backtest was run on, got "
+            f"{type(prices).__name__}."
+        )
+    try:
+        # the name and target backtest uses, so that the same frame gives the same columns;
+        # stacklevel 4: to_wide_frame <- _prices_frame <- simulate <- the user's call
+        return to_wide_frame(prices, target=target, name="y", stacklevel=4)
+    except (TypeError, ValueError) as exc:
+        why = ""
+        if str(exc).startswith("target"):  # the price field is not in the frame
+            why = {
+                "given": f"`target`={target!r} was passed",
+                "backtest": f"the backtest forecast {target!r}",
+                "default": f"{target!r} is the default",
+            }[source]
+            why = (
+                f" (simulate trades one price field: {why}; pass target='<field>' to trade another)"
+            )
+        raise type(exc)(f"`prices` is invalid: {exc}{why}") from exc
+
+
+def _select_series(frame: pd.DataFrame, prices: Any, names: list[str]) -> pd.DataFrame:
+    """The columns of ``frame`` for the forecast ``names``, in that order.
+
+    A single price series (a Series, or a flat single-ticker yfinance frame) whose label
+    differs from the one forecast series is taken to be that series.
+    """
+    single = isinstance(prices, pd.Series) or (
+        isinstance(prices, pd.DataFrame)
+        and not isinstance(prices.columns, pd.MultiIndex)
+        and _is_ohlcv(prices.columns)
+    )
+    if single and len(names) == 1 and frame.shape[1] == 1:
+        frame = frame.set_axis(pd.Index(names), axis=1)
+    missing = [s for s in names if s not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"`prices` has no column for the series {missing} of the forecasts; its columns "
+            f"are {list(frame.columns)}. Pass the price frame the backtest was run on."
+        )
+    return frame[names]
+
+
+def _check_positive_prices(frame: pd.DataFrame) -> None:
+    """Raise ValueError at the first observed price <= 0 (NaN = unobserved is allowed)."""
+    values = frame.to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore"):
+        bad = values <= 0
+    for j in np.flatnonzero(bad.any(axis=0)):
+        rows = np.flatnonzero(bad[:, j])
+        raise ValueError(
+            f"`prices` must be > 0 where observed, but series {frame.columns[j]!r} has "
+            f"{float(values[rows[0], j])!r} at {frame.index[rows[0]]} ({rows.size} non-positive "
+            "value(s)); returns are undefined there. Pass close prices (not returns or "
+            "differences) and mark missing prices as NaN, not 0."
+        )
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+def _check_number(value: Any, name: str, *, minimum: float, strict: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"`{name}` must be a number, got {value!r} ({type(value).__name__}).")
+    if not np.isfinite(value) or value < minimum or (strict and value == minimum):
+        bound = ">" if strict else ">="
+        raise ValueError(f"`{name}` must be finite and {bound} {minimum}, got {value!r}.")
+    return float(value)
+
+
+def _check_costs(cost_bps: Any, slippage_bps: Any, *, allow_short: bool) -> float:
+    """The cost per unit of position change as a fraction; below 100% (50% with shorts)."""
+    total = _check_number(cost_bps, "cost_bps", minimum=0.0) + _check_number(
+        slippage_bps, "slippage_bps", minimum=0.0
+    )
+    # A change of k units of position pays k * cost of the sleeve's equity: at 100% a trade
+    # leaves nothing (or a negative equity that a later cost factor flips back to a profit).
+    # A flip between short and long changes the position by 2 units.
+    if allow_short:
+        limit = 5000.0
+        why = (
+            " with allow_short=True (a flip between short and long trades twice the position, "
+            "so a cost of 50% or more wipes it out)"
+        )
+    else:
+        limit, why = 1e4, " (a cost of 100% of the traded amount or more wipes out the position)"
+    if total >= limit:
+        raise ValueError(
+            f"`cost_bps` + `slippage_bps` must be < {limit:g} bps{why}, got {cost_bps!r} + "
+            f"{slippage_bps!r} = {total:g} bps. Costs are in basis points: 5 means 0.05%."
+        )
+    return total / 1e4
+
+
+def _check_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"`{name}` must be a positive int, got {value!r}; e.g. {name}=1.")
+    return int(value)
+
+
+def _check_periods_per_year(value: Any) -> float | None:
+    """None (infer from the bars) or a positive finite number of bars per year."""
+    if value is None:
+        return None
+    hint = (
+        "Pass None (the default) to infer it from the bars, or the bars per year of your "
+        "prices, e.g. 252 for daily sessions, 52 for weekly, 12 for monthly bars."
+    )
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(
+            f"`periods_per_year` must be None or a number, got {value!r} "
+            f"({type(value).__name__}). {hint}"
+        )
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"`periods_per_year` must be finite and > 0, got {value!r}. {hint}")
+    return float(value)
+
+
+def infer_periods_per_year(index: pd.DatetimeIndex, *, stacklevel: int = 2) -> float:
+    """Bars per year of ``index``: ``(len(index) - 1) / elapsed years`` (365.25-day years).
+
+    About 252 for daily NYSE sessions, 52.18 for weekly bars, 12 for monthly bars. Falls
+    back to 252 with a ``UserWarning`` (at ``stacklevel``) for fewer than 2 bars or a zero
+    span.
+    """
+    if len(index) >= 2:
+        years = (index[-1] - index[0]) / _YEAR
+        if np.isfinite(years) and years > 0:
+            return float((len(index) - 1) / years)
+    warnings.warn(
+        f"cannot infer the bars per year from {len(index)} bar(s) spanning "
+        f"{index[-1] - index[0] if len(index) else pd.Timedelta(0)}; the annualised "
+        f"statistics use {FALLBACK_PERIODS_PER_YEAR:g} (daily sessions). Pass "
+        "periods_per_year=... to set it.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return FALLBACK_PERIODS_PER_YEAR
