@@ -99,12 +99,26 @@ def test_drift_accepts_negative_values():
 
 
 # ---------------------------------------------------------------------------- Naive
+def _step_sigma(changes, k):
+    """The random-walk estimate: changes over k steps have k times the one-step variance."""
+    m = changes.sum() / k.sum()
+    return np.sqrt(np.sum((changes - m * k) ** 2 / k) / (len(changes) - 1))
+
+
+def _steps_of_a(prices):
+    """Sessions spanned by A's changes: 2 across its missing 2024-01-16 (after the holiday
+    2024-01-15, a row of its own: one step), 1 elsewhere."""
+    k = np.ones(prices["A"].count() - 1)
+    k[9] = 2.0
+    return k
+
+
 def test_naive_known_answer(prices):
     f = NaiveForecaster().fit(prices)
     a = prices["A"].dropna().to_numpy()
     b = prices["B"].dropna().to_numpy()
-    sig_a = np.std(np.diff(np.log(a)), ddof=1)
-    sig_b = np.std(np.diff(np.log(b)), ddof=1)
+    sig_a = _step_sigma(np.diff(np.log(a)), _steps_of_a(prices))
+    sig_b = np.std(np.diff(np.log(b)), ddof=1)  # consecutive sessions: the sample std
     np.testing.assert_allclose(f.sigma_, [sig_a, sig_b], rtol=1e-12)
     pred = f.predict(4)
     # the median is the last value exactly, not exp(log(last)) with rounding noise
@@ -137,9 +151,14 @@ def test_a_datetime_horizon_counts_the_sessions_up_to_each_time(cls, prices):
 
 def test_without_a_calendar_a_datetime_horizon_counts_the_observed_spacing(prices):
     f = NaiveForecaster(calendar=None).fit(prices.iloc[:, :1])
-    a = prices["A"].dropna().to_numpy()
-    sigma = np.std(np.diff(np.log(a)), ddof=1)
+    a = prices["A"].dropna()
     spacing = DAY  # bdate_range: the median spacing is one day
+    # the fit counts steps in the same unit: a weekend change spans 3 days
+    k = np.diff(a.index) / spacing
+    assert set(k) == {1.0, 2.0, 3.0}
+    sigma = _step_sigma(np.diff(np.log(a.to_numpy())), k)
+    np.testing.assert_allclose(f.sigma_[0], sigma, rtol=1e-12)
+    a = a.to_numpy()
     times = pd.DatetimeIndex([f.last_timestamp_ + 2.5 * spacing, f.last_timestamp_ + 40 * DAY])
     q = f.predict_quantiles(times, quantiles=(0.9,))
     k = np.array([2.5, 40.0])
@@ -181,8 +200,9 @@ def test_drift_linear_series_exact():
 def test_drift_known_answer(prices):
     f = DriftForecaster().fit(prices)
     a = prices["A"].dropna().to_numpy()
-    drift = (a[-1] - a[0]) / (len(a) - 1)
-    sigma = np.std(np.diff(a) - drift, ddof=1)
+    k_a = _steps_of_a(prices)
+    drift = (a[-1] - a[0]) / k_a.sum()  # per session: A's observations span 59 of them
+    sigma = _step_sigma(np.diff(a) - drift * k_a, k_a)
     np.testing.assert_allclose(f.drift_[0], drift, rtol=1e-12)
     np.testing.assert_allclose(f.sigma_[0], sigma, rtol=1e-12)
     q = f.predict_quantiles(3, quantiles=(0.2, 0.5))

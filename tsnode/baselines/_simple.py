@@ -5,14 +5,23 @@ location and a scale, either on prices (Drift) or on log prices (Naive, GBM). Qu
 exact (no sampling noise) and sample paths have independent Gaussian increments whose
 cumulative variance matches those marginals.
 
-Steps are counted from each series' own last observation: for a series that stopped before the
-end of the fitted frame, the fitted rows after its last observation count as missed steps. The
-``i``-th forecast time (1-based) is ``max(i, s)`` steps ahead, where ``s`` counts the trading
-sessions of ``calendar`` up to it (a time before the next session counts as that session) or,
-with ``calendar=None`` or intraday data, the elapsed time in units of the observed spacing.
-So consecutive requested times are consecutive steps (an int horizon, or a backtest's next
-rows even when they include non-session days), and an explicit DatetimeIndex horizon a year
-ahead gets a year's spread and drift (Naive, Drift); GBM counts calendar time.
+A step (Naive, Drift) is one trading session of ``calendar`` for daily or sparser data, or,
+with ``calendar=None`` or intraday data, one observed spacing (the median positive difference
+of the fitted timestamps) of elapsed time. The fit and the forecast use this one unit: each
+observed change spans ``k`` steps (the sessions in ``(date of the previous observation, date
+of the observation]``, at least 1, or the elapsed spacings), and the volatility (and Drift's
+drift) are estimated per step with a change over ``k`` steps carrying ``k`` times the one-step
+variance. So weekly, monthly or gappy data give per-session estimates, and a daily series on
+consecutive sessions (every ``k = 1``) gives the plain per-observation estimates.
+
+Steps are counted from each series' own last observation: a series that stopped before the
+end of the fitted frame has missed the steps from its last observation to the frame's last
+timestamp. The ``i``-th forecast time (1-based) is a further ``max(i, s)`` steps ahead, where
+``s`` counts the steps from the frame's last timestamp to it (a time before the next session
+counts as that session). So consecutive requested times are consecutive steps (an int
+horizon, or a backtest's next rows even when they include non-session days), and an explicit
+DatetimeIndex horizon a year ahead gets a year's spread and drift (Naive, Drift); GBM counts
+calendar time.
 
 Every baseline saves without pickle (``save(path)`` / ``load(path)``): the fitted arrays and
 the history go to ``data.safetensors``, parameters and index metadata to ``config.json``
@@ -53,40 +62,74 @@ def _last_observed_values(frame: pd.DataFrame) -> np.ndarray:
     )
 
 
-def _steps_ahead(
-    last: pd.Timestamp,
-    index: pd.DatetimeIndex,
-    observed: pd.DatetimeIndex,
+def _observed_spacing(observed: pd.DatetimeIndex) -> pd.Timedelta:
+    """Median positive difference (absolute time) of the fitted timestamps ``observed``."""
+    diffs = np.diff(np.asarray(observed.asi8, dtype=np.int64))
+    return pd.Timedelta(int(np.median(diffs[diffs > 0])), unit=observed.unit)
+
+
+def _steps_between(
+    start: pd.DatetimeIndex,
+    end: pd.DatetimeIndex,
+    spacing: pd.Timedelta,
     calendar: str | ExchangeCalendar | None,
 ) -> np.ndarray:
-    """Steps from ``last`` to each time of ``index`` (after it), shape (len(index),).
+    """Steps from each ``start[i]`` to ``end[i]`` (after it), shape (len(start),).
 
-    With a calendar and daily (or sparser) data: the trading sessions in ``(date of last,
-    date of t]``, at least 1 (a time before the next session counts as that session). With
-    ``calendar=None`` or intraday data: the elapsed time in units of the observed spacing
-    (the median positive difference of ``observed``), which may be fractional. For an int
-    horizon's timestamps (:func:`tsnode.calendar.future_index`) this is 1, 2, ..., n.
+    The one definition of a step, shared by the fit (the length of each observed change) and
+    the forecast (how far ahead each requested time is). With a calendar and daily (or
+    sparser) data (``spacing`` of a day or more): the trading sessions in ``(date of start,
+    date of end]``, at least 1 (a time before the next session counts as that session). With
+    ``calendar=None`` or intraday data: the elapsed time in units of ``spacing`` (the observed
+    spacing, see :func:`_observed_spacing`), which may be fractional; intraday time is
+    absolute, daily time is measured on the wall clock. One calendar lookup for all pairs.
+
+    Parameters
+    ----------
+    start, end : DatetimeIndex of the same length and time zone
+        The pairs of times; ``end[i] > start[i]``.
+    spacing : Timedelta
+        The observed spacing of the fitted index.
+    calendar : str, ExchangeCalendar or None
+        The forecaster's calendar.
+
+    Returns
+    -------
+    ndarray of float64, shape (len(start),)
+
+    Raises
+    ------
+    ValueError
+        If the calendar cannot cover the dates (see :func:`tsnode.calendar.get_calendar`).
     """
-
-    def wall(times: pd.DatetimeIndex) -> pd.DatetimeIndex:
-        return times.tz_convert(last.tz).tz_localize(None) if times.tz is not None else times
-
-    local_last = wall(pd.DatetimeIndex([last]))[0]
-    local = wall(index)
-    diffs = np.diff(np.asarray(observed.asi8, dtype=np.int64))
-    spacing = pd.Timedelta(int(np.median(diffs[diffs > 0])), unit=observed.unit)
-    if calendar is None or spacing < _DAY:
-        # intraday steps are counted in absolute time, daily ones on the wall clock
-        elapsed = (index - last) if spacing < _DAY else (local - local_last)
-        return np.asarray(elapsed / spacing, dtype=np.float64)
-    day = local_last.normalize()
-    days = local.normalize()
-    cal = get_calendar(calendar, start=day, end=days[-1])
+    if len(start) == 0:
+        return np.empty(0, dtype=np.float64)
+    if spacing < _DAY:  # intraday steps are counted in absolute time
+        return np.asarray((end - start) / spacing, dtype=np.float64)
+    if start.tz is not None:  # daily steps on the wall clock of ``start``
+        end = end.tz_convert(start.tz).tz_localize(None)
+        start = start.tz_localize(None)
+    if calendar is None:
+        return np.asarray((end - start) / spacing, dtype=np.float64)
+    first = start.normalize().as_unit("ns")
+    days = end.normalize().as_unit("ns")
+    cal = get_calendar(calendar, start=first.min(), end=days.max())
     sessions = cal.sessions.tz_localize(None) if cal.sessions.tz is not None else cal.sessions
     sessions = sessions.as_unit("ns")
-    before = np.searchsorted(sessions, day.as_unit("ns"), side="right")
-    upto = np.searchsorted(sessions, days.as_unit("ns"), side="right")
+    before = np.searchsorted(sessions, first, side="right")
+    upto = np.searchsorted(sessions, days, side="right")
     return np.maximum(upto - before, 1).astype(np.float64)
+
+
+def _step_scale(changes: np.ndarray, steps: np.ndarray) -> float:
+    """Per-step standard deviation of ``changes`` spanning ``steps`` steps each (ddof=1).
+
+    ``sqrt(sum((c_i - m k_i)^2 / k_i) / (n - 1))`` with ``m = sum(c) / sum(k)``: the Gaussian
+    random walk estimate in which a change over ``k`` steps has ``k`` times the one-step
+    variance. With every ``k_i = 1`` it is computed exactly as ``np.std(changes, ddof=1)``.
+    """
+    resid = changes - (changes.sum() / steps.sum()) * steps
+    return float(np.sqrt(np.sum(resid**2 / steps) / (len(changes) - 1)))
 
 
 class _GaussianBaseline(BaseForecaster):
@@ -109,15 +152,46 @@ class _GaussianBaseline(BaseForecaster):
 
     def _steps(self, index: pd.DatetimeIndex) -> np.ndarray:
         """Steps since each series' last observation, shape (n_steps, n_series), > 0."""
-        missed = np.array(
-            [(self.index_ > t).sum() for t in self.series_last_timestamp_], dtype=np.float64
+        spacing = _observed_spacing(self.index_)
+        # Steps a series missed: from its last observation to the end of the fitted frame.
+        last = pd.DatetimeIndex(self.series_last_timestamp_)
+        behind = np.asarray(last < self.last_timestamp_)
+        missed = np.zeros(len(last), dtype=np.float64)
+        end = pd.DatetimeIndex([self.last_timestamp_])
+        missed[behind] = _steps_between(
+            last[behind], end.repeat(int(behind.sum())), spacing, self.calendar
         )
         # At least the position in the horizon (consecutive requested times are consecutive
         # steps, e.g. a backtest's next rows), and at least the sessions (or observed
         # spacings) elapsed (a time far ahead is that many steps ahead).
         position = np.arange(1, len(index) + 1, dtype=np.float64)
-        elapsed = _steps_ahead(self.last_timestamp_, index, self.index_, self.calendar)
+        elapsed = _steps_between(end.repeat(len(index)), index, spacing, self.calendar)
         return np.maximum(position, elapsed)[:, None] + missed[None, :]
+
+    def _observed_changes(self, frame: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Observed values of each series and the steps each change between them spans.
+
+        For every series (its non-NaN values ``v``, shape (n,)) a pair ``(v, k)`` with ``k`` of
+        shape (n - 1,): ``k[i]`` counts the steps from the ``i``-th observation to the next in
+        the unit of the forecast steps (:func:`_steps_between`; all 1 for a daily series on
+        consecutive sessions).
+        """
+        spacing = _observed_spacing(frame.index)
+        out = []
+        for _, col in frame.items():
+            col = col.dropna()
+            try:
+                k = _steps_between(col.index[:-1], col.index[1:], spacing, self.calendar)
+            except ValueError as error:
+                raise ValueError(
+                    f"{type(self).__name__} counts the steps between observations in sessions "
+                    f"of calendar={self.calendar!r}, which cannot cover the fitted history "
+                    f"({col.index[0].date()} to {col.index[-1].date()}). Pass the calendar by "
+                    "name (e.g. 'XNYS'), fit a history the calendar covers, or use "
+                    "calendar=None to count steps in the observed spacing."
+                ) from error
+            out.append((col.to_numpy(), k))
+        return out
 
     def _to_prices(self, moves: np.ndarray, last: np.ndarray) -> np.ndarray:
         """Prices from moves relative to ``last`` (broadcastable). In log space
@@ -210,9 +284,14 @@ class NaiveForecaster(_GaussianBaseline):
     """Random walk: the forecast is the last observed value of each series.
 
     Probabilistic forecast: zero-mean Gaussian log returns at the historical per-step volatility
-    ``sigma_`` (standard deviation of the one-step log returns between consecutive observations
-    of the series). At step ``k`` after a series' last observation the quantile ``q`` is
-    ``last * exp(sigma * sqrt(k) * z_q)``; the median is the last value. Prices must be > 0.
+    ``sigma_``. A step is a session of ``calendar`` (daily or sparser data) or, with
+    ``calendar=None`` or intraday data, one observed spacing (see :mod:`tsnode.baselines._simple`).
+    With ``r_i`` the log return between consecutive observations of the series, spanning
+    ``k_i`` steps (1 between consecutive sessions, usually 5 between weekly closes), ``n`` of them,
+    ``m = sum(r) / sum(k)`` and ``sigma^2 = sum((r_i - m k_i)^2 / k_i) / (n - 1)``: the sample
+    variance (ddof=1) of the returns when every ``k_i = 1``. At step ``k`` after a series' last
+    observation the quantile ``q`` is ``last * exp(sigma * sqrt(k) * z_q)``; the median is the
+    last value. Prices must be > 0.
 
     Parameters
     ----------
@@ -228,7 +307,8 @@ class NaiveForecaster(_GaussianBaseline):
     last_value_ : ndarray of shape (n_series,)
         Forecast origin of each series (moved forward by :meth:`update`).
     sigma_ : ndarray of shape (n_series,)
-        Per-step log-return volatility (kept fixed by :meth:`update`).
+        Log-return volatility per step (per session with a calendar; kept fixed by
+        :meth:`update`).
     """
 
     _log_space = True
@@ -248,7 +328,7 @@ class NaiveForecaster(_GaussianBaseline):
         check_positive(frame)
         self.last_value_ = _last_observed_values(frame)
         self.sigma_ = np.array(
-            [np.std(np.diff(np.log(col.dropna().to_numpy())), ddof=1) for _, col in frame.items()]
+            [_step_scale(np.diff(np.log(v)), k) for v, k in self._observed_changes(frame)]
         )
 
     def _marginal(self, index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
@@ -260,11 +340,14 @@ class NaiveForecaster(_GaussianBaseline):
 class DriftForecaster(_GaussianBaseline):
     """Random walk with drift: last value plus ``k`` times the average per-step change.
 
-    The drift of a series is ``(last - first) / (n - 1)`` over its ``n`` observations (steps are
-    consecutive observations). The forecast at step ``k`` is Gaussian with mean
-    ``last + k * drift`` and standard deviation ``sigma * sqrt(k)``, where ``sigma`` is the
-    standard deviation of the one-step changes around the drift (the uncertainty of the drift
-    estimate itself is ignored). A perfectly linear series is forecast with zero error.
+    Steps are those of :class:`NaiveForecaster` (sessions of ``calendar``, or observed
+    spacings). With ``d_i`` the change between consecutive observations of a series, spanning
+    ``k_i`` steps, ``n`` of them, the drift is ``(last - first) / sum(k)`` and
+    ``sigma^2 = sum((d_i - drift k_i)^2 / k_i) / (n - 1)``; when every ``k_i = 1`` (a daily
+    series on consecutive sessions) these are ``(last - first) / n`` and the sample variance
+    of the changes around the drift. The forecast at step ``k`` is Gaussian with mean
+    ``last + k * drift`` and standard deviation ``sigma * sqrt(k)`` (the uncertainty of the
+    drift estimate itself is ignored). A series linear in the steps is forecast with zero error.
 
     Parameters
     ----------
@@ -278,7 +361,8 @@ class DriftForecaster(_GaussianBaseline):
     drift_ : ndarray of shape (n_series,)
         Average change per step (kept fixed by :meth:`update`).
     sigma_ : ndarray of shape (n_series,)
-        Standard deviation of the one-step changes around ``drift_``.
+        Standard deviation per step of the changes around ``drift_`` (kept fixed by
+        :meth:`update`).
     """
 
     _fitted_arrays = ("last_value_", "drift_", "sigma_")
@@ -297,11 +381,11 @@ class DriftForecaster(_GaussianBaseline):
     def _fit(self, frame: pd.DataFrame) -> None:
         self.last_value_ = _last_observed_values(frame)
         drift, sigma = [], []
-        for _, col in frame.items():
-            values = col.dropna().to_numpy()
-            changes = np.diff(values)
-            drift.append((values[-1] - values[0]) / (len(values) - 1))
-            sigma.append(np.std(changes - drift[-1], ddof=1))
+        for values, k in self._observed_changes(frame):
+            drift.append((values[-1] - values[0]) / k.sum())
+            # the residuals' weighted mean is zero up to rounding: _step_scale removes it,
+            # as np.std(changes - drift, ddof=1) did when every k is 1
+            sigma.append(_step_scale(np.diff(values) - drift[-1] * k, k))
         self.drift_ = np.array(drift)
         self.sigma_ = np.array(sigma)
 
