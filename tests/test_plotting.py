@@ -376,3 +376,74 @@ def test_plot_equity_of_a_non_series_names_the_expected_type(bad):
     # regression: plot_equity(None) failed with "object of type 'NoneType' has no len()"
     with pytest.raises(TypeError, match="`simulation_or_equity` must be a .*Simulation"):
         plotting.plot_equity(bad)
+
+
+def _yf_download(group_by: str = "column") -> pd.DataFrame:
+    """A ``yf.download(["AAPL", "MSFT"])`` frame: MultiIndex (Price, Ticker), Volume int64."""
+    from tsnode.data import load_sample
+
+    full = load_sample(["AAPL", "MSFT"], field="all").iloc[-60:]
+    pairs = [(f, t) for f in ("Close", "High", "Low", "Open", "Volume") for t in ("AAPL", "MSFT")]
+    frame = pd.DataFrame(
+        {pair: full[pair].astype("int64" if pair[0] == "Volume" else "float64") for pair in pairs}
+    )
+    frame.columns = frame.columns.set_names(["Price", "Ticker"])
+    frame.index = pd.DatetimeIndex(full.index.to_numpy(), name="Date")
+    if group_by == "ticker":  # Ticker x Price, Open..Volume, tickers in no set order
+        order = [
+            (t, f) for t in ("MSFT", "AAPL") for f in ("Open", "High", "Low", "Close", "Volume")
+        ]
+        frame = frame.swaplevel(axis=1)[order]
+    return frame
+
+
+@pytest.mark.parametrize("group_by", ["column", "ticker"])
+def test_plot_forecast_draws_the_history_of_a_yf_download_frame(group_by):
+    # regression: MultiIndex history columns were not found ("`history` has no column")
+    from tsnode import NaiveForecaster
+
+    prices = _yf_download(group_by)
+    before = prices.copy()
+    q = NaiveForecaster().fit(prices).predict_quantiles(5)
+    fig = plotting.plot_forecast(prices, q, n_history=30)
+    for ax, ticker in zip(fig.axes, ["AAPL", "MSFT"], strict=True):
+        assert ax.get_title() == ticker
+        assert [line.get_label() for line in ax.lines] == ["history", "median"]
+        close = prices.xs("Close", axis=1, level="Price")[ticker]
+        np.testing.assert_array_equal(ax.lines[0].get_ydata(), close.iloc[-30:])
+    pd.testing.assert_frame_equal(prices, before)
+    # another field, as fit(target=...) takes it
+    q_open = NaiveForecaster(target="Open").fit(prices).predict_quantiles(5)
+    fig = plotting.plot_forecast(prices, q_open, target="Open", n_history=10)
+    opens = prices.xs("Open", axis=1, level="Price")["MSFT"]
+    np.testing.assert_array_equal(fig.axes[1].lines[0].get_ydata(), opens.iloc[-10:])
+
+
+def test_plot_forecast_draws_the_history_of_a_ticker_history_frame():
+    # regression: Ticker.history's flat OHLCV frame: the forecaster's series "y" was not found
+    from tsnode import NaiveForecaster
+
+    one = _yf_download().xs("AAPL", axis=1, level="Ticker")
+    prices = one[["Open", "High", "Low", "Close", "Volume"]].assign(
+        Dividends=0.0, **{"Stock Splits": 0.0}
+    )
+    prices.index = prices.index.tz_localize("America/New_York")
+    before = prices.copy()
+    q = NaiveForecaster().fit(prices).predict_quantiles(3)
+    assert list(pd.unique(q.columns.get_level_values(0))) == ["y"]
+    fig = plotting.plot_forecast(prices, q, n_history=20)
+    assert [line.get_label() for line in fig.axes[0].lines] == ["history", "median"]
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_ydata(), prices["Close"].iloc[-20:])
+    pd.testing.assert_frame_equal(prices, before)
+
+
+def test_plot_forecast_target_errors_name_the_parameter(history, quantile_frame):
+    prices = _yf_download()
+    q = quantile_frame.rename(columns={"AAA": "AAPL", "BBB": "MSFT"}, level=0)
+    with pytest.raises(ValueError, match=r"`history`.*target='Adj Close' is not a price field"):
+        plotting.plot_forecast(prices, q, target="Adj Close")
+    with pytest.raises(TypeError, match="`target` must be a price field name"):
+        plotting.plot_forecast(history, quantile_frame, target=None)
+    with pytest.raises(TypeError, match="`history`.*DatetimeIndex"):
+        plotting.plot_forecast(prices.reset_index(drop=True), q)
+    assert not plt.get_fignums()

@@ -8,6 +8,8 @@ raise :class:`CLIError`, which the command line prints as one line.
 from __future__ import annotations
 
 import argparse
+import csv
+import itertools
 import os
 import re
 import warnings
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 _PRICE_NAMES = ("adj close", "adj_close", "adjclose", "close", "price", "value")
@@ -60,12 +63,17 @@ def read_price_csv(
     path : str or PathLike
         The CSV file.
     date_column : str, default "date"
-        Name of the date column (case-insensitive).
+        Name of the date column (case-insensitive). Not used for ``yf.download`` exports,
+        whose dates are the first column.
     columns : sequence of str, optional
         Price columns to use (case-insensitive). Default: the first of ``Adj Close``,
         ``Close``, ``Price``, ``Value`` present, else the only column besides the date.
+        For a ``yf.download(...).to_csv()`` file (two header rows, ``Price`` and ``Ticker``
+        in either order, then usually ``Date,,,...``): at most one price field (default
+        as above) and optionally tickers; the result has one column per ticker, sorted.
     name : str, optional
-        Name of the series (only with a single price column); default the column's name.
+        Name of the series (only with a single price column or ticker); default the
+        column's name (the ticker for yfinance exports).
     date_format : str, optional
         ``strptime`` format of the whole date column, e.g. ``"%d/%m/%Y"``. Default: ISO
         dates if they all are, else the one format (among month-first, day-first and other
@@ -76,6 +84,7 @@ def read_price_csv(
     -------
     DataFrame, shape (n_dates, n_columns)
         Float prices on a sorted ``DatetimeIndex`` named ``Date``; empty cells are NaN.
+        Columns are named ``Ticker``.
         UTC offsets in the dates (``2021-03-12 00:00:00-05:00``, as yfinance exports) are
         dropped: each row keeps its local wall-clock time, so daily rows stay on the
         trading dates written in the file, across daylight-saving changes too.
@@ -84,8 +93,8 @@ def read_price_csv(
     ------
     CLIError
         If the file is missing or unreadable, has no date column or no usable price
-        column, or contains unparsable or ambiguous dates, non-numeric prices or duplicate
-        dates.
+        column (or field), or contains unparsable or ambiguous dates, non-numeric prices or
+        duplicate dates.
     """
     import pandas as pd
 
@@ -93,6 +102,9 @@ def read_price_csv(
     file = Path(path)
     if not file.is_file():
         raise CLIError(f"{where}: no such file. Pass the path of a CSV with a date column.")
+    header = _yfinance_header(file)
+    if header is not None:
+        return _read_yfinance_csv(file, where, header, columns, name, date_format)
     try:
         raw = pd.read_csv(file, dtype=str, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as err:
@@ -133,29 +145,53 @@ def read_price_csv(
     if len(raw) == 0:
         raise CLIError(f"{where}: the file has a header but no rows.")
 
-    text_dates = raw[date_col]
-    dates = _parse_dates(text_dates, where, str(date_col), date_format)
+    dates = _unique_dates(raw[date_col], where, str(date_col), date_format, first_line=2)
+    data = {}
+    for col in chosen:
+        values = _prices(raw[col], where, f"column {str(col)!r}", first_line=2)
+        if values is None:
+            raise CLIError(f"{where}: column {str(col)!r} has no prices.")
+        data[str(col)] = values
+    return _price_frame(data, dates, name)
+
+
+def _unique_dates(
+    text: pd.Series, where: str, column: str, date_format: str | None, *, first_line: int
+) -> pd.Series:
+    """The parsed dates of a CSV date column, or a CLIError for a date that repeats."""
+    dates = _parse_dates(text, where, column, date_format, first_line)
     duplicated = dates.duplicated()
     if duplicated.any():
         row = int(duplicated.to_numpy().argmax())
         raise CLIError(
-            f"{where}: the date {text_dates.iloc[row]!r} appears more than once (line "
-            f"{row + 2}); keep one row per date."
+            f"{where}: the date {text.iloc[row]!r} appears more than once (line "
+            f"{row + first_line}); keep one row per date."
         )
-    data = {}
-    for col in chosen:
-        values = pd.to_numeric(raw[col].str.strip(), errors="coerce")
-        bad = raw[col].notna() & raw[col].str.strip().ne("") & values.isna()
-        if bad.any():
-            row = int(bad.to_numpy().argmax())
-            raise CLIError(
-                f"{where}: column {str(col)!r} has a non-numeric price {raw[col].iloc[row]!r} "
-                f"on line {row + 2}; prices must be plain numbers (leave a cell empty if "
-                "the price is missing)."
-            )
-        if values.notna().sum() == 0:
-            raise CLIError(f"{where}: column {str(col)!r} has no prices.")
-        data[str(col)] = values.to_numpy(dtype="float64")
+    return dates
+
+
+def _prices(cells: pd.Series, where: str, what: str, *, first_line: int) -> np.ndarray | None:
+    """The float prices of a CSV column (None if it has none); a CLIError for text."""
+    import pandas as pd
+
+    values = pd.to_numeric(cells.str.strip(), errors="coerce")
+    bad = cells.notna() & cells.str.strip().ne("") & values.isna()
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise CLIError(
+            f"{where}: {what} has a non-numeric price {cells.iloc[row]!r} "
+            f"on line {row + first_line}; prices must be plain numbers (leave a cell empty if "
+            "the price is missing)."
+        )
+    if values.notna().sum() == 0:
+        return None
+    return values.to_numpy(dtype="float64")
+
+
+def _price_frame(data: dict[str, np.ndarray], dates: pd.Series, name: str | None) -> pd.DataFrame:
+    """The sorted price frame of :func:`read_price_csv` (``--name`` renames one column)."""
+    import pandas as pd
+
     frame = pd.DataFrame(data, index=pd.DatetimeIndex(dates, name="Date"))
     if name is not None:
         if frame.shape[1] != 1:
@@ -163,6 +199,123 @@ def read_price_csv(
         frame.columns = [name]
     frame.columns.name = "Ticker"
     return frame.sort_index()
+
+
+def _yfinance_header(file: Path) -> tuple[list[list[str]], int, str] | None:
+    """Label rows, header length and date label of a ``yf.download(...).to_csv()`` file.
+
+    Such a file starts with the column levels, ``Price,Close,High,...`` then
+    ``Ticker,AAPL,AAPL,...`` (swapped with ``group_by="ticker"``), usually followed by the
+    index-name row ``Date,,,...``. None for any other file (or one that cannot be read
+    here: the ordinary reader reports that).
+    """
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as stream:
+            rows = [
+                [cell.strip() for cell in row] for row in itertools.islice(csv.reader(stream), 3)
+            ]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if len(rows) < 2 or not rows[0] or not rows[1]:
+        return None
+    if (rows[0][0].lower(), rows[1][0].lower()) not in {("price", "ticker"), ("ticker", "price")}:
+        return None
+    name_row = len(rows) == 3 and re.fullmatch(r"[A-Za-z_ ]+", rows[2][0] if rows[2] else "")
+    if name_row and not any(rows[2][1:]):
+        return rows[:2], 3, rows[2][0]
+    return rows[:2], 2, "Date"
+
+
+def _read_yfinance_csv(
+    file: Path,
+    where: str,
+    header: tuple[list[list[str]], int, str],
+    columns: Sequence[str] | None,
+    name: str | None,
+    date_format: str | None,
+) -> pd.DataFrame:
+    """Read a ``yf.download(...).to_csv()`` file (see :func:`read_price_csv`)."""
+    import pandas as pd
+
+    levels, n_header, date_label = header
+    try:
+        raw = pd.read_csv(file, header=None, skiprows=n_header, dtype=str, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise CLIError(f"{where}: the file has a header but no rows.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
+        raise CLIError(f"{where}: not a readable CSV file ({_one_line(err)}).") from err
+    width = raw.shape[1]
+    if len(levels[0]) != width or len(levels[1]) != width:
+        raise CLIError(
+            f"{where}: the header rows have {len(levels[0])} and {len(levels[1])} cells but the "
+            f"rows {width}; write the yfinance frame again with .to_csv()."
+        )
+    price_row = 0 if levels[0][0].lower() == "price" else 1
+    fields, tickers = levels[price_row][1:], levels[1 - price_row][1:]
+    field_of: dict[str, str] = {}
+    ticker_of: dict[str, str] = {}
+    for f, ticker in zip(fields, tickers, strict=True):
+        field_of.setdefault(f.lower(), f)
+        if ticker:
+            ticker_of.setdefault(ticker.lower(), ticker)
+    field, picked = None, []
+    for wanted in columns or ():
+        key = wanted.strip().lower()
+        if key in field_of and field not in (None, field_of[key]):
+            raise CLIError(
+                f"{where}: --column names two price fields, {field!r} and {field_of[key]!r}; a "
+                "yfinance export gives one column per ticker, so name one field, e.g. "
+                "--column Close (add tickers to pick some: --column Close,AAPL)."
+            )
+        if key in field_of:
+            field = field_of[key]
+        elif key in ticker_of:
+            picked.append(ticker_of[key])
+        else:
+            raise CLIError(
+                f"{where}: no price field or ticker {wanted!r} in this yfinance export (fields: "
+                f"{list(field_of.values())}, tickers: {list(ticker_of.values())}). Pass "
+                "one of them with --column, e.g. --column Close."
+            )
+    if field is None:
+        preferred = [field_of[n] for n in _PRICE_NAMES if n in field_of]
+        if not fields:
+            raise CLIError(f"{where}: there is no price column besides the dates.")
+        if not preferred:
+            raise CLIError(
+                f"{where}: cannot tell which price field to use (fields: "
+                f"{list(field_of.values())}). Name it with --column, e.g. --column {fields[0]}"
+            )
+        field = preferred[0]
+    positions = {}
+    for position, (f, ticker) in enumerate(zip(fields, tickers, strict=True), start=1):
+        if f != field or (picked and ticker not in picked):
+            continue
+        if not ticker or ticker in positions:
+            what = "an empty ticker" if not ticker else f"the ticker {ticker!r} twice"
+            raise CLIError(f"{where}: the {field!r} columns have {what}; fix the header.")
+        positions[ticker] = position
+    if not positions:
+        raise CLIError(
+            f"{where}: no {field!r} column of the tickers {picked}; --column picks tickers "
+            f"among {list(ticker_of.values())}."
+        )
+
+    first_line = n_header + 1
+    dates = _unique_dates(raw[0], where, date_label, date_format, first_line=first_line)
+    data = {}
+    for ticker in sorted(positions):  # sorted, as fitting the yfinance frame itself gives
+        what = f"the {field!r} column of {ticker!r}"
+        values = _prices(raw[positions[ticker]], where, what, first_line=first_line)
+        if values is None:
+            others = [t for t in positions if t != ticker]
+            hint = f"; pick the others with --column, e.g. --column {field},{others[0]}"
+            raise CLIError(
+                f"{where}: ticker {ticker!r} has no {field!r} prices (yfinance writes empty "
+                f"columns for a ticker whose download failed){hint if others else ''}."
+            )
+        data[ticker] = values
+    return _price_frame(data, dates, name)
 
 
 def _guessed_formats(sample: list[str]) -> list[str]:
@@ -182,12 +335,17 @@ def _guessed_formats(sample: list[str]) -> list[str]:
 
 
 def _parse_dates(
-    text: pd.Series, where: str, column: str, date_format: str | None = None
+    text: pd.Series,
+    where: str,
+    column: str,
+    date_format: str | None = None,
+    first_line: int = 2,
 ) -> pd.Series:
     """Parse a CSV date column with ONE format for all rows (see :func:`read_price_csv`).
 
     Raises :class:`CLIError` for rows the format cannot read and for columns that read
-    equally well month-first and day-first (e.g. ``02/01/2020`` with all days <= 12).
+    equally well month-first and day-first (e.g. ``02/01/2020`` with all days <= 12);
+    messages name the file line, ``first_line`` being the line of the first row.
     """
     import pandas as pd
 
@@ -250,9 +408,9 @@ def _parse_dates(
     if bad.any():
         row = int(bad.to_numpy().argmax())
         if not present.iloc[row]:
-            raise CLIError(f"{where}: line {row + 2} has no date in column {column!r}.")
+            raise CLIError(f"{where}: line {row + first_line} has no date in column {column!r}.")
         raise CLIError(
-            f"{where}: line {row + 2} has an invalid date {original.iloc[row]!r} in column "
+            f"{where}: line {row + first_line} has an invalid date {original.iloc[row]!r} in column "
             f"{column!r} ({hint}); ISO dates such as 2024-01-31 always work."
         )
     return dates

@@ -78,10 +78,15 @@ def _add_common(parser: argparse.ArgumentParser, *, default_lookback: int) -> No
         help=f"use only the last ROWS rows (0 = all; default {default_lookback})",
     )
     source.add_argument(
-        "--column", help="CSV price column(s), comma-separated (default: close/price column)"
+        "--column",
+        help="CSV price column(s), comma-separated (default: close/price column); for a "
+        "yf.download export (Price/Ticker header rows): one price field and optionally "
+        "tickers, e.g. Close or Close,AAPL",
     )
     source.add_argument(
-        "--date-column", default="date", help="CSV date column (default: date, any case)"
+        "--date-column",
+        default="date",
+        help="CSV date column (default: date, any case; yf.download exports: the first column)",
     )
     source.add_argument(
         "--date-format",

@@ -13,7 +13,8 @@ Examples
 
 Prices come from exactly one source: ``--ticker`` (Yahoo Finance through tsnode's local
 cache, see :func:`tsnode.data.load_prices`), ``--csv`` (a ``date`` column plus a price
-column) or ``--sample`` (real prices shipped with tsnode, no network needed).
+column, or a ``yf.download(...).to_csv()`` / ``Ticker.history().to_csv()`` export) or
+``--sample`` (real prices shipped with tsnode, no network needed).
 
 ``--quick`` (or the environment variable ``TSNODE_QUICK=1``) selects a tiny model and
 training budget that runs in seconds: for smoke tests, not for forecasts you act on.
@@ -203,6 +204,35 @@ def _use_agg() -> None:
     matplotlib.use("Agg")
 
 
+def _has_times(*indexes: pd.DatetimeIndex) -> bool:
+    """Whether any timestamp of ``indexes`` is not at midnight (its own wall clock)."""
+    return any(bool((index != index.normalize()).any()) for index in indexes)
+
+
+def _stamps(index: pd.DatetimeIndex, with_time: bool) -> list[str]:
+    """``index`` as text: ``2024-03-12``, or with ``with_time`` ``2024-03-12 10:30:00``
+    followed by the UTC offset of tz-aware timestamps (``...-04:00``), as pandas writes it."""
+    if not with_time:
+        return list(index.strftime("%Y-%m-%d"))
+    return [stamp.isoformat(sep=" ") for stamp in index]
+
+
+def _step_word(index: pd.DatetimeIndex, calendar: str | None, n: int) -> str:
+    """``"sessions"`` when the forecast follows an exchange calendar, else ``"steps"``.
+
+    Forecasters step through exchange sessions only for data spaced a day or more apart;
+    intraday data and ``--calendar none`` continue the observed spacing.
+    """
+    import pandas as pd
+
+    wall = index.tz_localize(None) if index.tz is not None else index
+    gaps = wall[1:] - wall[:-1]
+    gaps = gaps[gaps > pd.Timedelta(0)]
+    daily = len(gaps) == 0 or gaps.median() >= pd.Timedelta(days=1)
+    word = "session" if calendar is not None and daily else "step"
+    return word if n == 1 else word + "s"
+
+
 # ----------------------------------------------------------------------------- commands
 
 
@@ -228,52 +258,55 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     frame, source = _load_data(args)
     if args.plot:
         _use_agg()
+    calendar = None if args.calendar.strip().lower() in {"", "none"} else args.calendar
     forecaster = make_forecaster(
         args.model,
         quick=quick,
         epochs=args.epochs,
         seed=args.seed,
         progress=_show_progress(args),
-        calendar=None if args.calendar.strip().lower() in {"", "none"} else args.calendar,
+        calendar=calendar,
         device=args.device,
         members=args.members,
         restarts=args.restarts,
     )
     names = ", ".join(str(c) for c in frame.columns)
+    with_time = _has_times(frame.index)  # intraday history: show times everywhere
+    first, last = _stamps(frame.index[[0, -1]], with_time)
     _say(
         args,
         f"Fitting {type(forecaster).__name__} on {len(frame)} rows of {names} from {source} "
-        f"({frame.index[0].date()} to {frame.index[-1].date()})"
-        + (" [quick settings]" if quick else "")
-        + "...",
+        f"({first} to {last})" + (" [quick settings]" if quick else "") + "...",
     )
     forecaster.fit(frame)
     levels = _levels(args.coverage)
     quantiles = forecaster.predict_quantiles(args.horizon, quantiles=levels)
+    with_time = with_time or _has_times(quantiles.index)
+    steps = f"{len(quantiles)} {_step_word(frame.index, calendar, len(quantiles))}"
 
     bounds = ["lower", "median", "upper"]
     table = pd.concat(
         {s: quantiles[s].set_axis(bounds, axis=1) for s in forecaster.columns_},
         names=["series", "date"],
     ).reset_index()[["date", "series", *bounds]]
+    table["date"] = _stamps(pd.DatetimeIndex(table["date"]), with_time)
     pct = f"{100 * args.coverage:g}%"
     for series in forecaster.columns_:
         observed = frame[series].dropna()
+        (when,) = _stamps(observed.index[-1:], with_time)
         print(
-            f"\n{series}: last price {observed.iloc[-1]:.2f} on {observed.index[-1].date()}; "
-            f"median forecast and {pct} interval for the next {len(quantiles)} sessions"
+            f"\n{series}: last price {observed.iloc[-1]:.2f} on {when}; "
+            f"median forecast and {pct} interval for the next {steps}"
         )
         shown = table.loc[table["series"] == series, ["date", "lower", "median", "upper"]]
-        shown = shown.assign(date=pd.DatetimeIndex(shown["date"]).strftime("%Y-%m-%d"))
         print(shown.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     if args.output:
-        out = table.assign(date=pd.DatetimeIndex(table["date"]).strftime("%Y-%m-%d"))
-        _write_csv(out.assign(coverage=args.coverage), args.output, index=False)
+        _write_csv(table.assign(coverage=args.coverage), args.output, index=False)
         _say(args, f"\nWrote the forecast table to {args.output}")
     if args.plot:
         from tsnode.plotting import plot_forecast
 
-        title = f"{type(forecaster).__name__}: {pct} interval, {len(quantiles)} sessions ahead"
+        title = f"{type(forecaster).__name__}: {pct} interval, {steps} ahead"
         _save_figure(plot_forecast(frame, quantiles, title=title), args.plot)
         _say(args, f"Wrote the fan chart to {args.plot}")
     return 0
@@ -404,7 +437,11 @@ def build_parser() -> argparse.ArgumentParser:
         "budget on a laptop CPU (--quick: seconds).",
     )
     forecast.add_argument(
-        "--horizon", type=_positive_int, default=20, help="sessions to forecast (default 20)"
+        "--horizon",
+        type=_positive_int,
+        default=20,
+        help="sessions to forecast (steps of the observed spacing for intraday data or "
+        "--calendar none; default 20)",
     )
     forecast.add_argument(
         "--model", choices=MODELS, default="tsnode", help="forecaster (default tsnode)"

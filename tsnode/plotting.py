@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from tsnode._plot_inputs import _history_columns, _history_frame
 from tsnode.metrics import coverage, pit_values
 from tsnode.trading import _quantile_columns
 
@@ -209,34 +210,6 @@ def _fan_layers(
     return values, bands, int(median[0]) if median.size else None
 
 
-def _history_columns(history: pd.DataFrame, names: Sequence[Any]) -> list[Any]:
-    """The column of ``history`` of each forecast series, matched by ``str`` name.
-
-    Forecasters name their series ``str(column)``, so the history column ``0`` is the
-    forecast series ``"0"``.
-    """
-    by_label: dict[str, list[Any]] = {}
-    for column in history.columns:
-        by_label.setdefault(str(column), []).append(column)
-    missing = [name for name in names if str(name) not in by_label]
-    if missing:
-        raise ValueError(
-            f"`history` has no column for the forecast series {missing!r} (matched by their "
-            f"str() name); its columns are {list(history.columns)!r}. Pass the history the "
-            "forecaster was fitted on, one column per series (a Series for one series)."
-        )
-    columns = []
-    for name in names:
-        found = by_label[str(name)]
-        if len(found) > 1:
-            raise ValueError(
-                f"`history` has several columns {found!r} named {str(name)!r} once converted "
-                f"to str, so the forecast series {name!r} is ambiguous; rename or drop one."
-            )
-        columns.append(found[0])
-    return columns
-
-
 def plot_forecast(
     history: pd.DataFrame | pd.Series,
     quantiles: pd.DataFrame,
@@ -244,14 +217,18 @@ def plot_forecast(
     ax: Axes | Sequence[Axes] | None = None,
     title: str | None = None,
     n_history: int = 250,
+    target: str = "Close",
 ) -> Figure:
     """Fan chart: the recent history and nested forecast bands, one Axes per series.
 
     Parameters
     ----------
     history : DataFrame or Series
-        Observed prices, DatetimeIndex, one column per forecast series (a Series for one),
-        matched by ``str`` name as forecasters name them (column ``0`` is series ``"0"``).
+        Observed prices, DatetimeIndex: any data ``fit`` accepts. A wide frame has one
+        column per forecast series (a Series for one), matched by ``str`` name as
+        forecasters name them (column ``0`` is series ``"0"``). A ``yf.download`` frame
+        (MultiIndex columns) or a flat OHLCV frame (``Ticker.history``, series ``"y"``) is
+        converted as ``fit`` does, taking the ``target`` field.
     quantiles : DataFrame
         Forecast quantiles with MultiIndex columns ``(series, quantile)``, as returned by
         ``forecaster.predict_quantiles(...)``; quantile levels are floats (0.1, 0.5, ...).
@@ -267,15 +244,15 @@ def plot_forecast(
         Figure title (default: the series names as Axes titles only).
     n_history : int, default 250
         Number of most recent observations of each series to show.
+    target : str, default "Close"
+        Price field drawn from a yfinance-style ``history`` (the forecaster's ``target``);
+        ignored for Series and wide frames.
 
     Returns
     -------
     Figure
     """
-    if isinstance(history, pd.Series):
-        history = history.to_frame(name=history.name if history.name is not None else "y")
-    if not isinstance(history, pd.DataFrame):
-        raise TypeError(f"`history` must be a DataFrame or Series, got {type(history).__name__}.")
+    history = _history_frame(history, target)
     if not isinstance(quantiles, pd.DataFrame) or not isinstance(quantiles.columns, pd.MultiIndex):
         raise TypeError(
             "`quantiles` must be a DataFrame with MultiIndex columns (series, quantile), as "

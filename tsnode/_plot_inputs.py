@@ -1,0 +1,88 @@
+"""Inputs of :func:`tsnode.plotting.plot_forecast` (private): the history to draw.
+
+Forecasters convert what ``fit`` receives with :func:`tsnode._validation.to_wide_frame` and
+name their series ``str(column)``; the fan chart finds the history of each forecast series the
+same way. This module never imports torch or matplotlib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from tsnode._validation import _is_ohlcv, to_wide_frame
+
+
+def _history_frame(history: Any, target: Any) -> pd.DataFrame:
+    """``history`` as a frame with one column per series, named as forecasters name them.
+
+    Parameters
+    ----------
+    history : DataFrame or Series
+        A Series (named ``history.name``, or ``"y"``), a wide frame (returned as is), or a
+        yfinance frame that ``fit`` accepts: ``yf.download`` MultiIndex columns (either level
+        order; one column per ticker) or flat single-ticker OHLCV columns (one column ``"y"``).
+    target : str
+        Price field taken from yfinance frames (ignored otherwise, but checked to be a str).
+
+    Returns
+    -------
+    DataFrame
+        The input itself for a wide frame, else a new frame; ``history`` is never modified.
+
+    Raises
+    ------
+    TypeError
+        ``history`` is not a Series/DataFrame, ``target`` is not a str, or a yfinance frame
+        has no DatetimeIndex or non-numeric prices.
+    ValueError
+        A yfinance frame without the ``target`` field, or that ``fit`` refuses otherwise.
+    """
+    if not isinstance(target, str):
+        raise TypeError(
+            f"`target` must be a price field name (str), got {target!r} of type "
+            f"{type(target).__name__}; pass the forecaster's target, e.g. target='Close'."
+        )
+    if isinstance(history, pd.Series):
+        return history.to_frame(name=history.name if history.name is not None else "y")
+    if not isinstance(history, pd.DataFrame):
+        raise TypeError(f"`history` must be a DataFrame or Series, got {type(history).__name__}.")
+    if not (isinstance(history.columns, pd.MultiIndex) or _is_ohlcv(history.columns)):
+        return history
+    try:  # a yfinance layout: the target field, exactly as the forecaster saw it
+        return to_wide_frame(history, target=target, allow_unobserved=True, stacklevel=4)
+    except (TypeError, ValueError) as err:
+        raise type(err)(
+            f"`history` (a yfinance-style frame, converted as forecaster.fit does): {err}"
+        ) from err
+
+
+def _history_columns(history: pd.DataFrame, names: Sequence[Any]) -> list[Any]:
+    """The column of ``history`` of each forecast series, matched by ``str`` name.
+
+    Forecasters name their series ``str(column)``, so the history column ``0`` is the
+    forecast series ``"0"``.
+    """
+    by_label: dict[str, list[Any]] = {}
+    for column in history.columns:
+        by_label.setdefault(str(column), []).append(column)
+    missing = [name for name in names if str(name) not in by_label]
+    if missing:
+        raise ValueError(
+            f"`history` has no column for the forecast series {missing!r} (matched by their "
+            f"str() name); its columns are {list(history.columns)!r}. Pass the history the "
+            "forecaster was fitted on, one column per series (a Series for one series), or "
+            "the yfinance frame it was fitted on with the same `target`."
+        )
+    columns = []
+    for name in names:
+        found = by_label[str(name)]
+        if len(found) > 1:
+            raise ValueError(
+                f"`history` has several columns {found!r} named {str(name)!r} once converted "
+                f"to str, so the forecast series {name!r} is ambiguous; rename or drop one."
+            )
+        columns.append(found[0])
+    return columns
