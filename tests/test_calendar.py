@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import warnings
 
 import exchange_calendars as xcals
@@ -240,3 +241,51 @@ def test_no_warning_for_daily_data():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         future_index(observed[-1], 3, observed_index=observed)
+
+
+# ---------------------------------------------------------------------------- bad inputs
+@pytest.mark.parametrize("bad", [None, 5, 5.0, np.int64(5), np.float64(1.7e18), True, [2024, 1, 5]])
+def test_last_timestamp_must_be_datetime_like(bad):
+    # Numbers used to become 1970 timestamps silently; None an AttributeError.
+    with pytest.raises(TypeError, match=r"last_timestamp must be a timestamp .* got .* of type"):
+        future_index(bad, 3)
+
+
+@pytest.mark.parametrize("missing", [pd.NaT, np.datetime64("NaT"), "NaT"])
+def test_missing_last_timestamp(missing):
+    with pytest.raises(ValueError, match="last_timestamp is missing"):
+        future_index(missing, 3)
+
+
+def test_unparseable_last_timestamp():
+    with pytest.raises(
+        ValueError, match=r"last_timestamp='notadate' is not a date pandas can read"
+    ):
+        future_index("notadate", 3)
+
+
+@pytest.mark.parametrize(
+    "last", ["2024-01-05", datetime.date(2024, 1, 5), np.datetime64("2024-01-05")]
+)
+def test_datetime_like_last_timestamp_accepted(last):
+    assert _dates(future_index(last, 2)) == ["2024-01-08", "2024-01-09"]
+
+
+@pytest.mark.parametrize("bad", [[1, 2], np.array([1, 2]), pd.Index([1, 2]), "2024-01-01"])
+def test_observed_index_must_be_a_datetimeindex(bad):
+    with pytest.raises(TypeError, match="observed_index must be a pandas DatetimeIndex"):
+        future_index(pd.Timestamp("2024-01-05"), 3, observed_index=bad)
+
+
+@pytest.mark.parametrize("calendar", [None, "XNYS"])
+def test_decreasing_observed_index_says_sort_it(calendar):
+    observed = pd.bdate_range("2024-01-02", periods=5)[::-1]
+    # Used to say "needs at least two distinct timestamps".
+    with pytest.raises(ValueError, match=r"observed_index must be sorted in increasing order"):
+        future_index(observed[0], 3, calendar=calendar, observed_index=observed)
+
+
+def test_observed_index_with_nat():
+    observed = pd.DatetimeIndex(["2024-01-02", None, "2024-01-04"])
+    with pytest.raises(ValueError, match=r"observed_index contains missing timestamps \(NaT\)"):
+        future_index(pd.Timestamp("2024-01-04"), 3, calendar=None, observed_index=observed)

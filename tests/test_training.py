@@ -53,7 +53,7 @@ def test_nan_loss_recovers_then_raises_clear_error():
 
     def bad_batch():
         b = _batch()
-        b.target_values[:] = float("nan")
+        b.target_values = torch.full_like(b.target_values, float("nan"))  # targets only
         return b
 
     config = TrainingConfig(epochs=2, steps_per_epoch=2, progress=False, max_nan_retries=2)

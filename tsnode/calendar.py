@@ -9,6 +9,7 @@ continue the median spacing of the observed timestamps.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import functools
 import numbers
@@ -103,6 +104,43 @@ def get_calendar(
         ) from error
 
 
+def _check_last_timestamp(value: Any) -> pd.Timestamp:
+    """``value`` as a Timestamp; TypeError for non-dates (numbers are not epoch offsets here)."""
+    if not isinstance(value, (datetime.date, np.datetime64, str)):  # pd.NaT is a datetime
+        raise TypeError(
+            f"last_timestamp must be a timestamp (pandas Timestamp, datetime, numpy datetime64 "
+            f"or a date string such as '2024-01-05'), got {value!r} of type "
+            f"{type(value).__name__}; numbers are refused, not read as nanoseconds since 1970. "
+            "Pass e.g. series.index[-1]."
+        )
+    try:
+        last = pd.Timestamp(value)
+    except (ValueError, OverflowError) as error:
+        raise ValueError(
+            f"last_timestamp={value!r} is not a date pandas can read ({error}); pass a "
+            "Timestamp or an ISO date string such as '2024-01-05'."
+        ) from error
+    if last is pd.NaT:
+        raise ValueError(
+            f"last_timestamp is missing (got {value!r}): pass the last observed timestamp, "
+            "e.g. series.last_valid_index() of a series that has at least one value."
+        )
+    return last
+
+
+def _check_observed_index(observed_index: Any) -> None:
+    """TypeError unless ``observed_index`` is None or a DatetimeIndex; ValueError for NaT."""
+    if observed_index is None:
+        return
+    if not isinstance(observed_index, pd.DatetimeIndex):
+        raise TypeError(
+            f"observed_index must be a pandas DatetimeIndex (the observed timestamps) or None, "
+            f"got {type(observed_index).__name__}; convert with pd.DatetimeIndex(...)."
+        )
+    if observed_index.hasnans:
+        raise ValueError("observed_index contains missing timestamps (NaT); drop them.")
+
+
 def _wall(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
     """Wall-clock (tz-naive local) times, so that daily steps survive DST changes."""
     return index.tz_localize(None) if index.tz is not None else index
@@ -120,6 +158,11 @@ def _observed_step(
         raise ValueError(
             "calendar=None continues the observed spacing and needs observed_index (the fitted "
             "timestamps); pass observed_index=... or a calendar name such as 'XNYS'."
+        )
+    if not observed_index.is_monotonic_increasing:
+        raise ValueError(
+            "observed_index must be sorted in increasing order (oldest first) to infer the "
+            "spacing of future timestamps; pass observed_index.sort_values()."
         )
     wall = observed_index if elapsed else _wall(observed_index)
     diffs = np.diff(np.asarray(wall.asi8, dtype=np.int64))
@@ -193,7 +236,8 @@ def future_index(
     Parameters
     ----------
     last_timestamp : Timestamp
-        Last observed timestamp (tz-naive or tz-aware).
+        Last observed timestamp (tz-naive or tz-aware); a datetime, numpy datetime64 or date
+        string is converted. Numbers are refused (not read as nanoseconds since 1970).
     horizon : int or DatetimeIndex
         A positive int: the number of future steps. A DatetimeIndex: explicit future timestamps,
         validated (non-empty, sorted, unique, strictly after ``last_timestamp``, same tz-awareness
@@ -221,12 +265,17 @@ def future_index(
     Raises
     ------
     TypeError
-        ``horizon`` is not an int or DatetimeIndex (bool, float, str and lists are rejected).
+        ``horizon`` is not an int or DatetimeIndex (bool, float, str and lists are rejected),
+        ``last_timestamp`` is not datetime-like (None or a number), or ``observed_index`` is not
+        a DatetimeIndex.
     ValueError
-        Non-positive ``horizon``, an invalid DatetimeIndex horizon, an unknown calendar name, or
-        ``calendar=None`` without ``observed_index``.
+        Non-positive ``horizon``, an invalid DatetimeIndex horizon, an unknown calendar name,
+        ``calendar=None`` without ``observed_index``, a missing (NaT) or unparseable
+        ``last_timestamp``, or an ``observed_index`` with NaT or, where its spacing is used,
+        not sorted increasingly.
     """
-    last = pd.Timestamp(last_timestamp)
+    last = _check_last_timestamp(last_timestamp)
+    _check_observed_index(observed_index)
     name = observed_index.name if observed_index is not None else None
     if isinstance(horizon, pd.DatetimeIndex):
         out = _check_horizon_index(horizon, last)

@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from tsnode.nn import _checks
+from tsnode.nn._checks import check_fixed_steps, check_size, check_tensor
 from tsnode.nn._scan import euler_gru_scan
 
 __all__ = ["ODERNNEncoder", "fixed_step"]
@@ -185,13 +187,18 @@ class ODERNNEncoder(nn.Module):
             raise ValueError(
                 f"encoder method={method!r} is not supported; expected one of {_FIXED_METHODS}."
             )
-        if int(n_substeps) < 1:
-            raise ValueError(f"n_substeps must be a positive int, got {n_substeps!r}.")
-        self.input_dim = int(input_dim)
-        self.latent_dim = int(latent_dim)
-        self.hidden_dim = int(hidden_dim)
+        self.input_dim = check_size("input_dim", input_dim)
+        self.latent_dim = check_size("latent_dim", latent_dim)
+        self.hidden_dim = hidden_dim = check_size("hidden_dim", hidden_dim)
+        ode_units = check_size("ode_units", ode_units)
         self.method = method
-        self.n_substeps = int(n_substeps)
+        self.n_substeps = check_size("n_substeps", n_substeps)
+        if self.n_substeps > _checks.MAX_FIXED_STEPS:
+            raise ValueError(
+                f"n_substeps={n_substeps} is more steps per gap than the "
+                f"{_checks.MAX_FIXED_STEPS:,} allowed per integration; a few (1-4) are enough, "
+                "e.g. n_substeps=2."
+            )
         if not max_step > 0:
             raise ValueError(f"max_step must be positive, got {max_step!r}.")
         self.max_step = float(max_step)
@@ -199,7 +206,7 @@ class ODERNNEncoder(nn.Module):
         self.field = nn.Sequential(
             nn.Linear(hidden_dim, ode_units), nn.Tanh(), nn.Linear(ode_units, hidden_dim)
         )
-        self.gru = nn.GRUCell(2 * input_dim + (2 if self.gap_input else 0), hidden_dim)
+        self.gru = nn.GRUCell(2 * self.input_dim + (2 if self.gap_input else 0), hidden_dim)
         self.to_posterior = nn.Sequential(
             nn.Linear(hidden_dim, hidden_dim), nn.Tanh(), nn.Linear(hidden_dim, 2 * latent_dim)
         )
@@ -223,14 +230,17 @@ class ODERNNEncoder(nn.Module):
         Parameters
         ----------
         times : Tensor, shape (T,) or (B, T)
-            Observation times, non-decreasing along T: the union grid shared by the batch, or
-            one row per series (pad the end by repeating the last time, with mask 0).
+            Finite observation times, non-decreasing along T: the union grid shared by the
+            batch, or one row per series (pad the end by repeating the last time, with mask 0).
+            Any dtype; gaps are computed in the finer of its and ``values``' dtype.
         values : Tensor, shape (B, T, D)
-            Observed values; entries where ``mask == 0`` are ignored (they may be NaN).
+            Observed values, in the dtype of the encoder's weights; entries where ``mask == 0``
+            are ignored (they may be NaN), the others must be finite.
         mask : Tensor, shape (B, T, D)
             1 where observed, 0 where missing.
         t0 : float or Tensor of shape () or (B,), optional
-            Reference time of ``z0``; default ``times.min()``.
+            Finite reference time of ``z0``; default ``times.min()``. The state is carried from
+            each series' first observation to ``t0`` in steps of at most ``max_step``.
 
         Returns
         -------
@@ -240,10 +250,18 @@ class ODERNNEncoder(nn.Module):
 
         Raises
         ------
+        TypeError
+            If ``times``, ``values`` or ``mask`` is not a tensor, or ``values`` is not of the
+            weights' floating dtype.
         ValueError
             On an empty batch, a feature count other than ``input_dim``, times of the wrong
-            shape or not sorted, or a ``t0`` of the wrong shape.
+            shape or not sorted, NaN/inf in ``times``, ``t0`` or an observed value, a ``t0`` of
+            the wrong shape, or a carry to ``t0`` of more than
+            :data:`tsnode.nn._checks.MAX_FIXED_STEPS` steps (a mis-scaled time axis).
         """
+        times = check_tensor("times", times)
+        values = check_tensor("values", values, floating=True)
+        mask = check_tensor("mask", mask)
         if values.dim() != 3 or mask.shape != values.shape:
             raise ValueError(
                 f"values and mask must both have shape (batch, time, features); got values "
@@ -261,27 +279,25 @@ class ODERNNEncoder(nn.Module):
                 f"was built with input_dim={self.input_dim}; pass values of shape (batch, time, "
                 f"{self.input_dim}) or build the encoder with input_dim={n_features}."
             )
+        weights = self.gru.weight_ih.dtype
+        if values.dtype != weights:
+            raise TypeError(
+                f"values has dtype {values.dtype} but the encoder's weights are {weights}; convert "
+                f"one to the other: values.to({weights}) or encoder.to({values.dtype}) (e.g. "
+                "encoder.double() for float64)."
+            )
         if times.shape not in ((n_times,), (batch, n_times)):
             raise ValueError(
                 f"times must have shape ({n_times},) or ({batch}, {n_times}) to match values "
                 f"{tuple(values.shape)}; got {tuple(times.shape)}."
             )
-        # One cheap check (a single device sync): the scan assumes time order.
-        if n_times > 1 and bool((torch.diff(times, dim=-1) < 0).any()):
-            raise ValueError(
-                "times must be non-decreasing along the time axis (sorted, oldest first); got a "
-                "decreasing step. Sort the time points (and values/mask with them), e.g. "
-                "order = times.argsort(); times, values, mask = times[order], values[:, order], "
-                "mask[:, order]."
-            )
+        # Time arithmetic in the finer of the two dtypes (gaps are cast to values' dtype later).
+        time_dtype = torch.promote_types(times.dtype, values.dtype)
+        given_times = times = times.to(device=values.device, dtype=time_dtype)
         times = times.expand(batch, n_times)
-        mask = mask.to(values.dtype)
-        clean = torch.where(mask > 0, values, torch.zeros_like(values))
-        inputs = torch.cat([clean, mask], dim=-1)  # (B, T, 2D)
-        observed = mask.amax(dim=-1) > 0  # (B, T)
         if t0 is None:
             t0 = times.min()
-        t0 = torch.as_tensor(t0, dtype=values.dtype, device=values.device)
+        t0 = torch.as_tensor(t0, dtype=time_dtype, device=values.device)
         if t0.dim() == 0:
             t0 = t0.expand(batch)
         elif t0.shape != (batch,):
@@ -289,6 +305,41 @@ class ODERNNEncoder(nn.Module):
                 f"t0 must be a scalar or have shape ({batch},) (one reference time per series), "
                 f"got shape {tuple(t0.shape)}."
             )
+        mask = mask.to(values.dtype)
+        bad_values = ~torch.isfinite(values) & (mask > 0)
+        # All input checks share one device synchronisation: the scan assumes finite times in
+        # time order and finite observed values.
+        flags = [~torch.isfinite(times).all(), ~torch.isfinite(t0).all(), bad_values.any()]
+        decreasing = (torch.diff(times, dim=-1) < 0).any() if n_times > 1 else None
+        flags.append(torch.zeros_like(flags[-1]) if decreasing is None else decreasing)
+        bad_times, bad_t0, bad_value, unsorted = torch.stack(flags).tolist()
+        if bad_times or bad_t0:
+            name, tensor = ("times", given_times) if bad_times else ("t0", t0)
+            n_bad, size = int((~torch.isfinite(tensor)).sum()), tensor.numel()
+            raise ValueError(
+                f"{name} contains NaN or inf ({n_bad} of {size} entries); every observation time "
+                "and t0 must be finite. Drop the rows with missing times (or, for padding, repeat "
+                "a series' last time with mask 0)."
+            )
+        if bad_value:
+            where = tuple(bad_values.nonzero()[0].tolist())
+            raise ValueError(
+                f"values contains NaN or inf where mask is 1 ({int(bad_values.sum())} of "
+                f"{values.numel()} entries, the first at values{list(where)} = "
+                f"{values[where].item()}): observed values must be finite. Set the mask to 0 "
+                "where a value is missing (NaN is allowed there), e.g. mask = mask * "
+                "values.isfinite()."
+            )
+        if unsorted:
+            raise ValueError(
+                "times must be non-decreasing along the time axis (sorted, oldest first); got a "
+                "decreasing step. Sort the time points (and values/mask with them), e.g. "
+                "order = times.argsort(); times, values, mask = times[order], values[:, order], "
+                "mask[:, order]."
+            )
+        clean = torch.where(mask > 0, values, torch.zeros_like(values))
+        inputs = torch.cat([clean, mask], dim=-1)  # (B, T, 2D)
+        observed = mask.amax(dim=-1) > 0  # (B, T)
 
         # Each series steps only between its own observations: in reverse time, the gap at an
         # observation is to the series' next observation (later in time). Computed for every
@@ -299,8 +350,9 @@ class ODERNNEncoder(nn.Module):
         next_obs = torch.cat([later[:, 1:], inf[:, :1]], dim=1)  # first observation after i
         started = observed & torch.isfinite(next_obs)
         dt = torch.where(started, times - torch.where(started, next_obs, times), 0.0)
+        dt = dt.to(values.dtype)  # the gaps, computed in the times' precision
         if self.gap_input:
-            since_t0 = torch.where(observed, times - t0.unsqueeze(1), 0.0)
+            since_t0 = torch.where(observed, times - t0.unsqueeze(1), 0.0).to(values.dtype)
             inputs = torch.cat([inputs, -dt.unsqueeze(-1), since_t0.unsqueeze(-1)], dim=-1)
         first_obs = later[:, 0]
         # A series with no observation keeps the initial state (no carry to t0), so its posterior
@@ -327,7 +379,17 @@ class ODERNNEncoder(nn.Module):
         # last column to the first), so they share the scan's fused Euler path.
         gap = (t0 - t_state).unsqueeze(1)  # (B, 1)
         n_carry = torch.clamp(torch.ceil(gap.abs() / self.max_step), min=1)
-        columns = torch.arange(int(n_carry.max()), device=gap.device, dtype=gap.dtype)
+        longest, span = torch.stack([n_carry.max(), gap.abs().max()]).tolist()
+        check_fixed_steps(
+            span,
+            self.max_step / self.n_substeps,
+            what=f"Carrying the encoder state from a series' first observation to t0 "
+            f"(max_step={self.max_step:g}, n_substeps={self.n_substeps})",
+            fix="Pass a t0 near the observations, or rescale the times so that a window spans "
+            "a few units (LatentODE: a larger time_scale; TSNodeForecaster: a larger "
+            "time_scale_days), or build the encoder with a larger max_step.",
+        )
+        columns = torch.arange(int(longest), device=gap.device, dtype=gap.dtype)
         carry_dt = torch.where(columns < n_carry, gap / n_carry, torch.zeros_like(gap))
         dt = torch.cat([carry_dt.to(dt.dtype), dt], dim=1)
         inputs = torch.cat([inputs.new_zeros(batch, columns.numel(), inputs.shape[-1]), inputs], 1)

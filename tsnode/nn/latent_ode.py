@@ -27,6 +27,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from tsnode.nn._checks import (
+    check_decode_inputs,
+    check_fixed_steps,
+    check_size,
+    check_targets,
+    check_tensors,
+)
 from tsnode.nn.encoder import ODERNNEncoder
 from tsnode.nn.ode import FIXED_STEP_SOLVERS, NeuralODE, check_positive
 
@@ -116,7 +123,7 @@ class LatentODE(nn.Module):
     hidden_dim : int, default 32
         ODE-RNN encoder hidden size.
     ode_units, ode_layers : int, default 64 and 2
-        Width and depth of the latent vector field MLP (tanh).
+        Width and depth of the latent vector field MLP (tanh); ``ode_layers=0`` is linear.
     encoder_units : int, default 64
         Width of the encoder's hidden-state vector field.
     readout_units : int, default 32
@@ -181,8 +188,14 @@ class LatentODE(nn.Module):
                 "float > 0 such as obs_std=0.1, or None to learn the noise."
             )
         self.min_std = check_positive("min_std", min_std, "1e-3")
-        self.input_dim = int(input_dim)
-        self.latent_dim = int(latent_dim)
+        self.input_dim = input_dim = check_size("input_dim", input_dim)
+        self.latent_dim = latent_dim = check_size("latent_dim", latent_dim)
+        ode_units = check_size("ode_units", ode_units)
+        ode_layers = check_size("ode_layers", ode_layers, minimum=0, note=" (0: a linear field)")
+        note = " (0: a linear readout)"
+        readout_units = check_size("readout_units", readout_units, minimum=0, note=note)
+        check_size("encoder_units", encoder_units)
+        check_size("encoder_substeps", encoder_substeps)
         self.obs_std = None if obs_std is None else float(obs_std)
         self.anchored = bool(anchored)
         self.encoder = ODERNNEncoder(
@@ -237,6 +250,7 @@ class LatentODE(nn.Module):
         then needs one call per distinct ``t0``); returns mean and std of shape
         ``(B, latent_dim)``.
         """
+        check_tensors(times=times, values=values, mask=mask)
         if t0 is None:
             t0 = times.min()
         t0 = torch.as_tensor(t0, dtype=times.dtype, device=times.device)
@@ -297,7 +311,14 @@ class LatentODE(nn.Module):
         for extent, direction in ((-lowest, -1.0), (highest, 1.0)):
             if extent <= 0:
                 continue
-            n_steps = max(1, math.ceil(extent / step - 1e-9))
+            n_steps = check_fixed_steps(
+                extent,
+                step,
+                what=f"Decoding {'before' if direction < 0 else 'after'} t0 (in units of "
+                f"time_scale={self.time_scale:g}, with a fixed step options['step_size'])",
+                fix="Use a larger options['step_size'] or a larger time_scale (TSNodeForecaster: "
+                "step_size, time_scale_days), or query times closer to t0.",
+            )
             grid = torch.arange(n_steps + 1, dtype=z0.dtype, device=z0.device) * step
             grid[-1] = max(float(grid[-1]), extent)
             traj = self.ode(z0, direction * grid)  # (n_steps + 1, *batch, L)
@@ -337,11 +358,17 @@ class LatentODE(nn.Module):
         Returns
         -------
         mean, std : Tensor, shape (*batch, Q, D), or (*batch, K, D) with ``index``
+
+        Raises
+        ------
+        TypeError
+            ``z0`` or ``t_query`` is not a tensor, ``z0`` not of the weights' dtype, or
+            ``index`` not an integer tensor.
+        ValueError
+            Mis-shaped inputs, an unsorted ``t_query``, ``index`` entries outside
+            ``[0, Q)``, or a fixed-step solve of too many steps.
         """
-        if t_query.dim() != 1 or t_query.numel() == 0:
-            raise ValueError(f"t_query must be a non-empty 1-D tensor, got {tuple(t_query.shape)}.")
-        if t_query.numel() > 1 and not (t_query[1:] > t_query[:-1]).all():
-            raise ValueError("t_query must be strictly increasing (sorted, no duplicates).")
+        check_decode_inputs(z0, t_query, index, self.latent_dim, next(self.parameters()).dtype)
         t0 = self._scalar_t0(t0, t_query)
         s = self._normalise(t_query, t0).to(device=z0.device, dtype=z0.dtype)
         self._nfe_start = self.ode.field.nfe
@@ -434,6 +461,7 @@ class LatentODE(nn.Module):
             )
         if n_samples < 1:
             raise ValueError(f"n_samples must be a positive int, got {n_samples}; pass e.g. 3.")
+        check_tensors(times=times, values=values, mask=mask, t_query=t_query)
         t0 = self._scalar_t0(times.min() if t0 is None else t0, times)
         z0_mean, z0_std = self.encode(times, values, mask, t0=t0)
         eps = torch.randn(
@@ -482,6 +510,8 @@ class LatentODE(nn.Module):
         -------
         ELBOResult
         """
+        check_tensors(times=times, values=values, mask=mask, t_query=t_query)
+        check_targets(target_values, target_mask, values, t_query, self.input_dim)
         index, target_values, target_mask = _own_targets(target_values, target_mask)
         out = self.forward(times, values, mask, t_query, n_samples=n_samples, t0=t0, index=index)
         target_mask = target_mask.to(out.pred_mean.dtype)
@@ -532,6 +562,7 @@ class LatentODE(nn.Module):
 
         Returns a tensor of shape ``(n_samples, B, Q, D)``, or ``(n_samples, B, K, D)``.
         """
+        check_tensors(times=times, values=values, mask=mask, t_query=t_query)
         t0 = times.min() if t0 is None else torch.as_tensor(t0, dtype=times.dtype)
         out = self.forward(
             times,

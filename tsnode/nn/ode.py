@@ -21,6 +21,8 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 from torchdiffeq import odeint, odeint_adjoint
 
+from tsnode.nn._checks import check_fixed_steps, check_step_size_option
+
 __all__ = [
     "NeuralODE",
     "SolverError",
@@ -262,7 +264,9 @@ class NeuralODE(nn.Module):
         Passed to torchdiffeq, e.g. ``{"step_size": 0.1}`` for fixed-step solvers or
         ``{"max_num_steps": 1000}`` for adaptive ones (tsnode's default cap is 20,000 steps, so a
         stiff field fails with :class:`SolverError` instead of hanging). ``explicit_adams``
-        defaults to ``{"max_order": 4}`` (torchdiffeq's order 12 is numerically unstable).
+        defaults to ``{"max_order": 4}`` (torchdiffeq's order 12 is numerically unstable). A
+        ``step_size`` must be a positive finite float; a fixed-step solve of more than 100,000
+        steps (``|t[-1] - t[0]| / step_size``) is refused with a ``ValueError`` before it starts.
     adjoint_options : mapping, optional
         Options for the backward (adjoint) solve; default: ``options`` plus
         ``{"norm": "seminorm"}`` for adaptive solvers. A failed backward solve also raises
@@ -314,6 +318,8 @@ class NeuralODE(nn.Module):
                     f"{name} must be a dict or None, got {type(value).__name__} {value!r}; pass "
                     "e.g. {'max_num_steps': 1000}."
                 )
+        check_step_size_option(options, "options")
+        check_step_size_option(adjoint_options, "adjoint_options")
         self.solver = check_solver(solver)
         self.sensitivity = check_sensitivity(sensitivity)
         self.rtol = check_positive("rtol", rtol)
@@ -343,6 +349,8 @@ class NeuralODE(nn.Module):
         return self.field.func
 
     def _solver_options(self) -> dict[str, Any]:
+        check_step_size_option(self.options, "options")  # also after `ode.options = ...`
+        check_step_size_option(self.adjoint_options, "adjoint_options")
         options = dict(self.options or {})
         if self.solver in ADAPTIVE_SOLVERS and self.solver != "scipy_solver":
             options.setdefault("max_num_steps", _DEFAULT_MAX_NUM_STEPS)
@@ -377,6 +385,8 @@ class NeuralODE(nn.Module):
         ------
         SolverError
             If the solver fails, in this solve or (adjoint) in the backward solve.
+        ValueError
+            If a fixed-step solve would take more than 100,000 steps of ``step_size``.
         """
         if not isinstance(x0, torch.Tensor) or not x0.is_floating_point():
             raise TypeError(
@@ -385,7 +395,7 @@ class NeuralODE(nn.Module):
                 " Convert with torch.as_tensor(x0, dtype=torch.float32)."
             )
         return_last = t is None
-        t = self._check_inputs(x0, t)
+        t, span = self._check_inputs(x0, t)
         # field.nfe counts every evaluation ever made; marks delimit the last forward solve (an
         # attempted one too: the marks are set even when the solver fails).
         self._nfe_start = self.field.nfe
@@ -394,6 +404,21 @@ class NeuralODE(nn.Module):
             out = x0.unsqueeze(0).expand(t.numel(), *x0.shape).clone()
             return out[-1] if return_last else out
         options = self._solver_options()
+        # Fixed steps (forward, and the adjoint's backward solve) are counted before solving.
+        backward = self.adjoint_options if self.sensitivity == "adjoint" else None
+        sizes = [o.get("step_size") for o in (options, backward) if o]
+        sizes = [float(h) for h in sizes if h is not None and self.solver in FIXED_STEP_SOLVERS]
+        if sizes:
+            if not math.isfinite(span):  # overflowed in t's dtype (float16): measure in Python
+                span = abs(float(t[-1]) - float(t[0]))
+            check_fixed_steps(
+                span,
+                min(sizes),
+                what=f"Integrating from t[0] to t[-1] with the fixed-step {self.solver!r} solver",
+                fix="Use a larger options['step_size'] (adjoint_options' too), or rescale time so "
+                "the span is shorter (divide t by a time scale; LatentODE: a larger time_scale, "
+                "TSNodeForecaster: a larger time_scale_days), or an adaptive solver ('dopri5').",
+            )
         try:
             if self.sensitivity == "adjoint":
                 params = tuple(self.field.parameters())
@@ -437,8 +462,9 @@ class NeuralODE(nn.Module):
             adjoint_params=tuple(self.field.parameters()),
         )
 
-    def _check_inputs(self, x0: torch.Tensor, t: torch.Tensor | None) -> torch.Tensor:
-        """Check ``t`` is finite and strictly monotonic in x0's dtype; return ``t`` cast.
+    def _check_inputs(self, x0: torch.Tensor, t: torch.Tensor | None) -> tuple[torch.Tensor, float]:
+        """Check ``t`` is finite and strictly monotonic in x0's dtype; return ``t`` cast and
+        its span ``|t[-1] - t[0]|``.
 
         The times are checked *after* the cast to x0's dtype and device (what the solver sees):
         distinct float64 times can collapse to duplicates, or overflow, in float32. All checks
@@ -457,7 +483,8 @@ class NeuralODE(nn.Module):
         t = raw.to(device=x0.device, dtype=x0.dtype)
         diffs = t[1:] - t[:-1]
         checks = [torch.isfinite(t).all(), (diffs > 0).all(), (diffs < 0).all()]
-        t_finite, increasing, decreasing = torch.stack(checks).tolist()
+        checks = [c.to(t.dtype) for c in checks] + [(t[-1] - t[0]).abs()]
+        t_finite, increasing, decreasing, span = torch.stack(checks).tolist()
         in_dtype = f"in x0's dtype {x0.dtype}" if raw.dtype != x0.dtype else ""
         if not t_finite:
             if in_dtype and bool(torch.isfinite(raw).all()):
@@ -480,7 +507,7 @@ class NeuralODE(nn.Module):
                 "t must be strictly increasing (forward in time) or strictly decreasing (reverse "
                 f"time), got {shown}. Sort the times and remove duplicates."
             )
-        return t
+        return t, span
 
     def _solver_error(
         self, error: BaseException, x0: torch.Tensor | None = None, *, backward: bool = False
