@@ -289,3 +289,62 @@ def test_observed_index_with_nat():
     observed = pd.DatetimeIndex(["2024-01-02", None, "2024-01-04"])
     with pytest.raises(ValueError, match=r"observed_index contains missing timestamps \(NaT\)"):
         future_index(pd.Timestamp("2024-01-04"), 3, calendar=None, observed_index=observed)
+
+
+# ---------------------------------------------------------------- weekly and monthly data
+def _monthly() -> pd.DatetimeIndex:
+    return pd.date_range("2012-01-31", periods=15, freq="ME", name="Date")
+
+
+@pytest.mark.parametrize(
+    "observed, expected",
+    [
+        (
+            _monthly(),
+            ["2013-04-30", "2013-05-31", "2013-06-30"],
+        ),  # the median 31 days skipped April
+        (
+            pd.date_range("2012-12-07", periods=14, freq="W-FRI"),
+            ["2013-03-15", "2013-03-22", "2013-03-29"],
+        ),
+        (pd.bdate_range("2024-01-01", periods=20), ["2024-01-29", "2024-01-30", "2024-01-31"]),
+        (
+            pd.date_range("2020-03-31", periods=8, freq="QE"),
+            ["2022-03-31", "2022-06-30", "2022-09-30"],
+        ),
+    ],
+)
+def test_calendar_none_continues_a_regular_calendar_frequency(observed, expected):
+    out = future_index(observed[-1], 3, calendar=None, observed_index=observed)
+    pd.testing.assert_index_equal(out, pd.DatetimeIndex(expected, name=observed.name))
+    assert out.freq is None
+
+
+def test_calendar_none_on_irregular_data_still_uses_the_median_spacing():
+    observed = pd.DatetimeIndex(
+        ["2024-01-01", "2024-01-03", "2024-01-05", "2024-01-08", "2024-01-10"]
+    )
+    out = future_index(observed[-1], 2, calendar=None, observed_index=observed)
+    pd.testing.assert_index_equal(out, pd.DatetimeIndex(["2024-01-12", "2024-01-14"]))
+
+
+def test_weekly_data_with_a_daily_exchange_calendar_warns_at_the_caller():
+    weekly = pd.date_range("2012-12-07", periods=14, freq="W-FRI")
+    with pytest.warns(
+        UserWarning, match=r"every 7 days .* next 3 sessions, not 3 observations"
+    ) as rec:
+        out = future_index(weekly[-1], 3, calendar="XNYS", observed_index=weekly)
+    assert rec[0].filename == __file__
+    assert list(out.strftime("%Y-%m-%d")) == ["2013-03-11", "2013-03-12", "2013-03-13"]
+    daily = pd.bdate_range("2024-01-01", periods=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        future_index(daily[-1], 3, calendar="XNYS", observed_index=daily)
+
+
+def test_a_forecaster_without_calendar_forecasts_the_next_month_ends():
+    from tsnode.baselines import NaiveForecaster
+
+    y = pd.Series(np.linspace(100, 120, 15), index=_monthly(), name="x")
+    out = NaiveForecaster(calendar=None).fit(y).predict(3)
+    assert list(out.index.strftime("%Y-%m-%d")) == ["2013-04-30", "2013-05-31", "2013-06-30"]

@@ -24,6 +24,10 @@ __all__ = ["future_index", "get_calendar"]
 
 _DAY = pd.Timedelta(days=1)
 _MAX_HORIZON = 100_000
+# Data this sparse (weekly, monthly) with a daily exchange calendar get a warning.
+_SPARSE = pd.Timedelta(days=4)
+# Observations pd.infer_freq looks at to continue a regular calendar frequency (calendar=None).
+_FREQ_WINDOW = 60
 
 
 def _is_int(value: Any) -> bool:
@@ -146,6 +150,30 @@ def _wall(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
     return index.tz_localize(None) if index.tz is not None else index
 
 
+def _regular_frequency(
+    observed_index: pd.DatetimeIndex, last: pd.Timestamp
+) -> pd.tseries.offsets.BaseOffset | None:
+    """The calendar frequency of the last observations (``pd.infer_freq`` on up to
+    ``_FREQ_WINDOW`` of them, ending at ``last``), or None if they are not regular.
+
+    Month ends, weekly closes or business days then continue on their calendar (April 30 after
+    March 31), where the median spacing (31 days) would skip or repeat months.
+    """
+    tail = observed_index[-_FREQ_WINDOW:]
+    if len(tail) < 3 or tail[-1] != last:
+        return None
+    try:
+        with warnings.catch_warnings():  # pandas 3 announces an offset instead of a string
+            warnings.filterwarnings("ignore", message="A future version of pandas will return")
+            freq = pd.infer_freq(tail)
+    except (TypeError, ValueError):
+        return None
+    if freq is None:
+        return None
+    offset = pd.tseries.frequencies.to_offset(freq)
+    return offset if offset.is_on_offset(last) else None
+
+
 def _observed_step(
     observed_index: pd.DatetimeIndex | None, *, elapsed: bool = False
 ) -> pd.Timedelta:
@@ -245,8 +273,11 @@ def future_index(
     calendar : str, ExchangeCalendar or None, default "XNYS"
         For an int horizon: the exchange whose next trading sessions (strictly after the date of
         ``last_timestamp``) are used, at the same time of day and in the same time zone as
-        ``last_timestamp`` (daily data stays at midnight). ``None`` continues the observed
-        spacing: the median positive difference of ``observed_index``. A spacing of one day or
+        ``last_timestamp`` (daily data stays at midnight); weekly or sparser data get a
+        UserWarning, as the steps are still sessions. ``None`` continues the observed
+        spacing: the calendar frequency of the last observations when it is regular
+        (``pd.infer_freq``: month ends, weekly closes, business days, hours, ...), else the
+        median positive difference of ``observed_index``. A spacing of one day or
         more is stepped on the wall clock (daily data stays at local midnight across DST
         changes); a shorter one is stepped in elapsed time, so tz-aware intraday timestamps
         stay unique and evenly spaced when the clocks change.
@@ -299,6 +330,15 @@ def future_index(
     n = int(horizon)
     if calendar is not None and observed_index is not None and len(observed_index) > 1:
         step = _observed_step(observed_index)
+        if step >= _SPARSE:
+            warnings.warn(
+                f"the data are observed every {step.days} days (median spacing) but "
+                f"calendar={calendar!r} counts daily sessions: horizon={n} forecasts the next "
+                f"{n} sessions, not {n} observations ahead. Pass calendar=None to continue the "
+                "observed spacing (weekly, monthly, ...), or an explicit DatetimeIndex horizon.",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
         if step < _DAY:
             warnings.warn(
                 f"the observed spacing ({step}) is under one day but calendar={calendar!r} gives "
@@ -311,6 +351,11 @@ def future_index(
     local_last = last.tz_localize(None)  # wall-clock time in the data's own zone
     if calendar is None:
         step = _observed_step(observed_index)
+        regular = _regular_frequency(observed_index, last)
+        if regular is not None:  # e.g. month ends, Friday closes, business days
+            out = pd.date_range(last, periods=n + 1, freq=regular)[1:]
+            # no freq attribute, like every other path here
+            return _as_unit(pd.DatetimeIndex(out, freq=None), last).rename(name)
         if step < _DAY and last.tz is not None:
             # Intraday: step in elapsed time, so that no timestamp repeats or is skipped when
             # the clocks change (a tz-aware Timestamp plus a Timedelta is absolute time).
