@@ -207,3 +207,33 @@ def test_neural_forecasters_on_a_series_listed_mid_fold(kind):
     positions = data.index.get_indexer(result.cutoffs)
     assert first == positions[positions >= 35 + need - 1][0]
     assert fc[["forecast", "q0.1", "q0.9"]].notna().all().all()
+
+
+class _Picky(NaiveForecaster):
+    """A random walk that needs 10 observations, like a model with a longer context."""
+
+    def _min_observations(self) -> int:
+        return 10
+
+
+def test_compare_scores_every_model_on_the_same_rows_when_a_series_starts_late():
+    data = _late_start(n=60, start=20)
+    board = compare(
+        {"naive": NaiveForecaster(), "picky": _Picky()},
+        data,
+        horizon=2,
+        initial_window=25,
+        progress=False,
+        baseline=None,  # identical forecasts: no DM test
+    )
+    keys = ["cutoff", "series", "step"]
+    rows = [
+        r.forecasts[keys].sort_values(keys).reset_index(drop=True) for r in board.results.values()
+    ]
+    pd.testing.assert_frame_equal(rows[0], rows[1])
+    assert board.leaderboard["count"].nunique() == 1
+    # alone, the random walk forecasts the late series from its 3rd observation on
+    alone = backtest(NaiveForecaster(), data, horizon=2, initial_window=25, progress=False)
+    assert len(alone.forecasts) > len(rows[0])
+    with pytest.raises(ValueError, match="min_observations"):
+        backtest(NaiveForecaster(), data, horizon=2, initial_window=25, min_observations=0)

@@ -92,7 +92,10 @@ def test_a_refit_with_a_bad_parameter_leaves_the_forecaster_unfitted(name, bad):
         ("tsnode", {"latent_dim": 6}),
         ("gru", {"time_scale_days": 5.0}),
         ("gru", {"hidden_size": 8}),
-        ("drift", {"calendar": None, "target": "Open", "random_state": 3}),
+        ("gbm", {"calendar": None, "target": "Open", "random_state": 3}),
+        ("drift", {"calendar": None}),  # its drift and volatility are per session
+        ("naive", {"calendar": "XLON"}),
+        ("ensemble", {"estimator__context_length": 5}),  # the members keep their own
         ("ensemble", {"n_members": 5}),
         ("ensemble", {"estimator__hidden_size": 8}),
     ],
@@ -101,7 +104,7 @@ def test_a_frozen_parameter_changed_after_fit_warns_and_blocks_save(name, change
     model = _fitted(name)
     before = model.predict_quantiles(5)
     model.set_params(**change)
-    frozen = [k for k in change if k not in ("calendar", "target", "random_state")]
+    frozen = [k for k in change if k not in type(model)._live_params]
     if not frozen:  # only parameters read at every call: no warning, and save works
         with warnings.catch_warnings():
             warnings.simplefilter("error")

@@ -238,6 +238,7 @@ def backtest(
     n_jobs: int | None = 1,
     backend: str | None = None,
     progress: bool = True,
+    min_observations: int | None = None,
 ) -> BacktestResult:
     """Walk-forward backtest of a forecaster on a history.
 
@@ -282,6 +283,10 @@ def backtest(
         ``distributed.Client`` (create one first: ``with Client(...):``).
     progress : bool, default True
         Show a tqdm progress bar over the folds.
+    min_observations : int, optional
+        Observations a series needs in a cutoff's training window to be forecast there
+        (see Notes); default the forecaster's own minimum. :func:`compare` passes the
+        largest over its models, so that all are scored on the same rows.
 
     Returns
     -------
@@ -382,6 +387,9 @@ def backtest(
     # The series fitted and forecast at a cutoff: those with enough observations in its
     # training window (rows start_of(pos)..pos only, so the choice never looks ahead).
     need = _required_observations(forecaster)
+    if min_observations is not None:
+        hint = "Pass e.g. min_observations=20, or None for the forecaster's minimum."
+        need = max(need, _check_int(min_observations, "min_observations", minimum=1, hint=hint))
     seen = np.vstack([np.zeros((1, frame.shape[1]), np.int64), frame.notna().to_numpy().cumsum(0)])
     started = {p: np.flatnonzero(seen[p + 1] - seen[start_of(p)] >= need) for p in positions}
     if not any(len(cols) for cols in started.values()):
@@ -577,8 +585,14 @@ def compare(
         )
     for name, forecaster in forecasters.items():
         _check_forecaster(forecaster, name=f"forecasters[{name!r}]")
+    # every model is scored on the same (cutoff, series) rows: those all of them can forecast
+    need = max(_required_observations(f) for f in forecasters.values())
+    user_need = backtest_kwargs.pop("min_observations", None)
+    if user_need is not None:
+        hint = "Pass e.g. min_observations=20, or None for the models' minimum."
+        need = max(need, _check_int(user_need, "min_observations", minimum=1, hint=hint))
     results = {
-        str(name): backtest(forecaster, data, **backtest_kwargs)
+        str(name): backtest(forecaster, data, min_observations=need, **backtest_kwargs)
         for name, forecaster in forecasters.items()
     }
     rows = {name: result.metrics(by=None).iloc[0] for name, result in results.items()}

@@ -73,11 +73,14 @@ def _same_value(a: Any, b: Any) -> bool:
 def _param_snapshot(estimator: BaseEstimator) -> dict[str, Any]:
     """The frozen parameters of ``estimator``, nested ones included (``estimator__epochs``).
 
-    A nested estimator is recorded by its class (its parameters are separate keys).
+    A nested estimator is recorded by its class (its parameters are separate keys). Only the
+    estimator's own live parameters (``_live_params``) are left out: a nested estimator's are
+    frozen too, as an ensemble's members keep their fit-time copies.
     """
+    live = getattr(estimator, "_live_params", _LIVE_PARAMS)
     out = {}
     for key, value in estimator.get_params(deep=True).items():
-        if key.rsplit("__", 1)[-1] in _LIVE_PARAMS:
+        if key in live:
             continue
         out[key] = type(value) if hasattr(value, "get_params") else value
     return out
@@ -112,6 +115,10 @@ class BaseForecaster(BaseEstimator):
     Randomness comes from :meth:`_rng`: with an int ``random_state`` every ``predict*`` and
     ``sample`` call starts from the same seed, so repeating a call gives identical output.
     """
+
+    # Parameters read afresh at every call (see _LIVE_PARAMS); a subclass whose fitted state
+    # depends on one of them (Naive/Drift on ``calendar``) leaves it out.
+    _live_params: frozenset[str] = _LIVE_PARAMS
 
     # ------------------------------------------------------------------ hooks (override)
     def _min_observations(self) -> int:
@@ -207,6 +214,11 @@ class BaseForecaster(BaseEstimator):
         """Remember the frozen parameters the fitted state was built with (fit and load)."""
         self._fit_params_ = _param_snapshot(self)
 
+    def _fitted_param(self, name: str, default: Any = None) -> Any:
+        """``name``'s fit-time value if fit froze it (see ``_live_params``), else its current one."""
+        fitted = getattr(self, "_fit_params_", {})
+        return fitted[name] if name in fitted else getattr(self, name, default)
+
     def _changed_params(self) -> list[str]:
         """``name (fitted with A, now B)`` for each frozen parameter changed since fit."""
         fitted = getattr(self, "_fit_params_", None)
@@ -254,7 +266,7 @@ class BaseForecaster(BaseEstimator):
         index = future_index(
             self.last_timestamp_,
             horizon,
-            calendar=getattr(self, "calendar", "XNYS"),
+            calendar=self._fitted_param("calendar", "XNYS"),
             observed_index=self.index_,
             stacklevel=4,  # user -> public method -> _future_index -> future_index
         )

@@ -147,11 +147,13 @@ def test_thinning_leaves_drift_per_session_unchanged(fraction, seed):
     assert abs(thinned.sigma_[0] / full.sigma_[0] - 1.0) < 0.05
 
 
-def test_a_calendar_that_cannot_cover_the_history_is_a_clear_error():
+def test_a_calendar_instance_shorter_than_the_history_falls_back_to_its_exchange():
+    # xcals.get_calendar("XNYS") starts 20 years back; the shipped samples start in 2000
     with warnings.catch_warnings():  # pandas deprecations inside exchange-calendars
         warnings.simplefilter("ignore")
         cal = xcals.get_calendar("XNYS", start="2010-01-04", end="2030-12-31")
     y = _path("sessions", log=True)  # from 2000
-    with pytest.raises(ValueError, match=r"cannot cover the fitted history.*calendar=None"):
-        NaiveForecaster(calendar=cal).fit(y)
-    assert np.isfinite(NaiveForecaster(calendar=cal).fit(y[y.index.year >= 2010]).sigma_).all()
+    by_instance = NaiveForecaster(calendar=cal).fit(y)
+    by_name = NaiveForecaster(calendar="XNYS").fit(y)
+    np.testing.assert_array_equal(by_instance.sigma_, by_name.sigma_)
+    pd.testing.assert_frame_equal(by_instance.predict_interval(3), by_name.predict_interval(3))

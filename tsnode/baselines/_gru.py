@@ -152,7 +152,7 @@ class GRUForecaster(BaseForecaster):
 
     def _time_scale(self) -> float:
         """Days per model time unit: the fit-time value once fitted (the network learnt in it)."""
-        return float(getattr(self, "_fit_params_", {}).get("time_scale_days", self.time_scale_days))
+        return float(self._fitted_param("time_scale_days"))
 
     def _seed(self) -> int:
         return int(self._rng().integers(0, 2**31 - 1))

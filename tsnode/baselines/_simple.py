@@ -41,7 +41,7 @@ from scipy.special import ndtri
 
 from tsnode._forecaster_io import load_baseline, save_baseline
 from tsnode._validation import check_positive
-from tsnode.base import BaseForecaster
+from tsnode.base import _LIVE_PARAMS, BaseForecaster
 from tsnode.calendar import get_calendar
 
 __all__ = ["DriftForecaster", "GBMForecaster", "NaiveForecaster"]
@@ -111,11 +111,19 @@ def _steps_between(
         start = start.tz_localize(None)
     if calendar is None:
         return np.asarray((end - start) / spacing, dtype=np.float64)
-    first = start.normalize().as_unit("ns")
-    days = end.normalize().as_unit("ns")
-    cal = get_calendar(calendar, start=first.min(), end=days.max())
+    # midnight of each date, as numpy (DatetimeIndex.normalize infers a freq: slow)
+    first = start.to_numpy().astype("datetime64[D]").astype("datetime64[ns]")
+    days = end.to_numpy().astype("datetime64[D]").astype("datetime64[ns]")
+    lo, hi = pd.Timestamp(first.min()), pd.Timestamp(days.max())
+    try:
+        cal = get_calendar(calendar, start=lo, end=hi)
+    except ValueError:
+        if not isinstance(calendar, ExchangeCalendar):
+            raise
+        # an instance built for a shorter range: the same exchange, by name, covers it
+        cal = get_calendar(calendar.name, start=lo, end=hi)
     sessions = cal.sessions.tz_localize(None) if cal.sessions.tz is not None else cal.sessions
-    sessions = sessions.as_unit("ns")
+    sessions = sessions.as_unit("ns").to_numpy()
     before = np.searchsorted(sessions, first, side="right")
     upto = np.searchsorted(sessions, days, side="right")
     return np.maximum(upto - before, 1).astype(np.float64)
@@ -153,19 +161,20 @@ class _GaussianBaseline(BaseForecaster):
     def _steps(self, index: pd.DatetimeIndex) -> np.ndarray:
         """Steps since each series' last observation, shape (n_steps, n_series), > 0."""
         spacing = _observed_spacing(self.index_)
+        calendar = self._fitted_param("calendar")  # the unit sigma_ was estimated in
         # Steps a series missed: from its last observation to the end of the fitted frame.
         last = pd.DatetimeIndex(self.series_last_timestamp_)
         behind = np.asarray(last < self.last_timestamp_)
         missed = np.zeros(len(last), dtype=np.float64)
         end = pd.DatetimeIndex([self.last_timestamp_])
         missed[behind] = _steps_between(
-            last[behind], end.repeat(int(behind.sum())), spacing, self.calendar
+            last[behind], end.repeat(int(behind.sum())), spacing, calendar
         )
         # At least the position in the horizon (consecutive requested times are consecutive
         # steps, e.g. a backtest's next rows), and at least the sessions (or observed
         # spacings) elapsed (a time far ahead is that many steps ahead).
         position = np.arange(1, len(index) + 1, dtype=np.float64)
-        elapsed = _steps_between(end.repeat(len(index)), index, spacing, self.calendar)
+        elapsed = _steps_between(end.repeat(len(index)), index, spacing, calendar)
         return np.maximum(position, elapsed)[:, None] + missed[None, :]
 
     def _observed_changes(self, frame: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -313,6 +322,9 @@ class NaiveForecaster(_GaussianBaseline):
 
     _log_space = True
 
+    # sigma_ (and drift_) are per step of the fit-time calendar: changing it refits
+    _live_params = _LIVE_PARAMS - {"calendar"}
+
     def __init__(
         self,
         *,
@@ -366,6 +378,9 @@ class DriftForecaster(_GaussianBaseline):
     """
 
     _fitted_arrays = ("last_value_", "drift_", "sigma_")
+
+    # sigma_ (and drift_) are per step of the fit-time calendar: changing it refits
+    _live_params = _LIVE_PARAMS - {"calendar"}
 
     def __init__(
         self,
