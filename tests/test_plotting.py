@@ -358,11 +358,15 @@ def test_plot_forecast_draws_the_history_of_int_named_series(history):
     assert [line.get_label() for line in fig.axes[0].lines] == ["history", "median"]
 
 
-def test_plot_forecast_without_a_history_column_is_an_error(history, quantile_frame):
-    with pytest.raises(
-        ValueError, match=r"`history` has no column for the forecast series \['BBB'\]"
-    ):
-        plotting.plot_forecast(history[["AAA"]], quantile_frame)
+def test_plot_forecast_without_a_history_column_warns_and_draws_the_forecast(
+    history, quantile_frame
+):
+    with pytest.warns(UserWarning, match=r"no column for the forecast series \['BBB'\]") as rec:
+        fig = plotting.plot_forecast(history[["AAA"]], quantile_frame)
+    assert rec[0].filename == __file__
+    lines = [len(ax.get_lines()) for ax in fig.axes]
+    assert lines[0] == lines[1] + 1  # AAA has its history line, BBB only the forecast
+    plt.close("all")
     clash = pd.concat([history[["BBB", "AAA"]], history[["AAA"]]], axis=1)
     clash.columns = ["BBB", 0, "0"]
     q0 = quantile_frame.rename(columns={"AAA": "0"}, level=0)

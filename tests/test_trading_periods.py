@@ -154,3 +154,18 @@ def test_inference_falls_back_to_252_with_a_warning():
     assert infer_periods_per_year(pd.date_range("2020-01-03", periods=3, freq="W-FRI")) == (
         pytest.approx(WEEKLY)
     )
+
+
+def test_intraday_bars_count_bars_per_trading_date_not_per_calendar_minute():
+    # one session of minute bars: 390 bars a day, 252 trading dates (it was 525,960 a year)
+    day = pd.date_range("2024-03-11 09:30", "2024-03-11 15:59", freq="min", tz="America/New_York")
+    assert infer_periods_per_year(day) == pytest.approx(390 * 252)
+    # around the clock for 200 days: the dates per year come from the data (about 365)
+    hourly = pd.date_range("2024-01-01", periods=24 * 200, freq="h")
+    assert infer_periods_per_year(hourly) == pytest.approx(24 * 365.25, rel=0.01)
+
+
+def test_a_few_daily_bars_assume_252_sessions_a_year():
+    # four daily bars over a weekend span 6 calendar days: (4 - 1) / 6 days gave 183 a year
+    bars = pd.DatetimeIndex(["2024-03-07", "2024-03-08", "2024-03-11", "2024-03-12"])
+    assert infer_periods_per_year(bars) == 252.0

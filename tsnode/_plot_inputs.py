@@ -7,6 +7,7 @@ same way. This module never imports torch or matplotlib.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,7 +61,8 @@ def _history_frame(history: Any, target: Any) -> pd.DataFrame:
 
 
 def _history_columns(history: pd.DataFrame, names: Sequence[Any]) -> list[Any]:
-    """The column of ``history`` of each forecast series, matched by ``str`` name.
+    """The column of ``history`` of each forecast series, matched by ``str`` name (None where
+    ``history`` has none: that forecast is drawn without history, with a warning).
 
     Forecasters name their series ``str(column)``, so the history column ``0`` is the
     forecast series ``"0"``.
@@ -69,16 +71,18 @@ def _history_columns(history: pd.DataFrame, names: Sequence[Any]) -> list[Any]:
     for column in history.columns:
         by_label.setdefault(str(column), []).append(column)
     missing = [name for name in names if str(name) not in by_label]
-    if missing:
-        raise ValueError(
+    if missing and len(history.columns):
+        warnings.warn(
             f"`history` has no column for the forecast series {missing!r} (matched by their "
-            f"str() name); its columns are {list(history.columns)!r}. Pass the history the "
-            "forecaster was fitted on, one column per series (a Series for one series), or "
-            "the yfinance frame it was fitted on with the same `target`."
+            f"str() name; its columns are {list(history.columns)!r}): they are drawn without "
+            "history. Pass the history the forecaster was fitted on, or the yfinance frame it "
+            "was fitted on with the same `target`.",
+            UserWarning,
+            stacklevel=3,  # user -> plot_forecast -> _history_columns
         )
     columns = []
     for name in names:
-        found = by_label[str(name)]
+        found = by_label.get(str(name), [None])
         if len(found) > 1:
             raise ValueError(
                 f"`history` has several columns {found!r} named {str(name)!r} once converted "

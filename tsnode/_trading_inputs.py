@@ -21,6 +21,10 @@ _REQUIRED = ("cutoff", "series", "step", "forecast", "origin")
 #: Bars per year used when they cannot be inferred from the bars (daily sessions).
 FALLBACK_PERIODS_PER_YEAR = 252.0
 _YEAR = pd.Timedelta(days=365.25)
+_DAY = pd.Timedelta(days=1)
+# Shorter than this, a simulation cannot tell 252 trading dates a year from 365.
+_MIN_SPAN = pd.Timedelta(days=90)
+_SESSIONS_PER_YEAR = 252.0
 
 
 # ----------------------------------------------------------------------------- forecasts
@@ -230,16 +234,26 @@ def _check_periods_per_year(value: Any) -> float | None:
 
 
 def infer_periods_per_year(index: pd.DatetimeIndex, *, stacklevel: int = 2) -> float:
-    """Bars per year of ``index``: ``(len(index) - 1) / elapsed years`` (365.25-day years).
+    """Bars per year of ``index``, a sorted DatetimeIndex of the bars traded.
 
-    About 252 for daily NYSE sessions, 52.18 for weekly bars, 12 for monthly bars. Falls
-    back to 252 with a ``UserWarning`` (at ``stacklevel``) for fewer than 2 bars or a zero
-    span.
+    Daily or sparser bars: ``(len(index) - 1) / elapsed years`` (365.25-day years), about 252
+    for NYSE sessions, 52.18 weekly, 12 monthly. Intraday bars: the bars per trading date
+    times the trading dates per year (about 252 for an exchange, 365 around the clock). Over
+    less than ``_MIN_SPAN`` (90 days) the dates per year cannot be told from the data: daily
+    and intraday bars then assume 252 trading dates a year. Falls back to 252 with a
+    ``UserWarning`` (at ``stacklevel``) for fewer than 2 bars or a zero span.
     """
-    if len(index) >= 2:
-        years = (index[-1] - index[0]) / _YEAR
-        if np.isfinite(years) and years > 0:
+    if len(index) >= 2 and index[-1] > index[0]:
+        span = index[-1] - index[0]
+        years = span / _YEAR
+        diffs = np.diff(np.asarray(index.asi8, dtype=np.int64))
+        spacing = pd.Timedelta(int(np.median(diffs[diffs > 0])), unit=index.unit)
+        if spacing >= _DAY and (span >= _MIN_SPAN or spacing > 1.5 * _DAY):
             return float((len(index) - 1) / years)
+        local = index.tz_localize(None) if index.tz is not None else index
+        n_dates = len(np.unique(local.to_numpy().astype("datetime64[D]")))
+        dates_per_year = (n_dates - 1) / years if span >= _MIN_SPAN else _SESSIONS_PER_YEAR
+        return float(len(index) / n_dates * dates_per_year)
     warnings.warn(
         f"cannot infer the bars per year from {len(index)} bar(s) spanning "
         f"{index[-1] - index[0] if len(index) else pd.Timedelta(0)}; the annualised "

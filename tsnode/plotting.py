@@ -279,6 +279,9 @@ def plot_forecast(
     layers = [_fan_layers(quantiles[name], name) for name in names]  # validate, then draw
     pasts = []
     for column in _history_columns(history, names):
+        if column is None:  # no history for this series (warned)
+            pasts.append(pd.Series(dtype="float64"))
+            continue
         past = pd.Series(_float_values(history[column], "history"), index=history.index)
         past = past.dropna()
         pasts.append(past.iloc[max(len(past) - n_history, 0) :])

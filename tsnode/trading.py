@@ -38,8 +38,9 @@ The rules, precisely (one price field: the one the backtest forecast, see ``targ
   series' return is 0 before its first price.
 * **Annualisation.** By default the bars per year are inferred from the bars the simulation
   steps on: ``(n_bars - 1) / elapsed years`` (365.25-day years), about 252 for daily
-  sessions, 52 for weekly and 12 for monthly bars. CAGR then compounds over the elapsed
-  calendar time.
+  sessions, 52 for weekly and 12 for monthly bars; for intraday bars, the bars per trading
+  date times the trading dates per year. Under 90 days of daily or intraday bars, 252 trading
+  dates a year are assumed (see :func:`tsnode._trading_inputs.infer_periods_per_year`).
 
 This module never imports torch.
 """
@@ -193,7 +194,8 @@ class Simulation:
 
             - ``total_return``: final equity - 1.
             - ``cagr``: ``equity_end ** (periods_per_year / n_bars) - 1`` (``n_bars``:
-              the number of returns); with the inferred ``periods_per_year`` this is
+              the number of returns); with the inferred ``periods_per_year`` of daily or
+              sparser bars over 90 days or more this is
               ``equity_end ** (1 / elapsed years) - 1``.
             - ``annual_volatility``: std of returns (ddof=1) * sqrt(periods_per_year).
             - ``sharpe``: mean / std * sqrt(periods_per_year), risk-free rate 0.
