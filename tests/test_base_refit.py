@@ -172,3 +172,32 @@ def test_gru_forecasts_in_the_time_scale_it_was_trained_with():
     with pytest.warns(UserWarning, match="time_scale_days"):
         after = model.sample(5, n_samples=20)
     np.testing.assert_array_equal(after, before)
+
+
+def test_an_ensemble_keeps_its_template_calendar_and_target_from_fit():
+    daily = make_gbm(1, n_days=60, random_state=1)
+    every_day = daily.set_axis(pd.date_range(daily.index[0], periods=len(daily), freq="D"))
+    model = EnsembleForecaster(NaiveForecaster(calendar=None), n_members=2, random_state=0)
+    before = model.fit(every_day).predict(4)
+    model.set_params(estimator__calendar="XNYS", estimator__target="Open")
+    with pytest.warns(UserWarning, match="estimator__calendar"):
+        after = model.predict(4)
+    pd.testing.assert_index_equal(after.index, before.index)  # weekends still forecast
+    assert model._fitted_param("target") == "Close"
+
+
+def test_a_calendar_object_and_its_name_are_the_same_parameter(tmp_path):
+    import exchange_calendars as xcals
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas deprecations inside exchange-calendars
+        calendar = xcals.get_calendar("XNYS", start="2010-01-04", end="2030-12-31")
+    model = NaiveForecaster(calendar=calendar).fit(_prices())
+    with pytest.raises(SerializationError, match="calendar='XNYS'"):
+        model.save(tmp_path / "m")  # an object cannot be saved: its name is asked for
+    model.set_params(calendar="XNYS")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same calendar: not a change since fit
+        expected = model.predict_quantiles(3)
+    loaded = NaiveForecaster.load(model.save(tmp_path / "m"))
+    pd.testing.assert_frame_equal(loaded.predict_quantiles(3), expected)

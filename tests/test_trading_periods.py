@@ -169,3 +169,18 @@ def test_a_few_daily_bars_assume_252_sessions_a_year():
     # four daily bars over a weekend span 6 calendar days: (4 - 1) / 6 days gave 183 a year
     bars = pd.DatetimeIndex(["2024-03-07", "2024-03-08", "2024-03-11", "2024-03-12"])
     assert infer_periods_per_year(bars) == 252.0
+
+
+def test_sunday_to_friday_futures_sessions_count_calendar_time():
+    # hourly bars Sun 17:00 .. Fri 15:00 with a daily 16:00 break: about 115 bars a week
+    bars = [
+        h
+        for week in pd.date_range("2024-01-07", periods=60, freq="W-SUN")
+        for h in pd.date_range(week + pd.Timedelta(hours=17), periods=119, freq="h")
+        if h.hour != 16
+    ]
+    index = pd.DatetimeIndex(bars)
+    weekly = len(index) / 60 * 365.25 / 7
+    assert infer_periods_per_year(index) == pytest.approx(weekly, rel=0.02)
+    short = index[index < index[0] + pd.Timedelta(days=40)]  # under 90 days: no 252 guess
+    assert infer_periods_per_year(short) == pytest.approx(weekly, rel=0.1)

@@ -237,10 +237,11 @@ def infer_periods_per_year(index: pd.DatetimeIndex, *, stacklevel: int = 2) -> f
     """Bars per year of ``index``, a sorted DatetimeIndex of the bars traded.
 
     Daily or sparser bars: ``(len(index) - 1) / elapsed years`` (365.25-day years), about 252
-    for NYSE sessions, 52.18 weekly, 12 monthly. Intraday bars: the bars per trading date
-    times the trading dates per year (about 252 for an exchange, 365 around the clock). Over
-    less than ``_MIN_SPAN`` (90 days) the dates per year cannot be told from the data: daily
-    and intraday bars then assume 252 trading dates a year. Falls back to 252 with a
+    for NYSE sessions, 52.18 weekly, 12 monthly. Intraday bars: split into sessions at gaps
+    over ``max(4 * spacing, 2 hours)``; the bars per session times the sessions per year.
+    Sessions of a day or more (around the clock, or Sunday-to-Friday futures) take
+    ``(len - 1) / elapsed years``. Over less than ``_MIN_SPAN`` (90 days) the sessions per year cannot be told from
+    the data: daily and intraday bars then assume 252 a year. Falls back to 252 with a
     ``UserWarning`` (at ``stacklevel``) for fewer than 2 bars or a zero span.
     """
     if len(index) >= 2 and index[-1] > index[0]:
@@ -248,12 +249,19 @@ def infer_periods_per_year(index: pd.DatetimeIndex, *, stacklevel: int = 2) -> f
         years = span / _YEAR
         diffs = np.diff(np.asarray(index.asi8, dtype=np.int64))
         spacing = pd.Timedelta(int(np.median(diffs[diffs > 0])), unit=index.unit)
-        if spacing >= _DAY and (span >= _MIN_SPAN or spacing > 1.5 * _DAY):
-            return float((len(index) - 1) / years)
-        local = index.tz_localize(None) if index.tz is not None else index
-        n_dates = len(np.unique(local.to_numpy().astype("datetime64[D]")))
-        dates_per_year = (n_dates - 1) / years if span >= _MIN_SPAN else _SESSIONS_PER_YEAR
-        return float(len(index) / n_dates * dates_per_year)
+        if spacing >= _DAY:
+            if span >= _MIN_SPAN or spacing > 1.5 * _DAY:
+                return float((len(index) - 1) / years)
+            return _SESSIONS_PER_YEAR
+        gap = max(4 * spacing, pd.Timedelta(hours=2)) / pd.Timedelta(1, unit=index.unit)
+        breaks = np.flatnonzero(diffs > gap)
+        n_sessions = len(breaks) + 1
+        times = np.asarray(index.asi8, dtype=np.int64)
+        lengths = times[np.r_[breaks, len(times) - 1]] - times[np.r_[0, breaks + 1]]
+        if np.median(lengths) >= _DAY / pd.Timedelta(1, unit=index.unit):
+            return float((len(index) - 1) / years)  # sessions of days: around the clock
+        per_year = (n_sessions - 1) / years if span >= _MIN_SPAN else _SESSIONS_PER_YEAR
+        return float(len(index) / n_sessions * per_year)
     warnings.warn(
         f"cannot infer the bars per year from {len(index)} bar(s) spanning "
         f"{index[-1] - index[0] if len(index) else pd.Timedelta(0)}; the annualised "

@@ -301,7 +301,8 @@ def backtest(
     Series may start (or stop) at different times. At each cutoff only the *started*
     series are fitted and forecast: those with at least the forecaster's minimum number of
     observations (``forecaster._min_observations()``, e.g. 3 for ``NaiveForecaster``; 1
-    for objects without it) in that cutoff's training window. The others
+    for objects without it, or ``min_observations`` if larger) in that cutoff's training
+    window. The others
     get no rows at that cutoff. The choice uses only the rows up to the cutoff. Within a
     fold, ``update`` is used while the started series stay the same; when they change (a
     series starts between refits) the forecaster is refitted at that cutoff on the new set.
@@ -394,9 +395,10 @@ def backtest(
     started = {p: np.flatnonzero(seen[p + 1] - seen[start_of(p)] >= need) for p in positions}
     if not any(len(cols) for cols in started.values()):
         raise ValueError(
-            f"no series of `data` has the {need} observation(s) {type(forecaster).__name__} "
-            "needs in the training window of any cutoff; nothing can be backtested. Use a "
-            "longer history or a later start, or a larger initial_window (train_length)."
+            f"no series of `data` has the {need} observation(s) needed (the larger of "
+            f"{type(forecaster).__name__}'s minimum and `min_observations`) in the training "
+            "window of any cutoff; nothing can be backtested. Use a longer history, a larger "
+            "initial_window (train_length) or a smaller min_observations."
         )
 
     # Per-fold training bars would drown the backtest's own bar: silence them in the copies.

@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -64,6 +65,8 @@ _LIVE_PARAMS = frozenset(
 def _same_value(a: Any, b: Any) -> bool:
     if a is b:
         return True
+    # an exchange calendar object and its name are the same calendar (saves need the name)
+    a, b = (getattr(v, "name", v) if isinstance(v, xcals.ExchangeCalendar) else v for v in (a, b))
     try:
         return bool(a == b)
     except (TypeError, ValueError):  # e.g. arrays, whose == is elementwise
@@ -453,7 +456,7 @@ class BaseForecaster(BaseEstimator):
         """
         check_is_fitted(self)
         frame = to_wide_frame(
-            y, target=getattr(self, "target", "Close"), allow_unobserved=True, stacklevel=3
+            y, target=self._fitted_param("target", "Close"), allow_unobserved=True, stacklevel=3
         )
         if len(self.columns_) == 1 and isinstance(y, pd.Series) and y.name is None:
             frame.columns = self.columns_.copy()  # an unnamed Series updates the single series

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -130,6 +131,12 @@ class EnsembleForecaster(BaseForecaster):
     def calendar(self) -> str | None:
         """Exchange calendar of integer horizons (the template's)."""
         return getattr(self._template(), "calendar", "XNYS")
+
+    def _fitted_param(self, name: str, default: Any = None) -> Any:
+        """The template's fit-time ``name`` (e.g. calendar, target), frozen like its others."""
+        fitted = getattr(self, "_fit_params_", {})
+        key = f"estimator__{name}"
+        return fitted[key] if key in fitted else getattr(self, name, default)
 
     def _check_params(self) -> None:
         n = self.n_members

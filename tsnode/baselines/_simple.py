@@ -112,8 +112,8 @@ def _steps_between(
     if calendar is None:
         return np.asarray((end - start) / spacing, dtype=np.float64)
     # midnight of each date, as numpy (DatetimeIndex.normalize infers a freq: slow)
-    first = start.to_numpy().astype("datetime64[D]").astype("datetime64[ns]")
-    days = end.to_numpy().astype("datetime64[D]").astype("datetime64[ns]")
+    first = start.to_numpy().astype("datetime64[D]")  # day units: no overflow before 1677
+    days = end.to_numpy().astype("datetime64[D]")
     lo, hi = pd.Timestamp(first.min()), pd.Timestamp(days.max())
     try:
         cal = get_calendar(calendar, start=lo, end=hi)
@@ -123,7 +123,7 @@ def _steps_between(
         # an instance built for a shorter range: the same exchange, by name, covers it
         cal = get_calendar(calendar.name, start=lo, end=hi)
     sessions = cal.sessions.tz_localize(None) if cal.sessions.tz is not None else cal.sessions
-    sessions = sessions.as_unit("ns").to_numpy()
+    sessions = sessions.to_numpy().astype("datetime64[D]")
     before = np.searchsorted(sessions, first, side="right")
     upto = np.searchsorted(sessions, days, side="right")
     return np.maximum(upto - before, 1).astype(np.float64)
