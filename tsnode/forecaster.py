@@ -529,14 +529,14 @@ class TSNodeForecaster(BaseForecaster):
         c = int(self.context_length)
         contexts, queries, owners = [], [], []
         for j, (days, vals) in enumerate(self._scaled_series(self.y_)):
-            chunk_starts = np.arange(0, len(days), c)
-            # Each query time is decoded from the chunk of observations it falls in.
-            which = np.clip(np.searchsorted(days[chunk_starts], query, side="right") - 1, 0, None)
-            for k, start in enumerate(chunk_starts):
-                sel = np.flatnonzero(which == k)
-                if sel.size == 0:
-                    continue
-                contexts.append((days[start : start + c], vals[start : start + c]))
+            # The posterior is sharpest at a window's last observation (the decoder runs back
+            # from it), so each query time is decoded from the c observations ending at the
+            # first observation at or after it: a continuous path, no block edges.
+            ends = np.minimum(np.searchsorted(days, query, side="left"), len(days) - 1)
+            for end in np.unique(ends):
+                sel = np.flatnonzero(ends == end)
+                start = max(0, end + 1 - c)
+                contexts.append((days[start : end + 1], vals[start : end + 1]))
                 queries.append(np.unique(query[sel]))
                 owners.append((j, sel))
         n_samples = int(self.n_predict_samples)
