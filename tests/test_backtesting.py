@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,8 @@ from sklearn.base import BaseEstimator
 
 from tsnode.backtesting import BacktestResult, Comparison, backtest, compare
 from tsnode.base import BaseForecaster
+from tsnode.baselines import NaiveForecaster
+from tsnode.datasets import make_gbm
 
 # ----------------------------------------------------------------------------- fakes
 
@@ -779,3 +783,26 @@ def test_public_names_importable_from_the_module_and_the_package():
     for name in bt.__all__:
         assert getattr(tsnode, name) is getattr(bt, name)
         assert getattr(bt, name).__module__ == "tsnode.backtesting"
+
+
+class _HalfBroken(NaiveForecaster):
+    """A random walk whose upper quantile is NaN at every other cutoff."""
+
+    def predict_quantiles(self, horizon, quantiles=(0.1, 0.5, 0.9)):
+        out = super().predict_quantiles(horizon, quantiles)
+        if len(self.y_) % 2:
+            out.loc[:, (slice(None), max(quantiles))] = np.nan
+        return out
+
+
+def test_nan_forecasts_are_not_dropped_silently_from_the_scores():
+    # regression: coverage and CRPS were computed on the rows left while `count` said all
+    y = make_gbm(1, n_days=80, random_state=2)
+    result = backtest(_HalfBroken(), y, horizon=2, initial_window=40, progress=False)
+    with pytest.warns(RuntimeWarning, match=r"rows have a NaN forecast or quantile") as rec:
+        result.metrics(by=None)
+    assert rec[0].filename == __file__
+    clean = backtest(NaiveForecaster(), y, horizon=2, initial_window=40, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clean.metrics(by=None)

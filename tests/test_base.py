@@ -302,3 +302,21 @@ def test_clone_and_params():
     g = clone(f)
     assert g.get_params() == f.get_params()
     assert not hasattr(g, "columns_")
+
+
+class Overflowing(Toy):
+    """A diverged model: some sample paths overflow."""
+
+    def _sample(self, index, n_samples):
+        out = super()._sample(index, n_samples)
+        out[0, -1, 0] = np.inf
+        out[1, -1, 0] = np.nan
+        return out
+
+
+def test_non_finite_forecasts_raise_an_actionable_error(y):
+    # regression: NaN quantiles and inf samples were returned (and scored) silently
+    model = Overflowing(random_state=0).fit(y)
+    for call in (lambda: model.sample(3, n_samples=5), lambda: model.predict_quantiles(3)):
+        with pytest.raises(FloatingPointError, match=r"non-finite .*smaller learning_rate"):
+            call()

@@ -599,3 +599,19 @@ def test_bad_plot_path_subprocess(tmp_path):
     proc = run_cli("forecast", "--sample", "IBM", "--plot", target, tmp_path=tmp_path, quick=False)
     assert_one_line_error(proc, f"cannot write --plot {target}", "is a file, not a folder")
     assert proc.stdout == ""  # nothing loaded or fitted
+
+
+def test_a_model_failing_mid_backtest_is_named_with_its_cutoff(monkeypatch, capsys):
+    from tsnode.baselines import DriftForecaster
+
+    def broken(self, y):
+        raise FloatingPointError("solver produced NaN")
+
+    monkeypatch.setattr(DriftForecaster, "update", broken)
+    args = ["backtest", "--sample", "IBM", "--models", "naive,drift", "--horizon", "1"]
+    assert main([*args, "--cutoffs", "6", "--refit-every", "3", "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "solver produced NaN (FloatingPointError; rerun with --debug)" in err
+    assert "while updating the forecaster at cutoff" in err
+    assert "raised by the model 'drift'" in err

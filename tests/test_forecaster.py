@@ -960,3 +960,10 @@ def test_calibration_is_reproducible_and_kept_by_update():
     a.update(wide.iloc[-5:])
     assert a.calibration_ == before
     pd.testing.assert_frame_equal(quantiles_of(a), quantiles_of(b.update(wide.iloc[-5:])))
+
+
+def test_a_diverged_training_warns_at_the_caller(train):
+    # regression: learning_rate=1 ended at a loss of 1e7 and gave absurd intervals silently
+    with pytest.warns(RuntimeWarning, match=r"training diverged.*smaller learning_rate") as rec:
+        TSNodeForecaster(**dict(MICRO, epochs=2, steps_per_epoch=3, learning_rate=5.0)).fit(train)
+    assert [r.filename for r in rec if "diverged" in str(r.message)] == [__file__]

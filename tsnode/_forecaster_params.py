@@ -20,6 +20,7 @@ __all__ = [
     "check_scaler",
     "check_time_scale",
     "forecast_solver_error",
+    "warn_if_diverged",
 ]
 
 
@@ -212,4 +213,23 @@ def check_time_scale(est: Any, index: Any, *, stacklevel: int = 6) -> None:
             f"test data). Pass about 30 spacings, time_scale_days={30 * spacing_days:.3g}.",
             UserWarning,
             stacklevel=stacklevel,
+        )
+
+
+# On scaled prices a trained model's loss (negative ELBO per point) is of order 1; beyond
+# this the weights were thrown far off by the optimizer (e.g. learning_rate=1 gave 1e7).
+_DIVERGED_LOSS = 1e3
+
+
+def warn_if_diverged(est: Any, history: dict[str, list[float]], *, stacklevel: int = 6) -> None:
+    """RuntimeWarning when the kept training's last loss is far above what a fit reaches."""
+    losses = [x for x in history.get("loss", []) if np.isfinite(x)]
+    if losses and losses[-1] > _DIVERGED_LOSS:
+        warnings.warn(
+            f"training diverged: the training loss ended at {losses[-1]:.3g} (first epoch "
+            f"{losses[0]:.3g}; a fit on scaled prices reaches about 0-5), so the forecasts are "
+            f"unreliable. Refit with a smaller learning_rate (now {est.learning_rate!r}, "
+            "default 1e-3); history_ holds the losses per epoch.",
+            RuntimeWarning,
+            stacklevel=stacklevel,  # user -> fit -> BaseForecaster.fit -> _fit -> _train
         )

@@ -22,7 +22,6 @@ This module never imports torch: any object with ``fit(y)`` and
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
@@ -45,6 +44,7 @@ from tsnode._folds import (
     _run_fold,
     _to_frame,
 )
+from tsnode._scoring import _score, _warn_unscored
 from tsnode._validation import _is_int
 
 __all__ = ["BacktestResult", "Comparison", "backtest", "compare"]
@@ -53,53 +53,6 @@ _WINDOWS = ("expanding", "sliding")
 
 
 # ----------------------------------------------------------------------------- results
-
-
-def _outer_interval(quantiles: tuple[float, ...]) -> tuple[float, float, str] | None:
-    """Outermost symmetric pair ``(lower, upper, label)``: (0.1, 0.9) -> label "80"."""
-    for q in quantiles:
-        if q >= 0.5:
-            break
-        for p in quantiles:
-            if math.isclose(p, 1.0 - q, abs_tol=1e-9):
-                return q, p, f"{round(100.0 * (p - q), 6):g}"
-    return None
-
-
-def _score(group: pd.DataFrame, quantiles: tuple[float, ...]) -> dict[str, float]:
-    """All metrics of one group of rows of a forecasts table."""
-    from tsnode import metrics as m
-
-    y = group["actual"].to_numpy(dtype="float64")
-    f = group["forecast"].to_numpy(dtype="float64")
-    y_q = group[[_quantile_column(q) for q in quantiles]].to_numpy(dtype="float64")
-    scale = group["scale"].to_numpy(dtype="float64")
-    ok = np.isfinite(scale) & (scale > 0)
-    row: dict[str, float] = {
-        "mae": float(m.mae(y, f)),
-        "rmse": float(m.rmse(y, f)),
-        "mape": float(m.mape(y, f)),
-        "smape": float(m.smape(y, f)),
-        # each row scaled by the in-sample naive error of its own cutoff
-        "mase": float(m.mase(y[ok], f[ok], scale=scale[ok])) if ok.any() else np.nan,
-        "crps": float(m.crps_from_quantiles(y, y_q, quantiles)),
-        "pinball": float(m.pinball_loss(y, y_q, quantiles)),
-    }
-    interval = _outer_interval(quantiles)
-    if interval is not None:
-        lower = group[_quantile_column(interval[0])].to_numpy(dtype="float64")
-        upper = group[_quantile_column(interval[1])].to_numpy(dtype="float64")
-        row[f"coverage_{interval[2]}"] = float(m.coverage(y, lower, upper))
-        row[f"width_{interval[2]}"] = float(m.interval_width(lower, upper))
-    origin = group["origin"].to_numpy(dtype="float64")
-    has_origin = np.isfinite(origin)
-    row["directional_accuracy"] = (
-        float(m.directional_accuracy(y[has_origin], f[has_origin], origin[has_origin]))
-        if has_origin.any()
-        else np.nan
-    )
-    row["count"] = len(group)
-    return row
 
 
 @dataclass
@@ -178,6 +131,7 @@ class BacktestResult:
                 f"available: {columns!r}."
             )
         scored = self.forecasts[self.forecasts["actual"].notna()]
+        _warn_unscored(scored, self.quantiles)
         if not keys:
             rows = {"all": _score(scored, self.quantiles)}
             return pd.DataFrame.from_dict(rows, orient="index")
@@ -593,10 +547,16 @@ def compare(
     if user_need is not None:
         hint = "Pass e.g. min_observations=20, or None for the models' minimum."
         need = max(need, _check_int(user_need, "min_observations", minimum=1, hint=hint))
-    results = {
-        str(name): backtest(forecaster, data, min_observations=need, **backtest_kwargs)
-        for name, forecaster in forecasters.items()
-    }
+    results = {}
+    for name, forecaster in forecasters.items():
+        try:
+            results[str(name)] = backtest(
+                forecaster, data, min_observations=need, **backtest_kwargs
+            )
+        except Exception as exc:
+            if hasattr(exc, "add_note"):  # Python >= 3.11
+                exc.add_note(f"tsnode.compare: raised by the model {str(name)!r}.")
+            raise
     rows = {name: result.metrics(by=None).iloc[0] for name, result in results.items()}
     board = pd.DataFrame.from_dict(rows, orient="index")
     board.index.name = "model"

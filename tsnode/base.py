@@ -282,6 +282,17 @@ class BaseForecaster(BaseEstimator):
                 f"expected (n_samples, {n_steps}, {self.n_series_})."
             )
 
+    def _check_finite_output(self, values: np.ndarray, what: str) -> None:
+        """FloatingPointError naming the cause when a forecast holds NaN or inf."""
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise FloatingPointError(
+                f"{type(self).__name__} produced {int(bad.sum())} non-finite {what} (of "
+                f"{values.size}): the fitted model overflows, usually because its training "
+                "diverged. Refit it, e.g. with a smaller learning_rate, and check its training "
+                "history (history_, where the forecaster has one)."
+            )
+
     def _quantile_array(self, index: pd.DatetimeIndex, quantiles: tuple[float, ...]) -> np.ndarray:
         values = np.asarray(self._predict_quantiles(index, quantiles), dtype=np.float64)
         expected = (len(index), self.n_series_, len(quantiles))
@@ -290,6 +301,7 @@ class BaseForecaster(BaseEstimator):
                 f"{type(self).__name__}._predict_quantiles returned an array of shape "
                 f"{values.shape}, expected {expected}."
             )
+        self._check_finite_output(values, "forecast quantiles")
         # Quantiles are monotone in q: sorting repairs crossing from sampling noise.
         return np.sort(values, axis=-1)
 
@@ -430,6 +442,7 @@ class BaseForecaster(BaseEstimator):
             )
         samples = np.asarray(self._sample(index, n_samples), dtype=np.float64)
         self._check_sample_shape(samples, len(index), "_sample")
+        self._check_finite_output(samples, "sample values")
         if samples.shape[0] != n_samples:
             raise RuntimeError(
                 f"{type(self).__name__}._sample returned {samples.shape[0]} samples, expected "

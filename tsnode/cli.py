@@ -538,7 +538,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 expected = isinstance(err, (CLIError, ValueError, TypeError, OSError, LookupError))
                 hint = "" if expected else f" ({type(err).__name__}; rerun with --debug)"
-                print(f"{prog}: error: {_one_line(err)}{hint}", file=sys.stderr)
+                # notes name where it happened (model, cutoff): keep them on the one line
+                notes = "".join(f" [{' '.join(n.split())}]" for n in getattr(err, "__notes__", []))
+                print(f"{prog}: error: {_one_line(err)}{hint}{notes}", file=sys.stderr)
             return 1
 
 

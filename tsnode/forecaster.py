@@ -32,7 +32,12 @@ from tsnode._calibration import (
     fit_calibration,
     holdout_points,
 )
-from tsnode._forecaster_params import check_params, check_time_scale, forecast_solver_error
+from tsnode._forecaster_params import (
+    check_params,
+    check_time_scale,
+    forecast_solver_error,
+    warn_if_diverged,
+)
 from tsnode._validation import check_in_sample_index
 from tsnode._windows import make_batch, split_series, window_sampler
 from tsnode.base import BaseForecaster
@@ -359,6 +364,7 @@ class TSNodeForecaster(BaseForecaster):
             train_restart, n_init=n_init, scoring_batches=scoring, config=config
         )
         self.restart_losses_ = losses
+        warn_if_diverged(self, self.history_)
         self.calibration_ = dict(IDENTITY)
         if self.calibrate:
             samples, targets, elapsed, weights, _ = self._holdout_forecasts(series, tail_starts)

@@ -1,0 +1,80 @@
+"""Scores of a backtest's forecasts table (used by :class:`tsnode.backtesting.BacktestResult`).
+
+Never imports torch.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from tsnode._folds import _quantile_column
+
+__all__ = ["_outer_interval", "_score", "_warn_unscored"]
+
+
+def _outer_interval(quantiles: tuple[float, ...]) -> tuple[float, float, str] | None:
+    """Outermost symmetric pair ``(lower, upper, label)``: (0.1, 0.9) -> label "80"."""
+    for q in quantiles:
+        if q >= 0.5:
+            break
+        for p in quantiles:
+            if math.isclose(p, 1.0 - q, abs_tol=1e-9):
+                return q, p, f"{round(100.0 * (p - q), 6):g}"
+    return None
+
+
+def _score(group: pd.DataFrame, quantiles: tuple[float, ...]) -> dict[str, float]:
+    """All metrics of one group of rows of a forecasts table."""
+    from tsnode import metrics as m
+
+    y = group["actual"].to_numpy(dtype="float64")
+    f = group["forecast"].to_numpy(dtype="float64")
+    y_q = group[[_quantile_column(q) for q in quantiles]].to_numpy(dtype="float64")
+    scale = group["scale"].to_numpy(dtype="float64")
+    ok = np.isfinite(scale) & (scale > 0)
+    row: dict[str, float] = {
+        "mae": float(m.mae(y, f)),
+        "rmse": float(m.rmse(y, f)),
+        "mape": float(m.mape(y, f)),
+        "smape": float(m.smape(y, f)),
+        # each row scaled by the in-sample naive error of its own cutoff
+        "mase": float(m.mase(y[ok], f[ok], scale=scale[ok])) if ok.any() else np.nan,
+        "crps": float(m.crps_from_quantiles(y, y_q, quantiles)),
+        "pinball": float(m.pinball_loss(y, y_q, quantiles)),
+    }
+    interval = _outer_interval(quantiles)
+    if interval is not None:
+        lower = group[_quantile_column(interval[0])].to_numpy(dtype="float64")
+        upper = group[_quantile_column(interval[1])].to_numpy(dtype="float64")
+        row[f"coverage_{interval[2]}"] = float(m.coverage(y, lower, upper))
+        row[f"width_{interval[2]}"] = float(m.interval_width(lower, upper))
+    origin = group["origin"].to_numpy(dtype="float64")
+    has_origin = np.isfinite(origin)
+    row["directional_accuracy"] = (
+        float(m.directional_accuracy(y[has_origin], f[has_origin], origin[has_origin]))
+        if has_origin.any()
+        else np.nan
+    )
+    row["count"] = len(group)
+    return row
+
+
+def _warn_unscored(scored: pd.DataFrame, quantiles: tuple[float, ...]) -> None:
+    """Warn when rows with an actual have a NaN forecast or quantile: the metrics drop them
+    (NaN pairs), so ``count`` would overstate what they were computed on."""
+    columns = ["forecast", *(_quantile_column(q) for q in quantiles)]
+    bad = scored[columns].isna().any(axis=1).to_numpy()
+    if bad.any():
+        first = scored[bad].iloc[0]
+        warnings.warn(
+            f"{int(bad.sum())} of {len(scored)} scored rows have a NaN forecast or quantile "
+            f"(first: series {first['series']!r} at cutoff {first['cutoff']}): the scores "
+            "leave them out, so `count` overstates their support. The forecaster failed "
+            "there; check its training (e.g. a smaller learning_rate) or its output.",
+            RuntimeWarning,
+            stacklevel=3,  # user -> BacktestResult.metrics -> here
+        )
