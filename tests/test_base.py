@@ -320,3 +320,15 @@ def test_non_finite_forecasts_raise_an_actionable_error(y):
     for call in (lambda: model.sample(3, n_samples=5), lambda: model.predict_quantiles(3)):
         with pytest.raises(FloatingPointError, match=r"non-finite .*smaller learning_rate"):
             call()
+
+
+def test_update_in_another_time_zone_warns_when_daily_bars_move(y):
+    # regression: Monday's New York bar silently became Sunday 19:00 of the fitted zone
+    fitted = Toy(random_state=0).fit(y.tz_localize("America/New_York").iloc[:-3])
+    rows = y.iloc[-3:]
+    with pytest.warns(UserWarning, match=r"daily bars in tz Europe/London .*tz_localize\(None\)"):
+        fitted.update(rows.tz_localize("Europe/London"))
+    again = Toy(random_state=0).fit(y.tz_localize("America/New_York").iloc[:-3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same wall dates in the fitted zone: no warning
+        again.update(rows.tz_localize("America/New_York").tz_convert("UTC"))

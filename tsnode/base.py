@@ -62,6 +62,11 @@ _LIVE_PARAMS = frozenset(
 )
 
 
+def _at_midnight(index: pd.DatetimeIndex) -> bool:
+    """Whether every timestamp of ``index`` is at midnight (daily bars) on its own clock."""
+    return bool(len(index)) and bool((index == index.normalize()).all())
+
+
 def _same_value(a: Any, b: Any) -> bool:
     if a is b:
         return True
@@ -489,7 +494,17 @@ class BaseForecaster(BaseEstimator):
                 f"({fitted_tz}); use the same time zone (tz_localize / tz_convert)."
             )
         if fitted_tz is not None:
-            frame.index = frame.index.tz_convert(fitted_tz)
+            converted = frame.index.tz_convert(fitted_tz)
+            if _at_midnight(self.index_) and not _at_midnight(converted):
+                warnings.warn(
+                    f"update data are daily bars in tz {frame.index.tz} but the fitted data in "
+                    f"{fitted_tz}: converted, {frame.index[0]} becomes {converted[0]}, another "
+                    "time (and maybe another date). For the same trading dates pass "
+                    f"y.tz_localize(None).tz_localize('{fitted_tz}').",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            frame.index = converted
         if frame.index[0] <= self.last_timestamp_:
             raise ValueError(
                 f"update data must start strictly after the last fitted timestamp "
