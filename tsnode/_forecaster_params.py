@@ -226,10 +226,12 @@ def warn_if_diverged(est: Any, history: dict[str, list[float]], *, stacklevel: i
     losses = [x for x in history.get("loss", []) if np.isfinite(x)]
     if losses and losses[-1] > _DIVERGED_LOSS:
         warnings.warn(
-            f"training diverged: the training loss ended at {losses[-1]:.3g} (first epoch "
-            f"{losses[0]:.3g}; a fit on scaled prices reaches about 0-5), so the forecasts are "
-            f"unreliable. Refit with a smaller learning_rate (now {est.learning_rate!r}, "
-            "default 1e-3); history_ holds the losses per epoch.",
+            f"training failed to fit: the training loss ended at {losses[-1]:.3g} (first "
+            f"epoch {losses[0]:.3g}; a fit on scaled daily prices reaches about 0-5), so the "
+            "forecasts are unreliable. Usual causes: a learning_rate too large for the data "
+            f"(now {est.learning_rate!r}, default 1e-3; the loss then grows or jumps), or a "
+            f"time_scale_days (now {est.time_scale_days!r}) far from about 30 observed "
+            "spacings. history_ holds the losses per epoch.",
             RuntimeWarning,
             stacklevel=stacklevel,  # user -> fit -> BaseForecaster.fit -> _fit -> _train
         )
