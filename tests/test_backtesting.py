@@ -806,3 +806,10 @@ def test_nan_forecasts_are_not_dropped_silently_from_the_scores():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clean.metrics(by=None)
+
+
+def test_compare_refuses_an_unknown_keyword_before_blaming_a_model():
+    y = make_gbm(1, n_days=60, random_state=2)
+    with pytest.raises(TypeError, match="compare passes its keywords to backtest.*'refit'") as err:
+        compare({"naive": NaiveForecaster()}, y, horizon=2, initial_window=30, refit=True)
+    assert not getattr(err.value, "__notes__", [])

@@ -332,3 +332,12 @@ def test_update_in_another_time_zone_warns_when_daily_bars_move(y):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the same wall dates in the fitted zone: no warning
         again.update(rows.tz_localize("America/New_York").tz_convert("UTC"))
+
+
+def test_update_in_the_same_zone_at_another_time_of_day_does_not_warn(y):
+    fitted = Toy(random_state=0).fit(y.tz_localize("America/New_York").iloc[:-3])
+    rows = y.iloc[-3:].tz_localize("America/New_York")
+    rows.index = rows.index + pd.Timedelta(hours=16)  # closes stamped 16:00, same zone
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted.update(rows)

@@ -22,6 +22,7 @@ This module never imports torch: any object with ``fit(y)`` and
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
@@ -547,6 +548,10 @@ def compare(
     if user_need is not None:
         hint = "Pass e.g. min_observations=20, or None for the models' minimum."
         need = max(need, _check_int(user_need, "min_observations", minimum=1, hint=hint))
+    try:  # a bad keyword is the caller's, not a model's: refuse it before any backtest
+        inspect.signature(backtest).bind(None, None, **backtest_kwargs)
+    except TypeError as exc:
+        raise TypeError(f"compare passes its keywords to backtest: {exc}.") from None
     results = {}
     for name, forecaster in forecasters.items():
         try:

@@ -293,9 +293,11 @@ class BaseForecaster(BaseEstimator):
         if bad.any():
             raise FloatingPointError(
                 f"{type(self).__name__} produced {int(bad.sum())} non-finite {what} (of "
-                f"{values.size}): the fitted model overflows, usually because its training "
-                "diverged. Refit it, e.g. with a smaller learning_rate, and check its training "
-                "history (history_, where the forecaster has one)."
+                f"{values.size}). Either the fitted model overflows (a training that diverged: "
+                "refit, e.g. with a smaller learning_rate, and check history_ where the "
+                "forecaster has one) or its scaler's inverse_transform has no value there (e.g. "
+                "a Yeo-Johnson PowerTransformer far beyond its fitted range: use a shorter "
+                "horizon or another scaler such as the default LogScaler)."
             )
 
     def _quantile_array(self, index: pd.DatetimeIndex, quantiles: tuple[float, ...]) -> np.ndarray:
@@ -495,7 +497,8 @@ class BaseForecaster(BaseEstimator):
             )
         if fitted_tz is not None:
             converted = frame.index.tz_convert(fitted_tz)
-            if _at_midnight(self.index_) and not _at_midnight(converted):
+            moved = not (converted.tz_localize(None) == frame.index.tz_localize(None)).all()
+            if moved and _at_midnight(self.index_) and not _at_midnight(converted):
                 warnings.warn(
                     f"update data are daily bars in tz {frame.index.tz} but the fitted data in "
                     f"{fitted_tz}: converted, {frame.index[0]} becomes {converted[0]}, another "
