@@ -51,6 +51,24 @@ def check_size(name: str, value: Any, *, minimum: int = 1, note: str = "") -> in
     return int(value)
 
 
+def check_positive(name: str, value: float, example: str = "1e-3") -> float:
+    """Return ``value`` as a float if it is a finite real number > 0 (numpy scalars included).
+
+    Raises ``TypeError`` for non-numbers and bools, ``ValueError`` for NaN, inf and values <= 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{name} must be a positive float, got {type(value).__name__} {value!r}; pass e.g. "
+            f"{name}={example}."
+        )
+    if not 0 < float(value) < math.inf:
+        raise ValueError(
+            f"{name} must be a positive float, got {value!r}; expected a finite number > 0, "
+            f"e.g. {name}={example}."
+        )
+    return float(value)
+
+
 def check_step_size_option(options: Mapping[str, Any] | None, name: str = "options") -> None:
     """``ValueError``/``TypeError`` unless ``options["step_size"]`` is absent, None or finite > 0."""
     if not options or options.get("step_size") is None:
@@ -58,17 +76,7 @@ def check_step_size_option(options: Mapping[str, Any] | None, name: str = "optio
     value = options["step_size"]
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name}['step_size'] must be a positive float, got {type(value).__name__} "
-            f"{value!r}; pass e.g. {name}={{'step_size': 0.1}}."
-        )
-    if not 0 < float(value) < math.inf:
-        raise ValueError(
-            f"{name}['step_size'] must be a positive finite float (the fixed solver's step), got "
-            f"{value!r}; pass e.g. {name}={{'step_size': 0.1}}, or leave it out to step on the "
-            "output times."
-        )
+    check_positive(f"{name}['step_size']", value, example="0.1")
 
 
 def check_fixed_steps(span: float, step: float, *, what: str, fix: str) -> int:

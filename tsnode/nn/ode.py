@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,7 +20,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 from torchdiffeq import odeint, odeint_adjoint
 
-from tsnode.nn._checks import check_fixed_steps, check_step_size_option
+from tsnode.nn._checks import check_fixed_steps, check_positive, check_step_size_option
 
 __all__ = [
     "NeuralODE",
@@ -115,24 +114,6 @@ def check_sensitivity(sensitivity: str) -> str:
             "number of steps) or 'adjoint' (O(1) memory in the number of steps, slower)."
         )
     return sensitivity
-
-
-def check_positive(name: str, value: float, example: str = "1e-3") -> float:
-    """Return ``value`` as a float if it is a finite real number > 0 (numpy scalars included).
-
-    Raises ``TypeError`` for non-numbers and bools, ``ValueError`` for NaN, inf and values <= 0.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name} must be a positive float, got {type(value).__name__} {value!r}; pass e.g. "
-            f"{name}={example}."
-        )
-    if not 0 < float(value) < math.inf:
-        raise ValueError(
-            f"{name} must be a positive float, got {value!r}; expected a finite number > 0, "
-            f"e.g. {name}={example}."
-        )
-    return float(value)
 
 
 def _is_solver_failure(error: BaseException) -> bool:
