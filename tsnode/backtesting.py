@@ -112,7 +112,8 @@ class BacktestResult:
             ``coverage_<p>`` and ``width_<p>`` for the outermost symmetric quantile
             interval (``coverage_80`` for (0.1, 0.9)) when the quantiles have one,
             ``directional_accuracy`` and ``count`` (number of scored rows: those with an
-            ``actual``).
+            ``actual``). A ``by`` of another type is a TypeError; a RuntimeWarning says when
+            scored rows have a NaN forecast (the scores leave those rows out).
         """
         columns = list(self.forecasts.columns)
         if by is None or isinstance(by, str):
@@ -250,6 +251,13 @@ def backtest(
         :attr:`BacktestResult.forecasts`).
         Results are identical for any ``n_jobs`` when the forecaster is
         deterministic (e.g. a fixed ``random_state``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad argument (named in the message), or when no series has enough observations
+        at any cutoff. An error of the forecaster propagates with a note naming the cutoff and
+        whether it was fitting, updating or forecasting.
 
     Notes
     -----
@@ -518,12 +526,15 @@ def compare(
         cutoff, since same-cutoff errors are correlated). Ignored if it is not a key of
         ``forecasters``.
     **backtest_kwargs
-        Passed to :func:`backtest` (``horizon`` and ``initial_window`` are required).
+        Passed to :func:`backtest` (``horizon`` and ``initial_window`` are required; an
+        unknown keyword is a TypeError before any backtest). ``min_observations`` is set to
+        the largest minimum of the models, so all are scored on the same rows.
 
     Returns
     -------
     Comparison
-        ``.leaderboard`` (one row per model, sorted by MASE) and ``.results``.
+        ``.leaderboard`` (one row per model, sorted by MASE) and ``.results``. A model's error
+        propagates with a note naming it.
     """
     if not isinstance(forecasters, Mapping) or len(forecasters) == 0:
         raise TypeError(

@@ -326,6 +326,11 @@ class BaseForecaster(BaseEstimator):
         Returns
         -------
         self
+
+        Notes
+        -----
+        A fit that fails (bad data, a bad parameter, a training error) leaves the forecaster
+        unfitted, never holding an earlier fit: later calls raise ``NotFittedError``.
         """
         # A failed fit, validation included, leaves the estimator unfitted (NotFittedError),
         # neither half fitted nor still holding an earlier fit.
@@ -366,6 +371,19 @@ class BaseForecaster(BaseEstimator):
             Columns ``MultiIndex.from_product([columns_, quantiles], names=["series",
             "quantile"])``; index the future timestamps (named and zoned like the fitted index).
             Each row is non-decreasing in the quantile level for every series.
+
+        Raises
+        ------
+        FloatingPointError
+            If the forecast holds NaN or inf (a diverged model, or a scaler whose inverse has
+            no value there); the same for :meth:`predict`, :meth:`predict_interval` and
+            :meth:`sample`.
+
+        Warns
+        -----
+        UserWarning
+            If a parameter frozen by :meth:`fit` was changed with ``set_params`` since: the
+            fitted model keeps the fit-time value (see ``docs/architecture.md``).
         """
         check_is_fitted(self)
         levels = check_quantiles(quantiles)
@@ -435,6 +453,11 @@ class BaseForecaster(BaseEstimator):
         -------
         ndarray of shape (n_samples, n_steps, n_series), price units. The timestamps are those
         of ``predict(horizon).index``.
+
+        Raises
+        ------
+        FloatingPointError
+            If a path holds NaN or inf (see :meth:`predict_quantiles`).
         """
         check_is_fitted(self)
         n_samples = check_n_samples(n_samples)
@@ -468,7 +491,8 @@ class BaseForecaster(BaseEstimator):
         y : Series or DataFrame
             New rows in any layout accepted by :meth:`fit`, with the fitted series (columns in
             any order; a series may be all-NaN if it has no new observation), all timestamps
-            strictly after ``last_timestamp_``. Not modified.
+            strictly after ``last_timestamp_``. Not modified. A tz-aware ``y`` is converted to
+            the fitted time zone (a UserWarning when that moves daily bars off midnight).
 
         Returns
         -------

@@ -4,7 +4,9 @@
 into the DatetimeIndex a forecast is reported on. Integer horizons follow an exchange calendar
 from the `exchange-calendars <https://github.com/gerrymanoim/exchange_calendars>`_ library (so
 weekends and holidays such as Christmas or Good Friday are skipped) or, with ``calendar=None``,
-continue the median spacing of the observed timestamps.
+continue the observed spacing: the regular calendar frequency of the last observations when
+there is one (month ends, weekly closes, business days; ``pd.infer_freq``), else their median
+spacing.
 """
 
 from __future__ import annotations

@@ -459,7 +459,10 @@ def build_parser() -> argparse.ArgumentParser:
         "statistics of a long/flat strategy trading each model's forecasts.",
     )
     backtest.add_argument(
-        "--horizon", type=_positive_int, default=5, help="sessions ahead per cutoff (default 5)"
+        "--horizon",
+        type=_positive_int,
+        default=5,
+        help="rows of the data forecast after each cutoff (default 5)",
     )
     backtest.add_argument(
         "--models",

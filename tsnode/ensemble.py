@@ -236,6 +236,13 @@ class EnsembleForecaster(BaseForecaster):
         -------
         Path
             The directory.
+
+        Raises
+        ------
+        SerializationError
+            If a parameter frozen by ``fit`` was changed since (set it back or refit), or
+            ``path`` is an existing file; nothing is written. TypeError if ``path`` is not a
+            str or PathLike.
         """
         check_is_fitted(self)
         self._check_unchanged_params()

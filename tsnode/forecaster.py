@@ -85,7 +85,9 @@ class TSNodeForecaster(BaseForecaster):
     forecast_length : int, default 20
         Observations after the context scored during training (the extrapolation target).
     time_scale_days : float, default 30.0
-        Calendar days per model time unit (keeps solver times O(1)).
+        Calendar days per model time unit (keeps solver times O(1)). ``fit`` refuses a value
+        (with ``step_size``) needing over 1,000 solver steps between two observations, and
+        warns when even the best loss stays above 100 (a failed fit).
     epochs, steps_per_epoch, batch_size : int
         Training budget: ``epochs × steps_per_epoch`` Adam steps on random windows.
     n_init : int, default 1
@@ -514,7 +516,8 @@ class TSNodeForecaster(BaseForecaster):
         ----------
         index : DatetimeIndex, optional
             Timestamps to reconstruct, within the fitted (and updated) span; default the fitted
-            index.
+            index. Sorted, unique, no NaT (ValueError otherwise). Each is decoded from the
+            ``context_length`` observations ending at the next observation.
 
         Returns
         -------
@@ -564,6 +567,13 @@ class TSNodeForecaster(BaseForecaster):
         -------
         Path
             The directory.
+
+        Raises
+        ------
+        SerializationError
+            If a parameter frozen by ``fit`` was changed since (set it back or refit), or
+            ``path`` is an existing file; nothing is written. TypeError if ``path`` is not a
+            str or PathLike.
         """
         from tsnode._forecaster_io import save_forecaster
 

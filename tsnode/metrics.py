@@ -532,7 +532,8 @@ def diebold_mariano(
         differentials are averaged within each label and the test runs on that series of
         means, in the labels' sorted order. Series forecast at the same time are usually
         correlated, so pooling their rows as independent overstates the evidence. Labels
-        must be sortable together (e.g. all timestamps); None/NaN/NaT labels are errors.
+        must be sortable together (e.g. all timestamps; a TypeError for ``1`` and ``"a"``);
+        None/NaN/NaT labels are a ValueError.
 
     Returns
     -------

@@ -228,7 +228,8 @@ def plot_forecast(
         column per forecast series (a Series for one), matched by ``str`` name as
         forecasters name them (column ``0`` is series ``"0"``). A ``yf.download`` frame
         (MultiIndex columns) or a flat OHLCV frame (``Ticker.history``, series ``"y"``) is
-        converted as ``fit`` does, taking the ``target`` field.
+        converted as ``fit`` does, taking the ``target`` field. A forecast series without a
+        history column is drawn without history, with a UserWarning.
     quantiles : DataFrame
         Forecast quantiles with MultiIndex columns ``(series, quantile)``, as returned by
         ``forecaster.predict_quantiles(...)``; quantile levels are floats (0.1, 0.5, ...).

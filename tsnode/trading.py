@@ -359,9 +359,11 @@ def simulate(
         Forecast horizon (the ``step`` column) whose forecast drives the decision.
     periods_per_year : float, optional
         Bars per year, for the annualised statistics; positive and finite. Default: inferred
-        from the bars the simulation steps on, ``(n_bars - 1) / elapsed years`` with
-        365.25-day years (about 252 for daily sessions, 52 weekly, 12 monthly; 252 with a
-        warning if it cannot be inferred). The value used is ``Simulation.periods_per_year``.
+        from the bars the simulation steps on: for daily or sparser bars ``(n_bars - 1) /
+        elapsed years`` with 365.25-day years (about 252 for daily sessions, 52 weekly, 12
+        monthly); for intraday bars the bars per session times the sessions per year; under 90
+        days of daily or intraday bars 252 sessions a year are assumed; 252 with a warning if
+        it cannot be inferred. The value used is ``Simulation.periods_per_year``.
     hold_last : int, optional
         Bars the last decision is held after it is executed (default: the median spacing
         of the cutoffs in bars, 1 with a single cutoff).

@@ -280,6 +280,13 @@ class GRUForecaster(BaseForecaster):
         -------
         Path
             The directory.
+
+        Raises
+        ------
+        SerializationError
+            If a parameter frozen by ``fit`` was changed since (set it back or refit), or
+            ``path`` is an existing file; nothing is written. TypeError if ``path`` is not a
+            str or PathLike.
         """
         from tsnode._forecaster_io import save_forecaster
 

@@ -261,8 +261,12 @@ class _GaussianBaseline(BaseForecaster):
         NotFittedError
             If the forecaster is not fitted (nothing is written).
         SerializationError
-            If ``calendar`` is an ExchangeCalendar instance rather than a name, or
-            ``random_state`` is neither an int, None nor a Generator (nothing is written).
+            If ``calendar`` is an ExchangeCalendar instance rather than a name,
+            ``random_state`` is neither an int, None nor a Generator, a parameter frozen by
+            ``fit`` was changed since (set it back or refit), or ``path`` is an existing file;
+            nothing is written.
+        TypeError
+            If ``path`` is not a str or PathLike.
         """
         return save_baseline(self, path, self._fitted_arrays)
 
@@ -307,7 +311,10 @@ class NaiveForecaster(_GaussianBaseline):
     target : str, default "Close"
         Price field used from yfinance frames.
     calendar : str, ExchangeCalendar or None, default "XNYS"
-        Calendar of integer horizons (``None`` continues the observed spacing).
+        Calendar of integer horizons (``None`` continues the observed spacing) and the unit of
+        a step of ``sigma_`` (and Drift's ``drift_``). Frozen by :meth:`fit`: a later
+        ``set_params(calendar=...)`` warns at each forecast and blocks :meth:`save` until
+        it is set back or the model refitted.
     random_state : int, numpy Generator or None, default None
         Seed of :meth:`sample`; an int gives identical samples at every call.
 
