@@ -10,6 +10,7 @@ This module never imports torch.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,12 @@ _SESSIONS_PER_YEAR = 252.0
 # ----------------------------------------------------------------------------- forecasts
 
 
-def _forecasts_table(result: Any) -> pd.DataFrame:
+def _forecasts_frame(
+    result: Any, *, name: str, required: Sequence[str], purpose: str
+) -> pd.DataFrame:
+    """The forecasts DataFrame of ``result`` (a BacktestResult or the frame itself), checked
+    to have the ``required`` columns and some rows; shared by ``simulate`` and the plots.
+    ``name`` is the argument's name and ``purpose`` what it is for, both for the messages."""
     table = getattr(result, "forecasts", result)
     if not isinstance(table, pd.DataFrame):
         hint = "run tsnode.backtest(...) first."
@@ -38,22 +44,27 @@ def _forecasts_table(result: Any) -> pd.DataFrame:
             names = list(result.results)
             hint = (
                 f"a Comparison holds one backtest per model: pass one of them, e.g. "
-                f"result.results[{names[0]!r}] (models: {names})."
+                f"{name}.results[{names[0]!r}] (models: {names})."
                 if names
                 else hint
             )
         raise TypeError(
-            "`result` must be a BacktestResult (anything with a `.forecasts` DataFrame) or "
+            f"`{name}` must be a BacktestResult (anything with a `.forecasts` DataFrame) or "
             f"its forecasts DataFrame, got {type(result).__name__}; {hint}"
         )
-    missing = [c for c in _REQUIRED if c not in table.columns]
+    missing = [c for c in required if c not in table.columns]
     if missing:
         raise ValueError(
-            f"`result`'s forecasts table lacks the columns {missing}; it needs "
-            f"{list(_REQUIRED)} (as produced by tsnode.backtest), got {list(table.columns)}."
+            f"`{name}`'s forecasts table lacks the columns {missing}; it needs "
+            f"{list(required)} (as produced by tsnode.backtest), got {list(table.columns)}."
         )
     if len(table) == 0:
-        raise ValueError("`result`'s forecasts table is empty; there is nothing to trade.")
+        raise ValueError(f"`{name}`'s forecasts table is empty; there is nothing to {purpose}.")
+    return table
+
+
+def _forecasts_table(result: Any) -> pd.DataFrame:
+    table = _forecasts_frame(result, name="result", required=_REQUIRED, purpose="trade")
     columns = [*_REQUIRED, *(col for _, col in _quantile_columns(table))]
     table = table[columns].copy()  # a working copy: the user's table is never modified
     try:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from tsnode._plot_inputs import _history_columns, _history_frame
+from tsnode._trading_inputs import _forecasts_frame
 from tsnode.metrics import coverage, pit_values
 from tsnode.trading import _quantile_columns
 
@@ -60,25 +61,6 @@ def _symmetric_pairs(levels: Sequence[float]) -> list[tuple[float, float]]:
         if partner:
             pairs.append((q, partner[0]))
     return pairs
-
-
-def _forecasts_table(forecasts: Any, required: Sequence[str]) -> pd.DataFrame:
-    table = getattr(forecasts, "forecasts", forecasts)
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(
-            "`forecasts` must be a BacktestResult or its forecasts DataFrame, got "
-            f"{type(forecasts).__name__}."
-        )
-    missing = [c for c in required if c not in table.columns]
-    if missing:
-        raise ValueError(
-            f"`forecasts` lacks the columns {missing}; it needs {list(required)} plus "
-            f"quantile columns like 'q0.1' (as produced by tsnode.backtest), got "
-            f"{list(table.columns)}."
-        )
-    if len(table) == 0:
-        raise ValueError("`forecasts` is empty; there is nothing to plot.")
-    return table
 
 
 def _select_series(table: pd.DataFrame, series: Any) -> list[Any]:
@@ -344,7 +326,9 @@ def plot_backtest(
     -------
     Figure
     """
-    table = _forecasts_table(forecasts, _BACKTEST_COLUMNS)
+    table = _forecasts_frame(
+        forecasts, name="forecasts", required=_BACKTEST_COLUMNS, purpose="plot"
+    )
     step = _check_count(step, "step", minimum=1, example=1)
     rows = table[table["step"] == step]
     if len(rows) == 0:
@@ -509,7 +493,9 @@ def plot_calibration(
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    table = _forecasts_table(forecasts, ("step", "actual"))
+    table = _forecasts_frame(
+        forecasts, name="forecasts", required=("step", "actual"), purpose="plot"
+    )
     n_rows = len(table)
     table = table[table["actual"].notna()]  # only forecasts of observed values are scored
     if len(table) == 0:
