@@ -209,8 +209,9 @@ def test_equal_weight_sleeves_with_and_without_shorts():
     assert long_only.equity.iloc[-1] == pytest.approx((sleeve_a + 1.0) / 2, rel=1e-12)
     np.testing.assert_array_equal(long_only.positions["B"].to_numpy(), 0.0)
     shorts = simulate(table, prices, cost_bps=0.0, allow_short=True)
-    # B short earns -(-1 %) = +1 % per bar
-    assert shorts.equity.iloc[-1] == pytest.approx(1.01**6, rel=1e-12)
+    # B is sold short at the close of bar 1 and the shares are held (not re-sized every
+    # bar): the sleeve is worth 2 - P7 / P1 when covered
+    assert shorts.equity.iloc[-1] == pytest.approx((1.01**6 + 2 - 0.99**6) / 2, rel=1e-12)
     # buy-and-hold: unrebalanced equal-weight sleeves, entered at the close of bar 1
     bh = (1.01**6 + 0.99**6) / 2
     assert shorts.benchmark_equity.iloc[-1] == pytest.approx(bh, rel=1e-12)
@@ -494,3 +495,36 @@ def test_invariants_costs_never_help_and_gross_ignores_costs(moves, signs, cost)
     assert (paid.returns <= free.returns + 1e-12).all()
     assert paid.equity.iloc[-1] <= free.equity.iloc[-1] + 1e-12
     assert paid.positions.iloc[0].eq(0).all() and paid.positions.iloc[-1].eq(0).all()
+
+
+def test_a_short_is_held_not_resized_every_bar():
+    # regression: the short was re-sized to the sleeve's equity every bar, so a short sold
+    # at 100 and covered at 100 ended at 0.98 after 100 -> 110 -> 100 (and at 0 after 50)
+    prices = make_prices({"A": [100.0, 100.0, 110.0, 100.0, 100.0]})
+    table = make_forecasts(prices, forecast=lambda a, o: 0.9 * o)
+    table = table[table["cutoff"] == prices.index[0]]
+    sim = simulate(table, prices, allow_short=True, cost_bps=0.0, hold_last=3)
+    np.testing.assert_array_equal(sim.positions["A"].to_numpy(), [0, -1, -1, -1, 0])
+    np.testing.assert_allclose(sim.equity.to_numpy(), [1.0, 1.0, 0.9, 1.0, 1.0], atol=1e-12)
+    paid = simulate(table, prices, allow_short=True, cost_bps=10.0, hold_last=3)
+    assert paid.equity.iloc[-1] == pytest.approx(0.999 * 0.999, rel=1e-12)
+
+
+def test_a_short_that_loses_the_whole_sleeve_stays_at_zero_with_a_warning():
+    # regression: the equity went negative (-0.5) and a further rise turned it positive
+    prices = make_prices(
+        {"A": [100.0, 100.0, 250.0, 750.0, 750.0], "B": [10.0, 10.0, 10.0, 10.0, 10.0]}
+    )
+    table = make_forecasts(prices, forecast=lambda a, o: 0.9 * o)
+    table = table[table["cutoff"] == prices.index[0]]
+    with pytest.warns(RuntimeWarning, match=r"series 'A' lost the whole sleeve at 2024-01-03"):
+        sim = simulate(table, prices, allow_short=True, cost_bps=0.0, hold_last=3)
+    np.testing.assert_allclose(sim.equity.to_numpy(), [1.0, 1.0, 0.5, 0.5, 0.5], atol=1e-12)
+    assert (sim.equity >= 0).all()
+    stats = sim.stats()["strategy"]
+    assert stats["max_drawdown"] == pytest.approx(-0.5) and stats["total_return"] == -0.5
+    alone = table[table["series"] == "A"]
+    with pytest.warns(RuntimeWarning, match="lost the whole sleeve"):
+        wiped = simulate(alone, prices[["A"]], allow_short=True, cost_bps=0.0, hold_last=3)
+    np.testing.assert_array_equal(wiped.equity.to_numpy(), [1.0, 1.0, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(wiped.returns.to_numpy(), [0.0, -1.0, 0.0, 0.0])

@@ -26,7 +26,11 @@ The rules, precisely (one price field: the one the backtest forecast, see ``targ
   simulation ends and every position is closed at the close of the final bar.
 * **Portfolio.** Capital is split equally between the series at the start; each series'
   sleeve compounds on its own (no rebalancing) and the portfolio equity is the mean of
-  the sleeves' equities. A position of +1/-1 is the whole sleeve long/short.
+  the sleeves' equities. A position of +1/-1 is the whole sleeve long/short: at entry the
+  sleeve buys (or sells short) shares worth its equity and holds that number of shares
+  until the position changes, so a short entered at price ``P_e`` with equity ``E_e`` is
+  worth ``E_e * (2 - P / P_e)`` (not re-sized every bar). A short whose price more than
+  doubles loses the whole sleeve: it stays at 0 from that bar on (``RuntimeWarning``).
 * **Costs.** Every change of position pays ``(cost_bps + slippage_bps) / 1e4 * |change|``
   of the sleeve's equity, at the close of the bar where it happens: the entry, every
   change and flip (a flip from -1 to +1 pays twice), and the final exit. The total must
@@ -47,6 +51,7 @@ This module never imports torch.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -293,8 +298,43 @@ def _decisions(
     return grid.reindex(index=cutoffs, columns=series).fillna(0.0)
 
 
+def _sleeves(
+    growth: np.ndarray, positions: np.ndarray, cost_paid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Equity of each sleeve (n_bars, n_series) and the bar each was wiped out (-1: never).
+
+    A position is a number of shares bought (or sold short) with the sleeve's whole equity
+    when it is entered and held unchanged until the position changes: over a holding period
+    entered at bar ``e`` the sleeve is worth ``E_e * (1 + pos * (growth_t / growth_e - 1))``.
+    For a long this is the bar-by-bar compounding of the price; a short is not re-sized
+    every bar. A sleeve whose equity reaches 0 (a short whose price more than doubled) is
+    wiped out and stays at 0.
+    """
+    n_bars, n_series = growth.shape
+    equity = np.zeros((n_bars, n_series))
+    value = np.ones(n_series)
+    entry_value = np.ones(n_series)
+    entry_growth = growth[0].copy()
+    held = np.zeros(n_series)
+    ruined_at = np.full(n_series, -1)
+    for i in range(n_bars):
+        if i:
+            holding = held != 0
+            marked = entry_value * (1.0 + held * (growth[i] / entry_growth - 1.0))
+            value = np.where(holding, marked, value)
+            newly_ruined = (value <= 0.0) & (ruined_at < 0)
+            ruined_at[newly_ruined] = i
+        value = np.where(ruined_at >= 0, 0.0, value * (1.0 - cost_paid[i]))
+        changed = positions[i] != held
+        entry_value = np.where(changed, value, entry_value)
+        entry_growth = np.where(changed, growth[i], entry_growth)
+        held = np.where(changed, positions[i], held)
+        equity[i] = value
+    return equity, ruined_at
+
+
 def _run(prices: np.ndarray, positions: np.ndarray, cost: float) -> tuple[np.ndarray, ...]:
-    """Portfolio net equity, net returns and gross returns of sleeves with ``positions``.
+    """Portfolio net equity, net returns, gross returns and the bar each sleeve was wiped out.
 
     ``prices`` and ``positions`` are (n_bars, n_series); ``positions[i]`` is held from the
     close of bar i to the close of bar i+1.
@@ -302,15 +342,22 @@ def _run(prices: np.ndarray, positions: np.ndarray, cost: float) -> tuple[np.nda
     with np.errstate(divide="ignore", invalid="ignore"):
         bar_returns = prices[1:] / prices[:-1] - 1.0
     bar_returns = np.nan_to_num(bar_returns, nan=0.0, posinf=0.0, neginf=0.0)
-    gross = np.vstack([np.zeros(prices.shape[1]), positions[:-1] * bar_returns])
+    growth = np.vstack([np.ones(prices.shape[1]), np.cumprod(1.0 + bar_returns, axis=0)])
     change = np.abs(np.diff(positions, axis=0, prepend=0.0))
     # The cost is a fraction of the equity at the close where the change happens, i.e. after
     # that bar's return: (1 + gross) * (1 - cost * change).
-    sleeves_net = np.cumprod((1.0 + gross) * (1.0 - cost * change), axis=0)
-    sleeves_gross = np.cumprod(1.0 + gross, axis=0)
+    sleeves_net, ruined_at = _sleeves(growth, positions, cost * change)
+    sleeves_gross, _ = _sleeves(growth, positions, np.zeros_like(change))
     equity = sleeves_net.mean(axis=1)
     gross_equity = sleeves_gross.mean(axis=1)
-    return equity, equity[1:] / equity[:-1] - 1.0, gross_equity[1:] / gross_equity[:-1] - 1.0
+    return equity, _returns(equity), _returns(gross_equity), ruined_at
+
+
+def _returns(equity: np.ndarray) -> np.ndarray:
+    """Bar returns of an equity curve; 0 once it is at 0 (every sleeve wiped out)."""
+    out = np.zeros(len(equity) - 1)
+    np.divide(equity[1:], equity[:-1], out=out, where=equity[:-1] > 0)
+    return np.where(equity[:-1] > 0, out - 1.0, 0.0)
 
 
 def simulate(
@@ -454,8 +501,17 @@ def simulate(
     bench.iloc[int(execute[0]) - start : -1] = 1.0
 
     values = frame.loc[bars].to_numpy(dtype="float64")
-    equity, net, gross = _run(values, pos.to_numpy(), cost)
-    b_equity, b_net, _ = _run(values, bench.to_numpy(), cost)
+    equity, net, gross, ruined_at = _run(values, pos.to_numpy(), cost)
+    b_equity, b_net, _, _ = _run(values, bench.to_numpy(), cost)
+    for name, bar in zip(names, ruined_at, strict=True):
+        if bar >= 0:
+            warnings.warn(
+                f"simulate: the short position in series {name!r} lost the whole sleeve at "
+                f"{bars[bar]} (its price more than doubled since the entry); the sleeve stays "
+                "at 0 from there. Use allow_short=False, or a `threshold`, to avoid it.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     params = dict(
         rule=rule,
         threshold=threshold,
