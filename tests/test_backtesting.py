@@ -813,3 +813,15 @@ def test_compare_refuses_an_unknown_keyword_before_blaming_a_model():
     with pytest.raises(TypeError, match="compare passes its keywords to backtest.*'refit'") as err:
         compare({"naive": NaiveForecaster()}, y, horizon=2, initial_window=30, refit=True)
     assert not getattr(err.value, "__notes__", [])
+
+
+def test_rows_without_a_mase_scale_are_not_dropped_silently():
+    # regression: rows whose training window never moved (naive error 0) were left out of
+    # MASE while `count` included them, without a word
+    y = make_gbm(1, n_days=80, random_state=2)
+    y.iloc[:45, 0] = 100.0
+    result = backtest(NaiveForecaster(), y, horizon=2, initial_window=40, progress=False)
+    with pytest.warns(RuntimeWarning, match=r"12 of 79 scored rows have no MASE scale") as rec:
+        scores = result.metrics(by=None)
+    assert rec[0].filename == __file__
+    assert np.isfinite(scores.loc["all", "mase"]) and scores.loc["all", "count"] == 79

@@ -65,7 +65,8 @@ def _score(group: pd.DataFrame, quantiles: tuple[float, ...]) -> dict[str, float
 
 def _warn_unscored(scored: pd.DataFrame, quantiles: tuple[float, ...]) -> None:
     """Warn when rows with an actual have a NaN forecast or quantile: the metrics drop them
-    (NaN pairs), so ``count`` would overstate what they were computed on."""
+    (NaN pairs), so ``count`` would overstate what they were computed on; and when MASE has
+    to leave rows out (no naive error in their training window)."""
     columns = ["forecast", *(_quantile_column(q) for q in quantiles)]
     bad = scored[columns].isna().any(axis=1).to_numpy()
     if bad.any():
@@ -75,6 +76,18 @@ def _warn_unscored(scored: pd.DataFrame, quantiles: tuple[float, ...]) -> None:
             f"(first: series {first['series']!r} at cutoff {first['cutoff']}): the scores "
             "leave them out, so `count` overstates their support. The forecaster failed "
             "there; check its training (e.g. a smaller learning_rate) or its output.",
+            RuntimeWarning,
+            stacklevel=3,  # user -> BacktestResult.metrics -> here
+        )
+    scale = scored["scale"].to_numpy(dtype="float64")
+    no_scale = ~(np.isfinite(scale) & (scale > 0))
+    if no_scale.any():
+        first = scored[no_scale].iloc[0]
+        warnings.warn(
+            f"{int(no_scale.sum())} of {len(scored)} scored rows have no MASE scale (first: "
+            f"series {first['series']!r} at cutoff {first['cutoff']}): the price never moved "
+            "in their training window, so the one-step naive error is 0 and MASE leaves "
+            "them out (the other metrics keep them).",
             RuntimeWarning,
             stacklevel=3,  # user -> BacktestResult.metrics -> here
         )
