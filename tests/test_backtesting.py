@@ -740,7 +740,7 @@ def test_plot_draws_forecasts_against_actuals():
 
 
 def test_yfinance_frame_uses_the_forecasters_target_and_unsorted_warns():
-    from tsnode.baselines import NaiveForecaster
+    from tsnode.baselines import DriftForecaster, NaiveForecaster
 
     prices = _prices(30)
     fields = {"Close": prices, "Open": prices * 2.0}
@@ -756,7 +756,7 @@ def test_yfinance_frame_uses_the_forecasters_target_and_unsorted_warns():
 
 
 def test_result_records_the_price_field_it_forecast():
-    from tsnode.baselines import NaiveForecaster
+    from tsnode.baselines import DriftForecaster, NaiveForecaster
 
     prices = _prices(30)
     yf_frame = pd.concat({"Close": prices, "Open": prices * 2.0}, axis=1, names=["Price", "Ticker"])
@@ -767,13 +767,13 @@ def test_result_records_the_price_field_it_forecast():
     plain = backtest(PlainForecaster(), prices, horizon=1, initial_window=20, **BT)
     assert plain.target == "Close"  # no `target` parameter: yfinance frames give "Close"
     board = compare(
-        {"open": NaiveForecaster(target="Open"), "naive": NaiveForecaster()},
+        {"open": NaiveForecaster(target="Open"), "drift": DriftForecaster(target="Open")},
         yf_frame,
         horizon=1,
         initial_window=20,
         **BT,
     )
-    assert {n: r.target for n, r in board.results.items()} == {"open": "Open", "naive": "Close"}
+    assert {n: r.target for n, r in board.results.items()} == {"open": "Open", "drift": "Open"}
 
 
 def test_public_names_importable_from_the_module_and_the_package():
@@ -825,3 +825,35 @@ def test_rows_without_a_mase_scale_are_not_dropped_silently():
         scores = result.metrics(by=None)
     assert rec[0].filename == __file__
     assert np.isfinite(scores.loc["all", "mase"]) and scores.loc["all", "count"] == 79
+
+
+def test_compare_refuses_models_forecasting_different_fields():
+    # regression: Naive on Close vs Naive on Open (= 2 x Close) had the same MASE but a DM
+    # p-value of 1e-30, the Close forecasts being scored against the Open actuals
+    close = make_gbm(1, n_days=40, random_state=0).rename(columns={"s0": "A"})
+    fields = pd.concat({"Close": close, "Open": 2.0 * close}, axis=1)
+    fields.columns.names = ["Price", "Ticker"]
+    models = {"naive": NaiveForecaster(), "open": NaiveForecaster(target="Open")}
+    with pytest.raises(ValueError, match=r"same price field.*target='Close' \('naive'\)"):
+        compare(models, fields, horizon=2, initial_window=20, progress=False)
+    # on a plain frame of prices `target` picks nothing: no error
+    board = compare(models, close, horizon=2, initial_window=20, progress=False).leaderboard
+    assert board["mase"].nunique() == 1
+
+
+class _Shifted(NaiveForecaster):
+    """Forecasts one business day later than asked (a third-party bug)."""
+
+    def predict_quantiles(self, horizon, quantiles=(0.1, 0.5, 0.9)):
+        out = super().predict_quantiles(horizon, quantiles)
+        out.index = out.index + pd.offsets.BDay(1)
+        return out
+
+
+def test_forecasts_for_other_timestamps_than_asked_are_refused():
+    # regression: only the row count was checked, so shifted rows were scored silently
+    y = make_gbm(1, n_days=40, random_state=0)
+    with pytest.raises(ValueError, match="indexed by those timestamps") as err:
+        backtest(_Shifted(), y, horizon=2, initial_window=20, progress=False)
+    if hasattr(err.value, "__notes__"):
+        assert "while forecasting" in err.value.__notes__[0]

@@ -75,11 +75,56 @@ def _to_frame(data: Any, target: str) -> pd.DataFrame:
     return frame.copy()
 
 
+def _check_same_target(forecasters: dict[str, Any], data: Any) -> None:
+    """Refuse models of :func:`compare` that would forecast different fields of ``data``.
+
+    Each model is backtested on its own ``target`` field; on a yfinance frame two targets
+    are two different series, and neither the leaderboard nor the DM test compares them.
+    """
+    targets: dict[str, list[str]] = {}
+    for name, forecaster in forecasters.items():
+        target = getattr(forecaster, "target", "Close")
+        targets.setdefault(target if isinstance(target, str) else "Close", []).append(name)
+    if len(targets) < 2:
+        return
+    frames = {target: _to_frame(data, target=target) for target in targets}
+    first, *others = frames.values()
+    if all(other.equals(first) for other in others):
+        return  # a plain frame of prices: `target` picks nothing
+    listed = ", ".join(f"target={t!r} ({', '.join(map(repr, n))})" for t, n in targets.items())
+    raise ValueError(
+        f"`forecasters` must all forecast the same price field of `data`, got {listed}; "
+        "the leaderboard and the Diebold-Mariano test would compare different series. "
+        "Give every model the same `target` (e.g. NaiveForecaster(target='Close')), or "
+        "compare the fields in separate calls."
+    )
+
+
 # ----------------------------------------------------------------------------- fold worker
 
 
+def _check_rows(pred: pd.DataFrame, future: pd.DatetimeIndex, method: str) -> None:
+    """Refuse a forecast whose rows are not the requested timestamps, in order."""
+    if len(pred) != len(future):
+        raise ValueError(
+            f"the forecaster's {method} returned {len(pred)} rows for a horizon of "
+            f"{len(future)} timestamps; it must return one row per requested timestamp."
+        )
+    try:
+        same = bool((pd.DatetimeIndex(pred.index) == future).all())
+    except (TypeError, ValueError):  # not datetimes, or tz-aware against tz-naive
+        same = False
+    if not same:
+        raise ValueError(
+            f"the forecaster's {method} returned rows indexed {list(pred.index[:3])!r}... for "
+            f"the requested timestamps {list(future[:3])!r}...; it must return one row per "
+            "requested timestamp, in the order asked, indexed by those timestamps (rows are "
+            "scored against the actual prices at them)."
+        )
+
+
 def _extract_quantiles(
-    pred: Any, series: pd.Index, quantiles: tuple[float, ...], n_steps: int
+    pred: Any, series: pd.Index, quantiles: tuple[float, ...], future: pd.DatetimeIndex
 ) -> np.ndarray:
     """Array ``(n_steps, n_series, n_quantiles)`` from a predict_quantiles frame."""
     if not isinstance(pred, pd.DataFrame) or not isinstance(pred.columns, pd.MultiIndex):
@@ -87,11 +132,8 @@ def _extract_quantiles(
             "the forecaster's predict_quantiles must return a DataFrame with MultiIndex "
             f"columns (series, quantile), got {type(pred).__name__}."
         )
-    if len(pred) != n_steps:
-        raise ValueError(
-            f"the forecaster's predict_quantiles returned {len(pred)} rows for a horizon of "
-            f"{n_steps} timestamps; it must return one row per requested timestamp."
-        )
+    _check_rows(pred, future, "predict_quantiles")
+    n_steps = len(future)
     names = pred.columns.get_level_values(0)
     levels = np.asarray(pred.columns.get_level_values(1), dtype=float)
     values = pred.to_numpy(dtype="float64", na_value=np.nan)
@@ -119,14 +161,15 @@ def _point_forecast(
             return q_array[:, :, k]
     if callable(getattr(model, "predict", None)):
         pred = model.predict(future)
-        if not isinstance(pred, pd.DataFrame) or len(pred) != len(future):
-            raise ValueError(
+        if not isinstance(pred, pd.DataFrame):
+            raise TypeError(
                 "the forecaster's predict must return a DataFrame with one row per requested "
-                f"timestamp ({len(future)}), got {type(pred).__name__} of length {len(pred)}."
+                f"timestamp ({len(future)}), got {type(pred).__name__}."
             )
+        _check_rows(pred, future, "predict")
         return pred.reindex(columns=series).to_numpy(dtype="float64", na_value=np.nan)
     median = model.predict_quantiles(future, quantiles=(0.5,))
-    return _extract_quantiles(median, series, (0.5,), len(future))[:, :, 0]
+    return _extract_quantiles(median, series, (0.5,), future)[:, :, 0]
 
 
 def _required_observations(forecaster: Any) -> int:
@@ -188,7 +231,7 @@ def _run_fold(
                     model.fit(history.iloc[starts[i] : pos + 1, cols])
             action = "forecasting"
             pred = model.predict_quantiles(future, quantiles=quantiles)
-            q_array = _extract_quantiles(pred, series, quantiles, len(future))
+            q_array = _extract_quantiles(pred, series, quantiles, future)
             point = _point_forecast(model, future, series, q_array, quantiles)
         except Exception as exc:
             if hasattr(exc, "add_note"):  # Python >= 3.11

@@ -39,6 +39,7 @@ from tsnode._folds import (
     _check_forecaster,
     _check_int,
     _check_quantiles,
+    _check_same_target,
     _naive_scale,
     _quantile_column,
     _required_observations,
@@ -553,6 +554,7 @@ def compare(
         )
     for name, forecaster in forecasters.items():
         _check_forecaster(forecaster, name=f"forecasters[{name!r}]")
+    _check_same_target({str(k): f for k, f in forecasters.items()}, data)
     # every model is scored on the same (cutoff, series) rows: those all of them can forecast
     need = max(_required_observations(f) for f in forecasters.values())
     user_need = backtest_kwargs.pop("min_observations", None)
