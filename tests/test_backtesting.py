@@ -740,7 +740,7 @@ def test_plot_draws_forecasts_against_actuals():
 
 
 def test_yfinance_frame_uses_the_forecasters_target_and_unsorted_warns():
-    from tsnode.baselines import DriftForecaster, NaiveForecaster
+    from tsnode.baselines import NaiveForecaster
 
     prices = _prices(30)
     fields = {"Close": prices, "Open": prices * 2.0}
