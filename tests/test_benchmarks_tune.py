@@ -70,6 +70,7 @@ def test_rank_variants_follows_the_rule(tune):
         (["--members", "2"], "members", 2, "midpoint/ens2"),  # fourth round
         (["--n-init", "2"], "n_init", 2, "midpoint/init2"),  # fifth round
         (["--context-lengths", "30"], "context_lengths", [30], "midpoint/ctx30"),  # sixth round
+        (["--scale-by", "volatility"], "scale_by", ["volatility"], "midpoint/volscale"),  # 8th
     ],
 )
 def test_quick_run_ranks_each_extra_candidate_with_the_variants(

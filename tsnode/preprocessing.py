@@ -140,13 +140,23 @@ class LogScaler(_ColumnwiseScaler):
         ``inverse_transform``. With the default 0, values must be strictly positive (prices);
         with ``offset > 0`` zeros are allowed too (e.g. ``offset=1`` for trading volumes).
         Negative values are always rejected.
+    scale_by : {"level", "volatility"}, default "level"
+        What ``scale_`` measures when standardising. ``"level"``: the standard deviation of
+        the log values (so the output has unit variance). ``"volatility"``: the standard
+        deviation of the one-row log changes, times ``sqrt(252)`` (a trading year of daily
+        rows). A change across ``g`` rows of NaN counts as ``g`` rows: it is divided by
+        ``sqrt(g)`` around a drift of ``g`` times the mean one-row change. With it, a scaled
+        unit is the same amount of risk for every column, whatever the length of its
+        history or the range its price covered; a column with fewer than 3 observations
+        falls back to ``"level"``.
 
     Attributes
     ----------
     mean_ : ndarray of shape (n_features,)
         Mean of the log values per column (0 when ``standardize=False``).
     scale_ : ndarray of shape (n_features,)
-        Standard deviation of the log values per column; 1 for a constant column (like
+        Standard deviation of the log values per column (``scale_by="level"``) or their
+        annualised volatility (``"volatility"``); 1 for a constant column (like
         ``StandardScaler``) and when ``standardize=False``.
     n_features_in_ : int
         Number of columns seen in ``fit``.
@@ -169,9 +179,12 @@ class LogScaler(_ColumnwiseScaler):
     True
     """
 
-    def __init__(self, *, standardize: bool = True, offset: float = 0.0) -> None:
+    def __init__(
+        self, *, standardize: bool = True, offset: float = 0.0, scale_by: str = "level"
+    ) -> None:
         self.standardize = standardize
         self.offset = offset
+        self.scale_by = scale_by
 
     def _check_params(self) -> None:
         if not isinstance(self.standardize, (bool, np.bool_)):
@@ -189,6 +202,10 @@ class LogScaler(_ColumnwiseScaler):
             raise ValueError(
                 f"LogScaler: offset must be a finite number >= 0, got {offset!r}. Use 0 for "
                 "prices, or e.g. 1.0 for data with zeros such as volumes."
+            )
+        if not isinstance(self.scale_by, str) or self.scale_by not in ("level", "volatility"):
+            raise ValueError(
+                f"LogScaler: scale_by must be 'level' or 'volatility', got {self.scale_by!r}."
             )
 
     def _log(self, values: np.ndarray, X: Any, method: str) -> np.ndarray:
@@ -236,6 +253,10 @@ class LogScaler(_ColumnwiseScaler):
         if self.standardize:
             mean = np.nanmean(logs, axis=0)
             scale = np.nanstd(logs, axis=0)
+            if self.scale_by == "volatility":
+                scale = np.array(
+                    [_volatility(logs[:, j], fallback=scale[j]) for j in range(n_features)]
+                )
             # Constant columns (std 0 up to rounding) get scale 1, like StandardScaler.
             tiny = scale <= 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)
             scale[tiny] = 1.0
@@ -285,6 +306,22 @@ class LogScaler(_ColumnwiseScaler):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = True
         return tags
+
+
+def _volatility(logs: np.ndarray, *, fallback: float) -> float:
+    """``sqrt(252)`` times the std of one-row changes of ``logs`` (n_rows,), NaN rows skipped.
+
+    A change across ``g`` rows is one draw of ``g`` one-row changes: it is centred on ``g``
+    times the mean one-row change and divided by ``sqrt(g)``. ``fallback`` (the level std)
+    with fewer than 3 observations.
+    """
+    rows = np.flatnonzero(~np.isnan(logs))
+    if rows.size < 3:
+        return float(fallback)
+    change = np.diff(logs[rows])
+    gap = np.diff(rows).astype(np.float64)
+    drift = change.sum() / gap.sum()
+    return float(np.sqrt(252.0 * np.mean((change - drift * gap) ** 2 / gap)))
 
 
 def _inner_has(name: str) -> Callable[[SeriesScaler], bool]:
