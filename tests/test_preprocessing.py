@@ -83,6 +83,7 @@ def _expected_failed_checks(estimator):
         SeriesScaler(RobustScaler()),
         SeriesScaler(PowerTransformer()),
         SeriesScaler(make_pipeline(RobustScaler(), StandardScaler())),
+        LogScaler(offset=1.0, scale_by="volatility"),
         LogScaler(),
     ],
     expected_failed_checks=_expected_failed_checks,
@@ -145,6 +146,7 @@ def _prices(n=40, columns=("AAA", "BBB", "CCC"), seed=0, tz=None):
 SCALERS = [
     LogScaler(),
     LogScaler(standardize=False),
+    LogScaler(scale_by="volatility"),
     SeriesScaler(),
     SeriesScaler(RobustScaler()),
     SeriesScaler(PowerTransformer()),
@@ -227,10 +229,53 @@ def test_log_scaler_numpy_error_names_column_index_and_row():
         LogScaler().fit(X)
 
 
-@pytest.mark.parametrize("params", [{"standardize": "yes"}, {"offset": -1.0}, {"offset": np.inf}])
+@pytest.mark.parametrize(
+    "params",
+    [{"standardize": "yes"}, {"offset": -1.0}, {"offset": np.inf}, {"scale_by": "returns"}],
+)
 def test_log_scaler_invalid_parameters(params):
-    with pytest.raises((TypeError, ValueError), match="standardize|offset"):
+    with pytest.raises((TypeError, ValueError), match="standardize|offset|scale_by"):
         LogScaler(**params).fit(_prices())
+
+
+def test_log_scaler_volatility_scale_is_the_annualised_std_of_one_row_changes():
+    X = _prices()
+    scaler = LogScaler(scale_by="volatility").fit(X)
+    logs = np.log(X.to_numpy())
+    np.testing.assert_allclose(scaler.mean_, np.nanmean(logs, axis=0), rtol=1e-13)
+    first = np.diff(logs[:, 2])  # column CCC has no NaN: the plain (population) std
+    assert scaler.scale_[2] == pytest.approx(np.sqrt(252) * np.std(first), rel=1e-12)
+    # a change across a NaN row counts as two one-row changes: centred on twice the drift,
+    # divided by sqrt(2)
+    column = logs[:, 0]
+    rows = np.flatnonzero(~np.isnan(column))
+    change, gap = np.diff(column[rows]), np.diff(rows)
+    drift = change.sum() / gap.sum()
+    expected = np.sqrt(252 * np.mean((change - drift * gap) ** 2 / gap))
+    assert 2 in gap and scaler.scale_[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_log_scaler_volatility_scale_ignores_history_length_and_price_range():
+    # regression: scale_by="level" gave a series with only the last 120 of 750 days a scale
+    # 5x smaller than the same prices with the whole history (so 5x narrower forecasts)
+    rng = np.random.default_rng(3)
+    prices = 100 * np.exp(np.cumsum(rng.normal(0.0, 0.01, 750)))
+    recent = np.where(np.arange(750) >= 630, prices, np.nan)
+    X = np.column_stack([prices, recent])
+    level = LogScaler().fit(X).scale_
+    volatility = LogScaler(scale_by="volatility").fit(X).scale_
+    assert level[1] < level[0] / 4
+    np.testing.assert_allclose(volatility, 0.01 * np.sqrt(252), rtol=0.1)
+
+
+def test_log_scaler_volatility_scale_by_hand_and_fallback_with_two_observations():
+    X = np.array([[1.0, 2.0], [np.e, np.nan], [np.nan, np.nan], [np.e**2, 5.0]])
+    scale = LogScaler(scale_by="volatility").fit(X).scale_
+    # column 0: log changes 1 (one row) and 1 (two rows), drift 2/3 per row; squared
+    # residuals per row 1/9 and (1/3)^2 / 2, mean 1/12, so sqrt(252 / 12)
+    assert scale[0] == pytest.approx(np.sqrt(21.0), rel=1e-12)
+    # column 1 has only two observations: the level's std, as with scale_by="level"
+    assert scale[1] == pytest.approx(np.std(np.log([2.0, 5.0])), rel=1e-12)
 
 
 # --------------------------------------------------------------------------------------------
@@ -323,6 +368,8 @@ def test_dataframe_in_dataframe_out_and_numpy_in_numpy_out(scaler):
 
 @pytest.mark.parametrize("scaler", SCALERS, ids=repr)
 def test_fit_ignores_nan_rows(scaler):
+    if getattr(scaler, "scale_by", None) == "volatility":
+        pytest.skip("by design a NaN row is a gap: a change across it counts as two rows")
     X = _prices()
     with_nan = clone(scaler).fit(X)
     a = X[["AAA"]].dropna()
@@ -360,7 +407,10 @@ def test_no_leakage_fit_on_first_part(scaler):
     # the tail is transformed with the head's statistics, not re-standardised
     if isinstance(scaler, LogScaler) and scaler.standardize:
         logs = np.log(head.to_numpy())
-        expected = (np.log(tail.to_numpy()) - np.nanmean(logs, 0)) / np.nanstd(logs, 0)
+        head_scale = np.nanstd(logs, 0)
+        if scaler.scale_by == "volatility":  # the head's own volatility, checked elsewhere
+            head_scale = clone(scaler).fit(head).scale_
+        expected = (np.log(tail.to_numpy()) - np.nanmean(logs, 0)) / head_scale
         np.testing.assert_allclose(tail_out.to_numpy(), expected, rtol=1e-12, atol=1e-12)
     if isinstance(scaler, LogScaler) and not scaler.standardize:
         return  # the plain log has no statistics to leak
@@ -490,7 +540,13 @@ def positive_frames(draw):
 
 @pytest.mark.parametrize(
     "scaler",
-    [LogScaler(), LogScaler(standardize=False), LogScaler(offset=1.0), SeriesScaler()],
+    [
+        LogScaler(),
+        LogScaler(standardize=False),
+        LogScaler(offset=1.0),
+        LogScaler(scale_by="volatility"),
+        SeriesScaler(),
+    ],
     ids=repr,
 )
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
