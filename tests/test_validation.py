@@ -93,6 +93,36 @@ def test_download_adj_close_target():
     np.testing.assert_allclose(out["AAPL"], raw[("Adj Close", "AAPL")])
 
 
+def test_unadjusted_close_warns_when_adj_close_differs():
+    # regression: yf.download(auto_adjust=False) frames silently gave the unadjusted Close,
+    # in which a split looks like a crash
+    raw = yf_download(auto_adjust=False)
+    with pytest.warns(UserWarning, match="target='Adj Close'") as record:
+        out = to_wide_frame(raw)
+    assert record[0].filename == __file__
+    np.testing.assert_allclose(out["AAPL"], raw[("Close", "AAPL")])  # still what was asked
+    flat = raw.xs("AAPL", axis=1, level="Ticker")
+    with pytest.warns(UserWarning, match="not adjusted for splits"):
+        to_wide_frame(flat)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        to_wide_frame(raw, target="Adj Close")
+        to_wide_frame(raw, target="Open")
+        same = raw.copy()
+        same["Adj Close"] = same["Close"].to_numpy()  # no split, no dividend: nothing to say
+        to_wide_frame(same)
+
+
+def test_history_frame_repaired_column_is_a_known_field():
+    # regression: Ticker.history(repair=True) adds a bool 'Repaired?' column, and the frame
+    # was taken for a wide frame of six series (then refused for its bool dtype)
+    raw = yf_history()
+    raw["Repaired?"] = False
+    out = to_wide_frame(raw)
+    assert list(out.columns) == ["y"]
+    np.testing.assert_allclose(out["y"], _field_values("Close", "AAPL", 5))
+
+
 def test_group_by_ticker_equals_wide_regardless_of_order():
     expected = to_wide_frame(wide_close())
     for order in (["MSFT", "AAPL"], ["AAPL", "MSFT"]):
@@ -346,3 +376,12 @@ def test_check_coverage_and_n_samples():
     for bad in (1.5, True, "3"):
         with pytest.raises(TypeError, match="n_samples"):
             check_n_samples(bad)
+
+
+def test_period_index_error_gives_a_working_conversion():
+    y = pd.Series(np.arange(1.0, 6.0), index=pd.period_range("2024-01", periods=5, freq="M"))
+    with pytest.raises(TypeError, match=r"PeriodIndex \(freq M\).*to_timestamp\(how='end'\)"):
+        to_wide_frame(y)
+    fixed = y.copy()
+    fixed.index = fixed.index.to_timestamp(how="end").normalize()  # the advice, verbatim
+    assert to_wide_frame(fixed).index[0] == pd.Timestamp("2024-01-31")

@@ -38,6 +38,7 @@ PRICE_FIELDS: tuple[str, ...] = (
     "Dividends",
     "Stock Splits",
     "Capital Gains",
+    "Repaired?",
 )
 _MAX_SHOWN = 5
 
@@ -87,7 +88,31 @@ def _check_target(target: Any, available: Iterable[Any]) -> None:
         )
 
 
-def _select_target(y: pd.DataFrame, target: str, name: str) -> pd.DataFrame:
+def _warn_unadjusted(y: pd.DataFrame, fields: pd.Index, target: str, stacklevel: int) -> None:
+    """Warn when ``target="Close"`` is taken from a frame whose ``Adj Close`` differs from it
+    (``yf.download(auto_adjust=False)``): splits and dividends then show as price moves."""
+    if target != "Close" or "Adj Close" not in set(fields):
+        return
+    level = _price_level(y.columns) if isinstance(y.columns, pd.MultiIndex) else None
+    if level is None:
+        close, adjusted = y[["Close"]], y[["Adj Close"]]
+    else:
+        close, adjusted = y.xs("Close", axis=1, level=level), y.xs("Adj Close", axis=1, level=level)
+        adjusted = adjusted.reindex(columns=close.columns)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = adjusted.to_numpy(dtype=np.float64) / close.to_numpy(dtype=np.float64)
+    if np.nanmax(np.abs(ratio - 1.0), initial=0.0) > 1e-6:
+        warnings.warn(
+            "y has both 'Close' and 'Adj Close' (yfinance's auto_adjust=False) and they differ: "
+            "target='Close' takes the price not adjusted for splits and dividends, so a split "
+            "looks like a crash. Pass target='Adj Close' to forecast the adjusted price, or "
+            "download with auto_adjust=True (yfinance's default).",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
+def _select_target(y: pd.DataFrame, target: str, name: str, stacklevel: int) -> pd.DataFrame:
     """Turn any supported DataFrame layout into a wide frame (one column per series)."""
     columns = y.columns
     if isinstance(columns, pd.MultiIndex):
@@ -105,12 +130,14 @@ def _select_target(y: pd.DataFrame, target: str, name: str) -> pd.DataFrame:
                 "series instead."
             )
         _check_target(target, columns.get_level_values(level))
+        _warn_unadjusted(y, columns.get_level_values(level), target, stacklevel)
         wide = y.xs(target, axis=1, level=level)
         # yfinance sorts tickers in the Price x Ticker layout but not with group_by='ticker':
         # sorting makes both layouts give the same frame.
         return wide[sorted(wide.columns, key=str)]
     if _is_ohlcv(columns):
         _check_target(target, columns)
+        _warn_unadjusted(y, columns, target, stacklevel)
         return y[[target]].set_axis([name], axis=1)
     return y
 
@@ -146,7 +173,8 @@ def to_wide_frame(
     allow_unobserved : bool, default False
         Accept series that are entirely NaN (used when conditioning on a few new rows).
     stacklevel : int, default 2
-        ``stacklevel`` of the warning issued for unsorted timestamps.
+        ``stacklevel`` of the warnings issued for unsorted timestamps and for an unadjusted
+        ``target="Close"``.
 
     Returns
     -------
@@ -167,6 +195,8 @@ def to_wide_frame(
     -----
     UserWarning
         When the timestamps are not sorted: the frame is sorted (a copy) and processing goes on.
+        When ``target="Close"`` is taken from a yfinance frame whose ``Adj Close`` differs
+        from its ``Close`` (``auto_adjust=False``): the unadjusted price is used as asked.
     """
     if isinstance(y, pd.Series):
         col = y.name if y.name is not None else name
@@ -185,6 +215,12 @@ def to_wide_frame(
             "check the ticker and the date range."
         )
     index = frame.index
+    if isinstance(index, pd.PeriodIndex):
+        raise TypeError(
+            f"y must have a pandas DatetimeIndex, got a PeriodIndex (freq {index.freqstr}). "
+            "Convert it with y.index = y.index.to_timestamp(how='end').normalize() (each "
+            "period's last day) or y.index.to_timestamp() (its first), on a copy of y."
+        )
     if not isinstance(index, pd.DatetimeIndex):
         raise TypeError(
             f"y must have a pandas DatetimeIndex, got {type(index).__name__} (dtype "
@@ -196,7 +232,7 @@ def to_wide_frame(
             f"y's index contains {int(index.isna().sum())} missing timestamps (NaT); drop those "
             "rows, e.g. y[y.index.notna()]."
         )
-    frame = _select_target(frame, target, name)
+    frame = _select_target(frame, target, name, stacklevel + 1)
 
     labels = [str(c) for c in frame.columns]
     dup = pd.Index(labels)[pd.Index(labels).duplicated()].unique()
@@ -290,7 +326,7 @@ def check_positive(frame: pd.DataFrame) -> None:
             rows = np.flatnonzero(bad[:, j])
             if rows.size:
                 raise ValueError(
-                    f"column {frame.columns[j]!r} has a non-positive value {values[rows[0], j]!r} "
+                    f"column {frame.columns[j]!r} has a non-positive value {float(values[rows[0], j])!r} "
                     f"at {frame.index[rows[0]]} ({rows.size} such values); this model works on "
                     "log prices and needs values > 0. Use prices (not returns) or a model "
                     "without a log transform."

@@ -168,3 +168,9 @@ def test_non_positive_update_rejected(fitted):
 def test_bad_scaler_or_device_is_refused_before_fitting(prices, params, error, match):
     with pytest.raises(error, match=match):
         GRUForecaster(**TINY, **params).fit(prices)
+
+
+def test_an_unknown_calendar_is_refused_at_fit_not_at_predict():
+    y = make_gbm(1, n_days=80, random_state=0)
+    with pytest.raises(ValueError, match=r"unknown calendar='nyse'"):
+        GRUForecaster(calendar="nyse", epochs=1).fit(y)

@@ -281,3 +281,11 @@ def test_gbm_tz_aware(prices):
     out = GBMForecaster().fit(yt).predict_quantiles(3)
     assert str(out.index.tz) == "America/New_York"
     assert np.isfinite(out.to_numpy()).all()
+
+
+@pytest.mark.parametrize("cls", [NaiveForecaster, DriftForecaster])
+def test_an_unknown_calendar_name_is_named_as_such(cls, prices):
+    # regression: the unknown name was reported as a calendar that "cannot cover the fitted
+    # history", with the advice to pass the calendar by name
+    with pytest.raises(ValueError, match=r"unknown calendar='nyse'.*'XNYS'"):
+        cls(calendar="nyse").fit(prices)

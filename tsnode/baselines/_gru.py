@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from tsnode._forecaster_params import check_device, check_scaler
 from tsnode.base import BaseForecaster
+from tsnode.calendar import check_calendar
 from tsnode.nn.gru import GapGRU
 
 __all__ = ["GRUForecaster"]
@@ -145,6 +146,7 @@ class GRUForecaster(BaseForecaster):
             _check_float(name, getattr(self, name))
         check_scaler(self.scaler)
         check_device(self.device)
+        check_calendar(self.calendar)
 
     def _build_model(self) -> GapGRU:
         """The untrained network of these parameters (``fit`` seeds it; ``load`` fills it)."""

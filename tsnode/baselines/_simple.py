@@ -42,7 +42,7 @@ from scipy.special import ndtri
 from tsnode._forecaster_io import load_baseline, save_baseline
 from tsnode._validation import check_positive
 from tsnode.base import _LIVE_PARAMS, BaseForecaster
-from tsnode.calendar import get_calendar
+from tsnode.calendar import check_calendar, get_calendar
 
 __all__ = ["DriftForecaster", "GBMForecaster", "NaiveForecaster"]
 
@@ -185,6 +185,7 @@ class _GaussianBaseline(BaseForecaster):
         the unit of the forecast steps (:func:`_steps_between`; all 1 for a daily series on
         consecutive sessions).
         """
+        check_calendar(self.calendar)  # an unknown name is not a range problem
         spacing = _observed_spacing(frame.index)
         out = []
         for _, col in frame.items():
