@@ -385,3 +385,14 @@ def test_period_index_error_gives_a_working_conversion():
     fixed = y.copy()
     fixed.index = fixed.index.to_timestamp(how="end").normalize()  # the advice, verbatim
     assert to_wide_frame(fixed).index[0] == pd.Timestamp("2024-01-31")
+
+
+def test_in_sample_index_in_another_time_zone_comes_back_in_the_fitted_one():
+    from tsnode._validation import check_in_sample_index
+
+    fitted = pd.bdate_range("2024-01-02", periods=10, tz="America/New_York")
+    asked = fitted[2:5].tz_convert("UTC")
+    out = check_in_sample_index(asked, fitted)
+    assert str(out.tz) == "America/New_York" and (out == asked).all()
+    naive = pd.bdate_range("2024-01-02", periods=10)
+    assert check_in_sample_index(naive[2:5], naive).tz is None

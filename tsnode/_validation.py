@@ -409,6 +409,7 @@ def check_in_sample_index(index: Any, fitted: pd.DatetimeIndex) -> pd.DatetimeIn
 
     Raises ``TypeError`` for another type and ``ValueError`` for an empty, unsorted or
     duplicated index, NaT, a tz mismatch or a timestamp outside the span (later times are forecasts: ``predict``).
+    A tz-aware ``index`` comes back converted to the fitted data's time zone.
     """
     if not isinstance(index, pd.DatetimeIndex):
         raise TypeError(
@@ -436,4 +437,5 @@ def check_in_sample_index(index: Any, fitted: pd.DatetimeIndex) -> pd.DatetimeIn
         raise ValueError(
             "index must be sorted and free of duplicates; pass index.sort_values().unique()."
         )
-    return index
+    # the same instants in the fitted data's time zone, as predict does for its horizon
+    return index.tz_convert(fitted.tz) if index.tz is not None else index
