@@ -134,7 +134,11 @@ CRPS/GBM each at most 0.005 above ``prior16``'s; then the evaluation period is r
 with it, whatever it scores there. Otherwise the default stays and the scaler remains an
 option. Same tuning period and seeds 0 1 2. Command: ``python benchmarks/tune_prices.py
 --seeds 0 1 2 --solvers midpoint --variants prior16 --scale-by volatility --stem
-tune_prices_round8``.
+tune_prices_round8``. Results in ``results/tune_prices_round8.md`` (code 35337de, 10.8 min):
+``volscale`` ranks first, 12 of 12 targets against ``prior16``'s 11 (mean coverage error
+0.013 vs 0.014, mean CRPS/GBM 0.964 vs 0.998; 20-day CRPS/GBM 0.974 vs 1.023), so
+``LogScaler(scale_by="volatility")`` became ``TSNodeForecaster``'s default scaler and the
+evaluation period was re-run once with it.
 
 Baselines (naive, drift, GBM) run on the same cutoffs. Scores are those of
 ``bench_prices.py`` (MASE/RW, scaled CRPS / GBM, 80% and 90% coverage); fit CPU time is

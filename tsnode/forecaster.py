@@ -113,8 +113,12 @@ class TSNodeForecaster(BaseForecaster):
     n_predict_samples : int, default 200
         Posterior samples behind ``predict``/``predict_quantiles``.
     scaler : transformer, optional
-        Any scikit-learn transformer applied per series (default ``LogScaler()``: standardised
-        log prices). It is cloned and fitted on the training data only.
+        Any scikit-learn transformer applied per series. It is cloned and fitted on the
+        training data only. Default ``LogScaler(scale_by="volatility")``: log prices divided by
+        each series' annualised volatility, so a forecast's spread follows the series'
+        volatility whatever its history's length or price range (the former ``LogScaler()``
+        gave a series listed 120 sessions ago 5x too narrow intervals next to a long one).
+        Chosen on the benchmark's tuning period (``results/tune_prices_round8.md``).
     target : str, default "Close"
         Price field picked from yfinance-shaped frames.
     calendar : str or None, default "XNYS"
@@ -612,4 +616,4 @@ def _torch_threads(n_threads: int | None) -> Iterator[None]:
 def _default_scaler() -> Any:
     from tsnode.preprocessing import LogScaler
 
-    return LogScaler()
+    return LogScaler(scale_by="volatility")
