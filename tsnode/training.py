@@ -272,7 +272,7 @@ def train_latent_ode(
         history["nfe"].append(sum(nfes) / len(nfes))
         history["lr"].append(optimizer.param_groups[0]["lr"])
         bar.set_postfix(loss=f"{train_loss:.3f}", val=f"{val_loss:.3f}")
-        if not validation_batches or config.patience is None:
+        if not validation_batches:
             best_state = good_state
             continue
         # Only compare once the KL weight has reached 1: earlier bounds are not comparable.
@@ -283,9 +283,9 @@ def train_latent_ode(
             best_val = val_loss
             best_state = good_state
             bad_epochs = 0
-        else:
+        else:  # patience=None keeps the best weights but never stops early
             bad_epochs += 1
-            if bad_epochs >= config.patience:
+            if config.patience is not None and bad_epochs >= config.patience:
                 break
     bar.close()
     model.load_state_dict(best_state)

@@ -582,3 +582,74 @@ def test_tolerances_accept_real_numbers_only():
     for bad in (float("inf"), float("nan"), -1e-3, np.float32(0.0)):
         with pytest.raises(ValueError, match="rtol must be a positive float.*finite number > 0"):
             NeuralODE(MLPField(), rtol=bad)
+
+
+class _Square(nn.Module):
+    """dx/dt = x**2: from x0 = 1 it blows up at t = 1."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x**2
+
+
+def test_scipy_solver_on_a_blow_up_fails_within_its_evaluation_budget():
+    # regression: scipy_solver had no step cap (LSODA ran until killed) and its failures were
+    # ignored by torchdiffeq's wrapper
+    ode = NeuralODE(_Square(), solver="scipy_solver", options={"max_num_steps": 50})
+    start = time.perf_counter()
+    with pytest.raises(SolverError, match=r"more than 600 evaluations|scipy stopped"):
+        ode(torch.ones(2, 3), torch.tensor([0.0, 2.0]))
+    assert time.perf_counter() - start < 20.0
+    assert ode.nfe_forward <= 601
+
+
+@pytest.mark.filterwarnings("ignore:The following arguments have no effect")  # RK45
+def test_scipy_solver_that_gives_up_early_raises_instead_of_a_short_trajectory():
+    # regression: RK45 stopped at the blow-up and a 3-time request returned 2 times silently
+    ode = NeuralODE(_Square(), solver="scipy_solver", options={"solver": "RK45"})
+    with pytest.raises(SolverError, match=r"scipy stopped after 1 of 2 output times"):
+        ode(torch.ones(2, 3), torch.tensor([0.0, 0.5, 2.0]))
+    with pytest.raises(SolverError, match="scipy stopped"):
+        ode(torch.ones(2, 3))  # t=None: [0, 1], the blow-up time itself
+
+
+def test_scipy_solver_with_a_non_finite_initial_state_names_it():
+    ode = NeuralODE(_Square(), solver="scipy_solver")
+    with pytest.raises(NonFiniteStateError, match="x0 contains NaN or inf"):
+        ode(torch.tensor([1.0, float("nan")]), torch.tensor([0.0, 0.5]))
+    # a finite solve still works, and the budget does not leak to another solver
+    out = ode(torch.full((2,), 0.5, dtype=torch.float64), torch.tensor([0.0, 0.5]))
+    torch.testing.assert_close(
+        out[-1], torch.full((2,), 2.0 / 3.0, dtype=torch.float64), rtol=1e-3, atol=1e-3
+    )
+    ode.solver = "dopri5"
+    assert ode(torch.full((2,), 0.5), torch.tensor([0.0, 0.5])).shape == (2, 2)
+
+
+class _StiffBackward(nn.Module):
+    """Slow rotation; a fast one (~1e5 rad per unit time) once `stiff` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor(1.0))
+        self.stiff = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.w * (1e5 if self.stiff else 1.0)
+        return torch.stack([-w * x[..., 1], w * x[..., 0]], -1)
+
+
+@pytest.mark.parametrize("adjoint_options", [None, {"norm": "seminorm"}])
+def test_given_adjoint_options_keep_the_forward_step_cap(adjoint_options):
+    # regression: adjoint_options without max_num_steps lost the cap (ran until killed)
+    field = _StiffBackward()
+    ode = NeuralODE(
+        field,
+        sensitivity="adjoint",
+        options={"max_num_steps": 200},
+        adjoint_options=adjoint_options,
+    )
+    out = ode(torch.ones(3, 2), torch.tensor([0.0, 1.0]))
+    field.stiff = True
+    with pytest.raises(SolverError, match="adjoint backward solve"):
+        out.sum().backward()
+    assert ode.nfe_backward < 5000

@@ -59,6 +59,8 @@ SENSITIVITIES: tuple[str, ...] = ("autograd", "adjoint")
 _DEFAULT_MAX_NUM_STEPS = 20_000
 # Order of explicit_adams unless options say otherwise (torchdiffeq's default 12 is unstable).
 _EXPLICIT_ADAMS_MAX_ORDER = 4
+# scipy_solver counts field evaluations, not steps: this many per step of max_num_steps.
+_SCIPY_EVALUATIONS_PER_STEP = 12
 
 
 class SolverError(RuntimeError):
@@ -158,9 +160,18 @@ class _CountingField(nn.Module):
         self.func = func
         self.time_dependent = time_dependent
         self.nfe = 0
+        # scipy_solver has no step budget of its own: the field stops it after `budget`
+        # evaluations from `budget_start` (None: unlimited)
+        self.budget: int | None = None
+        self.budget_start = 0
 
     def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         self.nfe += 1
+        if self.budget is not None and self.nfe - self.budget_start > self.budget:
+            raise RuntimeError(
+                f"max_num_steps exceeded: scipy_solver made more than {self.budget} evaluations "
+                f"of the vector field ({_SCIPY_EVALUATIONS_PER_STEP} x options['max_num_steps'])"
+            )
         dx = self.func(t, x) if self.time_dependent else self.func(x)
         if not isinstance(dx, torch.Tensor) or dx.shape != x.shape:
             got = tuple(dx.shape) if isinstance(dx, torch.Tensor) else type(dx).__name__
@@ -204,6 +215,7 @@ class _AdjointGuard(torch.autograd.Function):
         wanted = [i for i, need in enumerate(ctx.needs_input_grad[2:]) if need]
         grads: list[torch.Tensor | None] = [None] * len(inputs)
         if wanted and out.requires_grad:
+            ctx.ode.field.budget_start = ctx.ode.field.nfe  # the backward solve's own budget
             try:
                 found = torch.autograd.grad(
                     out,
@@ -244,14 +256,17 @@ class NeuralODE(nn.Module):
     options : mapping, optional
         Passed to torchdiffeq, e.g. ``{"step_size": 0.1}`` for fixed-step solvers or
         ``{"max_num_steps": 1000}`` for adaptive ones (tsnode's default cap is 20,000 steps, so a
-        stiff field fails with :class:`SolverError` instead of hanging). ``explicit_adams``
+        stiff field fails with :class:`SolverError` instead of hanging; ``scipy_solver``, which
+        has no cap of its own, is stopped after 12 field evaluations per step of the cap, and
+        a solve scipy gives up on raises :class:`SolverError`). ``explicit_adams``
         defaults to ``{"max_order": 4}`` (torchdiffeq's order 12 is numerically unstable). A
         ``step_size`` must be a positive finite float; a fixed-step solve of more than 100,000
         steps (``|t[-1] - t[0]| / step_size``) is refused with a ``ValueError`` before it starts.
     adjoint_options : mapping, optional
         Options for the backward (adjoint) solve; default: ``options`` plus
-        ``{"norm": "seminorm"}`` for adaptive solvers. A failed backward solve also raises
-        :class:`SolverError`.
+        ``{"norm": "seminorm"}`` for adaptive solvers. Given ones keep the forward solve's
+        ``max_num_steps`` and ``max_order`` unless they set their own. A failed backward
+        solve also raises :class:`SolverError`.
 
     Attributes
     ----------
@@ -385,6 +400,17 @@ class NeuralODE(nn.Module):
             out = x0.unsqueeze(0).expand(t.numel(), *x0.shape).clone()
             return out[-1] if return_last else out
         options = self._solver_options()
+        scipy = self.solver == "scipy_solver"
+        if scipy:
+            # torchdiffeq's scipy wrapper ignores a failed solve (and max_num_steps): check the
+            # state first, bound the evaluations, check the result's length after
+            if not bool(torch.isfinite(x0).all()):
+                raise self._solver_error(RuntimeError("non-finite initial state"), x0)
+            steps = int(options.pop("max_num_steps", _DEFAULT_MAX_NUM_STEPS))  # not scipy's
+            self.field.budget = _SCIPY_EVALUATIONS_PER_STEP * steps
+            self.field.budget_start = self.field.nfe
+        else:
+            self.field.budget = None
         # Fixed steps (forward, and the adjoint's backward solve) are counted before solving.
         backward = self.adjoint_options if self.sensitivity == "adjoint" else None
         sizes = [o.get("step_size") for o in (options, backward) if o]
@@ -420,17 +446,26 @@ class NeuralODE(nn.Module):
             raise
         finally:
             self._nfe_mark = self.field.nfe
+        if scipy and out.shape[0] != t.numel():
+            reached = out.shape[0] - 1
+            raise self._solver_error(
+                RuntimeError(f"scipy stopped after {reached} of {t.numel() - 1} output times"), x0
+            )
         return out[-1] if return_last else out
 
     def _adjoint_solve(
         self, x0: torch.Tensor, t: torch.Tensor, options: dict[str, Any]
     ) -> torch.Tensor:
         """``odeint_adjoint`` with this module's settings; see :class:`_AdjointGuard`."""
-        adjoint_options = self.adjoint_options
-        if adjoint_options is None:
+        if self.adjoint_options is None:
             adjoint_options = {k: v for k, v in options.items() if k != "norm"}
             if self.solver in ADAPTIVE_SOLVERS and self.solver != "scipy_solver":
                 adjoint_options["norm"] = "seminorm"
+        else:  # the user's options, with the same caps as the forward solve's by default
+            adjoint_options = dict(self.adjoint_options)
+            for key in ("max_num_steps", "max_order"):
+                if key in options:
+                    adjoint_options.setdefault(key, options[key])
         return odeint_adjoint(
             self.field,
             x0,
