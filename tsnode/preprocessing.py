@@ -142,21 +142,23 @@ class LogScaler(_ColumnwiseScaler):
         Negative values are always rejected.
     scale_by : {"level", "volatility"}, default "level"
         What ``scale_`` measures when standardising. ``"level"``: the standard deviation of
-        the log values (so the output has unit variance). ``"volatility"``: the standard
-        deviation of the one-row log changes, times ``sqrt(252)`` (a trading year of daily
-        rows). A change across ``g`` rows of NaN counts as ``g`` rows: it is divided by
-        ``sqrt(g)`` around a drift of ``g`` times the mean one-row change. With it, a scaled
-        unit is the same amount of risk for every column, whatever the length of its
-        history or the range its price covered; a column with fewer than 3 observations
-        falls back to ``"level"``.
+        the log values (so the output has unit variance). ``"volatility"``: the annualised
+        volatility of the log changes between consecutive observations. With a DataFrame on a
+        DatetimeIndex, time is elapsed calendar days (the clock of tsnode's models): a change
+        over ``dt`` days is centred on ``dt`` times the mean daily drift, divided by
+        ``sqrt(dt)``, and the per-day variance is annualised with 365.25 days; otherwise (an
+        array) the unit is one row and a year is 252 rows. Missing rows and NaN rows give the
+        same scale. With it, a scaled unit is the same amount of risk for every column,
+        whatever the length of its history or the range its price covered; a column with
+        fewer than 3 observations falls back to ``"level"``.
 
     Attributes
     ----------
     mean_ : ndarray of shape (n_features,)
         Mean of the log values per column (0 when ``standardize=False``).
     scale_ : ndarray of shape (n_features,)
-        Standard deviation of the log values per column (``scale_by="level"``) or their
-        annualised volatility (``"volatility"``); 1 for a constant column (like
+        Standard deviation of the log values per column (``scale_by="level"``) or the
+        annualised volatility of their changes (``"volatility"``); 1 for a constant column (like
         ``StandardScaler``) and when ``standardize=False``.
     n_features_in_ : int
         Number of columns seen in ``fit``.
@@ -254,8 +256,9 @@ class LogScaler(_ColumnwiseScaler):
             mean = np.nanmean(logs, axis=0)
             scale = np.nanstd(logs, axis=0)
             if self.scale_by == "volatility":
+                days = _elapsed_days(X)
                 scale = np.array(
-                    [_volatility(logs[:, j], fallback=scale[j]) for j in range(n_features)]
+                    [_volatility(logs[:, j], days, fallback=scale[j]) for j in range(n_features)]
                 )
             # Constant columns (std 0 up to rounding) get scale 1, like StandardScaler.
             tiny = scale <= 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)
@@ -308,20 +311,32 @@ class LogScaler(_ColumnwiseScaler):
         return tags
 
 
-def _volatility(logs: np.ndarray, *, fallback: float) -> float:
-    """``sqrt(252)`` times the std of one-row changes of ``logs`` (n_rows,), NaN rows skipped.
+def _elapsed_days(X: Any) -> np.ndarray | None:
+    """Calendar days since the first row of a DataFrame on a DatetimeIndex, else None."""
+    index = getattr(X, "index", None)
+    if isinstance(X, pd.DataFrame) and isinstance(index, pd.DatetimeIndex):
+        return np.asarray((index - index[0]) / pd.Timedelta(days=1), dtype=np.float64)
+    return None
 
-    A change across ``g`` rows is one draw of ``g`` one-row changes: it is centred on ``g``
-    times the mean one-row change and divided by ``sqrt(g)``. ``fallback`` (the level std)
-    with fewer than 3 observations.
+
+def _volatility(logs: np.ndarray, days: np.ndarray | None, *, fallback: float) -> float:
+    """Annualised volatility of ``logs`` (n_rows,) between observations (NaN rows skipped).
+
+    A change over ``dt`` time units (calendar days from ``days``; rows when ``days`` is
+    None) is centred on ``dt`` times the mean drift per unit and divided by ``sqrt(dt)``;
+    the variance per unit is annualised with 365.25 days or 252 rows. ``fallback`` (the
+    level's std) with fewer than 3 observations.
     """
     rows = np.flatnonzero(~np.isnan(logs))
     if rows.size < 3:
         return float(fallback)
     change = np.diff(logs[rows])
-    gap = np.diff(rows).astype(np.float64)
+    if days is None:
+        gap, per_year = np.diff(rows).astype(np.float64), 252.0
+    else:
+        gap, per_year = np.diff(days[rows]), 365.25
     drift = change.sum() / gap.sum()
-    return float(np.sqrt(252.0 * np.mean((change - drift * gap) ** 2 / gap)))
+    return float(np.sqrt(per_year * np.mean((change - drift * gap) ** 2 / gap)))
 
 
 def _inner_has(name: str) -> Callable[[SeriesScaler], bool]:
