@@ -155,7 +155,11 @@ becomes the plain standard deviation of the changes between consecutive observat
 (no gap weighting), which equals the round-8 definition on this period (no ticker has a
 NaN inside a training window) and keeps the invariance. Command: ``python
 benchmarks/tune_prices.py --seeds 0 1 2 --solvers midpoint --variants prior16 --scale-by
-volatility --stem tune_prices_round8b``.
+volatility --base-scale-by level --stem tune_prices_round8b``. (A first launch without
+``--base-scale-by level`` was stopped after its first seed, before any score was computed:
+once the new scaler had become the library default, ``prior16``'s fits used it too, so the
+run compared the candidate with itself; a review of the diff caught it. The option now makes
+the incumbent's scaler explicit; rounds 1-8 ran with ``LogScaler()``, the default then.)
 
 Baselines (naive, drift, GBM) run on the same cutoffs. Scores are those of
 ``bench_prices.py`` (MASE/RW, scaled CRPS / GBM, 80% and 90% coverage); fit CPU time is
@@ -383,6 +387,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=["level", "volatility"],
         help="also score a TSNodeForecaster with scaler=LogScaler(scale_by=...) for each",
     )
+    p.add_argument(
+        "--base-scale-by",
+        default="volatility",
+        choices=["level", "volatility"],
+        help="scaler of the calibration variants' fits and of the other candidates: "
+        "LogScaler(scale_by=...); 'volatility' is the library default since round 8, "
+        "'level' (LogScaler()) reproduces rounds 1-8 and is round 8b's incumbent",
+    )
     p.add_argument("--stem", default="tune_prices", help="output file name stem")
     p.add_argument("--quick", action="store_true", help="tiny settings (smoke test)")
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
@@ -424,6 +436,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 epochs=args.epochs,
                 random_state=seed,
                 progress=False,
+                scaler=LogScaler(scale_by=args.base_scale_by),
                 **quick,
             )
             if args.steps_per_epoch is not None:
@@ -450,7 +463,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 )
             for scale_by in args.scale_by:
                 extra[f"{solver}/{'volscale' if scale_by == 'volatility' else scale_by}"] = (
-                    TSNodeForecaster(**params, scaler=LogScaler(scale_by=scale_by))
+                    TSNodeForecaster(**{**params, "scaler": LogScaler(scale_by=scale_by)})
                 )
             for context in args.context_lengths:
                 extra[f"{solver}/ctx{context}"] = TSNodeForecaster(
@@ -482,6 +495,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "n_init": args.n_init,
             "context_lengths": args.context_lengths,
             "scale_by": args.scale_by,
+            "base_scale_by": args.base_scale_by,
         },
         "scores": scores,
         "ranking": rank_variants(scores),

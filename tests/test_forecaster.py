@@ -740,11 +740,7 @@ def test_intraday_data_with_a_daily_time_scale_warns_at_the_caller():
     idx = pd.date_range("2024-01-02 09:30", periods=80, freq="min", tz="America/New_York")
     y = pd.Series(100 + np.cumsum(np.random.default_rng(0).normal(0, 0.1, 80)), idx, name="x")
     match = r"43,200 observed spacings.*time_scale_days=0.0208"
-    # the badly scaled fit also ends with a huge loss, which gets its own warning
-    with (
-        pytest.warns(UserWarning, match=match) as record,
-        pytest.warns(RuntimeWarning, match=r"failed to fit.*time_scale_days \(now 30\.0\)"),
-    ):
+    with pytest.warns(UserWarning, match=match) as record:
         TSNodeForecaster(**dict(MICRO, calendar=None)).fit(y)
     assert [r.filename for r in record if "observed spacings" in str(r.message)] == [__file__]
     with warnings.catch_warnings():

@@ -238,21 +238,36 @@ def test_log_scaler_invalid_parameters(params):
         LogScaler(**params).fit(_prices())
 
 
-def test_log_scaler_volatility_scale_is_the_annualised_std_of_one_row_changes():
+def test_log_scaler_volatility_scale_is_the_annualised_std_of_the_changes():
     X = _prices()
-    scaler = LogScaler(scale_by="volatility").fit(X)
     logs = np.log(X.to_numpy())
-    np.testing.assert_allclose(scaler.mean_, np.nanmean(logs, axis=0), rtol=1e-13)
+    # an array: time in rows, a year of 252 rows
+    rows = LogScaler(scale_by="volatility").fit(X.to_numpy())
+    np.testing.assert_allclose(rows.mean_, np.nanmean(logs, axis=0), rtol=1e-13)
     first = np.diff(logs[:, 2])  # column CCC has no NaN: the plain (population) std
-    assert scaler.scale_[2] == pytest.approx(np.sqrt(252) * np.std(first), rel=1e-12)
+    assert rows.scale_[2] == pytest.approx(np.sqrt(252) * np.std(first), rel=1e-12)
     # a change across a NaN row counts as two one-row changes: centred on twice the drift,
     # divided by sqrt(2)
     column = logs[:, 0]
-    rows = np.flatnonzero(~np.isnan(column))
-    change, gap = np.diff(column[rows]), np.diff(rows)
+    observed = np.flatnonzero(~np.isnan(column))
+    change, gap = np.diff(column[observed]), np.diff(observed)
     drift = change.sum() / gap.sum()
     expected = np.sqrt(252 * np.mean((change - drift * gap) ** 2 / gap))
-    assert 2 in gap and scaler.scale_[0] == pytest.approx(expected, rel=1e-12)
+    assert 2 in gap and rows.scale_[0] == pytest.approx(expected, rel=1e-12)
+    # a DataFrame on a DatetimeIndex: time in calendar days (weekends count), 365.25 a year
+    days = LogScaler(scale_by="volatility").fit(X)
+    elapsed = np.asarray((X.index - X.index[0]).days, dtype=float)
+    dt = np.diff(elapsed)
+    drift = first.sum() / dt.sum()
+    expected = np.sqrt(365.25 * np.mean((first - drift * dt) ** 2 / dt))
+    assert 3.0 in dt and days.scale_[2] == pytest.approx(expected, rel=1e-12)
+
+
+def test_log_scaler_volatility_scale_is_the_same_for_nan_rows_and_missing_rows():
+    X = _prices()
+    with_nan = LogScaler(scale_by="volatility").fit(X[["BBB"]])
+    dropped = LogScaler(scale_by="volatility").fit(X[["BBB"]].dropna())
+    np.testing.assert_allclose(with_nan.scale_, dropped.scale_, rtol=1e-13)
 
 
 def test_log_scaler_volatility_scale_ignores_history_length_and_price_range():
@@ -368,8 +383,6 @@ def test_dataframe_in_dataframe_out_and_numpy_in_numpy_out(scaler):
 
 @pytest.mark.parametrize("scaler", SCALERS, ids=repr)
 def test_fit_ignores_nan_rows(scaler):
-    if getattr(scaler, "scale_by", None) == "volatility":
-        pytest.skip("by design a NaN row is a gap: a change across it counts as two rows")
     X = _prices()
     with_nan = clone(scaler).fit(X)
     a = X[["AAA"]].dropna()

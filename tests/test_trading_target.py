@@ -106,14 +106,17 @@ def test_ticker_history_frame_passed_to_backtest_and_simulate():
 
 def test_compare_results_each_trade_their_own_field():
     data = _download()
-    models = {"adjusted": DriftForecaster(target="Adj Close"), "naive": NaiveForecaster()}
+    # compare refuses models forecasting different fields, so both forecast Adj Close
+    models = {
+        "adjusted": DriftForecaster(target="Adj Close"),
+        "naive": NaiveForecaster(target="Adj Close"),
+    }
     comparison = compare(models, data, **BT)
-    adjusted = simulate(comparison.results["adjusted"], data)
-    expected = simulate(comparison.results["adjusted"], _field(data, "Adj Close"))
-    pd.testing.assert_series_equal(adjusted.equity, expected.equity)
-    naive = simulate(comparison.results["naive"], data)
-    expected = simulate(comparison.results["naive"], _field(data, "Close"))
-    pd.testing.assert_series_equal(naive.benchmark_equity, expected.benchmark_equity)
+    for name in models:
+        traded = simulate(comparison.results[name], data)
+        expected = simulate(comparison.results[name], _field(data, "Adj Close"))
+        pd.testing.assert_series_equal(traded.equity, expected.equity)
+        pd.testing.assert_series_equal(traded.benchmark_equity, expected.benchmark_equity)
     with pytest.raises(TypeError, match=r"result\.results\['adjusted'\]"):
         simulate(comparison, data)
 
