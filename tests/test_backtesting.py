@@ -859,3 +859,18 @@ def test_forecasts_for_other_timestamps_than_asked_are_refused():
         backtest(_Shifted(), y, horizon=2, initial_window=20, progress=False)
     if hasattr(err.value, "__notes__"):
         assert "while forecasting" in err.value.__notes__[0]
+
+
+def test_compare_reissues_each_warning_once_at_the_callers_line_naming_the_models():
+    # regression: warnings raised inside compare's backtests and metrics pointed at
+    # tsnode/backtesting.py, once per model
+    from tsnode import DriftForecaster
+
+    y = make_gbm(1, n_days=80, random_state=2)
+    y.iloc[:45, 0] = 100.0  # no naive scale in the first training windows
+    models = {"naive": NaiveForecaster(), "drift": DriftForecaster()}
+    with pytest.warns(RuntimeWarning, match="no MASE scale") as record:
+        compare(models, y, horizon=2, initial_window=40, progress=False, baseline=None)
+    mase = [r for r in record if "no MASE scale" in str(r.message)]
+    assert len(mase) == 1 and mase[0].filename == __file__
+    assert "[compare: models 'naive', 'drift']" in str(mase[0].message)

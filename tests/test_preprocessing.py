@@ -289,8 +289,21 @@ def test_log_scaler_volatility_scale_by_hand_and_fallback_with_two_observations(
     # column 0: log changes 1 (one row) and 1 (two rows), drift 2/3 per row; squared
     # residuals per row 1/9 and (1/3)^2 / 2, mean 1/12, so sqrt(252 / 12)
     assert scale[0] == pytest.approx(np.sqrt(21.0), rel=1e-12)
-    # column 1 has only two observations: the level's std, as with scale_by="level"
-    assert scale[1] == pytest.approx(np.std(np.log([2.0, 5.0])), rel=1e-12)
+    # column 1 has two observations, three rows apart: the one change is the estimate
+    assert scale[1] == pytest.approx(np.sqrt(252 * np.log(2.5) ** 2 / 3), rel=1e-12)
+    # one observation: scale 1, as for a constant column
+    single = LogScaler(scale_by="volatility").fit(np.array([[np.nan], [4.0], [np.nan]]))
+    assert single.scale_[0] == 1.0
+
+
+@pytest.mark.parametrize("order", ["reversed", "duplicated"])
+def test_log_scaler_volatility_scale_refuses_an_unsorted_or_duplicated_index(order):
+    # regression: a reversed index gave a NaN scale, a duplicated one an infinite scale
+    X = _prices()
+    X = X.iloc[::-1] if order == "reversed" else pd.concat([X.iloc[:5], X.iloc[4:]])
+    with pytest.raises(ValueError, match="must be sorted, unique"):
+        LogScaler(scale_by="volatility").fit(X)
+    LogScaler().fit(X)  # the level scaler does not look at the index
 
 
 # --------------------------------------------------------------------------------------------

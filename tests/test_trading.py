@@ -528,3 +528,6 @@ def test_a_short_that_loses_the_whole_sleeve_stays_at_zero_with_a_warning():
         wiped = simulate(alone, prices[["A"]], allow_short=True, cost_bps=0.0, hold_last=3)
     np.testing.assert_array_equal(wiped.equity.to_numpy(), [1.0, 1.0, 0.0, 0.0, 0.0])
     np.testing.assert_array_equal(wiped.returns.to_numpy(), [0.0, -1.0, 0.0, 0.0])
+    # the wiped-out sleeve holds nothing from the bar it lost everything
+    np.testing.assert_array_equal(wiped.positions["A"].to_numpy(), [0, -1, 0, 0, 0])
+    assert wiped.stats().loc["exposure", "strategy"] == pytest.approx(0.25)

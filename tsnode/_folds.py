@@ -10,6 +10,7 @@ This module never imports torch.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -87,7 +88,9 @@ def _check_same_target(forecasters: dict[str, Any], data: Any) -> None:
         targets.setdefault(target if isinstance(target, str) else "Close", []).append(name)
     if len(targets) < 2:
         return
-    frames = {target: _to_frame(data, target=target) for target in targets}
+    with warnings.catch_warnings():  # only compared here; backtest warns about the data
+        warnings.simplefilter("ignore")
+        frames = {target: _to_frame(data, target=target) for target in targets}
     first, *others = frames.values()
     if all(other.equals(first) for other in others):
         return  # a plain frame of prices: `target` picks nothing

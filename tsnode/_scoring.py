@@ -85,9 +85,10 @@ def _warn_unscored(scored: pd.DataFrame, quantiles: tuple[float, ...]) -> None:
         first = scored[no_scale].iloc[0]
         warnings.warn(
             f"{int(no_scale.sum())} of {len(scored)} scored rows have no MASE scale (first: "
-            f"series {first['series']!r} at cutoff {first['cutoff']}): the price never moved "
-            "in their training window, so the one-step naive error is 0 and MASE leaves "
-            "them out (the other metrics keep them).",
+            f"series {first['series']!r} at cutoff {first['cutoff']}): their training window "
+            "had fewer than 2 observations or a price that never moved, so the one-step "
+            "naive error is undefined or 0 and MASE leaves them out (the other metrics keep "
+            "them).",
             RuntimeWarning,
             stacklevel=3,  # user -> BacktestResult.metrics -> here
         )

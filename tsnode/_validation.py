@@ -218,8 +218,9 @@ def to_wide_frame(
     if isinstance(index, pd.PeriodIndex):
         raise TypeError(
             f"y must have a pandas DatetimeIndex, got a PeriodIndex (freq {index.freqstr}). "
-            "Convert it with y.index = y.index.to_timestamp(how='end').normalize() (each "
-            "period's last day) or y.index.to_timestamp() (its first), on a copy of y."
+            "Convert it with y.index = y.index.to_timestamp() (each period's start), or for "
+            "daily or longer periods y.index.to_timestamp(how='end').normalize() (each "
+            "period's last day), on a copy of y."
         )
     if not isinstance(index, pd.DatetimeIndex):
         raise TypeError(

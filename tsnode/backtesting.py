@@ -114,7 +114,8 @@ class BacktestResult:
             interval (``coverage_80`` for (0.1, 0.9)) when the quantiles have one,
             ``directional_accuracy`` and ``count`` (number of scored rows: those with an
             ``actual``). A ``by`` of another type is a TypeError; a RuntimeWarning says when
-            scored rows have a NaN forecast (the scores leave those rows out).
+            scored rows have a NaN forecast (the scores leave those rows out), and when MASE
+            leaves rows out (a training window with fewer than 2 observations or no move).
         """
         columns = list(self.forecasts.columns)
         if by is None or isinstance(by, str):
@@ -204,7 +205,9 @@ def backtest(
     forecaster : forecaster
         Any object with ``fit(y)`` and ``predict_quantiles(horizon, quantiles)``;
         optionally ``update(y)`` (conditioning on new rows without refitting) and
-        ``predict(horizon)``. It is never modified: each fold fits a clone.
+        ``predict(horizon)``. ``horizon`` is passed as the DatetimeIndex of the rows to
+        forecast, and the returned frames must be indexed by exactly those timestamps, in
+        order (ValueError otherwise). It is never modified: each fold fits a clone.
     data : Series or DataFrame
         The history, a Series, a wide frame ``(n_rows, n_series)`` or a yfinance frame
         (the forecaster's ``target`` field, default "Close"), on a DatetimeIndex;
@@ -565,17 +568,29 @@ def compare(
         inspect.signature(backtest).bind(None, None, **backtest_kwargs)
     except TypeError as exc:
         raise TypeError(f"compare passes its keywords to backtest: {exc}.") from None
-    results = {}
+    results, rows = {}, {}
+    caught: dict[tuple[type[Warning], str], list[str]] = {}
     for name, forecaster in forecasters.items():
-        try:
-            results[str(name)] = backtest(
-                forecaster, data, min_observations=need, **backtest_kwargs
-            )
-        except Exception as exc:
-            if hasattr(exc, "add_note"):  # Python >= 3.11
-                exc.add_note(f"tsnode.compare: raised by the model {str(name)!r}.")
-            raise
-    rows = {name: result.metrics(by=None).iloc[0] for name, result in results.items()}
+        # each model's warnings, re-issued once at the caller's line, naming the models
+        with warnings.catch_warnings(record=True) as records:
+            warnings.simplefilter("always")
+            try:
+                results[str(name)] = backtest(
+                    forecaster, data, min_observations=need, **backtest_kwargs
+                )
+                rows[str(name)] = results[str(name)].metrics(by=None).iloc[0]
+            except Exception as exc:
+                if hasattr(exc, "add_note"):  # Python >= 3.11
+                    exc.add_note(f"tsnode.compare: raised by the model {str(name)!r}.")
+                raise
+        for record in records:
+            caught.setdefault((record.category, str(record.message)), []).append(str(name))
+    for (category, text), names in caught.items():
+        names = list(dict.fromkeys(names))
+        shown = ", ".join(repr(n) for n in names)
+        warnings.warn(
+            f"{text} [compare: model{'s' * (len(names) > 1)} {shown}]", category, stacklevel=2
+        )
     board = pd.DataFrame.from_dict(rows, orient="index")
     board.index.name = "model"
     base = baseline if baseline in results else None

@@ -149,8 +149,9 @@ class LogScaler(_ColumnwiseScaler):
         ``sqrt(dt)``, and the per-day variance is annualised with 365.25 days; otherwise (an
         array) the unit is one row and a year is 252 rows. Missing rows and NaN rows give the
         same scale. With it, a scaled unit is the same amount of risk for every column,
-        whatever the length of its history or the range its price covered; a column with
-        fewer than 3 observations falls back to ``"level"``.
+        whatever the length of its history or the range its price covered. With two
+        observations the one change is the estimate (no drift is removed); with one, the
+        scale is 1. The DatetimeIndex must be sorted and unique (ValueError otherwise).
 
     Attributes
     ----------
@@ -314,9 +315,16 @@ class LogScaler(_ColumnwiseScaler):
 def _elapsed_days(X: Any) -> np.ndarray | None:
     """Calendar days since the first row of a DataFrame on a DatetimeIndex, else None."""
     index = getattr(X, "index", None)
-    if isinstance(X, pd.DataFrame) and isinstance(index, pd.DatetimeIndex):
-        return np.asarray((index - index[0]) / pd.Timedelta(days=1), dtype=np.float64)
-    return None
+    if not (isinstance(X, pd.DataFrame) and isinstance(index, pd.DatetimeIndex)):
+        return None
+    if not (index.is_monotonic_increasing and index.is_unique) or index.hasnans:
+        raise ValueError(
+            "LogScaler(scale_by='volatility').fit: X's DatetimeIndex must be sorted, unique and "
+            "free of NaT (changes are measured over the time between rows); got an index that "
+            "is not. Pass X.sort_index() without duplicate timestamps, or X.to_numpy() to "
+            "measure time in rows."
+        )
+    return np.asarray((index - index[0]) / pd.Timedelta(days=1), dtype=np.float64)
 
 
 def _volatility(logs: np.ndarray, days: np.ndarray | None, *, fallback: float) -> float:
@@ -324,18 +332,19 @@ def _volatility(logs: np.ndarray, days: np.ndarray | None, *, fallback: float) -
 
     A change over ``dt`` time units (calendar days from ``days``; rows when ``days`` is
     None) is centred on ``dt`` times the mean drift per unit and divided by ``sqrt(dt)``;
-    the variance per unit is annualised with 365.25 days or 252 rows. ``fallback`` (the
-    level's std) with fewer than 3 observations.
+    the variance per unit is annualised with 365.25 days or 252 rows. With two observations
+    no drift is removed; ``fallback`` (the level's std, 0) with one.
     """
     rows = np.flatnonzero(~np.isnan(logs))
-    if rows.size < 3:
+    if rows.size < 2:
         return float(fallback)
     change = np.diff(logs[rows])
     if days is None:
         gap, per_year = np.diff(rows).astype(np.float64), 252.0
     else:
         gap, per_year = np.diff(days[rows]), 365.25
-    drift = change.sum() / gap.sum()
+    # one change leaves no residual around its own drift: its size is the estimate
+    drift = change.sum() / gap.sum() if rows.size > 2 else 0.0
     return float(np.sqrt(per_year * np.mean((change - drift * gap) ** 2 / gap)))
 
 

@@ -30,7 +30,8 @@ The rules, precisely (one price field: the one the backtest forecast, see ``targ
   sleeve buys (or sells short) shares worth its equity and holds that number of shares
   until the position changes, so a short entered at price ``P_e`` with equity ``E_e`` is
   worth ``E_e * (2 - P / P_e)`` (not re-sized every bar). A short whose price more than
-  doubles loses the whole sleeve: it stays at 0 from that bar on (``RuntimeWarning``).
+  doubles loses the whole sleeve: it stays at 0, and its position at 0, from that bar on
+  (``RuntimeWarning``).
 * **Costs.** Every change of position pays ``(cost_bps + slippage_bps) / 1e4 * |change|``
   of the sleeve's equity, at the close of the bar where it happens: the entry, every
   change and flip (a flip from -1 to +1 pays twice), and the final exit. The total must
@@ -436,6 +437,9 @@ def simulate(
     -----
     UserWarning
         When ``periods_per_year`` cannot be inferred (252 is used).
+    RuntimeWarning
+        When a short position loses its whole sleeve (the price more than doubled since the
+        entry): the sleeve stays at 0 and flat from that bar on.
     """
     table = _forecasts_table(result)
     target, source = _resolve_target(target, result)
@@ -503,8 +507,9 @@ def simulate(
     values = frame.loc[bars].to_numpy(dtype="float64")
     equity, net, gross, ruined_at = _run(values, pos.to_numpy(), cost)
     b_equity, b_net, _, _ = _run(values, bench.to_numpy(), cost)
-    for name, bar in zip(names, ruined_at, strict=True):
+    for j, (name, bar) in enumerate(zip(names, ruined_at, strict=True)):
         if bar >= 0:
+            pos.iloc[bar:, j] = 0.0  # a wiped-out sleeve holds nothing from there on
             warnings.warn(
                 f"simulate: the short position in series {name!r} lost the whole sleeve at "
                 f"{bars[bar]} (its price more than doubled since the entry); the sleeve stays "

@@ -283,7 +283,7 @@ def test_gbm_tz_aware(prices):
     assert np.isfinite(out.to_numpy()).all()
 
 
-@pytest.mark.parametrize("cls", [NaiveForecaster, DriftForecaster])
+@pytest.mark.parametrize("cls", [NaiveForecaster, DriftForecaster, GBMForecaster])
 def test_an_unknown_calendar_name_is_named_as_such(cls, prices):
     # regression: the unknown name was reported as a calendar that "cannot cover the fitted
     # history", with the advice to pass the calendar by name

@@ -653,3 +653,46 @@ def test_given_adjoint_options_keep_the_forward_step_cap(adjoint_options):
     with pytest.raises(SolverError, match="adjoint backward solve"):
         out.sum().backward()
     assert ode.nfe_backward < 5000
+
+
+class _BlowUpBackward(nn.Module):
+    """dx/dt = -x forward; the adjoint's backward solve sees dx/dt = -4 x**2, which blows up
+    integrated back from t = 1 (x(1) = e**-1) before t = 0."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor(1.0))
+        self.backward_pass = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return -4 * self.w * x**2 if self.backward_pass else -self.w * x
+
+
+@pytest.mark.filterwarnings("ignore:The following arguments have no effect")  # RK45
+@pytest.mark.parametrize(
+    ("options", "adjoint_options"),
+    [({"solver": "RK45"}, None), ({}, {"max_num_steps": 5})],
+    ids=["scipy-gives-up", "adjoint-budget"],
+)
+def test_scipy_solver_adjoint_backward_failures_are_solver_errors(options, adjoint_options):
+    # regression: a failed backward solve gave a bare shape RuntimeError, and a given
+    # adjoint max_num_steps was passed to scipy and ignored
+    field = _BlowUpBackward()
+    ode = NeuralODE(
+        field,
+        solver="scipy_solver",
+        sensitivity="adjoint",
+        options=options,
+        adjoint_options=adjoint_options,
+    )
+    out = ode(torch.ones(2, dtype=torch.float64), torch.tensor([0.0, 1.0]))
+    field.backward_pass = True
+    with pytest.raises(SolverError, match="adjoint backward solve"):
+        out.sum().backward()
+    if adjoint_options:
+        assert ode.nfe_backward <= 61  # 12 evaluations x 5 steps, then stopped
+    # the budget set for scipy does not stay on the field for another solver
+    ode.solver, ode.options = "dopri5", None
+    field.backward_pass = False
+    ode(torch.ones(2), torch.tensor([0.0, 1.0]))
+    assert ode.field.budget is None

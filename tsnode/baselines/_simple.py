@@ -461,6 +461,7 @@ class GBMForecaster(_GaussianBaseline):
 
     def _fit(self, frame: pd.DataFrame) -> None:
         check_positive(frame)
+        check_calendar(self.calendar)  # else an unknown name would only fail at predict
         self.last_value_ = _last_observed_values(frame)
         mu, sigma = [], []
         for _, col in frame.items():

@@ -215,7 +215,10 @@ class _AdjointGuard(torch.autograd.Function):
         wanted = [i for i, need in enumerate(ctx.needs_input_grad[2:]) if need]
         grads: list[torch.Tensor | None] = [None] * len(inputs)
         if wanted and out.requires_grad:
-            ctx.ode.field.budget_start = ctx.ode.field.nfe  # the backward solve's own budget
+            field, scipy = ctx.ode.field, ctx.ode.solver == "scipy_solver"
+            field.budget_start = field.nfe  # the backward solve's own budget
+            if scipy:
+                field.budget = getattr(ctx.ode, "_backward_budget", field.budget)
             try:
                 found = torch.autograd.grad(
                     out,
@@ -224,8 +227,10 @@ class _AdjointGuard(torch.autograd.Function):
                     allow_unused=True,
                     retain_graph=True,  # the outer graph may be retained and replayed
                 )
-            except (AssertionError, RuntimeError) as error:
-                if _is_solver_failure(error):
+            except (AssertionError, RuntimeError, ValueError) as error:
+                # scipy's failures surface as a shape RuntimeError (a short result) or its
+                # ValueError on a non-finite state
+                if _is_solver_failure(error) or (scipy and not isinstance(error, SolverError)):
                     raise ctx.ode._solver_error(error, backward=True) from error
                 raise
             for i, g in zip(wanted, found, strict=True):
@@ -466,6 +471,11 @@ class NeuralODE(nn.Module):
             for key in ("max_num_steps", "max_order"):
                 if key in options:
                     adjoint_options.setdefault(key, options[key])
+        if self.solver == "scipy_solver":  # the field enforces its budget (see forward)
+            steps = adjoint_options.pop("max_num_steps", None)
+            self._backward_budget = (
+                _SCIPY_EVALUATIONS_PER_STEP * int(steps) if steps else self.field.budget
+            )
         return odeint_adjoint(
             self.field,
             x0,
