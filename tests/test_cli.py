@@ -615,3 +615,12 @@ def test_a_model_failing_mid_backtest_is_named_with_its_cutoff(monkeypatch, caps
     assert "solver produced NaN (FloatingPointError; rerun with --debug)" in err
     assert "while updating the forecaster at cutoff" in err
     assert "raised by the model 'drift'" in err
+
+
+def test_forecast_plot_without_extension_writes_and_reports_a_png(tmp_path, capsys):
+    # regression: matplotlib wrote fan.png while the CLI reported "fan"
+    target = tmp_path / "fan"
+    argv = ["forecast", "--sample", "IBM", "--model", "naive", "--horizon", "2"]
+    assert main([*argv, "--plot", str(target)]) == 0
+    assert (tmp_path / "fan.png").is_file() and not target.exists()
+    assert f"Wrote the fan chart to {target}.png" in capsys.readouterr().out

@@ -181,3 +181,23 @@ def test_a_price_column_in_a_plain_file_is_not_a_yfinance_header(tmp_path):
     path = tmp_path / "plain.csv"
     path.write_text("price,date\n1.5,2024-01-02\n1.6,2024-01-03\n")
     assert list(read_price_csv(path)["price"]) == [1.5, 1.6]
+
+
+def test_failed_ticker_in_an_auto_adjusted_export_is_named_not_a_crash(tmp_path, capsys):
+    # regression: the failed ticker's empty 'Adj Close' (yfinance adds it even with
+    # auto_adjust=True) was picked as the default field, then the hint crashed with
+    # "list index out of range"
+    frame = yf_download(["AAPL", "MSFT"])
+    frame[("Adj Close", "ZZZZ")] = np.nan
+    for field in FIELDS:
+        frame[(field, "ZZZZ")] = np.nan
+    frame = frame[sorted(frame.columns)]
+    path = written(frame, tmp_path / "yf.csv")
+    argv = ["forecast", "--csv", str(path), "--model", "naive", "--horizon", "1", "-q"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert "ticker 'ZZZZ' has no 'Close' prices" in err and "--column Close,AAPL,MSFT" in err
+    assert main([*argv, "--column", "Close,AAPL,MSFT"]) == 0
+    only = written(frame[[c for c in frame.columns if c[1] == "ZZZZ"]], tmp_path / "z.csv")
+    assert main(["forecast", "--csv", str(only), "--model", "naive", "--horizon", "1"]) == 1
+    assert "has no 'Adj Close' prices" in capsys.readouterr().err  # no other ticker: no hint

@@ -279,6 +279,9 @@ def _read_yfinance_csv(
             )
     if field is None:
         preferred = [field_of[n] for n in _PRICE_NAMES if n in field_of]
+        # a failed ticker brings an empty 'Adj Close' even to auto-adjusted downloads
+        filled = [f for f in preferred if _field_has_values(raw, fields, f)]
+        preferred = filled or preferred
         if not fields:
             raise CLIError(f"{where}: there is no price column besides the dates.")
         if not preferred:
@@ -308,14 +311,23 @@ def _read_yfinance_csv(
         what = f"the {field!r} column of {ticker!r}"
         values = _prices(raw[positions[ticker]], where, what, first_line=first_line)
         if values is None:
-            others = [t for t in positions if t != ticker]
-            hint = f"; pick the others with --column, e.g. --column {field},{others[0]}"
+            others = sorted(t for t in positions if t != ticker)
+            hint = f"; pick the others with --column {field},{','.join(others)}" if others else ""
             raise CLIError(
                 f"{where}: ticker {ticker!r} has no {field!r} prices (yfinance writes empty "
-                f"columns for a ticker whose download failed){hint if others else ''}."
+                f"columns for a ticker whose download failed){hint}."
             )
         data[ticker] = values
     return _price_frame(data, dates, name)
+
+
+def _field_has_values(raw: list[list[str]], fields: list[str], field: str) -> bool:
+    """Whether any column of ``field`` (``raw[1:]``, aligned with ``fields``) has a value."""
+    return any(
+        any(isinstance(cell, str) and cell.strip() for cell in raw[position])
+        for position, f in enumerate(fields, start=1)
+        if f == field
+    )
 
 
 def _guessed_formats(sample: list[str]) -> list[str]:

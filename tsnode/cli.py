@@ -254,6 +254,8 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
 
     quick = args.quick or _quick_from_env()
     _check_output_path(args.output, "--output")
+    if args.plot and not Path(args.plot).suffix:  # matplotlib would write PLOT.png
+        args.plot = f"{args.plot}.png"
     _check_output_path(args.plot, "--plot", figure=True)
     frame, source = _load_data(args)
     if args.plot:
@@ -446,7 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument(
         "--model", choices=MODELS, default="tsnode", help="forecaster (default tsnode)"
     )
-    forecast.add_argument("--plot", metavar="PNG", help="save a fan chart to this file")
+    forecast.add_argument(
+        "--plot", metavar="PNG", help="save a fan chart to this file (.png added if no extension)"
+    )
     forecast.add_argument("--output", metavar="CSV", help="save the forecast table to this file")
     _add_common(forecast, default_lookback=1000)
     forecast.set_defaults(handler=_cmd_forecast)
