@@ -1037,3 +1037,35 @@ def test_public_names_importable_from_the_module_and_the_package():
     for name in ("DataError", "load_prices", "load_sample", "list_samples"):
         assert getattr(tsnode, name) is getattr(data, name)
     assert data.FIELDS == ("Open", "High", "Low", "Close", "Volume")
+
+
+class _LookbackDownload(FakeDownload):
+    """Refuses (empty frame) any request starting before ``earliest``, like Yahoo's 60-day
+    limit on intraday bars."""
+
+    earliest = pd.Timestamp("2024-02-01")
+
+    def __call__(self, tickers, start=None, end=None, **kwargs):
+        if start is None or pd.Timestamp(start) < self.earliest:
+            self.calls.append({"tickers": tickers, "start": start, "end": end, **kwargs})
+            return yf_empty(tuple([tickers] if isinstance(tickers, str) else tickers))
+        return super().__call__(tickers, start=start, end=end, **kwargs)
+
+
+def test_a_failed_union_download_retries_the_requested_range_alone(
+    monkeypatch, isolated_cache, market
+):
+    # regression: with an old cached copy the union of both ranges was requested, which Yahoo
+    # refuses for intraday bars past its lookback, though it would serve the request itself
+    monkeypatch.setattr(yf, "download", FakeDownload(market))
+    load_prices(["AAPL", "MSFT"], "2024-01-10", "2024-01-20")  # the old copy
+    lookback = _LookbackDownload(market)
+    monkeypatch.setattr(yf, "download", lookback)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = load_prices(["AAPL", "MSFT"], "2024-03-01", "2024-03-15")
+    assert out.index[0] == pd.Timestamp("2024-03-01") and out.notna().all().all()
+    starts = [call["start"] for call in lookback.calls]
+    assert starts == ["2024-01-10", "2024-03-01"]  # the union, then the request alone
+    meta = json.loads((isolated_cache / "AAPL__1d.json").read_text())
+    assert meta["start"].startswith("2024-03-01")  # the request replaced the copy

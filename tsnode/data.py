@@ -396,7 +396,11 @@ def load_prices(
     The cache never counts the current UTC date as covered (a session may still be running),
     so a request with ``end=None`` or an ``end`` after today always downloads. If a download
     fails and a cached copy exists, the cached rows are returned with a warning. A ticker
-    without rows in the range (while others have some) gets an all-NaN column and a warning.
+    without rows in the range (while others have some) gets an all-NaN column and a warning
+    when it is known to exist: served from a cached copy, or downloaded with rows. yfinance
+    answers an unknown symbol and a range before a listing alike (empty columns and a logged
+    "no price data found"), so a ticker it returns nothing for, with no cached copy, raises
+    :class:`DataError` (e.g. FB before its 2012-05-18 listing on an empty cache).
     """
     symbols = _normalize_tickers(tickers)
     field = _normalize_field(field)
@@ -457,12 +461,23 @@ def load_prices(
         failed: dict[str, str] = {}
         for (lo, hi), group in _download_groups(todo, cached, req_start, req_end).items():
             got, reasons = _download(group, lo, hi, interval)
+            spans = {t: (lo, hi) for t in got}
+            retry = [t for t in group if t not in got]
+            if retry and (lo, hi) != (req_start, req_end):
+                # the union with a cached range can fail where the request alone would not
+                # (Yahoo's 60-day limit on intraday bars): the request replaces the copy then
+                again, reasons_again = _download(retry, req_start, req_end, interval)
+                got, reasons = {**got, **again}, {**reasons, **reasons_again}
+                spans.update({t: (req_start, req_end) for t in again})
             for ticker in group:
                 if ticker in got:
                     frames[ticker] = got[ticker]
-                    covered_end = _coverage_end(lo, hi, now)  # never today or later
+                    lo_t, hi_t = spans[ticker]
+                    covered_end = _coverage_end(lo_t, hi_t, now)  # never today or later
                     try:
-                        _write_cache(directory, ticker, interval, got[ticker], lo, covered_end, now)
+                        _write_cache(
+                            directory, ticker, interval, got[ticker], lo_t, covered_end, now
+                        )
                     except OSError as err:
                         warnings.warn(
                             f"Could not write the price cache for {ticker!r} in {directory}: "
