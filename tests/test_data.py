@@ -1069,3 +1069,20 @@ def test_a_failed_union_download_retries_the_requested_range_alone(
     assert starts == ["2024-01-10", "2024-03-01"]  # the union, then the request alone
     meta = json.loads((isolated_cache / "AAPL__1d.json").read_text())
     assert meta["start"].startswith("2024-03-01")  # the request replaced the copy
+
+
+def test_intraday_tickers_are_downloaded_one_per_call_in_their_own_zone(
+    monkeypatch, isolated_cache
+):
+    # regression: yfinance moves a multi-ticker intraday download to the most common exchange
+    # zone, and each ticker was cached in it, so BP.L's zone depended on its companions
+    index = pd.date_range("2024-03-11 08:00", periods=12, freq="h", tz="Europe/London")
+    bp = make_ohlcv(pd.DatetimeIndex(list(index), name="Datetime"), 4)
+    ny = pd.DatetimeIndex(list(index.tz_convert(NY)), name="Datetime")
+    fake = FakeDownload({"AAPL": make_ohlcv(ny, 5), "BP.L": bp})
+    monkeypatch.setattr(yf, "download", fake)
+    both = load_prices(["AAPL", "BP.L"], "2024-03-11", "2024-03-12", interval="1h", field="all")
+    assert [call["tickers"] for call in fake.calls] == ["AAPL", "BP.L"]
+    assert both is not None
+    alone = load_prices("BP.L", "2024-03-11", "2024-03-12", interval="1h", offline=True)
+    assert str(alone.index.tz) == "Europe/London" and len(alone) == 12

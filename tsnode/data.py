@@ -242,8 +242,18 @@ def _download(
     """Download ``tickers`` over ``[start, end)``.
 
     Returns the per-ticker OHLCV frames that came back and, for the others, yfinance's reason.
+    Intraday tickers are downloaded one per call: together, yfinance moves them all to the
+    most common exchange time zone.
     """
     import yfinance as yf
+
+    if len(tickers) > 1 and interval[-1] in "mh":  # 1m .. 90m, 1h (not 1mo/3mo)
+        frames, reasons = {}, {}
+        for ticker in tickers:
+            got, why = _download([ticker], start, end, interval)
+            frames.update(got)
+            reasons.update(why)
+        return frames, reasons
 
     kwargs: dict[str, Any] = {
         "start": None if start is None else start.strftime("%Y-%m-%d %H:%M:%S"),
