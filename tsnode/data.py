@@ -1,10 +1,9 @@
 """Price data: a cached yfinance loader and the samples shipped with tsnode.
 
 ``load_prices`` downloads daily (or intraday) OHLCV bars with :func:`yfinance.download`
-(``auto_adjust=True``: Open/High/Low/Close are split- and dividend-adjusted) and keeps one
-CSV per ticker and interval in a local cache, with a small JSON sidecar recording the
-covered date range, the download time and a checksum. Later calls whose range is covered
-by the cache never touch the network; ``offline=True`` never does.
+(``auto_adjust=True``) and keeps one CSV per ticker and interval in a local cache, with a
+JSON sidecar (covered range, download time, checksum). Calls whose range is covered by the
+cache never touch the network; ``offline=True`` never does.
 
 ``load_sample`` returns one of the real price histories shipped inside the package
 (see ``list_samples``) in exactly the layout ``load_prices`` gives, so examples and tests
@@ -12,9 +11,9 @@ work without a network.
 
 Layout of the returned frames (both functions):
 
-- ``field="Close"`` (or any one of ``Open, High, Low, Close, Volume``): a wide frame, index
-  a sorted ``DatetimeIndex`` named ``Date``, one column per ticker in the order requested
-  (columns named ``Ticker``); NaN where a ticker has no bar on a date another ticker has.
+- ``field="Close"`` (or any one of ``Open, High, Low, Close, Volume``): a wide frame on a
+  sorted ``DatetimeIndex`` (named ``Date``; ``Datetime`` for intraday bars), one column per
+  ticker in the order requested (named ``Ticker``); NaN where a ticker has no bar.
 - ``field="all"``: yfinance's own ``download`` layout, columns a ``MultiIndex``
   ``(Price, Ticker)`` with both levels sorted alphabetically.
 """
@@ -406,11 +405,9 @@ def load_prices(
     The cache never counts the current UTC date as covered (a session may still be running),
     so a request with ``end=None`` or an ``end`` after today always downloads. If a download
     fails and a cached copy exists, the cached rows are returned with a warning. A ticker
-    without rows in the range (while others have some) gets an all-NaN column and a warning
-    when it is known to exist: served from a cached copy, or downloaded with rows. yfinance
-    answers an unknown symbol and a range before a listing alike (empty columns and a logged
-    "no price data found"), so a ticker it returns nothing for, with no cached copy, raises
-    :class:`DataError` (e.g. FB before its 2012-05-18 listing on an empty cache).
+    without rows in the range gets an all-NaN column and a warning if a cached copy shows
+    it exists; else :class:`DataError` (yfinance answers an unknown symbol and a range before
+    a listing alike, e.g. FB before 2012-05-18).
     """
     symbols = _normalize_tickers(tickers)
     field = _normalize_field(field)
@@ -473,9 +470,8 @@ def load_prices(
             got, reasons = _download(group, lo, hi, interval)
             spans = {t: (lo, hi) for t in got}
             retry = [t for t in group if t not in got]
-            if retry and (lo, hi) != (req_start, req_end):
-                # the union with a cached range can fail where the request alone would not
-                # (Yahoo's 60-day limit on intraday bars): the request replaces the copy then
+            if retry and (lo, hi) != (req_start, req_end):  # a failed union (intraday
+                # lookback): the request alone, which then replaces the cached copy
                 again, reasons_again = _download(retry, req_start, req_end, interval)
                 got, reasons = {**got, **again}, {**reasons, **reasons_again}
                 spans.update({t: (req_start, req_end) for t in again})
