@@ -250,10 +250,8 @@ def _download(
         frames, reasons = {}, {}
         for ticker in tickers:
             got, why = _download([ticker], start, end, interval)
-            frames.update(got)
-            reasons.update(why)
+            frames, reasons = {**frames, **got}, {**reasons, **why}
         return frames, reasons
-
     kwargs: dict[str, Any] = {
         "start": None if start is None else start.strftime("%Y-%m-%d %H:%M:%S"),
         "end": None if end is None else end.strftime("%Y-%m-%d %H:%M:%S"),
