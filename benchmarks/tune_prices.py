@@ -160,6 +160,10 @@ volatility --base-scale-by level --stem tune_prices_round8b``. (A first launch w
 once the new scaler had become the library default, ``prior16``'s fits used it too, so the
 run compared the candidate with itself; a review of the diff caught it. The option now makes
 the incumbent's scaler explicit; rounds 1-8 ran with ``LogScaler()``, the default then.)
+Results in ``results/tune_prices_round8b.md`` (code b017497, 7.4 min): ``volscale`` with the
+revised definition meets 12 of 12 targets (mean coverage error 0.012, mean CRPS/GBM 0.963;
+``prior16`` 11 of 12, 0.014, 0.998, the same figures as in round 8), so it stays the default
+and the evaluation period was re-run once with it.
 
 Baselines (naive, drift, GBM) run on the same cutoffs. Scores are those of
 ``bench_prices.py`` (MASE/RW, scaled CRPS / GBM, 80% and 90% coverage); fit CPU time is
