@@ -75,7 +75,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's choice; 1 with --quick)",
     )
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
@@ -344,8 +347,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     """Run the example; returns the metrics (also printed)."""
     args = parse_args(argv)
     previous_threads = torch.get_num_threads()
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    threads = 1 if args.threads is None and args.quick else args.threads  # tiny: 1 is fastest
+    if threads is not None:
+        torch.set_num_threads(threads)
     try:
         return _run(args)
     finally:

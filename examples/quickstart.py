@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    quick = os.environ.get("TSNODE_QUICK") == "1"
+    quick = os.environ.get("TSNODE_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
     prices = load_sample(args.ticker)
     start = prices.index[-1] - __import__("pandas").DateOffset(years=args.years)
     prices = prices.loc[prices.index >= start]

@@ -624,3 +624,13 @@ def test_forecast_plot_without_extension_writes_and_reports_a_png(tmp_path, caps
     assert main([*argv, "--plot", str(target)]) == 0
     assert (tmp_path / "fan.png").is_file() and not target.exists()
     assert f"Wrote the fan chart to {target}.png" in capsys.readouterr().out
+
+
+def test_a_closed_pipe_is_not_an_error(monkeypatch, capsys):
+    # regression: `tsnode samples | head` printed "error: [Errno 32] Broken pipe", exit 1
+    def closed(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "_cmd_samples", closed)
+    assert main(["samples"]) == 0
+    assert capsys.readouterr().err == ""

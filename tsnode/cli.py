@@ -372,7 +372,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         progress=_show_progress(args),
     )
     board = comparison.leaderboard
-    print("\nLeaderboard (sorted by MASE; DM test of squared 1-step errors vs naive):")
+    dm = "; DM test of squared 1-step errors vs naive" if comparison.baseline else ""
+    print(f"\nLeaderboard (sorted by MASE{dm}):")
     print(board.to_string(float_format=lambda v: f"{v:.4f}"))
 
     signal_step = min(step, args.horizon)
@@ -539,6 +540,10 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print(f"{prog}: interrupted", file=sys.stderr)
             return 130
+        except BrokenPipeError:  # e.g. `tsnode samples | head`: the reader left, not an error
+            with contextlib.suppress(OSError, ValueError):  # no second error at exit's flush
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
         except Exception as err:  # noqa: BLE001 - the command line's last line of defence
             if args.debug:
                 traceback.print_exc()
