@@ -6,6 +6,8 @@ The yfinance frames are built by hand with the shapes yfinance 1.7 returns (see
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,7 +71,9 @@ def test_download_frame_trades_the_forecast_adj_close():
     on_adjusted = simulate(result, _field(data, "Adj Close"))
     pd.testing.assert_series_equal(sim.equity, on_adjusted.equity)
     assert sim.params["target"] == "Adj Close"
-    on_close = simulate(result, data, target="Close")  # explicit override
+    with warnings.catch_warnings():  # the field is chosen here: no unadjusted-Close warning
+        warnings.simplefilter("error")
+        on_close = simulate(result, data, target="Close")  # explicit override
     pd.testing.assert_series_equal(on_close.equity, simulate(result, _field(data, "Close")).equity)
     # the split is a fake -50% move of MSFT in Close only
     assert on_close.benchmark_equity.iloc[-1] < sim.benchmark_equity.iloc[-1] - 0.2

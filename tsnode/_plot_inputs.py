@@ -53,7 +53,9 @@ def _history_frame(history: Any, target: Any) -> pd.DataFrame:
     if not (isinstance(history.columns, pd.MultiIndex) or _is_ohlcv(history.columns)):
         return history
     try:  # a yfinance layout: the target field, exactly as the forecaster saw it
-        return to_wide_frame(history, target=target, allow_unobserved=True, stacklevel=4)
+        return to_wide_frame(
+            history, target=target, allow_unobserved=True, stacklevel=4, warn_unadjusted=False
+        )
     except (TypeError, ValueError) as err:
         raise type(err)(
             f"`history` (a yfinance-style frame, converted as forecaster.fit does): {err}"

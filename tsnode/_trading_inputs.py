@@ -132,7 +132,8 @@ def _prices_frame(prices: Any, target: str, source: str) -> pd.DataFrame:
     try:
         # the name and target backtest uses, so that the same frame gives the same columns;
         # stacklevel 4: to_wide_frame <- _prices_frame <- simulate <- the user's call
-        return to_wide_frame(prices, target=target, name="y", stacklevel=4)
+        # the field was chosen by the backtest (which warned) or by `target`: no warning
+        return to_wide_frame(prices, target=target, name="y", stacklevel=4, warn_unadjusted=False)
     except (TypeError, ValueError) as exc:
         why = ""
         if str(exc).startswith("target"):  # the price field is not in the frame

@@ -88,10 +88,13 @@ def _check_target(target: Any, available: Iterable[Any]) -> None:
         )
 
 
-def _warn_unadjusted(y: pd.DataFrame, fields: pd.Index, target: str, stacklevel: int) -> None:
+def _warn_unadjusted(
+    y: pd.DataFrame, fields: pd.Index, target: str, stacklevel: int | None
+) -> None:
     """Warn when ``target="Close"`` is taken from a frame whose ``Adj Close`` differs from it
-    (``yf.download(auto_adjust=False)``): splits and dividends then show as price moves."""
-    if target != "Close" or "Adj Close" not in set(fields):
+    (``yf.download(auto_adjust=False)``): splits and dividends then show as price moves.
+    ``stacklevel=None``: never warn."""
+    if stacklevel is None or target != "Close" or "Adj Close" not in set(fields):
         return
     level = _price_level(y.columns) if isinstance(y.columns, pd.MultiIndex) else None
     if level is None:
@@ -112,7 +115,7 @@ def _warn_unadjusted(y: pd.DataFrame, fields: pd.Index, target: str, stacklevel:
         )
 
 
-def _select_target(y: pd.DataFrame, target: str, name: str, stacklevel: int) -> pd.DataFrame:
+def _select_target(y: pd.DataFrame, target: str, name: str, stacklevel: int | None) -> pd.DataFrame:
     """Turn any supported DataFrame layout into a wide frame (one column per series)."""
     columns = y.columns
     if isinstance(columns, pd.MultiIndex):
@@ -150,6 +153,7 @@ def to_wide_frame(
     name: str = "y",
     allow_unobserved: bool = False,
     stacklevel: int = 2,
+    warn_unadjusted: bool = True,
 ) -> pd.DataFrame:
     """Validate ``y`` and return it as a clean wide float64 frame.
 
@@ -175,6 +179,9 @@ def to_wide_frame(
     stacklevel : int, default 2
         ``stacklevel`` of the warnings issued for unsorted timestamps and for an unadjusted
         ``target="Close"``.
+    warn_unadjusted : bool, default True
+        Warn when ``target="Close"`` is taken next to a differing ``Adj Close`` (False where
+        the field was already chosen, e.g. trading what a backtest forecast).
 
     Returns
     -------
@@ -233,7 +240,7 @@ def to_wide_frame(
             f"y's index contains {int(index.isna().sum())} missing timestamps (NaT); drop those "
             "rows, e.g. y[y.index.notna()]."
         )
-    frame = _select_target(frame, target, name, stacklevel + 1)
+    frame = _select_target(frame, target, name, stacklevel + 1 if warn_unadjusted else None)
 
     labels = [str(c) for c in frame.columns]
     dup = pd.Index(labels)[pd.Index(labels).duplicated()].unique()
