@@ -55,7 +55,7 @@ def _check_float(name: str, value: Any) -> float:
 def _default_scaler() -> Any:
     from tsnode.preprocessing import LogScaler
 
-    return LogScaler()
+    return LogScaler(scale_by="volatility")
 
 
 class GRUForecaster(BaseForecaster):
@@ -77,8 +77,9 @@ class GRUForecaster(BaseForecaster):
         Calendar days per unit of model time (a weekend is a gap of 0.1).
     scaler : transformer, optional
         Any scikit-learn transformer applied per series, DataFrame in and out, NaN-tolerant
-        (default ``LogScaler()``: standardised log prices). Cloned and fitted on the training
-        data only.
+        (default ``LogScaler(scale_by="volatility")``, as for ``TSNodeForecaster``: log prices
+        divided by each series' annualised volatility, so a series' forecast spread does not
+        follow the length of its history). Cloned and fitted on the training data only.
     target : str, default "Close"
         Price field picked from yfinance-shaped frames.
     calendar : str or None, default "XNYS"
