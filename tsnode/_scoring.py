@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tsnode._folds import _quantile_column
 
-__all__ = ["_outer_interval", "_score", "_warn_unscored"]
+__all__ = ["_dm_test", "_outer_interval", "_score", "_warn_unscored"]
 
 
 def _outer_interval(quantiles: tuple[float, ...]) -> tuple[float, float, str] | None:
@@ -92,3 +93,23 @@ def _warn_unscored(scored: pd.DataFrame, quantiles: tuple[float, ...]) -> None:
             RuntimeWarning,
             stacklevel=3,  # user -> BacktestResult.metrics -> here
         )
+
+
+def _dm_test(model: Any, base: Any) -> tuple[float, float]:
+    """DM test of ``model`` vs ``base`` (two BacktestResults) on their one-step errors at
+    matching rows (the squared error differential averaged over the series at each cutoff)."""
+    from tsnode.metrics import diebold_mariano
+
+    keys = ["series", "cutoff", "timestamp", "step"]
+    a = model.forecasts.loc[model.forecasts["step"] == 1, [*keys, "actual", "forecast"]]
+    b = base.forecasts.loc[base.forecasts["step"] == 1, [*keys, "forecast"]]
+    joined = a.merge(b, on=keys, suffixes=("_model", "_base")).sort_values(["series", "cutoff"])
+    joined = joined.dropna(subset=["actual", "forecast_model", "forecast_base"])
+    if joined["cutoff"].nunique() < 3:  # the test needs 3 cutoffs
+        return np.nan, np.nan
+    errors = joined["actual"].to_numpy()[:, None] - joined[["forecast_model", "forecast_base"]]
+    # series forecast at the same cutoff are correlated: one mean differential per cutoff
+    result = diebold_mariano(
+        *errors.to_numpy().T, horizon=1, loss="squared", groups=joined["cutoff"].to_numpy()
+    )
+    return float(result.statistic), float(result.pvalue)

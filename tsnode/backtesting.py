@@ -46,7 +46,7 @@ from tsnode._folds import (
     _run_fold,
     _to_frame,
 )
-from tsnode._scoring import _score, _warn_unscored
+from tsnode._scoring import _dm_test, _score, _warn_unscored
 from tsnode._validation import _is_int
 
 __all__ = ["BacktestResult", "Comparison", "backtest", "compare"]
@@ -488,26 +488,6 @@ class Comparison:
         return f"Comparison(baseline={self.baseline!r})\n{self.leaderboard!r}"
 
 
-def _dm_test(model: BacktestResult, base: BacktestResult) -> tuple[float, float]:
-    """DM test of ``model`` vs ``base`` on their one-step errors at matching rows (the squared
-    error differential averaged over the series at each cutoff)."""
-    from tsnode.metrics import diebold_mariano
-
-    keys = ["series", "cutoff", "timestamp", "step"]
-    a = model.forecasts.loc[model.forecasts["step"] == 1, [*keys, "actual", "forecast"]]
-    b = base.forecasts.loc[base.forecasts["step"] == 1, [*keys, "forecast"]]
-    joined = a.merge(b, on=keys, suffixes=("_model", "_base")).sort_values(["series", "cutoff"])
-    joined = joined.dropna(subset=["actual", "forecast_model", "forecast_base"])
-    if joined["cutoff"].nunique() < 3:  # the test needs 3 cutoffs
-        return np.nan, np.nan
-    errors = joined["actual"].to_numpy()[:, None] - joined[["forecast_model", "forecast_base"]]
-    # series forecast at the same cutoff are correlated: one mean differential per cutoff
-    result = diebold_mariano(
-        *errors.to_numpy().T, horizon=1, loss="squared", groups=joined["cutoff"].to_numpy()
-    )
-    return float(result.statistic), float(result.pvalue)
-
-
 def compare(
     forecasters: Mapping[str, Any],
     data: pd.DataFrame | pd.Series,
@@ -539,6 +519,21 @@ def compare(
     Comparison
         ``.leaderboard`` (one row per model, sorted by MASE) and ``.results``. A model's error
         propagates with a note naming it.
+
+    Raises
+    ------
+    TypeError
+        ``forecasters`` is not a non-empty mapping, a value lacks the forecaster API, or a
+        keyword is not one of :func:`backtest`'s.
+    ValueError
+        Two keys read the same ``str()``, or the models would forecast different price
+        fields of ``data`` (their ``target``); and whatever :func:`backtest` raises.
+
+    Warns
+    -----
+    Warning
+        The warnings of the models' backtests, metrics and DM tests, each issued once at the
+        caller's line with the models it concerns appended (``[compare: models 'a', 'b']``).
     """
     if not isinstance(forecasters, Mapping) or len(forecasters) == 0:
         raise TypeError(
@@ -585,18 +580,26 @@ def compare(
                 raise
         for record in records:
             caught.setdefault((record.category, str(record.message)), []).append(str(name))
+    board = pd.DataFrame.from_dict(rows, orient="index")
+    board.index.name = "model"
+    base = baseline if baseline in results else None
+    if base is not None:
+        tests = {}
+        for n, r in results.items():
+            if n != base:
+                with warnings.catch_warnings(record=True) as records:
+                    warnings.simplefilter("always")
+                    tests[n] = _dm_test(r, results[base])
+                for record in records:
+                    caught.setdefault((record.category, str(record.message)), []).append(n)
+        tests[base] = (np.nan, np.nan)
     for (category, text), names in caught.items():
         names = list(dict.fromkeys(names))
         shown = ", ".join(repr(n) for n in names)
         warnings.warn(
             f"{text} [compare: model{'s' * (len(names) > 1)} {shown}]", category, stacklevel=2
         )
-    board = pd.DataFrame.from_dict(rows, orient="index")
-    board.index.name = "model"
-    base = baseline if baseline in results else None
     if base is not None:
-        tests = {n: _dm_test(r, results[base]) for n, r in results.items() if n != base}
-        tests[base] = (np.nan, np.nan)
         board["dm_statistic"] = [tests[n][0] for n in board.index]
         board["dm_pvalue"] = [tests[n][1] for n in board.index]
     board["count"] = board["count"].astype("int64")

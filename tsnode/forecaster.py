@@ -118,7 +118,7 @@ class TSNodeForecaster(BaseForecaster):
         each series' annualised volatility, so a forecast's spread follows the series'
         volatility whatever its history's length or price range (the former ``LogScaler()``
         gave a series listed 120 sessions ago 5x too narrow intervals next to a long one).
-        Chosen on the benchmark's tuning period (``results/tune_prices_round8.md``).
+        Chosen on the benchmark's tuning period (``results/tune_prices_round8{,b}.md``).
     target : str, default "Close"
         Price field picked from yfinance-shaped frames.
     calendar : str or None, default "XNYS"

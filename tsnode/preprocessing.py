@@ -170,8 +170,9 @@ class LogScaler(_ColumnwiseScaler):
     ------
     ValueError
         In ``fit``/``transform`` on non-positive values (the message names the column and the
-        first bad row: the index label for a DataFrame, the row number for an array), and in
-        ``fit`` on a column that is entirely NaN.
+        first bad row: the index label for a DataFrame, the row number for an array), in
+        ``fit`` on a column that is entirely NaN, and with ``scale_by="volatility"`` in ``fit``
+        on a DataFrame whose DatetimeIndex is unsorted or has duplicates.
 
     Examples
     --------
@@ -235,7 +236,7 @@ class LogScaler(_ColumnwiseScaler):
         return np.log(values + self.offset) if self.offset else np.log(values)
 
     def fit(self, X: Any, y: Any = None) -> LogScaler:
-        """Learn the per-column mean and standard deviation of ``log(X)``.
+        """Learn the per-column mean and scale of ``log(X)`` (see ``scale_by``).
 
         Parameters
         ----------
