@@ -55,7 +55,7 @@ def _check_float(name: str, value: Any) -> float:
 def _default_scaler() -> Any:
     from tsnode.preprocessing import LogScaler
 
-    return LogScaler(scale_by="volatility")
+    return LogScaler()
 
 
 class GRUForecaster(BaseForecaster):
@@ -77,9 +77,12 @@ class GRUForecaster(BaseForecaster):
         Calendar days per unit of model time (a weekend is a gap of 0.1).
     scaler : transformer, optional
         Any scikit-learn transformer applied per series, DataFrame in and out, NaN-tolerant
-        (default ``LogScaler(scale_by="volatility")``, as for ``TSNodeForecaster``: log prices
-        divided by each series' annualised volatility, so a series' forecast spread does not
-        follow the length of its history). Cloned and fitted on the training data only.
+        (default ``LogScaler()``: standardised log prices). Cloned and fitted on the training
+        data only. With it a series' forecast spread follows its price range over the
+        history: in a multi-series fit, a series with a much shorter history gets too narrow
+        intervals. ``LogScaler(scale_by="volatility")`` (tsnode's default) fixes that but, at
+        this baseline's default settings, made its real-price forecasts far worse (20-day
+        MASE 2.6x the random walk's, ``benchmarks/results/gru_volscale/prices.md``).
     target : str, default "Close"
         Price field picked from yfinance-shaped frames.
     calendar : str or None, default "XNYS"
