@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -348,3 +349,20 @@ def test_a_generator_random_state_is_saved_as_none(tmp_path):
     loaded = EnsembleForecaster.load(model.save(tmp_path / "gen"))
     assert loaded.random_state is None and loaded.member_seeds_ == model.member_seeds_
     pd.testing.assert_frame_equal(loaded.predict_quantiles(3), model.predict_quantiles(3))
+
+
+def test_load_refuses_members_that_do_not_belong_together(fitted, tmp_path):
+    # regression: a member fitted on other series loaded, then predict failed inside numpy;
+    # non-integer seeds were truncated silently
+    path = fitted.save(tmp_path / "ens")
+    other = clone(fitted.members_[0]).fit(_prices().iloc[:, :1])  # other series
+    shutil.rmtree(path / "member_1")
+    other.save(path / "member_1")
+    with pytest.raises(SerializationError, match="member_1 does not belong to the ensemble"):
+        EnsembleForecaster.load(path)
+    path = fitted.save(tmp_path / "seeds")
+    config = json.loads((path / "ensemble.json").read_text())
+    config["member_seeds"] = [1.7, 2.2, 3.0]
+    (path / "ensemble.json").write_text(json.dumps(config))
+    with pytest.raises(SerializationError, match="'member_seeds' must be integers"):
+        EnsembleForecaster.load(path)

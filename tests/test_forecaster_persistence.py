@@ -232,6 +232,18 @@ def _set_scaler_class(target: str):
             r"cannot load.*drift",
         ),
         (lambda p: _edit_config(p, lambda c: c.update({"calibration_": [1]})), "cannot load"),
+        (
+            lambda p: _edit_config(p, lambda c: c["scaler_"]["fitted"].update({"_repr_html_": 1})),
+            r"cannot load.*malformed saved value",
+        ),
+        (
+            lambda p: (p / "config.json").write_text("[" * 100_000 + "]" * 100_000),
+            "not valid JSON",
+        ),
+        (
+            lambda p: _edit_config(p, lambda c: c.update({"index_tz": "Mars/Olympus"})),
+            r"cannot load.*ZoneInfoNotFoundError.*Mars/Olympus",
+        ),
         (lambda p: (p / "weights.safetensors").unlink(), "weights.safetensors is missing"),
         (lambda p: (p / "data.safetensors").unlink(), "data.safetensors is missing"),
         (lambda p: (p / "config.json").unlink(), "config.json is missing"),
@@ -255,6 +267,9 @@ def _set_scaler_class(target: str):
         "module-attribute",
         "bad-calibration",
         "calibration-not-dict",
+        "read-only-fitted-attribute",
+        "deeply-nested-json",
+        "unknown-time-zone",
         "missing-weights",
         "missing-data",
         "missing-config",
@@ -390,3 +405,14 @@ def test_unobserved_values_in_the_history_still_load(fitted, saved):
     loaded = TSNodeForecaster.load(saved)
     assert loaded.y_.iloc[:5, 0].isna().all()
     assert np.isfinite(_quantiles(loaded).to_numpy()).all()
+
+
+def test_a_gpu_save_loads_on_a_cpu_only_machine_with_a_warning(fitted, saved, monkeypatch):
+    # regression: a save made with device="cuda" (weights stored on the CPU) was refused as
+    # "corrupted or edited" on a machine without a GPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    _edit_config(saved, lambda c: c["params"]["__dict__"].update({"device": "cuda"}))
+    with pytest.warns(RuntimeWarning, match="device='cuda'.*loaded with device='cpu'") as record:
+        loaded = TSNodeForecaster.load(saved)
+    assert record[0].filename == __file__ and loaded.device == "cpu"
+    pd.testing.assert_frame_equal(_quantiles(loaded), _quantiles(fitted))

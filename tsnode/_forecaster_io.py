@@ -33,6 +33,7 @@ of failing inside ``predict`` or forecasting silently differently.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -317,9 +318,37 @@ def _read_calibration(calibration: Any) -> dict[str, Any]:
         raise ValueError(f"{_CONFIG_FILE}: {str(error).rstrip('.')}") from error
 
 
+def usable_device(params: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``params`` with a saved ``device`` this machine lacks (e.g. ``"cuda"``) replaced by
+    ``"cpu"``, with a warning: the weights are saved on the CPU and load anywhere."""
+    from tsnode._forecaster_params import check_device  # torch: neural forecasters only
+
+    device = params.get("device")
+    if device is None:
+        return params
+    try:
+        check_device(device)
+    except (TypeError, ValueError):
+        if not isinstance(device, str) or not device.startswith("cuda"):
+            return params  # not a missing GPU: the parameter check names the problem
+        warnings.warn(
+            f"{path} was saved with device={device!r}, which this machine lacks; it is loaded "
+            "with device='cpu' (the weights are stored on the CPU: same forecasts).",
+            RuntimeWarning,
+            stacklevel=4,  # user -> Forecaster.load -> load_forecaster -> here
+        )
+        return {**params, "device": "cpu"}
+    return params
+
+
 def _load_error(cls: type, path: Path, error: Exception) -> SerializationError:
     """The :class:`SerializationError` of a save in ``path`` that fails with ``error``."""
-    detail = f"missing entry {error}" if isinstance(error, KeyError) else str(error)
+    if type(error) is KeyError:  # not its subclasses (e.g. an unknown time zone)
+        detail = f"missing entry {error}"
+    elif type(error) in (ValueError, TypeError, SerializationError):
+        detail = str(error)
+    else:  # e.g. ZoneInfoNotFoundError, SafetensorError: the type says what failed
+        detail = f"{type(error).__name__}: {error}"
     return SerializationError(
         f"cannot load the {cls.__name__} saved in {path}: {detail.rstrip('.')}. The save is "
         "corrupted or was edited; save the model again from a fitted forecaster with "
@@ -384,7 +413,7 @@ def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
 
     check_is_fitted(forecaster)
     forecaster._check_unchanged_params()
-    params = to_jsonable(forecaster.get_params(deep=False))  # may refuse: nothing written yet
+    params = to_jsonable(saveable_params(forecaster))  # may refuse: nothing written yet
     extra = {
         "scaler_": to_jsonable(forecaster.scaler_),
         "calibration_": getattr(forecaster, "calibration_", None),
@@ -419,7 +448,7 @@ def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
         params = from_jsonable(config["params"])
         if not isinstance(params, dict):
             raise TypeError(f"params must be a dict, got {type(params).__name__}")
-        forecaster = cls(**params)
+        forecaster = cls(**usable_device(params, path))
         forecaster._check_params()
         forecaster.scaler_ = from_jsonable(config["scaler_"])
         # Saved before calibration existed: the identity map reproduces those forecasts.

@@ -143,7 +143,8 @@ def from_jsonable(data: Any, *, allowed: tuple[str, ...] = ALLOWED_PREFIXES) -> 
             return estimator
     except SerializationError:
         raise
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as error:
+        # AttributeError: a `fitted` key naming a read-only attribute; RecursionError: nesting
         raise SerializationError(f"malformed saved value ({error}).") from error
     raise SerializationError(f"unrecognised entry with keys {sorted(data)} in saved model.")
 
@@ -205,7 +206,7 @@ def read_config(file: Path, *, class_name: str, format_version: int) -> dict[str
     """
     try:
         config = json.loads(file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         raise SerializationError(
             f"{file} is not valid JSON ({error}); the save is corrupted, save the model again."
         ) from error

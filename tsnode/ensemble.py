@@ -22,6 +22,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from tsnode._forecaster_io import usable_device
 from tsnode._serialization import (
     SerializationError,
     from_jsonable,
@@ -288,15 +289,20 @@ class EnsembleForecaster(BaseForecaster):
             path / _CONFIG_FILE, class_name="EnsembleForecaster", format_version=_FORMAT_VERSION
         )
         try:
-            ensemble = cls(**from_jsonable(config["params"]))
+            params = from_jsonable(config["params"])
+            estimator = params.get("estimator") if isinstance(params, dict) else None
+            if hasattr(estimator, "get_params") and "device" in estimator.get_params():
+                device = usable_device({"device": estimator.get_params()["device"]}, path)
+                estimator.set_params(**device)  # a GPU save loads on the CPU, as its members
+            ensemble = cls(**params)
             ensemble._check_params()
             member_cls = type(ensemble._template())
-            seeds = [int(s) for s in config["member_seeds"]]
-        except SerializationError:
-            raise
-        except (KeyError, TypeError, ValueError) as error:
+            seeds = config["member_seeds"]
+            if not all(_is_int(s) for s in seeds):
+                raise ValueError(f"'member_seeds' must be integers, got {seeds!r}")
+        except (KeyError, TypeError, ValueError) as error:  # a SerializationError is a ValueError
             raise SerializationError(
-                f"cannot load the ensemble saved in {path}: {error}"
+                f"cannot load the ensemble saved in {path} ({_CONFIG_FILE}): {error}"
             ) from error
         if len(seeds) != ensemble.n_members or not hasattr(member_cls, "load"):
             raise SerializationError(
@@ -304,7 +310,19 @@ class EnsembleForecaster(BaseForecaster):
                 f"{ensemble.n_members} of class {member_cls.__name__}; the file is corrupted."
             )
         ensemble.members_ = [member_cls.load(path / f"member_{i}") for i in range(len(seeds))]
-        ensemble.member_seeds_ = seeds
+        first = ensemble.members_[0]
+        for i, member in enumerate(ensemble.members_):
+            if not (
+                member.columns_.equals(first.columns_)
+                and member.y_.index.equals(first.y_.index)
+                and member.get_params().get("random_state") == seeds[i]
+            ):
+                raise SerializationError(
+                    f"{path / f'member_{i}'} does not belong to the ensemble saved in {path}: "
+                    "its series, history or random_state differ from member_0's and the "
+                    f"listed seed {seeds[i]}. Save the ensemble again."
+                )
+        ensemble.member_seeds_ = [int(s) for s in seeds]
         ensemble._set_fitted_frame(ensemble.members_[0].y_)
         ensemble._record_fit_params()
         return ensemble

@@ -163,3 +163,15 @@ def test_tampered_save_is_refused_at_load(fitted, tmp_path, tamper, match):
     path = fitted.save(tmp_path / "gru")
     tamper(path)
     assert_refused(GRUForecaster.load, path, match)
+
+
+def test_a_generator_random_state_is_saved_as_none(tmp_path):
+    # regression: the save refused the Generator without naming random_state; the baselines
+    # and the ensemble save it as None
+    y = make_gbm(1, n_days=100, random_state=0)
+    rng = np.random.default_rng(0)
+    model = GRUForecaster(epochs=1, context_length=10, progress=False, random_state=rng).fit(y)
+    loaded = GRUForecaster.load(model.save(tmp_path / "gru"))
+    assert loaded.random_state is None
+    # the same weights; only the sampling noise behind the median differs (no seed)
+    np.testing.assert_allclose(loaded.predict(3), model.predict(3), rtol=0.05)
