@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,7 @@ __all__ = [
     "check_scaler",
     "check_time_scale",
     "forecast_solver_error",
+    "torch_threads",
     "warn_if_diverged",
 ]
 
@@ -242,3 +245,17 @@ def warn_if_diverged(est: Any, history: dict[str, list[float]], *, stacklevel: i
             RuntimeWarning,
             stacklevel=stacklevel,  # user -> fit -> BaseForecaster.fit -> _fit -> _train
         )
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads: int | None) -> Iterator[None]:
+    """Run the block with ``n_threads`` torch intra-op threads, then restore the setting."""
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -327,6 +327,12 @@ class BaseForecaster(BaseEstimator):
         -------
         self
 
+        Warns
+        -----
+        UserWarning
+            Unsorted timestamps (a sorted copy is used), and a yfinance frame whose
+            ``Adj Close`` differs from the ``Close`` that ``target="Close"`` takes.
+
         Notes
         -----
         A fit that fails (bad data, a bad parameter, a training error) leaves the forecaster

@@ -13,9 +13,7 @@ first ``context_length`` and the ELBO scores all of them (reconstruction and ext
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +34,7 @@ from tsnode._forecaster_params import (
     check_params,
     check_time_scale,
     forecast_solver_error,
+    torch_threads,
     warn_if_diverged,
 )
 from tsnode._validation import check_in_sample_index
@@ -318,13 +317,22 @@ class TSNodeForecaster(BaseForecaster):
         Returns
         -------
         self
+
+        Warns
+        -----
+        UserWarning
+            As :meth:`BaseForecaster.fit`; also when ``time_scale_days`` spans hundreds of
+            observed spacings (intraday bars with the daily default).
+        RuntimeWarning
+            A restart that failed and was skipped (``n_init > 1``), and a training whose best
+            loss stays above 100 (a failed fit).
         """
         self._clear_fitted()
         self._check_params()
         return super().fit(y)
 
     def _fit(self, frame: pd.DataFrame) -> None:
-        with _torch_threads(self.num_threads):
+        with torch_threads(self.num_threads):
             self._train(frame)
 
     def _train(self, frame: pd.DataFrame) -> None:
@@ -433,7 +441,7 @@ class TSNodeForecaster(BaseForecaster):
         return int(self.n_predict_samples)
 
     def _decode_samples(self, *args: Any, **kwargs: Any) -> list[np.ndarray]:
-        with _torch_threads(self.num_threads):
+        with torch_threads(self.num_threads):
             return self._decode_samples_unthreaded(*args, **kwargs)
 
     def _decode_samples_unthreaded(
@@ -597,20 +605,6 @@ class TSNodeForecaster(BaseForecaster):
         from tsnode._forecaster_io import load_forecaster
 
         return load_forecaster(cls, path)
-
-
-@contextlib.contextmanager
-def _torch_threads(n_threads: int | None) -> Iterator[None]:
-    """Run the block with ``n_threads`` torch intra-op threads, then restore the setting."""
-    if n_threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _default_scaler() -> Any:
