@@ -460,8 +460,9 @@ def build_parser() -> argparse.ArgumentParser:
         "backtest",
         help="walk-forward backtest against the baselines, with strategy statistics",
         description="Walk-forward backtest of several forecasters on identical cutoffs: prints "
-        "the leaderboard (MASE, CRPS, coverage, Diebold-Mariano test vs naive) and the "
-        "statistics of a long/flat strategy trading each model's forecasts.",
+        "the leaderboard (MASE, CRPS, coverage, Diebold-Mariano test vs naive when naive is "
+        "among the models) and the statistics of a long/flat strategy trading each model's "
+        "forecasts.",
     )
     backtest.add_argument(
         "--horizon",
