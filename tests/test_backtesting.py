@@ -874,3 +874,38 @@ def test_compare_reissues_each_warning_once_at_the_callers_line_naming_the_model
     mase = [r for r in record if "no MASE scale" in str(r.message)]
     assert len(mase) == 1 and mase[0].filename == __file__
     assert "[compare: models 'naive', 'drift']" in str(mase[0].message)
+
+
+class _WarnsThenFails(NaiveForecaster):
+    def _fit(self, frame):
+        warnings.warn("explains the failure", UserWarning, stacklevel=2)
+        raise ValueError("boom")
+
+
+class _DetailWarning(UserWarning):
+    def __init__(self, message, detail):
+        super().__init__(message)
+        self.detail = detail
+
+
+class _WarnsWithDetail(NaiveForecaster):
+    def _fit(self, frame):
+        warnings.warn(_DetailWarning("with detail", detail=42), stacklevel=2)
+        return super()._fit(frame)
+
+
+def test_compare_keeps_warnings_of_a_failing_model_and_custom_warning_classes():
+    # regression: a model's warnings were lost when it raised, a warning class with its own
+    # __init__ crashed compare at the end, and filters set by the caller were overridden
+    y = make_gbm(1, n_days=60, random_state=2)
+    kwargs = dict(horizon=2, initial_window=40, progress=False, baseline=None)
+    with pytest.warns(UserWarning, match="explains the failure"):
+        with pytest.raises(ValueError, match="boom"):
+            compare({"naive": NaiveForecaster(), "bad": _WarnsThenFails()}, y, **kwargs)
+    with pytest.warns(_DetailWarning, match=r"with detail \[compare: model 'detail'\]") as rec:
+        compare({"naive": NaiveForecaster(), "detail": _WarnsWithDetail()}, y, **kwargs)
+    assert [r.message.detail for r in rec if r.category is _DetailWarning] == [42]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", message="with detail")
+        compare({"detail": _WarnsWithDetail()}, y, **kwargs)  # ignored stays ignored

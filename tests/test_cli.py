@@ -634,3 +634,12 @@ def test_a_closed_pipe_is_not_an_error(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_cmd_samples", closed)
     assert main(["samples"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_forecast_plot_naming_a_directory_is_still_refused(tmp_path, capsys):
+    folder = tmp_path / "plots"
+    folder.mkdir()
+    argv = ["forecast", "--sample", "IBM", "--model", "naive", "--horizon", "2"]
+    assert main([*argv, "--plot", str(folder)]) == 1
+    assert "it is a directory" in capsys.readouterr().err
+    assert not (tmp_path / "plots.png").exists()

@@ -8,6 +8,7 @@ order, dtypes, index name) built from the shipped samples and written by pandas.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -201,3 +202,18 @@ def test_failed_ticker_in_an_auto_adjusted_export_is_named_not_a_crash(tmp_path,
     only = written(frame[[c for c in frame.columns if c[1] == "ZZZZ"]], tmp_path / "z.csv")
     assert main(["forecast", "--csv", str(only), "--model", "naive", "--horizon", "1"]) == 1
     assert "has no 'Adj Close' prices" in capsys.readouterr().err  # no other ticker: no hint
+
+
+def test_failed_ticker_hint_is_a_command_the_shell_can_take(tmp_path, capsys):
+    # regression: the hint read "--column Adj Close,AAPL." (split by the shell, and the full
+    # stop pasted into the last ticker)
+    frame = yf_download(["AAPL", "MSFT"], adj_close=True)
+    for field in ["Adj Close", *FIELDS]:
+        frame[(field, "MSFT")] = np.nan
+    path = written(frame, tmp_path / "yf.csv")
+    argv = ["forecast", "--csv", str(path), "--model", "naive", "--horizon", "1", "-q"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("--column 'Adj Close,AAPL'")
+    pasted = shlex.split(err.rsplit("with: ", 1)[1])
+    assert pasted == ["--column", "Adj Close,AAPL"] and main([*argv, *pasted]) == 0

@@ -366,3 +366,18 @@ def test_load_refuses_members_that_do_not_belong_together(fitted, tmp_path):
     (path / "ensemble.json").write_text(json.dumps(config))
     with pytest.raises(SerializationError, match="'member_seeds' must be integers"):
         EnsembleForecaster.load(path)
+
+
+def test_an_ensemble_of_a_template_with_a_generator_seed_can_be_saved(tmp_path):
+    # regression: the template's Generator random_state (never used by the members, which
+    # get integer seeds) made the ensemble unsaveable
+    from tsnode.baselines import GRUForecaster
+
+    template = GRUForecaster(
+        epochs=1, context_length=10, progress=False, random_state=np.random.default_rng(0)
+    )
+    model = EnsembleForecaster(template, n_members=2, random_state=0, progress=False)
+    model.fit(_prices())
+    loaded = EnsembleForecaster.load(model.save(tmp_path / "gru-ens"))
+    assert loaded.estimator.random_state is None and loaded.member_seeds_ == model.member_seeds_
+    pd.testing.assert_frame_equal(loaded.predict_quantiles(3), model.predict_quantiles(3))

@@ -407,12 +407,16 @@ def test_unobserved_values_in_the_history_still_load(fitted, saved):
     assert np.isfinite(_quantiles(loaded).to_numpy()).all()
 
 
-def test_a_gpu_save_loads_on_a_cpu_only_machine_with_a_warning(fitted, saved, monkeypatch):
+@pytest.mark.parametrize("device", ["cuda", "cuda:3", "mps", "xpu"])
+def test_a_gpu_save_loads_on_a_cpu_only_machine_with_a_warning(fitted, saved, monkeypatch, device):
     # regression: a save made with device="cuda" (weights stored on the CPU) was refused as
-    # "corrupted or edited" on a machine without a GPU
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    _edit_config(saved, lambda c: c["params"]["__dict__"].update({"device": "cuda"}))
-    with pytest.warns(RuntimeWarning, match="device='cuda'.*loaded with device='cpu'") as record:
+    # "corrupted or edited" on a machine without a GPU; "mps"/"xpu" failed inside torch
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: device == "cuda:3")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    _edit_config(saved, lambda c: c["params"]["__dict__"].update({"device": device}))
+    with pytest.warns(
+        RuntimeWarning, match=f"device='{device}'.*loaded with device='cpu'"
+    ) as record:
         loaded = TSNodeForecaster.load(saved)
     assert record[0].filename == __file__ and loaded.device == "cpu"
     pd.testing.assert_frame_equal(_quantiles(loaded), _quantiles(fitted))

@@ -146,3 +146,14 @@ def test_a_forecasts_column_named_target_is_not_the_field():
     table = result.forecasts.assign(target="junk")
     sim = simulate(table, data)
     assert sim.params["target"] == "Adj Close"  # from the table's attrs, not the column
+
+
+def test_a_table_without_its_target_trades_close_with_the_unadjusted_warning():
+    # the table lost its attrs (e.g. re-read from CSV): neither the backtest nor the user
+    # chose the field, so trading the unadjusted Close warns
+    data = _download()
+    table = backtest(DriftForecaster(target="Adj Close"), data, **BT).forecasts.copy()
+    table.attrs = {}
+    with pytest.warns(UserWarning, match="target='Adj Close'") as record:
+        simulate(table, data)
+    assert record[0].filename == __file__

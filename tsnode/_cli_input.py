@@ -12,6 +12,7 @@ import csv
 import itertools
 import os
 import re
+import shlex
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -312,10 +313,12 @@ def _read_yfinance_csv(
         values = _prices(raw[positions[ticker]], where, what, first_line=first_line)
         if values is None:
             others = sorted(t for t in positions if t != ticker)
-            hint = f"; pick the others with --column {field},{','.join(others)}" if others else ""
+            picked = shlex.quote(f"{field},{','.join(others)}")  # 'Adj Close,...' has a space
+            # the option ends the message: no full stop to paste into the shell with it
+            hint = f". Pick the others with: --column {picked}" if others else "."
             raise CLIError(
                 f"{where}: ticker {ticker!r} has no {field!r} prices (yfinance writes empty "
-                f"columns for a ticker whose download failed){hint}."
+                f"columns for a ticker whose download failed){hint}"
             )
         data[ticker] = values
     return _price_frame(data, dates, name)

@@ -318,27 +318,33 @@ def _read_calibration(calibration: Any) -> dict[str, Any]:
         raise ValueError(f"{_CONFIG_FILE}: {str(error).rstrip('.')}") from error
 
 
-def usable_device(params: dict[str, Any], path: Path) -> dict[str, Any]:
-    """``params`` with a saved ``device`` this machine lacks (e.g. ``"cuda"``) replaced by
-    ``"cpu"``, with a warning: the weights are saved on the CPU and load anywhere."""
-    from tsnode._forecaster_params import check_device  # torch: neural forecasters only
+def usable_device(params: dict[str, Any], path: Path, *, stacklevel: int = 4) -> dict[str, Any]:
+    """``params`` with a saved ``device`` this machine lacks (``"cuda:1"`` with one GPU,
+    ``"mps"``, ...) as ``"cpu"`` (the weights are stored on the CPU), with a warning at
+    ``stacklevel`` (default: user -> Forecaster.load -> load_forecaster -> here)."""
+    import torch  # neural forecasters only
 
     device = params.get("device")
-    if device is None:
-        return params
+    if not isinstance(device, (str, torch.device)):
+        return params  # absent, or a wrong type the parameter check names
     try:
-        check_device(device)
-    except (TypeError, ValueError):
-        if not isinstance(device, str) or not device.startswith("cuda"):
-            return params  # not a missing GPU: the parameter check names the problem
-        warnings.warn(
-            f"{path} was saved with device={device!r}, which this machine lacks; it is loaded "
-            "with device='cpu' (the weights are stored on the CPU: same forecasts).",
-            RuntimeWarning,
-            stacklevel=4,  # user -> Forecaster.load -> load_forecaster -> here
-        )
-        return {**params, "device": "cpu"}
-    return params
+        parsed = torch.device(device)
+    except RuntimeError:
+        return params
+    if parsed.type == "cpu":
+        return params
+    backend = getattr(torch, parsed.type, None)  # torch.cuda, torch.xpu; mps: torch.backends
+    available = getattr(getattr(torch.backends, parsed.type, backend), "is_available", None)
+    count = getattr(backend, "device_count", lambda: 1)
+    if available and available() and (parsed.index is None or parsed.index < count()):
+        return params
+    warnings.warn(
+        f"{path} was saved with device={str(device)!r}, which this machine lacks; it is "
+        "loaded with device='cpu' (the weights are stored on the CPU: same forecasts).",
+        RuntimeWarning,
+        stacklevel=stacklevel,
+    )
+    return {**params, "device": "cpu"}
 
 
 def _load_error(cls: type, path: Path, error: Exception) -> SerializationError:

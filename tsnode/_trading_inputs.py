@@ -131,9 +131,11 @@ def _prices_frame(prices: Any, target: str, source: str) -> pd.DataFrame:
         )
     try:
         # the name and target backtest uses, so that the same frame gives the same columns;
-        # stacklevel 4: to_wide_frame <- _prices_frame <- simulate <- the user's call
-        # the field was chosen by the backtest (which warned) or by `target`: no warning
-        return to_wide_frame(prices, target=target, name="y", stacklevel=4, warn_unadjusted=False)
+        # stacklevel 4: to_wide_frame <- _prices_frame <- simulate <- the user's call; a
+        # field chosen by the backtest (which warned) or by `target` gets no warning
+        return to_wide_frame(
+            prices, target=target, name="y", stacklevel=4, warn_unadjusted=source == "default"
+        )
     except (TypeError, ValueError) as exc:
         why = ""
         if str(exc).startswith("target"):  # the price field is not in the frame

@@ -48,6 +48,7 @@ from tsnode._folds import (
 )
 from tsnode._scoring import _dm_test, _score, _warn_unscored
 from tsnode._validation import _is_int
+from tsnode._warnings import WarningCollector
 
 __all__ = ["BacktestResult", "Comparison", "backtest", "compare"]
 
@@ -564,41 +565,30 @@ def compare(
     except TypeError as exc:
         raise TypeError(f"compare passes its keywords to backtest: {exc}.") from None
     results, rows = {}, {}
-    caught: dict[tuple[type[Warning], str], list[str]] = {}
-    for name, forecaster in forecasters.items():
-        # each model's warnings, re-issued once at the caller's line, naming the models
-        with warnings.catch_warnings(record=True) as records:
-            warnings.simplefilter("always")
-            try:
-                results[str(name)] = backtest(
-                    forecaster, data, min_observations=need, **backtest_kwargs
-                )
-                rows[str(name)] = results[str(name)].metrics(by=None).iloc[0]
-            except Exception as exc:
-                if hasattr(exc, "add_note"):  # Python >= 3.11
-                    exc.add_note(f"tsnode.compare: raised by the model {str(name)!r}.")
-                raise
-        for record in records:
-            caught.setdefault((record.category, str(record.message)), []).append(str(name))
-    board = pd.DataFrame.from_dict(rows, orient="index")
-    board.index.name = "model"
-    base = baseline if baseline in results else None
-    if base is not None:
+    collector = WarningCollector()  # each warning once, at the caller's line, naming models
+    try:
+        for name, forecaster in forecasters.items():
+            with collector.collecting(str(name)):
+                try:
+                    results[str(name)] = backtest(
+                        forecaster, data, min_observations=need, **backtest_kwargs
+                    )
+                    rows[str(name)] = results[str(name)].metrics(by=None).iloc[0]
+                except Exception as exc:
+                    if hasattr(exc, "add_note"):  # Python >= 3.11
+                        exc.add_note(f"tsnode.compare: raised by the model {str(name)!r}.")
+                    raise
+        board = pd.DataFrame.from_dict(rows, orient="index")
+        board.index.name = "model"
+        base = baseline if baseline in results else None
         tests = {}
         for n, r in results.items():
-            if n != base:
-                with warnings.catch_warnings(record=True) as records:
-                    warnings.simplefilter("always")
+            if base is not None and n != base:
+                with collector.collecting(n):
                     tests[n] = _dm_test(r, results[base])
-                for record in records:
-                    caught.setdefault((record.category, str(record.message)), []).append(n)
         tests[base] = (np.nan, np.nan)
-    for (category, text), names in caught.items():
-        names = list(dict.fromkeys(names))
-        shown = ", ".join(repr(n) for n in names)
-        warnings.warn(
-            f"{text} [compare: model{'s' * (len(names) > 1)} {shown}]", category, stacklevel=2
-        )
+    finally:  # also when a model raised: its warnings may say why
+        collector.reissue(stacklevel=2)
     if base is not None:
         board["dm_statistic"] = [tests[n][0] for n in board.index]
         board["dm_pvalue"] = [tests[n][1] for n in board.index]

@@ -254,7 +254,8 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
 
     quick = args.quick or _quick_from_env()
     _check_output_path(args.output, "--output")
-    if args.plot and not Path(args.plot).suffix:  # matplotlib would write PLOT.png
+    if args.plot and not Path(args.plot).suffix and not Path(args.plot).is_dir():
+        # matplotlib would write PLOT.png (a directory gets the check's error below)
         args.plot = f"{args.plot}.png"
     _check_output_path(args.plot, "--plot", figure=True)
     frame, source = _load_data(args)

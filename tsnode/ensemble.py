@@ -12,6 +12,7 @@ training noise; the price is ``n_members`` fits (parallel with ``n_jobs``).
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -255,7 +256,9 @@ class EnsembleForecaster(BaseForecaster):
                 "GBMForecaster)."
             )
         params = saveable_params(self)
-        params["estimator"] = clone(self._template())
+        template = clone(self._template())
+        # a Generator seed of the template never reaches the members (they get integer seeds)
+        params["estimator"] = template.set_params(**saveable_params(template))
         # Converted before any file is written: an unsaveable parameter leaves no directory.
         body = {"params": to_jsonable(params), "member_seeds": self.member_seeds_}
         path = save_path(path, action="save")
@@ -292,7 +295,8 @@ class EnsembleForecaster(BaseForecaster):
             params = from_jsonable(config["params"])
             estimator = params.get("estimator") if isinstance(params, dict) else None
             if hasattr(estimator, "get_params") and "device" in estimator.get_params():
-                device = usable_device({"device": estimator.get_params()["device"]}, path)
+                saved = {"device": estimator.get_params()["device"]}
+                device = usable_device(saved, path, stacklevel=3)  # user -> load -> here
                 estimator.set_params(**device)  # a GPU save loads on the CPU, as its members
             ensemble = cls(**params)
             ensemble._check_params()
@@ -309,7 +313,9 @@ class EnsembleForecaster(BaseForecaster):
                 f"{path / _CONFIG_FILE} lists {len(seeds)} member seeds for n_members="
                 f"{ensemble.n_members} of class {member_cls.__name__}; the file is corrupted."
             )
-        ensemble.members_ = [member_cls.load(path / f"member_{i}") for i in range(len(seeds))]
+        with warnings.catch_warnings():  # said once above for the whole ensemble
+            warnings.filterwarnings("ignore", message=".*which this machine lacks", append=False)
+            ensemble.members_ = [member_cls.load(path / f"member_{i}") for i in range(len(seeds))]
         first = ensemble.members_[0]
         for i, member in enumerate(ensemble.members_):
             if not (

@@ -125,6 +125,15 @@ def _is_solver_failure(error: BaseException) -> bool:
     )
 
 
+def _is_scipy_failure(error: BaseException) -> bool:
+    """scipy_solver's failures inside torchdiffeq: a short result reshaped (RuntimeError),
+    or scipy's refusal of a non-finite state (ValueError)."""
+    text = str(error)
+    return (isinstance(error, RuntimeError) and "is invalid for input of size" in text) or (
+        isinstance(error, ValueError) and "must be finite" in text
+    )
+
+
 def _is_time_dependent(func: nn.Module) -> bool:
     """Detect whether ``func`` takes ``(t, x)`` (True) or only ``(x)`` (False).
 
@@ -228,9 +237,7 @@ class _AdjointGuard(torch.autograd.Function):
                     retain_graph=True,  # the outer graph may be retained and replayed
                 )
             except (AssertionError, RuntimeError, ValueError) as error:
-                # scipy's failures surface as a shape RuntimeError (a short result) or its
-                # ValueError on a non-finite state
-                if _is_solver_failure(error) or (scipy and not isinstance(error, SolverError)):
+                if _is_solver_failure(error) or (scipy and _is_scipy_failure(error)):
                     raise ctx.ode._solver_error(error, backward=True) from error
                 raise
             for i, g in zip(wanted, found, strict=True):
