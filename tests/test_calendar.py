@@ -48,8 +48,37 @@ def test_calendar_instance():
     cal = xcals.get_calendar("XNYS", start="2012-01-01", end="2013-12-31")
     out = future_index(pd.Timestamp("2012-12-21"), 2, calendar=cal)
     assert _dates(out) == ["2012-12-24", "2012-12-26"]
-    with pytest.raises(ValueError, match="covers"):
+    with pytest.raises(ValueError, match="only 6 sessions after 2013-12-20.*later end"):
         future_index(pd.Timestamp("2013-12-20"), 100, calendar=cal)
+    # regression: refused by a loose estimate of the days needed although it had the sessions
+    end = xcals.get_calendar("XNYS", start="2025-01-01", end="2025-06-30")
+    assert _dates(future_index(pd.Timestamp("2025-06-02"), 3, calendar=end)) == [
+        "2025-06-03",
+        "2025-06-04",
+        "2025-06-05",
+    ]
+    with pytest.raises(ValueError, match="covers"):
+        future_index(pd.Timestamp("2011-06-02"), 3, calendar=cal)  # before its first session
+
+
+@pytest.mark.parametrize(
+    ("calendar", "zone", "last", "expected"),
+    [
+        ("XTKS", "Asia/Tokyo", "2024-03-08", ["2024-03-11", "2024-03-12", "2024-03-13"]),
+        ("XLON", "Europe/London", "2024-07-12", ["2024-07-15", "2024-07-16", "2024-07-17"]),
+    ],
+)
+def test_sessions_are_counted_in_the_exchange_zone_for_data_stored_in_utc(
+    calendar, zone, last, expected
+):
+    # regression: midnight bars of Tokyo (London) stored in UTC fall on the previous UTC day,
+    # whose sessions were counted: a Saturday forecast and a skipped Monday
+    local = pd.Timestamp(last, tz=zone)
+    out = future_index(local.tz_convert("UTC"), 3, calendar=calendar)
+    assert str(out.tz) == "UTC"
+    assert [t.strftime("%Y-%m-%d %H:%M") for t in out.tz_convert(zone)] == [
+        f"{d} 00:00" for d in expected
+    ]
 
 
 def test_far_future_beyond_library_default_bound():

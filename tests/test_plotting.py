@@ -451,3 +451,19 @@ def test_plot_forecast_target_errors_name_the_parameter(history, quantile_frame)
     with pytest.raises(TypeError, match="`history`.*DatetimeIndex"):
         plotting.plot_forecast(prices.reset_index(drop=True), q)
     assert not plt.get_fignums()
+
+
+def test_plot_forecast_with_history_beyond_the_forecast_start_or_unsorted(history, quantile_frame):
+    # regression: with history going past the forecast start the fan was anchored at the last
+    # history date and drawn backwards; unsorted history anchored it at the first row
+    fitted, realised = history.iloc[:60], history
+    future = pd.bdate_range(fitted.index[-1] + pd.offsets.BDay(), periods=10)
+    quantiles = quantile_frame.set_axis(future)
+    for past in (realised, fitted.iloc[::-1]):
+        fig = plotting.plot_forecast(past, quantiles, n_history=30)
+        median = fig.axes[0].lines[1]
+        assert pd.Timestamp(median.get_xdata()[0]) == fitted.index[-1]
+        assert median.get_ydata()[0] == fitted["AAA"].iloc[-1]
+        plt.close(fig)
+    shown = plotting.plot_forecast(realised, quantiles, n_history=30).axes[0].lines[0]
+    assert len(shown.get_xdata()) == 30 + 20  # 30 before the start, the 20 realised after

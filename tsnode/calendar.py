@@ -368,17 +368,28 @@ def future_index(
         return _localize(wall, last).rename(name)
 
     day = local_last.normalize()
-    time_of_day = local_last - day
     # ~7/5 calendar days per session plus holidays; 24/7 needs fewer, generous is cheap (cached).
-    end = day + pd.Timedelta(days=int(n * 1.6) + 30)
-    cal = get_calendar(calendar, start=day, end=end)
+    # A calendar object is used as given: its sessions are counted below.
+    given = isinstance(calendar, xcals.ExchangeCalendar)
+    end = day + pd.Timedelta(days=1 if given else int(n * 1.6) + 30)
+    cal = get_calendar(calendar, start=day - pd.Timedelta(days=1), end=end)
+    local = last
+    if last.tz is not None and str(cal.tz or "UTC") != "UTC":
+        # sessions are the exchange's dates: a Tokyo close stored in UTC (15:00 the day
+        # before) is counted from its Tokyo date and time, then stamped back in the data's
+        # zone (a UTC calendar, 24/7, keeps the data's own wall clock)
+        local = last.tz_convert(cal.tz)
+        day = local.tz_localize(None).normalize()
+    time_of_day = local.tz_localize(None) - day
     sessions = cal.sessions
     sessions = sessions.tz_localize(None) if sessions.tz is not None else sessions
     after = sessions[sessions > day][:n]
     if len(after) < n:
         raise ValueError(
             f"calendar {cal.name!r} has only {len(after)} sessions after {day.date()} within its "
-            f"range (needed {n}); pass calendar=None or an explicit DatetimeIndex horizon."
+            f"range (needed {n}); build it with a later end, or pass calendar=None or an "
+            "explicit DatetimeIndex horizon."
         )
     wall = pd.DatetimeIndex(after.as_unit("ns") + time_of_day)
-    return _localize(wall, last).rename(name)
+    out = _localize(wall, local)
+    return (out.tz_convert(last.tz) if last.tz is not None else out).rename(name)

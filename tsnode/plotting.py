@@ -226,7 +226,9 @@ def plot_forecast(
     title : str, optional
         Figure title (default: the series names as Axes titles only).
     n_history : int, default 250
-        Number of most recent observations of each series to show.
+        Number of most recent observations of each series before the forecast start to show;
+        history after it (what happened, e.g. the test rows of a backtest) is drawn too, and
+        the fan starts from the last observation before the forecast.
     target : str, default "Close"
         Price field drawn from a yfinance-style ``history`` (the forecaster's ``target``);
         ignored for Series and wide frames.
@@ -266,15 +268,19 @@ def plot_forecast(
             pasts.append(pd.Series(dtype="float64"))
             continue
         past = pd.Series(_float_values(history[column], "history"), index=history.index)
-        past = past.dropna()
-        pasts.append(past.iloc[max(len(past) - n_history, 0) :])
+        past = past.dropna().sort_index()  # fit accepts unsorted data too
+        # history after the forecast start (what happened) is drawn, not counted in n_history
+        before = int((past.index < future[0]).sum())
+        pasts.append(past.iloc[max(before - n_history, 0) :])
     axes = _axes_grid(len(names), ax)
     for axis, name, (values, bands, median), past in zip(axes, names, layers, pasts, strict=True):
         index = future
         if len(past):
             axis.plot(past.index, past.to_numpy(), color="k", lw=1.2, label="history")
-            index = past.index[-1:].append(index)
-            values = np.vstack([np.full(values.shape[1], past.iloc[-1]), values])
+            anchor = past[past.index < future[0]]  # the fan starts at the last value before it
+            if len(anchor):
+                index = anchor.index[-1:].append(index)
+                values = np.vstack([np.full(values.shape[1], anchor.iloc[-1]), values])
         for i, (lo, hi, label) in enumerate(bands):
             alpha = 0.15 + 0.25 * (i + 1) / len(bands)
             axis.fill_between(
