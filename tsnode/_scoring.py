@@ -69,29 +69,34 @@ def _warn_unscored(scored: pd.DataFrame, quantiles: tuple[float, ...]) -> None:
     (NaN pairs), so ``count`` would overstate what they were computed on; and when MASE has
     to leave rows out (no naive error in their training window)."""
     columns = ["forecast", *(_quantile_column(q) for q in quantiles)]
-    bad = scored[columns].isna().any(axis=1).to_numpy()
-    if bad.any():
-        first = scored[bad].iloc[0]
-        warnings.warn(
-            f"{int(bad.sum())} of {len(scored)} scored rows have a NaN forecast or quantile "
-            f"(first: series {first['series']!r} at cutoff {first['cutoff']}): the scores "
-            "leave them out, so `count` overstates their support. The forecaster failed "
-            "there; check its training (e.g. a smaller learning_rate) or its output.",
-            RuntimeWarning,
-            stacklevel=3,  # user -> BacktestResult.metrics -> here
-        )
+    _warn_rows(
+        scored,
+        scored[columns].isna().any(axis=1).to_numpy(),
+        "have a NaN forecast or quantile",
+        "the scores leave them out, so `count` overstates their support. The forecaster "
+        "failed there; check its training (e.g. a smaller learning_rate) or its output.",
+    )
     scale = scored["scale"].to_numpy(dtype="float64")
-    no_scale = ~(np.isfinite(scale) & (scale > 0))
-    if no_scale.any():
-        first = scored[no_scale].iloc[0]
+    _warn_rows(
+        scored,
+        ~(np.isfinite(scale) & (scale > 0)),
+        "have no MASE scale",
+        "their training window had fewer than 2 observations or a price that never moved, "
+        "so the one-step naive error is undefined or 0 and MASE leaves them out (the other "
+        "metrics keep them).",
+    )
+
+
+def _warn_rows(scored: pd.DataFrame, rows: np.ndarray, what: str, why: str) -> None:
+    """A RuntimeWarning counting the ``rows`` (bool mask) of ``scored`` that ``what``,
+    naming the first one's series and cutoff, then ``why``."""
+    if rows.any():
+        first = scored[rows].iloc[0]
         warnings.warn(
-            f"{int(no_scale.sum())} of {len(scored)} scored rows have no MASE scale (first: "
-            f"series {first['series']!r} at cutoff {first['cutoff']}): their training window "
-            "had fewer than 2 observations or a price that never moved, so the one-step "
-            "naive error is undefined or 0 and MASE leaves them out (the other metrics keep "
-            "them).",
+            f"{int(rows.sum())} of {len(scored)} scored rows {what} (first: series "
+            f"{first['series']!r} at cutoff {first['cutoff']}): {why}",
             RuntimeWarning,
-            stacklevel=3,  # user -> BacktestResult.metrics -> here
+            stacklevel=4,  # user -> BacktestResult.metrics -> _warn_unscored -> here
         )
 
 
