@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -420,3 +421,18 @@ def test_a_gpu_save_loads_on_a_cpu_only_machine_with_a_warning(fitted, saved, mo
         loaded = TSNodeForecaster.load(saved)
     assert record[0].filename == __file__ and loaded.device == "cpu"
     pd.testing.assert_frame_equal(_quantiles(loaded), _quantiles(fitted))
+
+
+def test_a_gpu_save_keeps_its_device_where_that_device_exists(monkeypatch, tmp_path):
+    # regression: the availability check looked in torch.backends.cuda (which has no
+    # is_available), so every "cuda" save was moved to the CPU, GPU or not
+    from tsnode._forecaster_io import usable_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for device in ("cuda", "cuda:0", "cuda:1", "cpu"):
+            assert usable_device({"device": device}, tmp_path) == {"device": device}
+    with pytest.warns(RuntimeWarning, match="device='cuda:2'"):
+        assert usable_device({"device": "cuda:2"}, tmp_path) == {"device": "cpu"}

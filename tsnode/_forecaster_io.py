@@ -334,7 +334,7 @@ def usable_device(params: dict[str, Any], path: Path, *, stacklevel: int = 4) ->
     if parsed.type == "cpu":
         return params
     backend = getattr(torch, parsed.type, None)  # torch.cuda, torch.xpu; mps: torch.backends
-    available = getattr(getattr(torch.backends, parsed.type, backend), "is_available", None)
+    available = getattr(backend if parsed.type != "mps" else torch.backends.mps, "is_available", 0)
     count = getattr(backend, "device_count", lambda: 1)
     if available and available() and (parsed.index is None or parsed.index < count()):
         return params

@@ -275,8 +275,11 @@ def future_index(
     calendar : str, ExchangeCalendar or None, default "XNYS"
         For an int horizon: the exchange whose next trading sessions (strictly after the date of
         ``last_timestamp``) are used, at the same time of day and in the same time zone as
-        ``last_timestamp`` (daily data stays at midnight); weekly or sparser data get a
-        UserWarning, as the steps are still sessions. ``None`` continues the observed
+        ``last_timestamp`` (daily data stays at midnight); the date is read in
+        ``last_timestamp``'s own zone, so daily bars belong in the exchange's zone (as
+        yfinance gives them) or tz-naive: Tokyo midnight bars stored in UTC read as the
+        previous day. Weekly or sparser data get a UserWarning, as the steps are still
+        sessions. ``None`` continues the observed
         spacing: the calendar frequency of the last observations when it is regular
         (``pd.infer_freq``: month ends, weekly closes, business days, hours, ...), else the
         median positive difference of ``observed_index``. A spacing of one day or
@@ -368,19 +371,12 @@ def future_index(
         return _localize(wall, last).rename(name)
 
     day = local_last.normalize()
+    time_of_day = local_last - day
     # ~7/5 calendar days per session plus holidays; 24/7 needs fewer, generous is cheap (cached).
-    # A calendar object is used as given: its sessions are counted below.
+    # A calendar object is used as given: its sessions after `day` are counted below.
     given = isinstance(calendar, xcals.ExchangeCalendar)
     end = day + pd.Timedelta(days=1 if given else int(n * 1.6) + 30)
-    cal = get_calendar(calendar, start=day - pd.Timedelta(days=1), end=end)
-    local = last
-    if last.tz is not None and str(cal.tz or "UTC") != "UTC":
-        # sessions are the exchange's dates: a Tokyo close stored in UTC (15:00 the day
-        # before) is counted from its Tokyo date and time, then stamped back in the data's
-        # zone (a UTC calendar, 24/7, keeps the data's own wall clock)
-        local = last.tz_convert(cal.tz)
-        day = local.tz_localize(None).normalize()
-    time_of_day = local.tz_localize(None) - day
+    cal = get_calendar(calendar, start=day, end=end)
     sessions = cal.sessions
     sessions = sessions.tz_localize(None) if sessions.tz is not None else sessions
     after = sessions[sessions > day][:n]
@@ -391,5 +387,4 @@ def future_index(
             "explicit DatetimeIndex horizon."
         )
     wall = pd.DatetimeIndex(after.as_unit("ns") + time_of_day)
-    out = _localize(wall, local)
-    return (out.tz_convert(last.tz) if last.tz is not None else out).rename(name)
+    return _localize(wall, last).rename(name)
