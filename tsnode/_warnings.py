@@ -58,11 +58,10 @@ class WarningCollector:
                 continue
             names = list(dict.fromkeys(names))
             shown = ", ".join(repr(n) for n in names)
+            # record.message is the Warning instance: keep its class and attributes, without
+            # calling its __init__ (a subclass may need more arguments)
             message = record.message
-            if isinstance(message, Warning):  # keep the class, without calling its __init__
-                renamed = type(message).__new__(type(message))
-                renamed.__dict__.update(message.__dict__)
-                renamed.args = (f"{text} [compare: model{'s' * (len(names) > 1)} {shown}]",)
-                warnings.warn(renamed, stacklevel=stacklevel + 1)
-            else:
-                warnings.warn(f"{text} [compare: {shown}]", record.category, stacklevel + 1)
+            renamed = type(message).__new__(type(message))
+            renamed.__dict__.update(message.__dict__)
+            renamed.args = (f"{text} [compare: model{'s' * (len(names) > 1)} {shown}]",)
+            warnings.warn(renamed, stacklevel=stacklevel + 1)

@@ -383,8 +383,9 @@ def load_prices(
     DataFrame
         ``field`` given: shape ``(n_dates, n_tickers)``, index a sorted ``DatetimeIndex``
         (``Date``; ``Datetime`` intraday, in UTC when the exchanges' zones differ), columns
-        the tickers in the requested order, NaN where a ticker has no bar. ``field="all"``: shape ``(n_dates, 5 * n_tickers)`` with columns
-        ``MultiIndex (Price, Ticker)``, sorted as yfinance sorts them.
+        the tickers in the requested order, NaN where a ticker has no bar. ``field="all"``:
+        shape ``(n_dates, 5 * n_tickers)``, columns ``MultiIndex (Price, Ticker)`` sorted as
+        yfinance sorts them.
 
     Raises
     ------
@@ -399,8 +400,8 @@ def load_prices(
     dividend-adjusted close and Open/High/Low are scaled by the same factor. Because
     adjustments change whenever a dividend is paid, a cached copy is only ever replaced as a
     whole (a request outside the cached range downloads the union of both ranges, or the
-    request alone if that fails), never patched row by row. A request is served from the cache when the cached range contains it.
-    The cache never counts the current UTC date as covered (a session may still be running),
+    request alone if that fails), never patched row by row. A request is served from the
+    cache when the cached range contains it. The cache never counts the current UTC date as covered (a session may still be running),
     so a request with ``end=None`` or an ``end`` after today always downloads. If a download
     fails and a cached copy exists, the cached rows are returned with a warning. A ticker
     without rows in the range gets an all-NaN column and a warning if a cached copy shows
