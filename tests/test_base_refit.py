@@ -201,3 +201,75 @@ def test_a_calendar_object_and_its_name_are_the_same_parameter(tmp_path):
         expected = model.predict_quantiles(3)
     loaded = NaiveForecaster.load(model.save(tmp_path / "m"))
     pd.testing.assert_frame_equal(loaded.predict_quantiles(3), expected)
+
+
+@pytest.mark.parametrize(
+    "name, bad",
+    [
+        ("tsnode", {"epochs": 0}),
+        ("tsnode", {"solver": "nope"}),
+        ("tsnode", {"validation_fraction": 0.9}),
+        ("gru", {"epochs": 0}),
+        ("gru", {"device": "meta"}),  # the network stays on its fit-time device
+    ],
+)
+def test_a_bad_frozen_value_set_after_fit_only_warns(name, bad):
+    model = _fitted(name)
+    before = model.predict_quantiles(3)
+    model.set_params(**bad)
+    with pytest.warns(UserWarning, match=f"{next(iter(bad))} \\(fitted with"):
+        after = model.predict_quantiles(3)
+    pd.testing.assert_frame_equal(after, before)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.update(make_gbm(1, n_days=95, random_state=3).iloc[90:])
+        model.predict(2)
+    with pytest.raises(ValueError):
+        model.fit(_prices())  # a refit checks every parameter
+
+
+def test_reconstruct_warns_about_a_frozen_parameter_changed_after_fit():
+    model = _fitted("tsnode")
+    model.set_params(latent_dim=6)
+    with pytest.warns(UserWarning, match="latent_dim") as record:
+        model.reconstruct()
+    assert record[0].filename == __file__
+
+
+def test_setting_the_default_scaler_or_an_equal_pipeline_is_no_change(tmp_path):
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from tsnode.preprocessing import LogScaler
+
+    model = _fitted("tsnode")  # scaler=None: LogScaler(scale_by="volatility")
+    model.set_params(scaler=LogScaler(scale_by="volatility"))
+    assert model._changed_params() == []
+    model.save(tmp_path / "default")
+    model.set_params(scaler=LogScaler())  # the level scale is another scaler
+    assert any(c.startswith("scaler__scale_by") for c in model._changed_params())
+
+    pipeline = make_pipeline(LogScaler(scale_by="volatility"), StandardScaler())
+    model = TSNodeForecaster(**TSN, scaler=pipeline).fit(_prices())
+    model.set_params(scaler=clone(pipeline))
+    assert model._changed_params() == []
+    model.save(tmp_path / "pipeline")
+
+
+def test_an_ensemble_of_the_default_template_keeps_its_calendar_and_target():
+    daily = make_gbm(1, n_days=60, random_state=1)
+    every_day = daily.set_axis(pd.date_range(daily.index[0], periods=len(daily), freq="D"))
+    model = EnsembleForecaster(n_members=1, random_state=0, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.set_params(estimator=TSNodeForecaster(**TSN)).fit(every_day)
+    model.set_params(estimator=None)  # the default template: TSNodeForecaster()
+    with pytest.warns(UserWarning, match="estimator__epochs"):  # TSN's are not the defaults
+        before = model.predict(4)
+    model.set_params(estimator=TSNodeForecaster(calendar=None, target="Open"))
+    with pytest.warns(UserWarning, match="estimator__calendar"):
+        after = model.predict(4)
+    pd.testing.assert_index_equal(after.index, before.index)  # still XNYS sessions
+    assert model._fitted_param("target") == "Close"
+    assert model._fitted_param("calendar") == "XNYS"

@@ -22,6 +22,7 @@ import tsnode.forecaster as forecaster_module
 import tsnode.nn.ode as ode_module
 import tsnode.training as training_module
 from tsnode._calibration import IDENTITY, effective_windows, fit_calibration
+from tsnode._forecaster_params import device_available
 from tsnode.datasets import make_gbm
 from tsnode.forecaster import TSNodeForecaster
 from tsnode.nn.latent_ode import ELBOResult
@@ -781,6 +782,15 @@ def test_a_solver_failure_at_predict_names_what_to_refit_with():
 def test_cuda_without_gpu_is_a_clear_error():
     model = TSNodeForecaster(**dict(MICRO, device="cuda"))
     with pytest.raises(ValueError, match="device='cuda'.*no CUDA GPU.*device='cpu'"):
+        model.fit(_good_frame())
+
+
+@pytest.mark.parametrize("device", ["meta", "cuda:7", "xpu"])
+def test_a_device_this_machine_lacks_is_a_clear_error(device):
+    if device != "meta" and device_available(torch.device(device)):
+        pytest.skip(f"this machine has {device}")
+    model = TSNodeForecaster(**dict(MICRO, device=device))
+    with pytest.raises(ValueError, match=f"device='{device}'.*device='cpu'"):
         model.fit(_good_frame())
 
 

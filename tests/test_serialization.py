@@ -20,6 +20,12 @@ def test_plain_values_roundtrip(value):
     assert _roundtrip(value) == value
 
 
+def test_numpy_bools_become_plain_bools():
+    # validators accept np.bool_ like bool (e.g. progress=np.False_), so a save must too
+    assert _roundtrip([np.True_, np.False_]) == [True, False]
+    assert type(_roundtrip(np.True_)) is bool
+
+
 def test_arrays_keep_dtype_and_shape():
     for array in (
         np.arange(6, dtype=np.int64).reshape(2, 3),

@@ -324,6 +324,8 @@ def usable_device(params: dict[str, Any], path: Path, *, stacklevel: int = 4) ->
     ``stacklevel`` (default: user -> Forecaster.load -> load_forecaster -> here)."""
     import torch  # neural forecasters only
 
+    from tsnode._forecaster_params import device_available
+
     device = params.get("device")
     if not isinstance(device, (str, torch.device)):
         return params  # absent, or a wrong type the parameter check names
@@ -331,12 +333,7 @@ def usable_device(params: dict[str, Any], path: Path, *, stacklevel: int = 4) ->
         parsed = torch.device(device)
     except RuntimeError:
         return params
-    if parsed.type == "cpu":
-        return params
-    backend = getattr(torch, parsed.type, None)  # torch.cuda, torch.xpu; mps: torch.backends
-    available = getattr(backend if parsed.type != "mps" else torch.backends.mps, "is_available", 0)
-    count = getattr(backend, "device_count", lambda: 1)
-    if available and available() and (parsed.index is None or parsed.index < count()):
+    if device_available(parsed):
         return params
     warnings.warn(
         f"{path} was saved with device={str(device)!r}, which this machine lacks; it is "

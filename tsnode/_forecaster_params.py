@@ -65,6 +65,16 @@ def check_scaler(scaler: Any) -> None:
         )
 
 
+def device_available(device: torch.device) -> bool:
+    """Whether this machine has ``device`` (cpu; cuda, xpu, mps with the index if given)."""
+    if device.type == "cpu":
+        return True
+    backend = getattr(torch, device.type, None)  # torch.cuda, torch.xpu; mps: torch.backends
+    available = getattr(backend if device.type != "mps" else torch.backends.mps, "is_available", 0)
+    count = getattr(backend, "device_count", lambda: 1)
+    return bool(available and available() and (device.index is None or device.index < count()))
+
+
 def check_device(device: Any) -> None:
     """TypeError/ValueError unless ``device`` names a torch device this machine has."""
     if not isinstance(device, (str, torch.device)):
@@ -79,6 +89,11 @@ def check_device(device: Any) -> None:
         raise ValueError(
             f"device={device!r} but torch reports no CUDA GPU; use device='cpu' or "
             "install a CUDA build of torch."
+        )
+    if not device_available(parsed):
+        raise ValueError(
+            f"device={device!r} is not available on this machine (torch reports no such "
+            f"{parsed.type} device); use device='cpu', or one of the devices torch lists."
         )
 
 

@@ -43,6 +43,8 @@ def to_jsonable(obj: Any) -> Any:
     """Convert ``obj`` (estimators, arrays, containers, scalars) to JSON-compatible data."""
     if obj is None or isinstance(obj, (bool, str)):
         return obj
+    if isinstance(obj, np.bool_):  # validators accept it like bool
+        return bool(obj)
     if isinstance(obj, (int, np.integer)):
         return int(obj)
     if isinstance(obj, (float, np.floating)):

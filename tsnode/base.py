@@ -22,9 +22,10 @@ those defaults.
 
 from __future__ import annotations
 
+import copy
 import numbers
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import exchange_calendars as xcals
@@ -81,17 +82,28 @@ def _same_value(a: Any, b: Any) -> bool:
 def _param_snapshot(estimator: BaseEstimator) -> dict[str, Any]:
     """The frozen parameters of ``estimator``, nested ones included (``estimator__epochs``).
 
-    A nested estimator is recorded by its class (its parameters are separate keys). Only the
-    estimator's own live parameters (``_live_params``) are left out: a nested estimator's are
-    frozen too, as an ensemble's members keep their fit-time copies.
+    A nested estimator is recorded by its class (its parameters are separate keys), also inside
+    a list or tuple such as a Pipeline's ``steps``. A ``None`` that stands for a default object
+    is recorded as that default (``_with_defaults``), so setting the default explicitly is no
+    change. Only the estimator's own live parameters (``_live_params``) are left out: a nested
+    estimator's are frozen too, as an ensemble's members keep their fit-time copies.
     """
     live = getattr(estimator, "_live_params", _LIVE_PARAMS)
-    out = {}
-    for key, value in estimator.get_params(deep=True).items():
-        if key in live:
-            continue
-        out[key] = type(value) if hasattr(value, "get_params") else value
-    return out
+    resolved = estimator._with_defaults() if hasattr(estimator, "_with_defaults") else estimator
+    return {
+        key: _by_class(value)
+        for key, value in resolved.get_params(deep=True).items()
+        if key not in live
+    }
+
+
+def _by_class(value: Any) -> Any:
+    """``value`` with every estimator in it (also in lists and tuples) replaced by its class."""
+    if hasattr(value, "get_params"):
+        return type(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_by_class(v) for v in value)
+    return value
 
 
 __all__ = ["BaseForecaster"]
@@ -127,6 +139,28 @@ class BaseForecaster(BaseEstimator):
     # Parameters read afresh at every call (see _LIVE_PARAMS); a subclass whose fitted state
     # depends on one of them (Naive/Drift on ``calendar``) leaves it out.
     _live_params: frozenset[str] = _LIVE_PARAMS
+
+    def _with_defaults(self) -> BaseForecaster:
+        """Itself, or a clone whose ``None`` parameters that stand for a default object (a
+        scaler, an ensemble's template) hold that object: the frozen-parameter snapshot."""
+        return self
+
+    def _with_default(self, name: str, default: Callable[[], Any]) -> BaseForecaster:
+        """Itself if parameter ``name`` is set, else a copy holding ``default()`` for it."""
+        if getattr(self, name) is not None:
+            return self
+        resolved = copy.copy(self)  # shares the other parameters: a Generator stays the same
+        setattr(resolved, name, default())
+        return resolved
+
+    def _check_live_params(self) -> None:
+        """Validate only the live parameters (``_live_params``) of a fitted model.
+
+        Frozen ones keep their fit-time values, so a bad value set after fit only warns (see
+        :meth:`_warn_changed_params`): they are checked on a default-constructed copy.
+        """
+        params = self.get_params(deep=False)
+        type(self)(**{k: v for k, v in params.items() if k in self._live_params})._check_params()
 
     # ------------------------------------------------------------------ hooks (override)
     def _min_observations(self) -> int:

@@ -11,6 +11,7 @@ training noise; the price is ``n_members`` fits (parallel with ``n_jobs``).
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from pathlib import Path
@@ -124,6 +125,18 @@ class EnsembleForecaster(BaseForecaster):
             )
         return estimator
 
+    def _with_defaults(self) -> EnsembleForecaster:
+        template = self.estimator
+        if template is None:
+            from tsnode.forecaster import TSNodeForecaster
+
+            template = TSNodeForecaster()
+        if not isinstance(template, BaseForecaster):
+            return self  # refused by fit; after fit, set_params only warns
+        resolved = copy.copy(self)  # shares the other parameters: a Generator stays the same
+        resolved.estimator = template._with_defaults()
+        return resolved
+
     @property
     def target(self) -> str:
         """Price field picked from yfinance-shaped frames (the template's)."""
@@ -216,6 +229,7 @@ class EnsembleForecaster(BaseForecaster):
             If the members cannot reconstruct (only ``TSNodeForecaster`` can).
         """
         check_is_fitted(self)
+        self._warn_changed_params(stacklevel=2)
         if not hasattr(self.members_[0], "_reconstruction_samples"):
             raise TypeError(
                 f"{type(self.members_[0]).__name__} members cannot reconstruct in-sample values; "

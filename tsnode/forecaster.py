@@ -246,6 +246,9 @@ class TSNodeForecaster(BaseForecaster):
     def _min_observations(self) -> int:
         return 10
 
+    def _with_defaults(self) -> TSNodeForecaster:
+        return self._with_default("scaler", _default_scaler)
+
     def _check_params(self) -> None:
         check_params(self)
 
@@ -437,7 +440,7 @@ class TSNodeForecaster(BaseForecaster):
 
     # ------------------------------------------------------------------ predict
     def _n_quantile_samples(self) -> int:
-        self._check_params()  # set_params may have changed n_predict_samples since fit
+        self._check_live_params()  # set_params may have changed n_predict_samples since fit
         return int(self.n_predict_samples)
 
     def _decode_samples(self, *args: Any, **kwargs: Any) -> list[np.ndarray]:
@@ -505,7 +508,7 @@ class TSNodeForecaster(BaseForecaster):
         return np.asarray(prices, dtype=np.float64).reshape(shape)
 
     def _sample(self, index: pd.DatetimeIndex, n_samples: int) -> np.ndarray:
-        self._check_params()  # set_params may have changed e.g. context_length since fit
+        self._check_live_params()  # set_params may have changed e.g. context_length since fit
         contexts = self._scaled_series(self.y_)
         query = self._days(index)
         samples = self._decode_samples(contexts, [query] * len(contexts), n_samples, 1)
@@ -535,6 +538,8 @@ class TSNodeForecaster(BaseForecaster):
         -------
         DataFrame of shape (len(index), n_series) in price units.
         """
+        check_is_fitted(self)
+        self._warn_changed_params(stacklevel=2)
         samples, index = self._reconstruction_samples(index)
         return pd.DataFrame(np.median(samples, axis=0), index=index, columns=self.columns_)
 
@@ -544,7 +549,7 @@ class TSNodeForecaster(BaseForecaster):
         """Posterior draws behind :meth:`reconstruct`: ``(n_predict_samples, len(index),
         n_series)`` in price units, and the (validated) index."""
         check_is_fitted(self)
-        self._check_params()
+        self._check_live_params()
         index = check_in_sample_index(self.y_.index if index is None else index, self.y_.index)
         query = self._days(index)
         c = int(self.context_length)

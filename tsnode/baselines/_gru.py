@@ -143,6 +143,9 @@ class GRUForecaster(BaseForecaster):
     def _min_observations(self) -> int:
         return 3
 
+    def _with_defaults(self) -> GRUForecaster:
+        return self._with_default("scaler", _default_scaler)
+
     def _check_params(self) -> None:
         for name in ("hidden_size", "context_length", "epochs", "batch_size"):
             _check_int(name, getattr(self, name))
@@ -188,7 +191,7 @@ class GRUForecaster(BaseForecaster):
             rel = (d - d[0]) / self._time_scale()
             times[i, :n], times[i, n:] = rel, rel[-1]
             values[i, :n, 0], mask[i, :n, 0] = v, 1.0
-        device = torch.device(self.device)
+        device = next(self.model_.parameters()).device  # the fit-time device (frozen)
         as_t = lambda a: torch.as_tensor(a, dtype=torch.float32, device=device)  # noqa: E731
         return as_t(times), as_t(values), as_t(mask), starts
 
@@ -250,7 +253,7 @@ class GRUForecaster(BaseForecaster):
         return 500
 
     def _sample(self, index: pd.DatetimeIndex, n_samples: int) -> np.ndarray:
-        self._check_params()  # set_params may have changed e.g. context_length since fit
+        self._check_live_params()  # set_params may have changed e.g. context_length since fit
         c = int(self.context_length)
         contexts = [(d[-c:], v[-c:]) for d, v in self._scaled_series(self.y_)]
         times, values, mask, starts = self._batch(contexts)
@@ -271,7 +274,7 @@ class GRUForecaster(BaseForecaster):
         # Weights stay fixed; the base class appends the rows to y_, so the next forecast
         # conditions on the last context_length observations including them. Transform once
         # here to reject invalid rows (e.g. non-positive prices for LogScaler) early.
-        self._check_params()
+        self._check_live_params()
         self.scaler_.transform(frame)
 
     # ------------------------------------------------------------------ persistence
