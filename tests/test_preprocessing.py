@@ -84,7 +84,9 @@ def _expected_failed_checks(estimator):
         SeriesScaler(PowerTransformer()),
         SeriesScaler(make_pipeline(RobustScaler(), StandardScaler())),
         LogScaler(offset=1.0, scale_by="volatility"),
+        LogScaler(standardize=False, offset=0.5, scale_by="volatility"),
         LogScaler(),
+        LogScaler(scale_by="volatility"),  # TSNodeForecaster's default
     ],
     expected_failed_checks=_expected_failed_checks,
 )
@@ -93,9 +95,10 @@ def test_sklearn_compatible(estimator, check):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
+@pytest.mark.parametrize("scale_by", ["level", "volatility"])
 @pytest.mark.parametrize("standardize", [True, False])
-def test_default_log_scaler_fails_checks_only_on_zeros(standardize):
-    results = check_estimator(LogScaler(standardize=standardize), on_fail=None)
+def test_default_log_scaler_fails_checks_only_on_zeros(standardize, scale_by):
+    results = check_estimator(LogScaler(standardize=standardize, scale_by=scale_by), on_fail=None)
     failed = [r for r in results if r["status"] == "failed"]
     assert failed, "sklearn's checks no longer use zeros: drop ZERO_DATA_CHECKS"
     for result in failed:
