@@ -945,8 +945,8 @@ def test_calibration_applies_to_every_output_consistently(fitted, train):
     q = quantiles_of(model)
     np.testing.assert_allclose(q.xs(0.5, axis=1, level="quantile"), point, rtol=1e-12)
     assert (np.diff(q.to_numpy().reshape(4, -1, 3), axis=-1) >= 0).all()
-    paths = model.sample(4, n_samples=101)
-    np.testing.assert_allclose(np.median(paths, axis=0), np.tile(last, (4, 1)), rtol=1e-9)
+    paths = model.sample(4, n_samples=model.n_predict_samples)  # the batch the map centres on
+    np.testing.assert_allclose(np.median(paths, axis=0), np.tile(last, (4, 1)), rtol=1e-5)
     assert np.isfinite(paths).all() and (paths > 0).all()
     # spread 0.5: log-interval half as wide as the uncalibrated one (around the same median)
     interval = model.predict_interval(4, coverage=0.8)
@@ -959,6 +959,22 @@ def test_calibration_applies_to_every_output_consistently(fitted, train):
 
     np.testing.assert_allclose(log_width(q), 0.5 * log_width(raw), rtol=0.02, atol=1e-9)
     assert (interval.xs("lower", axis=1, level="bound") <= point).all().all()
+
+
+@pytest.mark.parametrize("n_samples", [1, 2])
+def test_calibrated_paths_have_one_distribution_whatever_their_number(fitted, n_samples):
+    # The map's centre comes from n_predict_samples paths, not from the paths asked for:
+    # centred on their own median, one path had no spread and two about 1/sqrt(2) of it.
+    model = copy.deepcopy(fitted)
+    model.calibration_ = {"log_spread": 0.0, "slope": 0.0, "drift": 0.0, "n_points": 1}
+    draws = []
+    for seed in range(400 // n_samples):
+        draws.append(model.set_params(random_state=seed).sample(4, n_samples=n_samples))
+    few = np.log(np.concatenate(draws)[:, -1])
+    many = np.log(model.set_params(random_state=0).sample(4, n_samples=4000)[:, -1])
+    np.testing.assert_allclose(few.std(axis=0), many.std(axis=0), rtol=0.2)
+    one = model.sample(4, n_samples=1)[0]
+    assert not np.allclose(one, np.tile(fitted.y_.ffill().iloc[-1], (4, 1)))
 
 
 def test_calibration_is_reproducible_and_kept_by_update():

@@ -11,6 +11,8 @@ observed value* (the anchor), one query time at a time::
 samples around their median (a positive per-time factor, so the order of the samples at each
 time, hence the quantiles, is kept and paths stay continuous); ``drift`` in [0, 1] shrinks the
 median move towards 0, i.e. towards the random walk's "no change" (1 keeps the model's median).
+The forecaster takes ``m(t)`` from a batch of fixed size (``center``), so that a request for few
+paths gets the same distribution as one for many.
 
 :func:`fit_calibration` chooses the parameters that minimise the mean CRPS of held-out
 forecasts; :data:`IDENTITY` leaves the samples unchanged. With ``prior_windows > 0`` the fit is
@@ -36,6 +38,7 @@ __all__ = [
     "fit_calibration",
     "effective_windows",
     "holdout_points",
+    "is_identity",
 ]
 
 IDENTITY: dict[str, Any] = {"log_spread": 0.0, "slope": 0.0, "drift": 1.0, "n_points": 0}
@@ -72,8 +75,21 @@ def spread_factor(calibration: dict[str, Any], elapsed_days: np.ndarray) -> np.n
     return np.exp(calibration["log_spread"] + calibration["slope"] * np.log(ratio))
 
 
+def is_identity(calibration: dict[str, Any]) -> bool:
+    """Whether the map leaves samples unchanged (unit spread, no slope, full median move)."""
+    return (
+        calibration["log_spread"] == 0.0
+        and calibration["slope"] == 0.0
+        and calibration["drift"] == 1.0
+    )
+
+
 def apply_calibration(
-    calibration: dict[str, Any], samples: np.ndarray, elapsed_days: np.ndarray
+    calibration: dict[str, Any],
+    samples: np.ndarray,
+    elapsed_days: np.ndarray,
+    *,
+    center: np.ndarray | None = None,
 ) -> np.ndarray:
     """Calibrated copy of ``samples``.
 
@@ -85,19 +101,19 @@ def apply_calibration(
         Sample paths relative to the anchor (last observed value subtracted).
     elapsed_days : ndarray, shape (n_times,)
         Calendar days from the anchor to each time.
+    center : ndarray, shape (n_times,), optional
+        The median ``m(t)`` the map widens around and shrinks; default the median of
+        ``samples``. Pass the median of a batch of fixed size when ``samples`` may be few: a
+        map centred on few samples' own median narrows them (one sample: no spread at all).
 
     Returns
     -------
     ndarray, shape (n_samples, n_times)
     """
     samples = np.asarray(samples, dtype=np.float64)
-    if (
-        calibration["log_spread"] == 0.0
-        and calibration["slope"] == 0.0
-        and calibration["drift"] == 1.0
-    ):
+    if is_identity(calibration):
         return samples.copy()
-    median = np.median(samples, axis=0)
+    median = np.median(samples, axis=0) if center is None else np.asarray(center, np.float64)
     spread = spread_factor(calibration, elapsed_days)
     return calibration["drift"] * median + spread * (samples - median)
 

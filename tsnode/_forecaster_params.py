@@ -54,6 +54,13 @@ def _check_positive_float(name: str, value: Any) -> float:
     return float(value)
 
 
+def default_scaler() -> Any:
+    """``TSNodeForecaster``'s scaler when ``scaler=None``."""
+    from tsnode.preprocessing import LogScaler
+
+    return LogScaler(scale_by="volatility")
+
+
 def check_scaler(scaler: Any) -> None:
     """TypeError unless ``scaler`` is None or a transformer with ``inverse_transform``."""
     if scaler is not None and not all(
