@@ -351,6 +351,10 @@ def test_check_quantiles():
     assert check_quantiles([0.9, 0.1, 0.5]) == (0.1, 0.5, 0.9)
     assert check_quantiles(0.5) == (0.5,)
     assert check_quantiles(np.array([0.25, 0.75])) == (0.25, 0.75)
+    assert check_quantiles(np.array(0.5)) == (0.5,)  # a 0-d array
+    # float32 levels keep their short labels (0.1, not 0.10000000149011612)
+    assert check_quantiles(np.array([0.1, 0.5, 0.9], dtype=np.float32)) == (0.1, 0.5, 0.9)
+    assert check_quantiles(np.float32(0.1)) == (0.1,)
     for bad in ([0.0, 0.5], [1.0], [-0.1], [0.5, 1.5]):
         with pytest.raises(ValueError, match="between 0 and 1"):
             check_quantiles(bad)

@@ -369,6 +369,8 @@ def check_quantiles(quantiles: Any) -> tuple[float, ...]:
     -------
     tuple of float of length n_quantiles, ascending.
     """
+    if isinstance(quantiles, np.ndarray) and quantiles.ndim == 0:
+        quantiles = quantiles[()]  # a 0-d array: its scalar
     if isinstance(quantiles, numbers.Real) and not isinstance(quantiles, (bool, np.bool_)):
         quantiles = (quantiles,)
     if isinstance(quantiles, (str, bytes)) or not isinstance(quantiles, Iterable):
@@ -389,7 +391,8 @@ def check_quantiles(quantiles: Any) -> tuple[float, ...]:
                 f"quantiles must lie strictly between 0 and 1, got {q!r}; e.g. use 0.05 for the "
                 "5% quantile."
             )
-    out = [float(q) for q in levels]
+    # float32 levels by their shortest repr (0.1, not 0.10000000149): usable column labels
+    out = [float(str(q)) if isinstance(q, np.float16 | np.float32) else float(q) for q in levels]
     if len(set(out)) != len(out):
         dups = sorted({q for q in out if out.count(q) > 1})
         raise ValueError(f"quantiles contains duplicates {dups}; pass each level once.")
