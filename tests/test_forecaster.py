@@ -694,6 +694,7 @@ def test_bad_quantiles_coverage_and_n_samples(fitted):
         ("solver", "runge_kutta", "not a known ODE solver"),
         ("solver", "dopri", r"Did you mean .*'dopri5'"),
         ("sensitivity", "backprop", "sensitivity='backprop' is not supported"),
+        ("solver", "scipy_solver", "scipy_solver.*cannot train.*sensitivity='adjoint'"),
         ("device", 3, "device must be a string"),
         ("device", "gpu", "device='gpu' is not a torch device"),
         ("random_state", -1, "random_state must be None or an int"),

@@ -148,6 +148,12 @@ def check_params(est: Any) -> None:
             )
     check_solver(est.solver)
     check_sensitivity(est.sensitivity)
+    if est.solver == "scipy_solver" and est.sensitivity == "autograd":
+        raise ValueError(
+            "solver='scipy_solver' solves in numpy, so sensitivity='autograd' cannot train "
+            "through it (the latent dynamics would keep their initial weights); pass "
+            "sensitivity='adjoint' with it, or another solver."
+        )
     for name in ("iwae", "progress", "calibrate"):
         if not isinstance(getattr(est, name), (bool, np.bool_)):
             raise TypeError(f"{name} must be True or False, got {getattr(est, name)!r}.")

@@ -612,6 +612,20 @@ def test_scipy_solver_that_gives_up_early_raises_instead_of_a_short_trajectory()
         ode(torch.ones(2, 3))  # t=None: [0, 1], the blow-up time itself
 
 
+def test_scipy_solver_refuses_to_backpropagate_with_autograd():
+    # regression: the numpy solve returned a detached result, so a forecaster fitted with it
+    # silently kept the vector field's initial weights
+    ode = NeuralODE(MLPField(), solver="scipy_solver")
+    x0, t = torch.ones(3, 2), torch.tensor([0.0, 0.5])
+    with pytest.raises(ValueError, match="scipy_solver.*sensitivity='adjoint'"):
+        ode(x0, t)
+    with torch.no_grad():
+        assert ode(x0, t).shape == (2, 3, 2)  # inference only: fine
+    adjoint = NeuralODE(MLPField(), solver="scipy_solver", sensitivity="adjoint")
+    adjoint(x0, t)[-1].sum().backward()
+    assert all(p.grad is not None for p in adjoint.parameters())
+
+
 def test_scipy_solver_with_a_non_finite_initial_state_names_it():
     ode = NeuralODE(_Square(), solver="scipy_solver")
     with pytest.raises(NonFiniteStateError, match="x0 contains NaN or inf"):

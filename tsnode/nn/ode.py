@@ -245,6 +245,13 @@ class _AdjointGuard(torch.autograd.Function):
         return (None, None, *grads)
 
 
+def _needs_grad(x0: torch.Tensor, field: nn.Module) -> bool:
+    """Whether a solve from ``x0`` through ``field`` is recorded for backpropagation."""
+    return torch.is_grad_enabled() and (
+        x0.requires_grad or any(p.requires_grad for p in field.parameters())
+    )
+
+
 class NeuralODE(nn.Module):
     """Neural ordinary differential equation ``dx/dt = func(t, x)`` solved with torchdiffeq.
 
@@ -263,6 +270,8 @@ class NeuralODE(nn.Module):
         memory grows with the number of steps). ``"adjoint"`` solves the adjoint ODE backwards
         (memory constant in the number of steps); for adaptive solvers it uses the seminorm of
         Kidger et al. (2021) by default, which skips error control on the parameter adjoint.
+        ``scipy_solver`` solves in numpy and needs ``"adjoint"`` to backpropagate (with
+        ``"autograd"`` a solve that requires gradients raises ``ValueError``).
     rtol, atol : float
         Relative and absolute tolerances of adaptive solvers (ignored by fixed-step ones).
     options : mapping, optional
@@ -394,7 +403,8 @@ class NeuralODE(nn.Module):
         SolverError
             If the solver fails, in this solve or (adjoint) in the backward solve.
         ValueError
-            If a fixed-step solve would take more than 100,000 steps of ``step_size``.
+            If a fixed-step solve would take more than 100,000 steps of ``step_size``, or
+            ``scipy_solver`` with ``sensitivity="autograd"`` is asked for gradients.
         """
         if not isinstance(x0, torch.Tensor) or not x0.is_floating_point():
             raise TypeError(
@@ -418,6 +428,12 @@ class NeuralODE(nn.Module):
             # state first, bound the evaluations, check the result's length after
             if not bool(torch.isfinite(x0).all()):
                 raise self._solver_error(RuntimeError("non-finite initial state"), x0)
+            if self.sensitivity == "autograd" and _needs_grad(x0, self.field):
+                raise ValueError(
+                    "solver='scipy_solver' solves in numpy, so sensitivity='autograd' cannot "
+                    "backpropagate through it (the result would carry no gradient); use "
+                    "sensitivity='adjoint', or solve under torch.no_grad() for inference only."
+                )
             steps = int(options.pop("max_num_steps", _DEFAULT_MAX_NUM_STEPS))  # not scipy's
             self.field.budget = _SCIPY_EVALUATIONS_PER_STEP * steps
             self.field.budget_start = self.field.nfe
