@@ -413,6 +413,26 @@ def test_parallel_identical_to_sequential():
     pd.testing.assert_frame_equal(seq.forecasts, threads.forecasts)
 
 
+class _WarningMean(MeanForecaster):
+    def fit(self, y):
+        warnings.warn("a fold warning", UserWarning, stacklevel=2)
+        if len(y) > 14:
+            raise ValueError("a fold failure")
+        return super().fit(y)
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_fold_warnings_reach_the_caller_also_from_worker_processes(n_jobs):
+    # regression: with n_jobs=2 the folds' warnings only reached the workers' stderr
+    kw = dict(horizon=2, initial_window=10, step=2, refit_every=1, n_jobs=n_jobs, **BT)
+    with pytest.warns(UserWarning, match="a fold warning") as record:
+        backtest(_WarningMean(), _frame(14, 1, seed=5), **kw)
+    assert len([r for r in record if "a fold warning" in str(r.message)]) == 1  # once
+    with pytest.warns(UserWarning, match="a fold warning"):  # also when a fold fails
+        with pytest.raises(ValueError, match="a fold failure"):
+            backtest(_WarningMean(), _frame(20, 1, seed=5), **kw)
+
+
 def test_dask_backend_runs_folds_on_the_cluster():
     distributed = pytest.importorskip("distributed")
     data = _frame(30, 2, seed=6)

@@ -381,3 +381,14 @@ def test_an_ensemble_of_a_template_with_a_generator_seed_can_be_saved(tmp_path):
     loaded = EnsembleForecaster.load(model.save(tmp_path / "gru-ens"))
     assert loaded.estimator.random_state is None and loaded.member_seeds_ == model.member_seeds_
     pd.testing.assert_frame_equal(loaded.predict_quantiles(3), model.predict_quantiles(3))
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_members_warnings_reach_the_callers_line_also_from_worker_processes(n_jobs):
+    # regression: with n_jobs=2 a member's "training failed" warning only reached the
+    # worker's stderr; sequentially it pointed into tsnode
+    template = TSNodeForecaster(**dict(PARAMS, learning_rate=1e3))
+    model = EnsembleForecaster(template, n_members=2, random_state=0, n_jobs=n_jobs)
+    with pytest.warns(RuntimeWarning, match="training failed to fit") as record:
+        model.set_params(progress=False).fit(_prices())
+    assert {r.filename for r in record if "training failed" in str(r.message)} == {__file__}

@@ -5,17 +5,46 @@ into tsnode (once per model); :class:`WarningCollector` records them under the u
 filters and re-issues each distinct one once, at the caller's line, naming the models.
 Warnings raised by other libraries are re-issued unchanged at their own location.
 
+:func:`call_recording_warnings` and :func:`reissue_recorded` carry the warnings of joblib
+workers in other processes (``n_jobs > 1``), which would only reach the workers' stderr, back
+to the caller, under the caller's filters.
+
 Never imports torch.
 """
 
 from __future__ import annotations
 
 import contextlib
+import pickle
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["WarningCollector"]
+__all__ = [
+    "WarningCollector",
+    "call_recording_warnings",
+    "recorded_warnings",
+    "reissue_recorded",
+]
+
+# A recorded warning: (message, category, filename, lineno); the message is the Warning
+# instance, or its text where the instance would not survive pickling (see _record).
+Recorded = tuple[Warning | str, type[Warning], str, int]
+
+__all__ = [
+    "WarningCollector",
+    "call_recording_warnings",
+    "recorded_warnings",
+    "reissue_recorded",
+]
+
+# A recorded warning: (message, category, filename, lineno); the message is the Warning
+# instance, or its text where the instance would not survive pickling (see _record).
+Recorded = tuple[Warning | str, type[Warning], str, int]
+
+# A recorded warning: (category, text, filename, lineno).
+Recorded = tuple[type[Warning], str, str, int]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -65,3 +94,68 @@ class WarningCollector:
             renamed.__dict__.update(message.__dict__)
             renamed.args = (f"{text} [compare: model{'s' * (len(names) > 1)} {shown}]",)
             warnings.warn(renamed, stacklevel=stacklevel + 1)
+
+
+def call_recording_warnings(
+    mode: str | None, fn: Callable[..., Any], *args: Any
+) -> tuple[Any, list[Recorded]]:
+    """``fn(*args)`` and every warning it raised (all of them: a worker does not know the
+    caller's filters, :func:`reissue_recorded` applies them). ``mode``: None records nothing
+    (the warnings go out as usual), ``"local"`` keeps them as they are (same process),
+    ``"portable"`` makes them picklable (a worker process). A raised error carries the
+    warnings recorded before it, see :func:`recorded_warnings`."""
+    if mode is None:
+        return fn(*args), []
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        try:
+            result = fn(*args)
+        except Exception as error:  # the warnings may explain the failure
+            error.tsnode_warnings = _record(records, mode)  # type: ignore[attr-defined]
+            raise
+    return result, _record(records, mode)
+
+
+def _record(records: list[warnings.WarningMessage], mode: str) -> list[Recorded]:
+    return [
+        (
+            _portable(r.message) if mode == "portable" else r.message,
+            r.category,
+            r.filename,
+            r.lineno,
+        )
+        for r in records
+    ]
+
+
+def _portable(message: Warning | str) -> Warning | str:
+    """``message``, or its text if it does not survive pickling (its class needs more
+    arguments than its text, say)."""
+    try:
+        pickle.loads(pickle.dumps(message))
+    except Exception:
+        return str(message)
+    return message
+
+
+def recorded_warnings(error: BaseException) -> list[Recorded]:
+    """The warnings :func:`call_recording_warnings` recorded before ``error`` was raised."""
+    return list(getattr(error, "tsnode_warnings", []))
+
+
+def reissue_recorded(recorded: list[Recorded], *, stacklevel: int) -> None:
+    """Issue each distinct recorded warning once, under the caller's filters: tsnode's at
+    ``stacklevel`` (counted from the caller of this function), others at their own line."""
+    seen = set()
+    for message, category, filename, lineno in recorded:
+        key = (category, str(message), filename, lineno)
+        if key in seen:
+            continue
+        seen.add(key)
+        if not _from_tsnode(filename):
+            warnings.warn_explicit(message, category, filename, lineno)
+            continue
+        if isinstance(message, str):
+            text, message = message, category.__new__(category)  # not __init__: see _portable
+            message.args = (text,)
+        warnings.warn(message, stacklevel=stacklevel + 1)

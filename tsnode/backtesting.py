@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed, parallel_config
+from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
@@ -48,7 +48,12 @@ from tsnode._folds import (
 )
 from tsnode._scoring import _dm_test, _score, _warn_unscored
 from tsnode._validation import _is_int
-from tsnode._warnings import WarningCollector
+from tsnode._warnings import (
+    WarningCollector,
+    call_recording_warnings,
+    recorded_warnings,
+    reissue_recorded,
+)
 
 __all__ = ["BacktestResult", "Comparison", "backtest", "compare"]
 
@@ -238,7 +243,8 @@ def backtest(
         Quantiles to forecast, in (0, 1).
     n_jobs : int or None, default 1
         Folds run in parallel by joblib (-1: all cores; 0 is refused). With ``backend="dask"`` the
-        parallelism is that of the Dask cluster.
+        parallelism is that of the Dask cluster. The folds' warnings, from worker processes
+        too, are issued once each at the caller's line, under the caller's filters.
     backend : str, optional
         A joblib backend; ``"dask"`` runs the folds on the cluster of the active
         ``distributed.Client`` (create one first: ``with Client(...):``).
@@ -373,8 +379,15 @@ def backtest(
     template = forecaster
     if "progress" in getattr(forecaster, "get_params", dict)():
         template = clone(forecaster, safe=False).set_params(progress=False)
+    # Folds record their warnings (a worker process's would only reach its stderr); they are
+    # re-issued below, once each at the caller's line. Threads share the caller's warnings
+    # (recording there would race), so they warn as usual.
+    local = backend is None and effective_n_jobs(n_jobs) == 1
+    record = "local" if local else None if backend == "threading" else "portable"
     tasks = (
-        delayed(_run_fold)(
+        delayed(call_recording_warnings)(
+            record,
+            _run_fold,
             template,
             frame.iloc[: fold[-1] + 1],
             fold,
@@ -387,15 +400,21 @@ def backtest(
     )
     bar = tqdm(total=len(folds), desc="tsnode backtest", unit="fold", disable=not progress)
     outputs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    any_refit = False
+    any_refit, recorded = False, []
     try:
         with parallel_config(backend=backend) if backend is not None else nullcontext():
-            for fold_output, refitted in Parallel(n_jobs=n_jobs, return_as="generator")(tasks):
+            parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+            for (fold_output, refitted), fold_warnings in parallel(tasks):
                 outputs.extend(fold_output)
                 any_refit = any_refit or refitted
+                recorded.extend(fold_warnings)
                 bar.update(1)
+    except Exception as error:
+        reissue_recorded(recorded + recorded_warnings(error), stacklevel=2)
+        raise
     finally:
         bar.close()
+    reissue_recorded(recorded, stacklevel=2)  # backtest <- the user's line
     if any_refit:
         warnings.warn(
             f"{type(forecaster).__name__}.update raised NotImplementedError: it was refitted "

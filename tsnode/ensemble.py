@@ -35,6 +35,7 @@ from tsnode._serialization import (
     write_config,
 )
 from tsnode._validation import _is_int
+from tsnode._warnings import call_recording_warnings, recorded_warnings, reissue_recorded
 from tsnode.base import BaseForecaster
 
 __all__ = ["EnsembleForecaster"]
@@ -64,7 +65,8 @@ class EnsembleForecaster(BaseForecaster):
         same int gives the same members and the same forecasts.
     n_jobs : int or None, default None
         Members fitted in parallel with joblib (None: one at a time; -1: every core). Each
-        member keeps its own ``num_threads``.
+        member keeps its own ``num_threads``. The members' warnings, from worker processes
+        too, are issued once each at the caller's line, under the caller's filters.
     progress : bool, default True
         Show a tqdm bar over the members while fitting (sequential or parallel). Members' own
         bars are switched off when they have a ``progress`` parameter.
@@ -187,15 +189,27 @@ class EnsembleForecaster(BaseForecaster):
             if "progress" in member.get_params(deep=False):
                 member.set_params(progress=False)
             members.append(member)
+        # Members record their warnings (a worker process's would only reach its stderr);
+        # they are re-issued once each at the caller's line, under the caller's filters.
         if self.n_jobs is None or self.n_jobs == 1:
-            fitted = (_fit_member(m, frame) for m in members)
+            fitted = (call_recording_warnings("local", _fit_member, m, frame) for m in members)
         else:  # an ordered generator: the bar advances as members finish, in member order
             parallel = Parallel(n_jobs=self.n_jobs, return_as="generator")
-            fitted = parallel(delayed(_fit_member)(m, frame) for m in members)
+            tasks = (
+                delayed(call_recording_warnings)("portable", _fit_member, m, frame) for m in members
+            )
+            fitted = parallel(tasks)
         bar = tqdm(
             fitted, total=n, desc="tsnode ensemble", unit="member", disable=not self.progress
         )
-        self.members_ = list(bar)
+        try:
+            results = list(bar)
+        except Exception as error:  # its warnings explain the failure
+            reissue_recorded(recorded_warnings(error), stacklevel=3)
+            raise
+        self.members_ = [member for member, _ in results]
+        # stacklevel 3: _fit <- BaseForecaster.fit <- the user's line
+        reissue_recorded([w for _, recorded in results for w in recorded], stacklevel=3)
         self.member_seeds_ = seeds
 
     def _sample(self, index: pd.DatetimeIndex, n_samples: int) -> np.ndarray:
