@@ -978,6 +978,22 @@ def test_calibrated_paths_have_one_distribution_whatever_their_number(fitted, n_
     assert not np.allclose(one, np.tile(fitted.y_.ffill().iloc[-1], (4, 1)))
 
 
+def test_an_overflowing_network_is_a_floating_point_error_everywhere(fitted):
+    # regression: sample() raised sklearn's "Input contains infinity" from the scaler and
+    # reconstruct() returned NaN (read as "missing") instead of the documented error
+    model = copy.deepcopy(fitted)
+    with torch.no_grad():
+        for parameter in model.model_.parameters():
+            parameter.mul_(1e30)
+    for call in (
+        lambda: model.predict_quantiles(3),
+        lambda: model.sample(3, n_samples=5),
+        model.reconstruct,
+    ):
+        with pytest.raises(FloatingPointError, match="non-finite"):
+            call()
+
+
 def test_calibration_is_reproducible_and_kept_by_update():
     wide = small_wide()
     a = TSNodeForecaster(**CAL).fit(wide.iloc[:-5])

@@ -251,6 +251,7 @@ class EnsembleForecaster(BaseForecaster):
             )
         parts = [member._reconstruction_samples(index) for member in self.members_]
         pooled = np.concatenate([samples for samples, _ in parts], axis=0)
+        self._check_finite_output(pooled, "reconstructed values")  # NaN would read "missing"
         return pd.DataFrame(np.median(pooled, axis=0), index=parts[0][1], columns=self.columns_)
 
     # ------------------------------------------------------------------ persistence

@@ -499,6 +499,7 @@ class TSNodeForecaster(BaseForecaster):
 
     def _inverse(self, scaled: np.ndarray) -> np.ndarray:
         """Map ``(..., n_series)`` scaled values back to prices column by column."""
+        self._check_finite_output(scaled, "sample values")  # before the scaler rejects them
         shape = scaled.shape
         flat = pd.DataFrame(scaled.reshape(-1, shape[-1]), columns=self.columns_)
         prices = self.scaler_.inverse_transform(flat)
@@ -545,6 +546,7 @@ class TSNodeForecaster(BaseForecaster):
         check_is_fitted(self)
         self._warn_changed_params(stacklevel=2)
         samples, index = self._reconstruction_samples(index)
+        self._check_finite_output(samples, "reconstructed values")  # NaN would read "missing"
         return pd.DataFrame(np.median(samples, axis=0), index=index, columns=self.columns_)
 
     def _reconstruction_samples(
