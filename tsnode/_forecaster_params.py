@@ -253,19 +253,30 @@ def check_time_scale(est: Any, index: Any, *, stacklevel: int = 6) -> None:
 _FAILED_LOSS = 100.0
 
 
-def warn_if_diverged(est: Any, history: dict[str, list[float]], *, stacklevel: int = 6) -> None:
+def warn_if_diverged(
+    est: Any,
+    history: dict[str, list[float]],
+    *,
+    stacklevel: int = 6,
+    failed_loss: float = _FAILED_LOSS,
+    typical: str = "-1 to 5",
+    final: bool = False,
+) -> None:
     """RuntimeWarning when even the best epoch's loss is far above what a fit reaches.
 
     The best (lowest) finite validation loss, or training loss without validation data: one
-    noisy epoch of a healthy fit does not trigger it.
+    noisy epoch of a healthy fit does not trigger it; with ``final``, the last epoch's (a
+    model that keeps its last weights). Defaults: the Latent ODE's ELBO loss;
+    ``GRUForecaster``'s one-step likelihood passes its own.
     """
     val = [x for x in history.get("val_loss", []) if np.isfinite(x)]
     losses = val or [x for x in history.get("loss", []) if np.isfinite(x)]
-    if losses and min(losses) > _FAILED_LOSS:
-        which = "validation" if val else "training"
+    loss = (losses[-1] if final else min(losses)) if losses else -np.inf
+    if loss > failed_loss:
+        which = ("final " if final else "best ") + ("validation" if val else "training")
         warnings.warn(
-            f"training failed to fit: the best {which} loss is {min(losses):.3g} (a fit on "
-            "scaled daily prices reaches about -1 to 5), so the forecasts are unreliable. "
+            f"training failed to fit: the {which} loss is {loss:.3g} (a fit on "
+            f"scaled daily prices reaches about {typical}), so the forecasts are unreliable. "
             "Usual causes: a learning_rate too large for the data (now "
             f"{est.learning_rate!r}, default 3e-3), or a time_scale_days (now "
             f"{est.time_scale_days!r}) far from about 30 observed spacings. history_ holds the "

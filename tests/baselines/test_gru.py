@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -174,3 +176,16 @@ def test_an_unknown_calendar_is_refused_at_fit_not_at_predict():
     y = make_gbm(1, n_days=80, random_state=0)
     with pytest.raises(ValueError, match=r"unknown calendar='nyse'"):
         GRUForecaster(calendar="nyse", epochs=1).fit(y)
+
+
+def test_a_diverged_training_warns_at_the_caller():
+    # regression: learning_rate=1e3 gave a training loss of 1e13 and forecasts of 0.0 for a
+    # $100 stock without a word
+    y = make_gbm(1, n_days=120, random_state=0)
+    model = GRUForecaster(hidden_size=4, epochs=2, progress=False, random_state=0)
+    with pytest.warns(RuntimeWarning, match="training failed to fit.*learning_rate") as record:
+        model.set_params(learning_rate=1e3).fit(y)
+    assert record[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model.set_params(learning_rate=3e-3).fit(y)  # a healthy fit stays silent

@@ -25,7 +25,7 @@ import torch
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
-from tsnode._forecaster_params import check_device, check_scaler
+from tsnode._forecaster_params import check_device, check_scaler, warn_if_diverged
 from tsnode.base import BaseForecaster
 from tsnode.calendar import check_calendar
 from tsnode.nn.gru import GapGRU
@@ -247,6 +247,10 @@ class GRUForecaster(BaseForecaster):
             self.history_["loss"].append(total / count)
             bar.set_postfix(loss=f"{total / count:.4f}")
         self.model_.eval()
+        # stacklevel 4: _fit <- BaseForecaster.fit <- the user's line
+        warn_if_diverged(
+            self, self.history_, stacklevel=4, failed_loss=5.0, typical="-2 to 1", final=True
+        )
 
     # ------------------------------------------------------------------ predict
     def _n_quantile_samples(self) -> int:
