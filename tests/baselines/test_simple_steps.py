@@ -113,6 +113,25 @@ def test_a_series_that_stopped_early_missed_steps_in_the_same_unit(cls, weekly):
     np.testing.assert_allclose(both["B"].to_numpy(), alone["B"].to_numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("cls", [NaiveForecaster, DriftForecaster])
+def test_a_trailing_non_session_row_is_no_missed_step(cls):
+    """Regression: a NaN Saturday row (or a crypto column's weekend rows) after a Friday
+    close counted as one missed session, so Monday was forecast two steps ahead."""
+    from tsnode.datasets import make_gbm
+
+    y = make_gbm(1, n_days=200, random_state=0).loc[:"2015-10-02"]  # ends on a Friday
+    monday = pd.DatetimeIndex(["2015-10-05", "2015-10-06"])
+    expected = cls().fit(y).predict_quantiles(monday, quantiles=(0.1, 0.9))
+    weekend = pd.DatetimeIndex(["2015-10-03", "2015-10-04"], name=y.index.name)
+    nan_rows = pd.concat([y, pd.DataFrame(np.nan, index=weekend, columns=y.columns)])
+    got = cls().fit(nan_rows).predict_quantiles(monday, quantiles=(0.1, 0.9))
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-12)
+    crypto = nan_rows.assign(BTC=np.linspace(100.0, 130.0, len(nan_rows)))
+    got = cls().fit(crypto).predict_quantiles(monday, quantiles=(0.1, 0.9))
+    column = y.columns[0]
+    np.testing.assert_allclose(got[column].to_numpy(), expected[column].to_numpy(), rtol=1e-12)
+
+
 def test_tz_aware_weekly_data_counts_the_same_steps(weekly):
     naive = NaiveForecaster().fit(weekly)
     aware = NaiveForecaster().fit(weekly.tz_localize("America/New_York"))

@@ -73,13 +73,16 @@ def _steps_between(
     end: pd.DatetimeIndex,
     spacing: pd.Timedelta,
     calendar: str | ExchangeCalendar | None,
+    *,
+    minimum: int = 1,
 ) -> np.ndarray:
     """Steps from each ``start[i]`` to ``end[i]`` (after it), shape (len(start),).
 
     The one definition of a step, shared by the fit (the length of each observed change) and
     the forecast (how far ahead each requested time is). With a calendar and daily (or
     sparser) data (``spacing`` of a day or more): the trading sessions in ``(date of start,
-    date of end]``, at least 1 (a time before the next session counts as that session). With
+    date of end]``, at least ``minimum`` (default 1: a time before the next session counts as
+    that session; 0 counts sessions only, for the steps a series missed). With
     ``calendar=None`` or intraday data: the elapsed time in units of ``spacing`` (the observed
     spacing, see :func:`_observed_spacing`), which may be fractional; intraday time is
     absolute, daily time is measured on the wall clock. One calendar lookup for all pairs.
@@ -126,7 +129,7 @@ def _steps_between(
     sessions = sessions.to_numpy().astype("datetime64[D]")
     before = np.searchsorted(sessions, first, side="right")
     upto = np.searchsorted(sessions, days, side="right")
-    return np.maximum(upto - before, 1).astype(np.float64)
+    return np.maximum(upto - before, minimum).astype(np.float64)
 
 
 def _step_scale(changes: np.ndarray, steps: np.ndarray) -> float:
@@ -167,8 +170,9 @@ class _GaussianBaseline(BaseForecaster):
         behind = np.asarray(last < self.last_timestamp_)
         missed = np.zeros(len(last), dtype=np.float64)
         end = pd.DatetimeIndex([self.last_timestamp_])
+        # Sessions only: a trailing non-session row (a NaN Saturday) is no missed step.
         missed[behind] = _steps_between(
-            last[behind], end.repeat(int(behind.sum())), spacing, calendar
+            last[behind], end.repeat(int(behind.sum())), spacing, calendar, minimum=0
         )
         # At least the position in the horizon (consecutive requested times are consecutive
         # steps, e.g. a backtest's next rows), and at least the sessions (or observed
