@@ -348,6 +348,8 @@ def test_a_generator_random_state_is_saved_as_none(tmp_path):
     model.fit(_prices())
     loaded = EnsembleForecaster.load(model.save(tmp_path / "gen"))
     assert loaded.random_state is None and loaded.member_seeds_ == model.member_seeds_
+    for m in (loaded, model):  # a Generator or None draws afresh; an int seed repeats
+        m.set_params(random_state=5)
     pd.testing.assert_frame_equal(loaded.predict_quantiles(3), model.predict_quantiles(3))
 
 
@@ -392,3 +394,16 @@ def test_members_warnings_reach_the_callers_line_also_from_worker_processes(n_jo
     with pytest.warns(RuntimeWarning, match="training failed to fit") as record:
         model.set_params(progress=False).fit(_prices())
     assert {r.filename for r in record if "training failed" in str(r.message)} == {__file__}
+
+
+def test_sample_draws_afresh_without_an_int_seed(fitted):
+    # regression: members kept their fixed seeds, so random_state=None (or a Generator)
+    # returned the same paths, reordered, at every call
+    model = clone(fitted)  # unfitted copy for its parameters only: reuse the fitted members
+    model.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+    for state in (None, np.random.default_rng(0)):
+        model.set_params(random_state=state)
+        first, second = model.sample(3, n_samples=30), model.sample(3, n_samples=30)
+        assert not np.array_equal(np.sort(first, axis=0), np.sort(second, axis=0))
+    model.set_params(random_state=0)  # an int seed: reproducible
+    np.testing.assert_array_equal(model.sample(3, n_samples=30), model.sample(3, n_samples=30))

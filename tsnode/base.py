@@ -508,7 +508,8 @@ class BaseForecaster(BaseEstimator):
                 f"n_samples={n_samples} paths of {len(index)} steps x {self.n_series_} series "
                 f"need {size / 2**30:.1f} GiB (at most {_MAX_SAMPLE_BYTES / 2**30:.0f} GiB in "
                 "one call); draw fewer paths per call, e.g. several calls with a smaller "
-                "n_samples."
+                "n_samples, each with its own random_state (set_params(random_state=k); an int "
+                "seed repeats the same paths) or random_state=None."
             )
         samples = np.asarray(self._sample(index, n_samples), dtype=np.float64)
         self._check_sample_shape(samples, len(index), "_sample")

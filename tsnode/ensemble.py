@@ -62,7 +62,8 @@ class EnsembleForecaster(BaseForecaster):
         Number of members (>= 1).
     random_state : int, numpy Generator or None
         Draws the members' seeds (``member_seeds_``) and shuffles the pooled sample paths. The
-        same int gives the same members and the same forecasts.
+        same int gives the same members and the same forecasts; None or a Generator gives
+        fresh draws at every forecast, like a single forecaster.
     n_jobs : int or None, default None
         Members fitted in parallel with joblib (None: one at a time; -1: every core). Each
         member keeps its own ``num_threads``. The members' warnings, from worker processes
@@ -214,9 +215,16 @@ class EnsembleForecaster(BaseForecaster):
 
     def _sample(self, index: pd.DatetimeIndex, n_samples: int) -> np.ndarray:
         counts = [len(part) for part in np.array_split(np.arange(n_samples), len(self.members_))]
-        paths = [m.sample(index, c) for m, c in zip(self.members_, counts, strict=True) if c > 0]
+        rng = self._rng()
+        members = self.members_
+        if not _is_int(self.random_state):  # None or a Generator: fresh draws at every call
+            members = [copy.copy(m) for m in members]  # shares the fitted state
+            seeds = rng.integers(0, _SEED_BOUND, len(members))
+            for member, seed in zip(members, seeds, strict=True):
+                member.random_state = int(seed)
+        paths = [m.sample(index, c) for m, c in zip(members, counts, strict=True) if c > 0]
         pooled = np.concatenate(paths, axis=0)
-        return pooled[self._rng().permutation(len(pooled))]
+        return pooled[rng.permutation(len(pooled))]
 
     def _update(self, frame: pd.DataFrame) -> None:
         for member in self.members_:
