@@ -888,7 +888,7 @@ def test_calibration_off_or_without_validation_is_the_identity():
 class _TooWide(TSNodeForecaster):
     """Predictive distribution: a driftless Gaussian random walk twice as wide as the data."""
 
-    def _decode_samples_unthreaded(self, contexts, queries, n_samples, seed_offset):
+    def _decode_samples(self, contexts, queries, n_samples, seed_offset, **kwargs):
         steps = [np.diff(v) for _, v in self._scaled_series(self.y_)]
         sigma = float(np.std(np.concatenate(steps)))  # scaled std of a one-day move
         rng = np.random.default_rng(seed_offset)
@@ -976,6 +976,19 @@ def test_calibrated_paths_have_one_distribution_whatever_their_number(fitted, n_
     np.testing.assert_allclose(few.std(axis=0), many.std(axis=0), rtol=0.2)
     one = model.sample(4, n_samples=1)[0]
     assert not np.allclose(one, np.tile(fitted.y_.ffill().iloc[-1], (4, 1)))
+
+
+def test_a_solver_failure_in_training_gives_advice_in_the_forecasters_parameters(monkeypatch):
+    # regression: NeuralODE's advice (options=..., smoother activations) reached the user
+    def fail(*args, **kwargs):
+        raise SolverError("step size underflow; pass options={'step_size': 0.05}")
+
+    monkeypatch.setattr("tsnode.forecaster.train_latent_ode", fail)
+    model = TSNodeForecaster(**dict(MICRO, solver="dopri5", rtol=1e-9))
+    with pytest.raises(SolverError, match=r"in fit \(solver='dopri5', rtol=1e-09") as info:
+        model.fit(_good_frame())
+    assert "looser rtol/atol" in str(info.value) and "set_params" not in str(info.value)
+    assert isinstance(info.value.__cause__, SolverError)
 
 
 def test_an_overflowing_network_is_a_floating_point_error_everywhere(fitted):

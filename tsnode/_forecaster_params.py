@@ -171,22 +171,30 @@ def check_params(est: Any) -> None:
     check_device(est.device)
 
 
-def forecast_solver_error(error: SolverError, est: Any) -> SolverError:
-    """The :class:`SolverError` a forecaster raises when its fitted network's solve fails.
+def forecast_solver_error(error: SolverError, est: Any, *, training: bool = False) -> SolverError:
+    """The :class:`SolverError` a forecaster raises when its network's solve fails, in
+    training (``training=True``) or when forecasting with the fitted network.
 
     ``NeuralODE``'s advice names its own arguments (``options``, ...); a forecaster's user can
     only refit with other constructor parameters, which this message names instead.
     """
     cause = error.__cause__ or error
-    step = f", step_size={est.step_size!r}" if est.solver in ("euler", "midpoint", "rk4") else ""
+    value = getattr(est, "_fitted_param", lambda name: getattr(est, name))  # fit-time values
+    solver = value("solver")
+    step = f", step_size={value('step_size')!r}" if solver in FIXED_STEP_SOLVERS else ""
+    where = "in fit" if training else "while forecasting with the fitted network"
+    note = (
+        ""
+        if training
+        else ("Parameters changed with set_params after fit do not reach the fitted network: ")
+    )
     return SolverError(
-        f"The ODE solver failed while forecasting with the fitted network (solver="
-        f"{est.solver!r}, rtol={est.rtol!r}, atol={est.atol!r}{step}): "
-        f"{type(cause).__name__}: {cause}. Parameters changed with set_params after fit do not "
-        "reach the fitted network: refit with a fixed-step solver (solver='midpoint', the "
-        "default, or 'rk4') and a smaller step_size, or with looser rtol/atol for an adaptive "
-        "solver. If it persists, the fitted dynamics are unstable: refit with a smaller "
-        "learning_rate, more weight_decay, or n_init=3 (restarts)."
+        f"The ODE solver failed {where} (solver={solver!r}, rtol={value('rtol')!r}, "
+        f"atol={value('atol')!r}{step}): {type(cause).__name__}: {cause}. {note}refit with a "
+        "fixed-step solver (solver='midpoint', the default, or 'rk4') and a smaller step_size, "
+        "or with looser rtol/atol for an adaptive solver. If it persists, the dynamics are "
+        "unstable: refit with a smaller learning_rate, more weight_decay, or n_init=3 "
+        "(restarts; a failed one is skipped)."
     )
 
 

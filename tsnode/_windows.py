@@ -3,19 +3,20 @@
 :class:`~tsnode.forecaster.TSNodeForecaster` turns each price series into ``(days, values)``
 arrays; this module cuts them into training spans and held-back validation windows, and lays
 windows out as :class:`~tsnode.training.Batch` tensors on times relative to each window's last
-context observation.
+context observation; :func:`decode_samples` draws a fitted model's forecasts from contexts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from tsnode.training import Batch
 
-__all__ = ["make_batch", "split_series", "window_sampler"]
+__all__ = ["decode_samples", "make_batch", "split_series", "window_sampler"]
 
 Series = tuple[np.ndarray, np.ndarray]
 Window = tuple[np.ndarray, np.ndarray, int]
@@ -147,3 +148,63 @@ def window_sampler(
         return make_batch([window_of(*train_spans[k]) for k in picks])
 
     return draw_batch
+
+
+def decode_samples(
+    model: Any,
+    contexts: list[Series],
+    queries: list[np.ndarray],
+    n_samples: int,
+    context_length: int,
+    generator: torch.Generator,
+) -> list[np.ndarray]:
+    """Posterior samples of ``model`` (a ``LatentODE``) at each context's query days.
+
+    Parameters
+    ----------
+    contexts : list of (days, values)
+        Observed series in model units; the last ``context_length`` observations of each are
+        encoded.
+    queries : list of ndarray
+        Absolute days to decode for each context, after (or at) its last observation.
+    n_samples, context_length : int
+    generator : torch.Generator
+        On the model's device; drives every draw.
+
+    Returns
+    -------
+    list of ndarray, one of shape ``(n_samples, len(query))`` per context, in model units.
+    """
+    c = context_length
+    device = next(model.parameters()).device
+    results = []
+    chunk = max(1, 20_000 // max(1, n_samples))  # series per decode call (memory bound)
+    for lo in range(0, len(contexts), chunk):
+        part = contexts[lo : lo + chunk]
+        starts = [days[-1] for days, _ in part]
+        batch = make_batch([(days[-c:], vals[-c:], len(days[-c:])) for days, vals in part])
+        rel_q = [
+            (q - s).astype(np.float32)  # float32 grid, see make_batch
+            for q, s in zip(queries[lo : lo + chunk], starts, strict=True)
+        ]
+        union = np.unique(np.concatenate(rel_q))
+        positions = [np.searchsorted(union, r) for r in rel_q]
+        # Each series is sampled at its own query times (its own draws per position, so a
+        # shorter horizon gives the same paths truncated); ragged queries use the union.
+        own = len({len(p) for p in positions}) == 1
+        with torch.no_grad():
+            out = model.sample(
+                batch.times.to(device),
+                batch.values.to(device),
+                batch.mask.to(device),
+                torch.as_tensor(union, dtype=torch.float32, device=device),
+                n_samples=n_samples,
+                t0=0.0,
+                generator=generator,
+                index=torch.as_tensor(np.stack(positions), device=device) if own else None,
+            )  # (S, B, K, 1) or (S, B, Q, 1)
+        out = out[..., 0].cpu().numpy().astype(np.float64)
+        for i, pos in enumerate(positions):
+            anchor = part[i][1][-1]  # last context value, see make_batch
+            results.append((out[:, i] if own else out[:, i, pos]) + anchor)
+    return results

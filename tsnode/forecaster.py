@@ -40,7 +40,7 @@ from tsnode._forecaster_params import (
     warn_if_diverged,
 )
 from tsnode._validation import check_in_sample_index
-from tsnode._windows import make_batch, split_series, window_sampler
+from tsnode._windows import decode_samples, make_batch, split_series, window_sampler
 from tsnode.base import BaseForecaster
 from tsnode.nn.latent_ode import LatentODE
 from tsnode.nn.ode import FIXED_STEP_SOLVERS, NonFiniteStateError, SolverError
@@ -251,9 +251,8 @@ class TSNodeForecaster(BaseForecaster):
 
     # ------------------------------------------------------------------ helpers
     def _torch_seed(self, offset: int = 0) -> int:
-        if self.random_state is None:
-            return int(np.random.SeedSequence().generate_state(1)[0]) + offset
-        return int(np.random.SeedSequence(int(self.random_state)).generate_state(1)[0]) + offset
+        state = None if self.random_state is None else int(self.random_state)  # None: fresh
+        return int(np.random.SeedSequence(state).generate_state(1)[0]) + offset
 
     def _days(self, index: pd.DatetimeIndex) -> np.ndarray:
         return np.asarray((index - self.origin_) / _DAY, dtype=np.float64)
@@ -372,7 +371,12 @@ class TSNodeForecaster(BaseForecaster):
             with torch.random.fork_rng(devices=cuda_devices(self.device)):
                 torch.manual_seed(torch_seed)
                 model = self._build_model().to(self.device)
-                return model, train_latent_ode(model, draw_batch, val_batches, config)
+                try:
+                    return model, train_latent_ode(model, draw_batch, val_batches, config)
+                except NonFiniteStateError:
+                    raise
+                except SolverError as error:  # advice in this forecaster's parameters
+                    raise forecast_solver_error(error, self, training=True) from error
 
         self.model_, self.history_, losses = best_of_restarts(
             train_restart, n_init=n_init, scoring_batches=scoring, config=config
@@ -427,8 +431,8 @@ class TSNodeForecaster(BaseForecaster):
         return holdout_points(
             series,
             tail_starts,
-            lambda contexts, queries: self._decode_samples_unthreaded(
-                contexts, queries, n_samples, 3
+            lambda contexts, queries: self._decode_samples(
+                contexts, queries, n_samples, 3, in_fit=True
             ),
             context_length=int(self.context_length),
             forecast_length=int(self.forecast_length),
@@ -440,62 +444,29 @@ class TSNodeForecaster(BaseForecaster):
         self._check_live_params()  # set_params may have changed n_predict_samples since fit
         return int(self.n_predict_samples)
 
-    def _decode_samples(self, *args: Any, **kwargs: Any) -> list[np.ndarray]:
-        with torch_threads(self.num_threads):
-            return self._decode_samples_unthreaded(*args, **kwargs)
-
-    def _decode_samples_unthreaded(
+    def _decode_samples(
         self,
         contexts: list[tuple[np.ndarray, np.ndarray]],
         queries: list[np.ndarray],
         n_samples: int,
         seed_offset: int,
+        *,
+        in_fit: bool = False,
     ) -> list[np.ndarray]:
-        """Posterior samples in scaled units for each (context, query days) pair.
-
-        Returns one array of shape ``(n_samples, len(query))`` per context.
-        """
-        c = int(self.context_length)
-        model = self.model_
-        device = next(model.parameters()).device
+        """Posterior samples in scaled units, one ``(n_samples, len(query))`` array per
+        (context, query days) pair, see :func:`~tsnode._windows.decode_samples`; ``in_fit``:
+        the held-back tails' forecasts that ``fit`` calibrates on."""
+        device = next(self.model_.parameters()).device
         generator = torch.Generator(device=device).manual_seed(self._torch_seed(seed_offset))
-        results = []
-        chunk = max(1, 20_000 // max(1, n_samples))  # series per decode call (memory bound)
-        for lo in range(0, len(contexts), chunk):
-            part = contexts[lo : lo + chunk]
-            starts = [days[-1] for days, _ in part]
-            windows = [(days[-c:], vals[-c:], len(days[-c:])) for days, vals in part]
-            batch = make_batch(windows)
-            rel_q = [
-                (q - s).astype(np.float32)  # float32 grid, see make_batch
-                for q, s in zip(queries[lo : lo + chunk], starts, strict=True)
-            ]
-            union = np.unique(np.concatenate(rel_q))
-            positions = [np.searchsorted(union, r) for r in rel_q]
-            # Each series is sampled at its own query times (its own draws per position, so a
-            # shorter horizon gives the same paths truncated); ragged queries use the union.
-            own = len({len(p) for p in positions}) == 1
-            try:
-                with torch.no_grad():
-                    out = model.sample(
-                        batch.times.to(device),
-                        batch.values.to(device),
-                        batch.mask.to(device),
-                        torch.as_tensor(union, dtype=torch.float32, device=device),
-                        n_samples=n_samples,
-                        t0=0.0,
-                        generator=generator,
-                        index=torch.as_tensor(np.stack(positions), device=device) if own else None,
-                    )  # (S, B, K, 1) or (S, B, Q, 1)
-            except SolverError as error:
-                if isinstance(error, NonFiniteStateError):
-                    raise
-                raise forecast_solver_error(error, self) from error
-            out = out[..., 0].cpu().numpy().astype(np.float64)
-            for i, pos in enumerate(positions):
-                anchor = part[i][1][-1]  # last context value, see make_batch
-                results.append((out[:, i] if own else out[:, i, pos]) + anchor)
-        return results
+        try:
+            with torch_threads(self.num_threads):
+                return decode_samples(
+                    self.model_, contexts, queries, n_samples, int(self.context_length), generator
+                )
+        except NonFiniteStateError:
+            raise
+        except SolverError as error:
+            raise forecast_solver_error(error, self, training=in_fit) from error
 
     def _inverse(self, scaled: np.ndarray) -> np.ndarray:
         """Map ``(..., n_series)`` scaled values back to prices column by column."""
@@ -512,11 +483,10 @@ class TSNodeForecaster(BaseForecaster):
         queries = [query] * len(contexts)
         samples = self._decode_samples(contexts, queries, n_samples, 1)
         calibration = getattr(self, "calibration_", IDENTITY)
-        # Centred on the median of n_predict_samples paths whatever n_samples is: few paths
-        # centred on their own median would shrink (one path: no spread at all).
+        # Centred on n_predict_samples paths' median: few paths' own median shrinks them.
         n_ref, ref = int(self.n_predict_samples), samples
         if n_samples != n_ref and not is_identity(calibration):
-            ref = self._decode_samples(contexts, queries, n_ref, 3)
+            ref = self._decode_samples(contexts, queries, n_ref, 4)
         for j, (days, vals) in enumerate(contexts):
             rel, center = samples[j] - vals[-1], np.median(ref[j], axis=0) - vals[-1]
             rel = apply_calibration(calibration, rel, query - days[-1], center=center)
