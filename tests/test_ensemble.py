@@ -90,11 +90,14 @@ def test_samples_pool_every_member_evenly(fitted):
     n = 7
     pooled = fitted.sample(5, n_samples=n)
     assert pooled.shape == (n, 5, 2)
-    # 7 paths over 3 members: 3, 2, 2, as drawn by each member.
-    expected = [m.sample(5, c) for m, c in zip(fitted.members_, (3, 2, 2), strict=True)]
+    # 7 paths over 3 members: 3 from one of them (drawn at random), 2 from each other one
     got = sorted(map(tuple, pooled.reshape(n, -1).round(10)))
-    want = sorted(map(tuple, np.concatenate(expected).reshape(n, -1).round(10)))
-    assert got == want
+    splits = [(3, 2, 2), (2, 3, 2), (2, 2, 3)]
+    wants = []
+    for split in splits:
+        expected = [m.sample(5, c) for m, c in zip(fitted.members_, split, strict=True)]
+        wants.append(sorted(map(tuple, np.concatenate(expected).reshape(n, -1).round(10))))
+    assert got in wants
 
 
 def test_quantiles_are_those_of_the_mixture(fitted):
@@ -407,3 +410,15 @@ def test_sample_draws_afresh_without_an_int_seed(fitted):
         assert not np.array_equal(np.sort(first, axis=0), np.sort(second, axis=0))
     model.set_params(random_state=0)  # an int seed: reproducible
     np.testing.assert_array_equal(model.sample(3, n_samples=30), model.sample(3, n_samples=30))
+
+
+def test_fewer_paths_than_members_come_from_random_members(fitted):
+    # regression: the first n % n_members members drew the extra paths, so sample(h, 1) was
+    # always member 0's path, not a draw from the mixture
+    model = clone(fitted)
+    model.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+    firsts = set()
+    for seed in range(12):
+        path = model.set_params(random_state=seed).sample(3, n_samples=1)
+        firsts.add(tuple(np.round(path.ravel(), 9)))
+    assert len(firsts) > 1

@@ -80,8 +80,9 @@ class EnsembleForecaster(BaseForecaster):
 
     Notes
     -----
-    ``sample(h, n)`` pools ``n`` paths, split as evenly as possible over the members (the first
-    ``n % n_members`` members draw one more), in random order. Quantiles come from
+    ``sample(h, n)`` pools ``n`` paths, split as evenly as possible over the members (``n %
+    n_members`` members drawn at random draw one more, so that even one path is a draw from
+    the mixture), in random order. Quantiles come from
     ``sum(member._n_quantile_samples())`` pooled paths: 200 per ``TSNodeForecaster`` member by
     default. The target field and calendar are the template's.
 
@@ -214,8 +215,11 @@ class EnsembleForecaster(BaseForecaster):
         self.member_seeds_ = seeds
 
     def _sample(self, index: pd.DatetimeIndex, n_samples: int) -> np.ndarray:
-        counts = [len(part) for part in np.array_split(np.arange(n_samples), len(self.members_))]
+        k = len(self.members_)
         rng = self._rng()
+        counts = np.full(k, n_samples // k)
+        if n_samples % k:  # the members that draw one more path, at random
+            counts[rng.permutation(k)[: n_samples % k]] += 1
         members = self.members_
         if not _is_int(self.random_state):  # None or a Generator: fresh draws at every call
             members = [copy.copy(m) for m in members]  # shares the fitted state
