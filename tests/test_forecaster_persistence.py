@@ -102,6 +102,20 @@ def test_calibration_round_trip(fitted, saved):
     np.testing.assert_array_equal(loaded.sample(3, n_samples=20), fitted.sample(3, n_samples=20))
 
 
+def test_a_scipy_autograd_save_still_loads_and_forecasts(fitted, saved):
+    # regression (review): the fit-only refusal of scipy_solver + autograd also refused the
+    # saves made before it, as "corrupted"; forecasting needs no gradients
+    def to_scipy(config):
+        config["params"]["__dict__"].update(solver="scipy_solver", sensitivity="autograd")
+
+    _edit_config(saved, to_scipy)
+    loaded = TSNodeForecaster.load(saved)
+    assert loaded.solver == "scipy_solver"
+    assert np.isfinite(loaded.predict(3).to_numpy()).all()
+    with pytest.raises(ValueError, match="scipy_solver.*cannot train"):
+        loaded.fit(_prices())
+
+
 def test_save_without_calibration_loads_with_the_identity(fitted, saved):
     _edit_config(saved, lambda c: c.pop("calibration_"))
     loaded = TSNodeForecaster.load(saved)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import numbers
 import os
 import warnings
@@ -21,6 +22,9 @@ __all__ = [
     "check_params",
     "check_scaler",
     "check_time_scale",
+    "check_trainable",
+    "default_scaler",
+    "device_available",
     "forecast_solver_error",
     "torch_threads",
     "warn_if_diverged",
@@ -148,12 +152,6 @@ def check_params(est: Any) -> None:
             )
     check_solver(est.solver)
     check_sensitivity(est.sensitivity)
-    if est.solver == "scipy_solver" and est.sensitivity == "autograd":
-        raise ValueError(
-            "solver='scipy_solver' solves in numpy, so sensitivity='autograd' cannot train "
-            "through it (the latent dynamics would keep their initial weights); pass "
-            "sensitivity='adjoint' with it, or another solver."
-        )
     for name in ("iwae", "progress", "calibrate"):
         if not isinstance(getattr(est, name), (bool, np.bool_)):
             raise TypeError(f"{name} must be True or False, got {getattr(est, name)!r}.")
@@ -169,6 +167,16 @@ def check_params(est: Any) -> None:
         )
     check_scaler(est.scaler)
     check_device(est.device)
+
+
+def check_trainable(est: Any) -> None:
+    """ValueError for parameters that can be saved and loaded but not trained (``fit`` only)."""
+    if est.solver == "scipy_solver" and est.sensitivity == "autograd":
+        raise ValueError(
+            "solver='scipy_solver' solves in numpy, so sensitivity='autograd' cannot train "
+            "through it (the latent dynamics would keep their initial weights); pass "
+            "sensitivity='adjoint' with it, or another solver."
+        )
 
 
 def forecast_solver_error(error: SolverError, est: Any, *, training: bool = False) -> SolverError:
@@ -286,12 +294,18 @@ def warn_if_diverged(
             f"training failed to fit: the {which} loss is {loss:.3g} (a fit on "
             f"scaled daily prices reaches about {typical}), so the forecasts are unreliable. "
             "Usual causes: a learning_rate too large for the data (now "
-            f"{est.learning_rate!r}, default 3e-3), or a time_scale_days (now "
+            f"{est.learning_rate!r}, default {_default(est, 'learning_rate')!r}), or a "
+            f"time_scale_days (now "
             f"{est.time_scale_days!r}) far from about 30 observed spacings. history_ holds the "
             "losses per epoch.",
             RuntimeWarning,
             stacklevel=stacklevel,  # user -> fit -> BaseForecaster.fit -> _fit -> _train
         )
+
+
+def _default(est: Any, name: str) -> Any:
+    """The default of ``est``'s constructor parameter ``name``."""
+    return inspect.signature(type(est)).parameters[name].default
 
 
 @contextlib.contextmanager

@@ -6,8 +6,10 @@ filters and re-issues each distinct one once, at the caller's line, naming the m
 Warnings raised by other libraries are re-issued unchanged at their own location.
 
 :func:`call_recording_warnings` and :func:`reissue_recorded` carry the warnings of joblib
-workers in other processes (``n_jobs > 1``), which would only reach the workers' stderr, back
-to the caller, under the caller's filters.
+tasks run in *other processes* (``n_jobs > 1``), which would only reach the workers' stderr,
+back to the caller, under the caller's filters. In the caller's own process (sequential runs,
+threads) nothing is recorded: the warnings go out as usual, and recording there would race
+(``catch_warnings`` changes process-wide state).
 
 Never imports torch.
 """
@@ -15,7 +17,10 @@ Never imports torch.
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
+import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,23 +33,9 @@ __all__ = [
     "reissue_recorded",
 ]
 
-# A recorded warning: (message, category, filename, lineno); the message is the Warning
-# instance, or its text where the instance would not survive pickling (see _record).
-Recorded = tuple[Warning | str, type[Warning], str, int]
-
-__all__ = [
-    "WarningCollector",
-    "call_recording_warnings",
-    "recorded_warnings",
-    "reissue_recorded",
-]
-
-# A recorded warning: (message, category, filename, lineno); the message is the Warning
-# instance, or its text where the instance would not survive pickling (see _record).
-Recorded = tuple[Warning | str, type[Warning], str, int]
-
-# A recorded warning: (category, text, filename, lineno).
-Recorded = tuple[type[Warning], str, str, int]
+# A warning recorded in a worker process: (message, category, filename, lineno, module); the
+# message is the Warning instance, or its text where the instance would not survive pickling.
+Recorded = tuple[Warning | str, type[Warning], str, int, str | None]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -97,33 +88,30 @@ class WarningCollector:
 
 
 def call_recording_warnings(
-    mode: str | None, fn: Callable[..., Any], *args: Any
+    caller_pid: int, fn: Callable[..., Any], *args: Any
 ) -> tuple[Any, list[Recorded]]:
-    """``fn(*args)`` and every warning it raised (all of them: a worker does not know the
-    caller's filters, :func:`reissue_recorded` applies them). ``mode``: None records nothing
-    (the warnings go out as usual), ``"local"`` keeps them as they are (same process),
-    ``"portable"`` makes them picklable (a worker process). A raised error carries the
-    warnings recorded before it, see :func:`recorded_warnings`."""
-    if mode is None:
-        return fn(*args), []
+    """``fn(*args)`` and, in a worker process other than ``caller_pid`` (on its main thread),
+    every warning it raised (all of them: the worker does not know the caller's filters,
+    :func:`reissue_recorded` applies them). A raised error carries the warnings recorded
+    before it, see :func:`recorded_warnings`."""
+    if os.getpid() == caller_pid or threading.current_thread() is not threading.main_thread():
+        return fn(*args), []  # the caller's process, or a worker's thread pool: not recorded
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         try:
             result = fn(*args)
         except Exception as error:  # the warnings may explain the failure
-            error.tsnode_warnings = _record(records, mode)  # type: ignore[attr-defined]
+            error.tsnode_warnings = _record(records)  # type: ignore[attr-defined]
             raise
-    return result, _record(records, mode)
+    return result, _record(records)
 
 
-def _record(records: list[warnings.WarningMessage], mode: str) -> list[Recorded]:
+def _record(records: list[warnings.WarningMessage]) -> list[Recorded]:
+    modules = {
+        getattr(m, "__file__", None): name for name, m in list(sys.modules.items()) if m
+    }  # the module= that the caller's filters match
     return [
-        (
-            _portable(r.message) if mode == "portable" else r.message,
-            r.category,
-            r.filename,
-            r.lineno,
-        )
+        (_portable(r.message), r.category, r.filename, r.lineno, modules.get(r.filename))
         for r in records
     ]
 
@@ -147,13 +135,13 @@ def reissue_recorded(recorded: list[Recorded], *, stacklevel: int) -> None:
     """Issue each distinct recorded warning once, under the caller's filters: tsnode's at
     ``stacklevel`` (counted from the caller of this function), others at their own line."""
     seen = set()
-    for message, category, filename, lineno in recorded:
+    for message, category, filename, lineno, module in recorded:
         key = (category, str(message), filename, lineno)
         if key in seen:
             continue
         seen.add(key)
         if not _from_tsnode(filename):
-            warnings.warn_explicit(message, category, filename, lineno)
+            warnings.warn_explicit(message, category, filename, lineno, module=module)
             continue
         if isinstance(message, str):
             text, message = message, category.__new__(category)  # not __init__: see _portable

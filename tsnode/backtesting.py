@@ -23,6 +23,7 @@ This module never imports torch: any object with ``fit(y)`` and
 from __future__ import annotations
 
 import inspect
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed, effective_n_jobs, parallel_config
+from joblib import Parallel, delayed, parallel_config
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
@@ -243,8 +244,9 @@ def backtest(
         Quantiles to forecast, in (0, 1).
     n_jobs : int or None, default 1
         Folds run in parallel by joblib (-1: all cores; 0 is refused). With ``backend="dask"`` the
-        parallelism is that of the Dask cluster. The folds' warnings, from worker processes
-        too, are issued once each at the caller's line, under the caller's filters.
+        parallelism is that of the Dask cluster. Warnings raised in worker processes (which
+        would only reach their stderr) are re-issued once each at the caller's line, under
+        the caller's filters.
     backend : str, optional
         A joblib backend; ``"dask"`` runs the folds on the cluster of the active
         ``distributed.Client`` (create one first: ``with Client(...):``).
@@ -379,14 +381,11 @@ def backtest(
     template = forecaster
     if "progress" in getattr(forecaster, "get_params", dict)():
         template = clone(forecaster, safe=False).set_params(progress=False)
-    # Folds record their warnings (a worker process's would only reach its stderr); they are
-    # re-issued below, once each at the caller's line. Threads share the caller's warnings
-    # (recording there would race), so they warn as usual.
-    local = backend is None and effective_n_jobs(n_jobs) == 1
-    record = "local" if local else None if backend == "threading" else "portable"
+    # Folds in worker processes record their warnings (they would only reach the workers'
+    # stderr); they are re-issued below, once each at the caller's line.
     tasks = (
         delayed(call_recording_warnings)(
-            record,
+            os.getpid(),
             _run_fold,
             template,
             frame.iloc[: fold[-1] + 1],

@@ -159,8 +159,12 @@ class BaseForecaster(BaseEstimator):
         Frozen ones keep their fit-time values, so a bad value set after fit only warns (see
         :meth:`_warn_changed_params`): they are checked on a default-constructed copy.
         """
-        params = self.get_params(deep=False)
-        type(self)(**{k: v for k, v in params.items() if k in self._live_params})._check_params()
+        live = {k: v for k, v in self.get_params(deep=False).items() if k in self._live_params}
+        try:
+            probe = type(self)(**live)
+        except TypeError:  # a subclass with required arguments: check every parameter
+            probe = self
+        probe._check_params()
 
     # ------------------------------------------------------------------ hooks (override)
     def _min_observations(self) -> int:

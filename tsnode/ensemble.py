@@ -66,8 +66,9 @@ class EnsembleForecaster(BaseForecaster):
         fresh draws at every forecast, like a single forecaster.
     n_jobs : int or None, default None
         Members fitted in parallel with joblib (None: one at a time; -1: every core). Each
-        member keeps its own ``num_threads``. The members' warnings, from worker processes
-        too, are issued once each at the caller's line, under the caller's filters.
+        member keeps its own ``num_threads``. Warnings raised in worker processes (which
+        would only reach their stderr) are re-issued once each at the caller's line, under
+        the caller's filters.
     progress : bool, default True
         Show a tqdm bar over the members while fitting (sequential or parallel). Members' own
         bars are switched off when they have a ``progress`` parameter.
@@ -194,24 +195,28 @@ class EnsembleForecaster(BaseForecaster):
         # Members record their warnings (a worker process's would only reach its stderr);
         # they are re-issued once each at the caller's line, under the caller's filters.
         if self.n_jobs is None or self.n_jobs == 1:
-            fitted = (call_recording_warnings("local", _fit_member, m, frame) for m in members)
+            fitted = ((_fit_member(m, frame), []) for m in members)
         else:  # an ordered generator: the bar advances as members finish, in member order
+            # Worker processes record their warnings (they would only reach their stderr).
             parallel = Parallel(n_jobs=self.n_jobs, return_as="generator")
-            tasks = (
-                delayed(call_recording_warnings)("portable", _fit_member, m, frame) for m in members
+            pid = os.getpid()
+            fitted = parallel(
+                delayed(call_recording_warnings)(pid, _fit_member, m, frame) for m in members
             )
-            fitted = parallel(tasks)
         bar = tqdm(
             fitted, total=n, desc="tsnode ensemble", unit="member", disable=not self.progress
         )
+        fitted_members, recorded = [], []
         try:
-            results = list(bar)
-        except Exception as error:  # its warnings explain the failure
-            reissue_recorded(recorded_warnings(error), stacklevel=3)
+            for member, member_warnings in bar:
+                fitted_members.append(member)
+                recorded.extend(member_warnings)
+        except Exception as error:  # the warnings may explain the failure
+            reissue_recorded(recorded + recorded_warnings(error), stacklevel=3)
             raise
-        self.members_ = [member for member, _ in results]
         # stacklevel 3: _fit <- BaseForecaster.fit <- the user's line
-        reissue_recorded([w for _, recorded in results for w in recorded], stacklevel=3)
+        reissue_recorded(recorded, stacklevel=3)
+        self.members_ = fitted_members
         self.member_seeds_ = seeds
 
     def _sample(self, index: pd.DatetimeIndex, n_samples: int) -> np.ndarray:

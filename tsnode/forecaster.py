@@ -34,6 +34,7 @@ from tsnode._calibration import (
 from tsnode._forecaster_params import (
     check_params,
     check_time_scale,
+    check_trainable,
     default_scaler,
     forecast_solver_error,
     torch_threads,
@@ -328,6 +329,7 @@ class TSNodeForecaster(BaseForecaster):
         """
         self._clear_fitted()
         self._check_params()
+        check_trainable(self)
         return super().fit(y)
 
     def _fit(self, frame: pd.DataFrame) -> None:
@@ -468,9 +470,9 @@ class TSNodeForecaster(BaseForecaster):
         except SolverError as error:
             raise forecast_solver_error(error, self, training=in_fit) from error
 
-    def _inverse(self, scaled: np.ndarray) -> np.ndarray:
+    def _inverse(self, scaled: np.ndarray, what: str = "sample values") -> np.ndarray:
         """Map ``(..., n_series)`` scaled values back to prices column by column."""
-        self._check_finite_output(scaled, "sample values")  # before the scaler rejects them
+        self._check_finite_output(scaled, what)  # before the scaler rejects them
         shape = scaled.shape
         flat = pd.DataFrame(scaled.reshape(-1, shape[-1]), columns=self.columns_)
         prices = self.scaler_.inverse_transform(flat)
@@ -480,17 +482,16 @@ class TSNodeForecaster(BaseForecaster):
         self._check_live_params()  # set_params may have changed e.g. context_length since fit
         contexts = self._scaled_series(self.y_)
         query = self._days(index)
-        queries = [query] * len(contexts)
-        samples = self._decode_samples(contexts, queries, n_samples, 1)
         calibration = getattr(self, "calibration_", IDENTITY)
         # Centred on n_predict_samples paths' median: few paths' own median shrinks them.
-        n_ref, ref = int(self.n_predict_samples), samples
-        if n_samples != n_ref and not is_identity(calibration):
-            ref = self._decode_samples(contexts, queries, n_ref, 4)
-        for j, (days, vals) in enumerate(contexts):
-            rel, center = samples[j] - vals[-1], np.median(ref[j], axis=0) - vals[-1]
-            rel = apply_calibration(calibration, rel, query - days[-1], center=center)
-            samples[j] = rel + vals[-1]
+        n_ref = n_samples if is_identity(calibration) else int(self.n_predict_samples)
+        draws = self._decode_samples(contexts, [query] * len(contexts), max(n_samples, n_ref), 1)
+        samples = []
+        for (days, vals), paths in zip(contexts, draws, strict=True):
+            rel = paths - vals[-1]
+            center = np.median(rel[:n_ref], axis=0)
+            rel = apply_calibration(calibration, rel[:n_samples], query - days[-1], center=center)
+            samples.append(rel + vals[-1])
         scaled = np.stack(samples, axis=-1)  # (S, H, N)
         return self._inverse(scaled)
 
@@ -546,7 +547,7 @@ class TSNodeForecaster(BaseForecaster):
         out = np.full((n_samples, len(index), self.n_series_), np.nan)
         for (j, sel), q, s in zip(owners, queries, samples, strict=True):
             out[:, sel, j] = s[:, np.searchsorted(q, query[sel])]
-        return self._inverse(out), index
+        return self._inverse(out, "reconstructed values"), index
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:

@@ -183,7 +183,8 @@ def test_a_diverged_training_warns_at_the_caller():
     # $100 stock without a word
     y = make_gbm(1, n_days=120, random_state=0)
     model = GRUForecaster(hidden_size=4, epochs=2, progress=False, random_state=0)
-    with pytest.warns(RuntimeWarning, match="training failed to fit.*learning_rate") as record:
+    match = r"training failed to fit.*learning_rate.*default 0\.01"
+    with pytest.warns(RuntimeWarning, match=match) as record:
         model.set_params(learning_rate=1e3).fit(y)
     assert record[0].filename == __file__
     with warnings.catch_warnings():
