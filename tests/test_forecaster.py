@@ -991,6 +991,24 @@ def test_a_solver_failure_in_training_gives_advice_in_the_forecasters_parameters
     assert isinstance(info.value.__cause__, SolverError)
 
 
+def test_decoding_in_small_pieces_gives_the_same_forecast_shapes(fitted, monkeypatch):
+    # regression (scale audit): decode memory grew with series x samples x horizon unbounded
+    # (predict(1000) on 50 series peaked at +3.1 GB); a budget now splits series and samples
+    expected = fitted.sample(7, n_samples=30)
+    monkeypatch.setattr("tsnode._windows.DECODE_BUDGET", 200)  # < one series' 30 x 7 draws
+    pieces = fitted.sample(7, n_samples=30)
+    assert pieces.shape == expected.shape and np.isfinite(pieces).all()
+    ratio = np.std(np.log(pieces[:, -1]), axis=0) / np.std(np.log(expected[:, -1]), axis=0)
+    assert ((ratio > 0.4) & (ratio < 2.5)).all()  # the same distribution, other draws
+
+
+def test_quantiles_from_too_many_paths_are_a_clear_error(fitted):
+    # regression (scale audit): predict skipped sample()'s 8 GiB check and died in torch
+    model = copy.deepcopy(fitted).set_params(n_predict_samples=10**9)
+    with pytest.raises(ValueError, match=r"1000000000 sample paths .* GiB.*n_predict_samples"):
+        model.predict(20)
+
+
 def test_an_overflowing_network_is_a_floating_point_error_everywhere(fitted):
     # regression: sample() raised sklearn's "Input contains infinity" from the scaler and
     # reconstruct() returned NaN (read as "missing") instead of the documented error

@@ -19,6 +19,8 @@ from tsnode.training import Batch
 __all__ = ["decode_samples", "make_batch", "split_series", "window_sampler"]
 
 Series = tuple[np.ndarray, np.ndarray]
+# Samples x series x query times decoded per call: bounds decode_samples' memory (~150 MB).
+DECODE_BUDGET = 500_000
 Window = tuple[np.ndarray, np.ndarray, int]
 
 
@@ -178,7 +180,12 @@ def decode_samples(
     c = context_length
     device = next(model.parameters()).device
     results = []
-    chunk = max(1, 20_000 // max(1, n_samples))  # series per decode call (memory bound)
+    # Series per decode call, and samples per call when one series alone exceeds the budget
+    # (the network's dense tensors hold ~100 floats per sample, series and query time).
+    n_times = max((len(q) for q in queries), default=1)
+    per_series = max(1, n_samples) * max(1, n_times)
+    chunk = max(1, min(20_000 // max(1, n_samples), DECODE_BUDGET // per_series))
+    piece = max(1, DECODE_BUDGET // max(1, n_times))
     for lo in range(0, len(contexts), chunk):
         part = contexts[lo : lo + chunk]
         starts = [days[-1] for days, _ in part]
@@ -192,18 +199,21 @@ def decode_samples(
         # Each series is sampled at its own query times (its own draws per position, so a
         # shorter horizon gives the same paths truncated); ragged queries use the union.
         own = len({len(p) for p in positions}) == 1
-        with torch.no_grad():
-            out = model.sample(
-                batch.times.to(device),
-                batch.values.to(device),
-                batch.mask.to(device),
-                torch.as_tensor(union, dtype=torch.float32, device=device),
-                n_samples=n_samples,
-                t0=0.0,
-                generator=generator,
-                index=torch.as_tensor(np.stack(positions), device=device) if own else None,
-            )  # (S, B, K, 1) or (S, B, Q, 1)
-        out = out[..., 0].cpu().numpy().astype(np.float64)
+        draws = []
+        for first in range(0, n_samples, piece):  # one piece unless a series is too large
+            with torch.no_grad():
+                out = model.sample(
+                    batch.times.to(device),
+                    batch.values.to(device),
+                    batch.mask.to(device),
+                    torch.as_tensor(union, dtype=torch.float32, device=device),
+                    n_samples=min(piece, n_samples - first),
+                    t0=0.0,
+                    generator=generator,
+                    index=torch.as_tensor(np.stack(positions), device=device) if own else None,
+                )  # (S, B, K, 1) or (S, B, Q, 1)
+            draws.append(out[..., 0].cpu().numpy().astype(np.float64))
+        out = np.concatenate(draws, axis=0) if len(draws) > 1 else draws[0]
         for i, pos in enumerate(positions):
             anchor = part[i][1][-1]  # last context value, see make_batch
             results.append((out[:, i] if own else out[:, i, pos]) + anchor)
