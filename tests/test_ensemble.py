@@ -460,3 +460,29 @@ def test_a_subclass_with_a_required_argument_still_forecasts():
             self.tag = tag
 
     assert Tagged("x", **PARAMS).fit(_prices()).predict(2).shape == (2, 2)
+
+
+def test_an_interrupted_update_changes_no_member(fitted, monkeypatch):
+    # regression (scale audit): a Ctrl-C in the second member's update left the first one
+    # ahead: predict, a retried update and load of a save all failed afterwards
+    model = clone(fitted)
+    model.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+    before = model.predict_quantiles(3)
+    new = make_gbm(2, n_days=95, random_state=0).iloc[90:].set_axis(model.columns_, axis=1)
+    new.index = pd.bdate_range(model.last_timestamp_ + pd.Timedelta(days=1), periods=5)
+    calls, original = [], TSNodeForecaster._update
+
+    def interrupted(self, frame):
+        calls.append(1)
+        if len(calls) == 2:  # the second member
+            raise KeyboardInterrupt
+        return original(self, frame)
+
+    monkeypatch.setattr(TSNodeForecaster, "_update", interrupted, raising=True)
+    with pytest.raises(KeyboardInterrupt):
+        model.update(new)
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(model.predict_quantiles(3), before)
+    assert {m.last_timestamp_ for m in model.members_} == {model.last_timestamp_}
+    model.update(new)  # a retry works
+    assert {m.last_timestamp_ for m in model.members_} == {new.index[-1]}

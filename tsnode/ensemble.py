@@ -236,8 +236,12 @@ class EnsembleForecaster(BaseForecaster):
         return pooled[rng.permutation(len(pooled))]
 
     def _update(self, frame: pd.DataFrame) -> None:
-        for member in self.members_:
+        # All members or none: copies (sharing their fitted state; update only reassigns it)
+        # are updated and swapped in together, so an error or Ctrl-C midway changes nothing.
+        updated = [copy.copy(member) for member in self.members_]
+        for member in updated:
             member.update(frame)
+        self.members_ = updated
 
     def reconstruct(self, index: pd.DatetimeIndex | None = None) -> pd.DataFrame:
         """Median of the mixture's posterior at in-sample timestamps, filling missing values.
