@@ -116,6 +116,26 @@ def test_a_scipy_autograd_save_still_loads_and_forecasts(fitted, saved):
         loaded.fit(_prices())
 
 
+def test_an_interrupted_overwrite_is_refused_not_mixed(fitted, saved, monkeypatch):
+    # regression (scale audit): overwriting a save wrote the weights first and the config
+    # last, so a Ctrl-C in between loaded as the new weights with the old config
+    other = TSNodeForecaster(**dict(PARAMS, random_state=1)).fit(_prices())
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("tsnode._forecaster_io._write_data", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        other.save(saved)
+    monkeypatch.undo()
+    with pytest.raises(SerializationError, match="config.json is missing"):
+        TSNodeForecaster.load(saved)
+    other.save(saved)  # a complete save loads again
+    pd.testing.assert_frame_equal(
+        TSNodeForecaster.load(saved).predict_quantiles(3), other.predict_quantiles(3)
+    )
+
+
 def test_save_without_calibration_loads_with_the_identity(fitted, saved):
     _edit_config(saved, lambda c: c.pop("calibration_"))
     loaded = TSNodeForecaster.load(saved)

@@ -375,6 +375,9 @@ def _write_save(
     index_config = _index_config(forecaster.y_)
     path = save_path(path, action="save")
     path.mkdir(parents=True, exist_ok=True)
+    # Overwriting: the old config goes first, so an interrupted save never loads as a mix of
+    # the old config and the new weights (it is refused as incomplete instead).
+    (path / _CONFIG_FILE).unlink(missing_ok=True)
     if weights is not None:
         from safetensors.torch import save_file
 

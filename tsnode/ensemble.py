@@ -313,6 +313,7 @@ class EnsembleForecaster(BaseForecaster):
         body = {"params": to_jsonable(params), "member_seeds": self.member_seeds_}
         path = save_path(path, action="save")
         path.mkdir(parents=True, exist_ok=True)
+        (path / _CONFIG_FILE).unlink(missing_ok=True)  # an interrupted overwrite: incomplete
         for i, member in enumerate(self.members_):
             member.save(path / f"member_{i}")
         write_config(
