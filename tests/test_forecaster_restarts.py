@@ -158,3 +158,15 @@ def test_a_save_from_before_n_init_still_loads(three, tmp_path):
         loaded.predict_quantiles(5, quantiles=[0.5]).to_numpy(),
         three.predict_quantiles(5, quantiles=[0.5]).to_numpy(),
     )
+
+
+def test_validation_windows_are_spread_over_every_series(monkeypatch):
+    # regression (scale audit): the first 512 windows (listed series by series) were kept, so
+    # with 300 long series early stopping and n_init ranking saw only the first 11
+    monkeypatch.setattr("tsnode.forecaster.make_batch", lambda windows: windows)
+    model = TSNodeForecaster(batch_size=64)
+    kept = [w for batch in model._validation_batches(list(range(15_000))) for w in batch]
+    assert len(kept) == 512 and kept[0] == 0 and kept[-1] == 14_999
+    assert np.ptp(np.diff(kept)) <= 1  # evenly spaced
+    few = [w for batch in model._validation_batches(list(range(100))) for w in batch]
+    assert few == list(range(100))  # all of them when there are few

@@ -399,9 +399,12 @@ class TSNodeForecaster(BaseForecaster):
             )
 
     def _validation_batches(self, val_windows: list[tuple]) -> list[Batch]:
-        """Fixed early-stopping and restart-ranking batches: the first 512 validation windows
-        in batches of ``batch_size``."""
-        windows, bs = val_windows[:512], int(self.batch_size)
+        """Fixed early-stopping and restart-ranking batches: at most 512 validation windows,
+        evenly spread over the list (which runs series by series), in batches of
+        ``batch_size``."""
+        keep = np.unique(np.linspace(0, len(val_windows) - 1, 512).round().astype(int))
+        windows = val_windows if len(val_windows) <= 512 else [val_windows[i] for i in keep]
+        bs = int(self.batch_size)
         return [make_batch(windows[i : i + bs]) for i in range(0, len(windows), bs)]
 
     def _restart_seeds(self, restart: int) -> tuple[int | None, int]:
