@@ -141,10 +141,13 @@ def _extract_quantiles(
     levels = np.asarray(pred.columns.get_level_values(1), dtype=float)
     values = pred.to_numpy(dtype="float64", na_value=np.nan)
     out = np.empty((n_steps, len(series), len(quantiles)))
+    columns_of: dict[Any, list[int]] = {}  # one pass over the columns: linear in the series
+    for i, name in enumerate(names):
+        columns_of.setdefault(name, []).append(i)
     for j, name in enumerate(series):
-        is_series = np.asarray(names == name)
+        own = np.asarray(columns_of.get(name, []), dtype=int)
         for k, q in enumerate(quantiles):
-            match = np.flatnonzero(is_series & np.isclose(levels, q, rtol=0.0, atol=1e-9))
+            match = own[np.isclose(levels[own], q, rtol=0.0, atol=1e-9)]
             if match.size != 1:
                 raise ValueError(
                     f"the forecaster's predict_quantiles output has {match.size} columns for "
