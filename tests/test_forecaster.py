@@ -1002,6 +1002,17 @@ def test_decoding_in_small_pieces_gives_the_same_forecast_shapes(fitted, monkeyp
     assert ((ratio > 0.4) & (ratio < 2.5)).all()  # the same distribution, other draws
 
 
+def test_reconstruct_works_in_blocks_of_timestamps(fitted, monkeypatch):
+    # regression (scale audit): reconstruct held every posterior draw of every series and
+    # timestamp at once (200 series x 1000 rows: +1.5 GB)
+    whole = fitted.reconstruct()
+    monkeypatch.setattr("tsnode.base._MAX_RECONSTRUCT_DRAWS", 7 * 30 * fitted.n_series_)
+    blocks = fitted.reconstruct()  # blocks of 7 timestamps
+    pd.testing.assert_index_equal(blocks.index, whole.index)
+    observed = fitted.y_.notna().to_numpy()
+    np.testing.assert_allclose(blocks.to_numpy()[observed], whole.to_numpy()[observed], rtol=0.05)
+
+
 def test_quantiles_from_too_many_paths_are_a_clear_error(fitted):
     # regression (scale audit): predict skipped sample()'s 8 GiB check and died in torch
     model = copy.deepcopy(fitted).set_params(n_predict_samples=10**9)

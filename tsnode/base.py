@@ -36,6 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from tsnode._validation import (
     check_coverage,
+    check_in_sample_index,
     check_min_observations,
     check_n_samples,
     check_quantiles,
@@ -45,6 +46,8 @@ from tsnode.calendar import future_index
 
 # The largest float64 sample array one sample() call returns (8 GiB).
 _MAX_SAMPLE_BYTES = 8 * 2**30
+# Posterior draws held at once by reconstruct (40 MB of float64); it works in blocks beyond.
+_MAX_RECONSTRUCT_DRAWS = 5_000_000
 
 # Parameters every forecaster reads afresh at each call, so a change by set_params after fit
 # applies alike to the fitted model and to a saved copy. Every other parameter is frozen by fit
@@ -332,6 +335,22 @@ class BaseForecaster(BaseEstimator):
                 f"{type(self).__name__}.{hook} returned an array of shape {samples.shape}, "
                 f"expected (n_samples, {n_steps}, {self.n_series_})."
             )
+
+    def _blockwise_median(
+        self, index: pd.DatetimeIndex | None, models: list[Any], n_draws: int
+    ) -> pd.DataFrame:
+        """Median of the pooled ``_reconstruction_samples`` of ``models`` (``n_draws`` in all)
+        at ``index`` (default the fitted one), in blocks of timestamps that keep each block's
+        draws under ``_MAX_RECONSTRUCT_DRAWS`` values."""
+        index = check_in_sample_index(self.y_.index if index is None else index, self.y_.index)
+        step = max(1, _MAX_RECONSTRUCT_DRAWS // max(1, n_draws * self.n_series_))
+        medians = []
+        for lo in range(0, len(index), step):
+            parts = [model._reconstruction_samples(index[lo : lo + step])[0] for model in models]
+            pooled = np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
+            self._check_finite_output(pooled, "reconstructed values")  # NaN reads "missing"
+            medians.append(np.median(pooled, axis=0))
+        return pd.DataFrame(np.concatenate(medians), index=index, columns=self.columns_)
 
     def _check_finite_output(self, values: np.ndarray, what: str) -> None:
         """FloatingPointError naming the cause when a forecast holds NaN or inf."""

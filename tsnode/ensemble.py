@@ -270,10 +270,8 @@ class EnsembleForecaster(BaseForecaster):
                 f"{type(self.members_[0]).__name__} members cannot reconstruct in-sample values; "
                 "only an ensemble of TSNodeForecaster can."
             )
-        parts = [member._reconstruction_samples(index) for member in self.members_]
-        pooled = np.concatenate([samples for samples, _ in parts], axis=0)
-        self._check_finite_output(pooled, "reconstructed values")  # NaN would read "missing"
-        return pd.DataFrame(np.median(pooled, axis=0), index=parts[0][1], columns=self.columns_)
+        n_draws = sum(int(member.n_predict_samples) for member in self.members_)
+        return self._blockwise_median(index, self.members_, n_draws)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:

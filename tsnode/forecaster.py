@@ -519,9 +519,7 @@ class TSNodeForecaster(BaseForecaster):
         """
         check_is_fitted(self)
         self._warn_changed_params(stacklevel=2)
-        samples, index = self._reconstruction_samples(index)
-        self._check_finite_output(samples, "reconstructed values")  # NaN would read "missing"
-        return pd.DataFrame(np.median(samples, axis=0), index=index, columns=self.columns_)
+        return self._blockwise_median(index, [self], int(self.n_predict_samples))
 
     def _reconstruction_samples(
         self, index: pd.DatetimeIndex | None
