@@ -486,3 +486,16 @@ def test_an_interrupted_update_changes_no_member(fitted, monkeypatch):
     assert {m.last_timestamp_ for m in model.members_} == {model.last_timestamp_}
     model.update(new)  # a retry works
     assert {m.last_timestamp_ for m in model.members_} == {new.index[-1]}
+
+
+def test_a_refused_save_keeps_the_save_it_would_have_replaced(tmp_path):
+    # regression (review): the old ensemble.json was removed before the refusal
+    y = _prices()
+    first = EnsembleForecaster(NaiveForecaster(), n_members=2, random_state=0, progress=False)
+    path = first.fit(y).save(tmp_path / "ens")
+    renamed = y.set_axis(y.index.rename(("date", 1)), axis=0)
+    second = EnsembleForecaster(NaiveForecaster(), n_members=2, random_state=1, progress=False)
+    with pytest.raises(SerializationError, match="index name"):
+        second.fit(renamed).save(path)
+    loaded = EnsembleForecaster.load(path)
+    pd.testing.assert_frame_equal(loaded.predict_quantiles(3), first.predict_quantiles(3))

@@ -514,6 +514,13 @@ def test_random_state_reproducibility():
     assert not np.allclose(a.to_numpy(), c.to_numpy())
 
 
+def test_a_year_ahead_forecast_truncates_to_the_shorter_one(fitted):
+    # within the decode budget (tsnode._windows.DECODE_BUDGET) a year-ahead forecast is
+    # decoded in the same chunks as a shorter one, so it truncates to it exactly
+    year = fitted.predict_quantiles(250)
+    pd.testing.assert_frame_equal(fitted.predict_quantiles(40), year.iloc[:40], check_freq=False)
+
+
 def test_a_shorter_horizon_gives_the_same_forecast_truncated(fitted):
     longest = fitted.sample(6, n_samples=40)
     quantiles = fitted.predict_quantiles(6, quantiles=[0.1, 0.5, 0.9])

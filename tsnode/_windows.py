@@ -19,8 +19,8 @@ from tsnode.training import Batch
 __all__ = ["decode_samples", "make_batch", "split_series", "window_sampler"]
 
 Series = tuple[np.ndarray, np.ndarray]
-# Samples x series x query times decoded per call: bounds decode_samples' memory (~150 MB).
-DECODE_BUDGET = 500_000
+# Samples x series x query times decoded per call: bounds decode_samples' memory (~1.2 GB).
+DECODE_BUDGET = 4_000_000
 Window = tuple[np.ndarray, np.ndarray, int]
 
 
@@ -180,25 +180,32 @@ def decode_samples(
     c = context_length
     device = next(model.parameters()).device
     results = []
-    # Series per decode call, and samples per call when one series alone exceeds the budget
-    # (the network's dense tensors hold ~100 floats per sample, series and query time).
-    n_times = max((len(q) for q in queries), default=1)
-    per_series = max(1, n_samples) * max(1, n_times)
-    chunk = max(1, min(20_000 // max(1, n_samples), DECODE_BUDGET // per_series))
-    piece = max(1, DECODE_BUDGET // max(1, n_times))
-    for lo in range(0, len(contexts), chunk):
-        part = contexts[lo : lo + chunk]
-        starts = [days[-1] for days, _ in part]
+    # Series per decode call: 20,000 // n_samples, fewer where that chunk's dense tensors
+    # (samples x series x query times, ~100 floats each) exceed DECODE_BUDGET; one series
+    # alone beyond it is decoded in pieces of samples.
+    lo = 0
+    while lo < len(contexts):
+        chunk = max(1, 20_000 // max(1, n_samples))
+        while True:
+            part = contexts[lo : lo + chunk]
+            starts = [days[-1] for days, _ in part]
+            rel_q = [
+                (q - s).astype(np.float32)  # float32 grid, see make_batch
+                for q, s in zip(queries[lo : lo + chunk], starts, strict=True)
+            ]
+            union = np.unique(np.concatenate(rel_q))
+            own = len({len(r) for r in rel_q}) == 1
+            width = max(1, len(rel_q[0]) if own else len(union))
+            if n_samples * len(part) * width <= DECODE_BUDGET or chunk == 1:
+                break
+            chunk = max(1, min(chunk - 1, DECODE_BUDGET // (max(1, n_samples) * width)))
+        lo += len(part)
+        piece = max(1, DECODE_BUDGET // width)
         batch = make_batch([(days[-c:], vals[-c:], len(days[-c:])) for days, vals in part])
-        rel_q = [
-            (q - s).astype(np.float32)  # float32 grid, see make_batch
-            for q, s in zip(queries[lo : lo + chunk], starts, strict=True)
-        ]
-        union = np.unique(np.concatenate(rel_q))
         positions = [np.searchsorted(union, r) for r in rel_q]
         # Each series is sampled at its own query times (its own draws per position, so a
-        # shorter horizon gives the same paths truncated); ragged queries use the union.
-        own = len({len(p) for p in positions}) == 1
+        # shorter horizon gives the same paths truncated, within the budget); ragged queries
+        # use the union.
         draws = []
         for first in range(0, n_samples, piece):  # one piece unless a series is too large
             with torch.no_grad():

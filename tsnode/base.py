@@ -208,11 +208,12 @@ class BaseForecaster(BaseEstimator):
             )
         size = n_samples * len(index) * self.n_series_ * 8
         if size > _MAX_SAMPLE_BYTES:
+            fewer = "n_predict_samples, " if "n_predict_samples" in self.get_params() else ""
             raise ValueError(
                 f"forecast quantiles from {n_samples} sample paths of {len(index)} steps x "
                 f"{self.n_series_} series need {size / 2**30:.1f} GiB (at most "
-                f"{_MAX_SAMPLE_BYTES / 2**30:.0f} GiB); use fewer paths (n_predict_samples, "
-                "default 200) or a shorter horizon."
+                f"{_MAX_SAMPLE_BYTES / 2**30:.0f} GiB); use a smaller {fewer}a shorter horizon "
+                "or fewer series."
             )
         samples = np.asarray(self._sample(index, n_samples), dtype=np.float64)
         self._check_sample_shape(samples, len(index), "_sample")

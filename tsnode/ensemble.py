@@ -24,7 +24,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from tsnode._forecaster_io import usable_device
+from tsnode._forecaster_io import _index_config, usable_device
 from tsnode._serialization import (
     SerializationError,
     from_jsonable,
@@ -310,6 +310,7 @@ class EnsembleForecaster(BaseForecaster):
         # Converted before any file is written: an unsaveable parameter leaves no directory.
         body = {"params": to_jsonable(params), "member_seeds": self.member_seeds_}
         path = save_path(path, action="save")
+        _index_config(self.y_)  # the members' own pre-write check: a refused save writes nothing
         path.mkdir(parents=True, exist_ok=True)
         (path / _CONFIG_FILE).unlink(missing_ok=True)  # an interrupted overwrite: incomplete
         for i, member in enumerate(self.members_):

@@ -190,3 +190,12 @@ def test_a_diverged_training_warns_at_the_caller():
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         model.set_params(learning_rate=3e-3).fit(y)  # a healthy fit stays silent
+
+
+def test_too_many_paths_names_no_parameter_the_gru_lacks(monkeypatch):
+    model = GRUForecaster(hidden_size=4, epochs=1, progress=False, random_state=0)
+    model.fit(make_gbm(1, n_days=60, random_state=0))
+    monkeypatch.setattr("tsnode.base._MAX_SAMPLE_BYTES", 1000)
+    with pytest.raises(ValueError, match="a shorter horizon or fewer series") as info:
+        model.predict(3)
+    assert "n_predict_samples" not in str(info.value)
