@@ -19,7 +19,7 @@ from tsnode.training import Batch
 __all__ = ["decode_samples", "make_batch", "split_series", "window_sampler"]
 
 Series = tuple[np.ndarray, np.ndarray]
-# Samples x series x query times decoded per call: bounds decode_samples' memory (~1.2 GB).
+# Samples x series x query times decoded per call: bounds decode_samples' memory (~1.4 GB).
 DECODE_BUDGET = 4_000_000
 Window = tuple[np.ndarray, np.ndarray, int]
 

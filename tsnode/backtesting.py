@@ -245,8 +245,8 @@ def backtest(
     n_jobs : int or None, default 1
         Folds run in parallel by joblib (-1: all cores; 0 is refused). With ``backend="dask"`` the
         parallelism is that of the Dask cluster. Warnings raised in worker processes (which
-        would only reach their stderr) are re-issued once each at the caller's line, under
-        the caller's filters.
+        would only reach their stderr) are re-issued once each under the caller's filters:
+        tsnode's at the caller's line, other code's at its own location.
     backend : str, optional
         A joblib backend; ``"dask"`` runs the folds on the cluster of the active
         ``distributed.Client`` (create one first: ``with Client(...):``).

@@ -450,6 +450,9 @@ class BaseForecaster(BaseEstimator):
             If the forecast holds NaN or inf (a diverged model, or a scaler whose inverse has
             no value there); the same for :meth:`predict`, :meth:`predict_interval` and
             :meth:`sample`.
+        ValueError
+            If the sample paths behind the quantiles would exceed 8 GiB (fewer paths, a
+            shorter horizon or fewer series).
 
         Warns
         -----

@@ -67,8 +67,8 @@ class EnsembleForecaster(BaseForecaster):
     n_jobs : int or None, default None
         Members fitted in parallel with joblib (None: one at a time; -1: every core). Each
         member keeps its own ``num_threads``. Warnings raised in worker processes (which
-        would only reach their stderr) are re-issued once each at the caller's line, under
-        the caller's filters.
+        would only reach their stderr) are re-issued once each under the caller's filters:
+        tsnode's at the caller's line, other code's at its own location.
     progress : bool, default True
         Show a tqdm bar over the members while fitting (sequential or parallel). Members' own
         bars are switched off when they have a ``progress`` parameter.
@@ -192,8 +192,6 @@ class EnsembleForecaster(BaseForecaster):
             if "progress" in member.get_params(deep=False):
                 member.set_params(progress=False)
             members.append(member)
-        # Members record their warnings (a worker process's would only reach its stderr);
-        # they are re-issued once each at the caller's line, under the caller's filters.
         if self.n_jobs is None or self.n_jobs == 1:
             fitted = ((_fit_member(m, frame), []) for m in members)
         else:  # an ordered generator: the bar advances as members finish, in member order
@@ -262,6 +260,8 @@ class EnsembleForecaster(BaseForecaster):
         ------
         TypeError
             If the members cannot reconstruct (only ``TSNodeForecaster`` can).
+        FloatingPointError
+            If a reconstructed value is NaN or inf (an overflowing member).
         """
         check_is_fitted(self)
         self._warn_changed_params(stacklevel=2)

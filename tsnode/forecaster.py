@@ -72,6 +72,8 @@ class TSNodeForecaster(BaseForecaster):
         real-price benchmark it forecast as well as rk4 and better than euler at 0.25
         (``benchmarks/results/tune_prices_solvers.md``).
     sensitivity : {"autograd", "adjoint"}, default "autograd"
+        ``solver="scipy_solver"`` solves in numpy and trains only with ``"adjoint"`` (``fit``
+        refuses it with ``"autograd"``).
     rtol, atol : float
         Tolerances of adaptive solvers.
     step_size : float, default 0.5
@@ -516,6 +518,16 @@ class TSNodeForecaster(BaseForecaster):
         Returns
         -------
         DataFrame of shape (len(index), n_series) in price units.
+
+        Raises
+        ------
+        FloatingPointError
+            If a reconstructed value is NaN or inf (an overflowing model).
+
+        Warns
+        -----
+        UserWarning
+            If frozen parameters were changed by ``set_params`` since fit.
         """
         check_is_fitted(self)
         self._warn_changed_params(stacklevel=2)

@@ -72,7 +72,8 @@ class GRUForecaster(BaseForecaster):
         Passes over all training windows (one window starts at every observation).
     batch_size : int, default 64
     learning_rate : float, default 1e-2
-        Adam learning rate.
+        Adam learning rate. A training whose final loss is above 5 (healthy fits reach about
+        -2 to 1) warns that it failed to fit (a ``RuntimeWarning``).
     time_scale_days : float, default 30.0
         Calendar days per unit of model time (a weekend is a gap of 0.1).
     scaler : transformer, optional
