@@ -281,3 +281,35 @@ def test_diebold_mariano_group_label_types_agree():
     ):
         got = m.diebold_mariano(ERRORS, ERRORS_BASE, groups=labels)
         assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_pandas_inputs_with_other_labels_are_refused_not_paired_by_position():
+    # regression: values were paired by position whatever their labels
+    idx = pd.bdate_range("2024-01-01", periods=5)
+    y = pd.Series([1.0, 2, 3, 4, 5], idx)
+    with pytest.raises(ValueError, match="`y_pred` and `y_true` have different index labels"):
+        m.mae(y, y.iloc[::-1])
+    with pytest.raises(ValueError, match="different index labels.*align"):
+        m.mae(y, y.set_axis(idx + pd.Timedelta(days=7)))
+    frame = pd.DataFrame({"A": [1.0, 2, 3], "B": [10.0, 20, 30]})
+    with pytest.raises(ValueError, match="different columns labels"):
+        m.mae(frame, frame[["B", "A"]])
+    with pytest.raises(ValueError, match="`origin`"):
+        m.directional_accuracy(y, y, origin=y.shift(1).iloc[::-1])
+    assert m.mae(y, y.to_numpy()[::-1]) == pytest.approx(2.4)  # arrays: by position, as asked
+    assert m.mae(y, y.copy()) == 0.0
+
+
+def test_dates_are_not_scores():
+    dates = pd.Series(pd.bdate_range("2024-01-01", periods=3))
+    with pytest.raises(TypeError, match="`y_true` holds dates"):
+        m.mae(dates, dates + pd.Timedelta(days=1))
+    with pytest.raises(TypeError, match="`y_pred` holds dates"):
+        m.mae([1.0, 2, 3], pd.to_timedelta([1, 2, 3], unit="D"))
+
+
+def test_rtol_accepts_numpy_numbers_and_refuses_infinity():
+    y = np.array([1.0, 2, 3])
+    assert m.directional_accuracy(y, y, origin=y - 1, rtol=np.float32(1e-9)) == 1.0
+    with pytest.raises(ValueError, match="`rtol` must be a finite number"):
+        m.directional_accuracy(y, y, origin=y - 1, rtol=float("inf"))

@@ -232,7 +232,7 @@ def test_directional_accuracy_treats_rounding_noise_as_no_move():
     assert m.directional_accuracy(y, no_move, origin, rtol=0.0) != pytest.approx(0.25)
     # a move above the tolerance is a call
     assert m.directional_accuracy(y, origin * (1 + 1e-8), origin) == pytest.approx(0.5, **TOL)
-    with pytest.raises(ValueError, match="`rtol` must be a number >= 0, got -1"):
+    with pytest.raises(ValueError, match="`rtol` must be a finite number >= 0, got -1"):
         m.directional_accuracy(y, no_move, origin, rtol=-1)
 
 

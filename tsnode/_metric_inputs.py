@@ -13,12 +13,20 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 def _as_float_array(x: Any, name: str) -> np.ndarray:
     """``x`` as a float64 ndarray (a new array; the input is untouched)."""
     if x is None:
         raise TypeError(f"`{name}` must be an array-like of numbers, got None.")
+    dtypes = list(x.dtypes) if isinstance(x, pd.DataFrame) else [getattr(x, "dtype", None)]
+    kinds = [getattr(d, "kind", "") for d in dtypes]
+    if any(kind in ("m", "M") for kind in kinds):  # their float form is raw clock ticks
+        raise TypeError(
+            f"`{name}` holds dates or time spans; the scores need numbers (e.g. prices), not "
+            "timestamps: pass the values, not the index."
+        )
     try:
         arr = np.array(x, dtype="float64")  # np.array copies
     except (TypeError, ValueError) as exc:
@@ -69,9 +77,31 @@ def _same_shape(arrays: dict[str, np.ndarray]) -> None:
             )
 
 
+def check_aligned(**inputs: Any) -> None:
+    """ValueError unless the pandas inputs among ``inputs`` share their index (and a frame's
+    columns): the scores pair values by position, so labels that differ would pair wrongly."""
+    labelled = {n: v for n, v in inputs.items() if isinstance(v, (pd.Series, pd.DataFrame))}
+    if len(labelled) < 2:
+        return
+    (first, ref), *others = labelled.items()
+    for name, value in others:
+        for axis in ("index", "columns"):
+            a, b = getattr(ref, axis, None), getattr(value, axis, None)
+            if a is None or b is None:  # a Series has no columns
+                continue
+            if not a.equals(b):
+                raise ValueError(
+                    f"`{name}` and `{first}` have different {axis} labels (e.g. "
+                    f"{list(b[:3])!r} vs {list(a[:3])!r}); the scores pair values by "
+                    "position, so align them first, e.g. `a, b = a.align(b, join='inner')`, "
+                    "or pass .to_numpy() of each to pair them as they are."
+                )
+
+
 def _paired(**inputs: Any) -> list[np.ndarray]:
     """Validate same-shaped, non-empty, inf-free inputs; return them flattened with NaN pairs
     dropped."""
+    check_aligned(**inputs)
     arrays = {name: _as_float_array(value, name) for name, value in inputs.items()}
     for name, arr in arrays.items():
         _nonempty(arr, name)
@@ -136,6 +166,7 @@ def _quantile_inputs(
     ``y_quantiles`` has shape ``y_true.shape + (k,)``; a 1-D ``y_quantiles`` with a single
     level is read as one column.
     """
+    check_aligned(y_true=y_true, y_quantiles=y_quantiles)
     y = _as_float_array(y_true, "y_true")
     q_values = _as_float_array(y_quantiles, "y_quantiles")
     _nonempty(y, "y_true")

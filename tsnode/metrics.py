@@ -24,6 +24,7 @@ This module never imports torch.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any, Literal, NamedTuple
 
@@ -39,6 +40,7 @@ from tsnode._metric_inputs import (
     _paired,
     _quantile_inputs,
     _sample_inputs,
+    check_aligned,
 )
 
 __all__ = [
@@ -198,6 +200,7 @@ def mase(y_true: Any, y_pred: Any, *, scale: Any = None, y_train: Any = None) ->
             f"the naive in-sample error); got scale={'None' if scale is None else 'given'} "
             f"and y_train={'None' if y_train is None else 'given'}."
         )
+    check_aligned(y_true=y_true, y_pred=y_pred, scale=scale)
     y = _as_float_array(y_true, "y_true")
     if y_train is not None:
         denom = np.full(y.shape, _naive_error(y_train))
@@ -385,6 +388,7 @@ def directional_accuracy(y_true: Any, y_pred: Any, origin: Any, *, rtol: float =
     float
         In ``[0, 1]``.
     """
+    check_aligned(y_true=y_true, y_pred=y_pred, origin=origin)
     y = _as_float_array(y_true, "y_true")
     ref = _as_float_array(origin, "origin")
     _check_finite(ref, "origin")
@@ -395,8 +399,12 @@ def directional_accuracy(y_true: Any, y_pred: Any, origin: Any, *, rtol: float =
             f"`origin` of shape {ref.shape} cannot be broadcast to `y_true`'s shape {y.shape}; "
             "pass a float or one origin per element."
         ) from exc
-    if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not rtol >= 0:
-        raise ValueError(f"`rtol` must be a number >= 0, got {rtol!r}; the default is 1e-9.")
+    if (
+        isinstance(rtol, (bool, np.bool_))
+        or not isinstance(rtol, numbers.Real)
+        or not 0 <= rtol < float("inf")
+    ):
+        raise ValueError(f"`rtol` must be a finite number >= 0, got {rtol!r}; the default is 1e-9.")
     y, f, o = _paired(y_true=y, y_pred=y_pred, origin=ref)
     if y.size == 0:
         return _empty_result("directional_accuracy")
