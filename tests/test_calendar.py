@@ -364,3 +364,20 @@ def test_a_forecaster_without_calendar_forecasts_the_next_month_ends():
     y = pd.Series(np.linspace(100, 120, 15), index=_monthly(), name="x")
     out = NaiveForecaster(calendar=None).fit(y).predict(3)
     assert list(out.index.strftime("%Y-%m-%d")) == ["2013-04-30", "2013-05-31", "2013-06-30"]
+
+
+def test_daily_data_in_a_zone_whose_clocks_skip_midnight_continue():
+    # regression: pd.date_range on tz-aware midnights failed where the clocks change at
+    # midnight ("2023-03-12 00:00:00 is a nonexistent time" in Havana)
+    from tsnode import NaiveForecaster
+
+    days = pd.date_range("2023-02-20", periods=19).tz_localize("America/Havana")
+    y = pd.Series(100.0 + np.arange(19), index=days)
+    out = NaiveForecaster(calendar=None).fit(y).predict(5).index
+    assert list(out.strftime("%m-%d %H:%M")) == [
+        "03-11 00:00",
+        "03-12 01:00",  # midnight does not exist that day: shifted forward
+        "03-13 00:00",
+        "03-14 00:00",
+        "03-15 00:00",
+    ]

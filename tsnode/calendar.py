@@ -358,9 +358,16 @@ def future_index(
         step = _observed_step(observed_index)
         regular = _regular_frequency(observed_index, last)
         if regular is not None:  # e.g. month ends, Friday closes, business days
-            out = pd.date_range(last, periods=n + 1, freq=regular)[1:]
-            # no freq attribute, like every other path here
-            return _as_unit(pd.DatetimeIndex(out, freq=None), last).rename(name)
+            offset = pd.tseries.frequencies.to_offset(regular)
+            intraday = isinstance(offset, pd.offsets.Tick) and pd.Timedelta(offset) < _DAY
+            if intraday or last.tz is None:
+                out = pd.date_range(last, periods=n + 1, freq=regular)[1:]
+                # no freq attribute, like every other path here
+                return _as_unit(pd.DatetimeIndex(out, freq=None), last).rename(name)
+            # daily or sparser: on the wall clock, so that a midnight the clocks skip (Havana,
+            # Santiago) shifts forward instead of failing
+            wall = pd.date_range(local_last, periods=n + 1, freq=regular)[1:]
+            return _localize(pd.DatetimeIndex(wall, freq=None), last).rename(name)
         if step < _DAY and last.tz is not None:
             # Intraday: step in elapsed time, so that no timestamp repeats or is skipped when
             # the clocks change (a tz-aware Timestamp plus a Timedelta is absolute time).
