@@ -111,6 +111,15 @@ def test_plot_forecast_single_series_into_given_ax(history, quantile_frame, tmp_
         plotting.plot_forecast(history, quantile_frame, n_history=-1)
 
 
+def test_plot_backtest_takes_any_collection_of_series(forecasts):
+    # regression: a numpy array or pandas Index of names failed inside pandas
+    available = list(pd.unique(forecasts["series"]))
+    for series in (np.array(available[:1]), pd.Index(available[:1]), tuple(available[:1])):
+        fig = plotting.plot_backtest(forecasts, series=series)
+        assert len(fig.axes) == 1
+        plt.close(fig)
+
+
 def test_plot_backtest(forecasts, tmp_path):
     fig = plotting.plot_backtest(forecasts)
     assert len(fig.axes) == 2

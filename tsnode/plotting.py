@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -67,16 +67,20 @@ def _select_series(table: pd.DataFrame, series: Any) -> list[Any]:
     available = list(pd.unique(table["series"]))
     if series is None:
         return available
-    wanted = [series] if isinstance(series, str) or not isinstance(series, Sequence) else series
+    if isinstance(series, (str, bytes)) or not isinstance(series, Iterable):
+        wanted = [series]
+    else:  # a list, tuple, numpy array, pandas Index, set ...
+        wanted = list(series)
     if len(wanted) == 0:
         raise ValueError(
             f"`series` is empty, so there is nothing to plot; pass series=None for all series "
             f"or some of {available!r}."
         )
-    unknown = [s for s in wanted if s not in available]
+    by_name = {str(s): s for s in available}  # backtest tables label series by str
+    unknown = [s for s in wanted if s not in available and str(s) not in by_name]
     if unknown:
         raise ValueError(f"`series` {unknown!r} not in the forecasts; available: {available!r}.")
-    return list(wanted)
+    return [s if s in available else by_name[str(s)] for s in wanted]
 
 
 def _check_count(value: Any, name: str, *, minimum: int, example: int) -> int:
