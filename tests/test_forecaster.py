@@ -711,6 +711,7 @@ def test_bad_quantiles_coverage_and_n_samples(fitted):
         ("progress", "no", "progress must be True or False"),
         ("calibrate", "yes", "calibrate must be True or False"),
         ("scaler", "log", "scaler must be None or a scikit-learn transformer"),
+        ("scaler", LogScaler, r"got the class LogScaler; pass LogScaler\(\)"),
     ],
 )
 def test_bad_parameters(param, value, match):

@@ -660,3 +660,9 @@ def test_check_monotone_input_errors():
         check_monotone(fitted, empty)
     with pytest.raises(ValueError, match="one-to-one"):
         check_monotone(PolynomialFeatures().fit(X.fillna(1.0)), X)
+
+
+def test_series_scaler_refuses_a_transformer_class():
+    # regression: the class passed the check and failed inside sklearn's clone mid-fit
+    with pytest.raises(TypeError, match=r"got the class RobustScaler; pass RobustScaler\(\)"):
+        SeriesScaler(transformer=RobustScaler).fit(np.ones((5, 2)))

@@ -67,6 +67,11 @@ def default_scaler() -> Any:
 
 def check_scaler(scaler: Any) -> None:
     """TypeError unless ``scaler`` is None or a transformer with ``inverse_transform``."""
+    if isinstance(scaler, type):
+        raise TypeError(
+            f"scaler must be a transformer instance, got the class {scaler.__name__}; pass "
+            f"{scaler.__name__}() (with parentheses)."
+        )
     if scaler is not None and not all(
         hasattr(scaler, m) for m in ("get_params", "fit", "transform", "inverse_transform")
     ):

@@ -396,6 +396,12 @@ class SeriesScaler(_ColumnwiseScaler):
     def _template(self) -> Any:
         if self.transformer is None:
             return StandardScaler()
+        if isinstance(self.transformer, type):
+            name = self.transformer.__name__
+            raise TypeError(
+                f"SeriesScaler: transformer must be a transformer instance, got the class "
+                f"{name}; pass {name}() (with parentheses)."
+            )
         if not (hasattr(self.transformer, "fit") and hasattr(self.transformer, "transform")):
             raise TypeError(
                 "SeriesScaler: transformer must be a scikit-learn transformer with fit and "
