@@ -400,3 +400,16 @@ def test_in_sample_index_in_another_time_zone_comes_back_in_the_fitted_one():
     assert str(out.tz) == "America/New_York" and (out == asked).all()
     naive = pd.bdate_range("2024-01-02", periods=10)
     assert check_in_sample_index(naive[2:5], naive).tz is None
+
+
+def test_a_long_format_frame_gets_a_pivot_hint():
+    # regression: the advice was y.index = pd.to_datetime(y.index), which fails on tuples
+    idx = pd.MultiIndex.from_product(
+        [pd.bdate_range("2024-01-01", periods=5), ["A", "B"]], names=["date", "ticker"]
+    )
+    y = pd.Series(np.arange(10.0) + 1, index=idx)
+    with pytest.raises(
+        TypeError, match=r"row MultiIndex \['date', 'ticker'\].*unstack\('ticker'\)"
+    ):
+        to_wide_frame(y)
+    assert to_wide_frame(y.unstack("ticker")).shape == (5, 2)

@@ -229,6 +229,13 @@ def to_wide_frame(
             "daily or longer periods y.index.to_timestamp(how='end').normalize() (each "
             "period's last day), on a copy of y."
         )
+    if isinstance(index, pd.MultiIndex):
+        levels = [str(n) for n in index.names]
+        raise TypeError(
+            f"y has a row MultiIndex {levels} (long format, one row per date and series); "
+            "tsnode takes one column per series on a DatetimeIndex. Pivot it first, e.g. "
+            f"y.unstack({levels[-1]!r}) for a Series, or df[column].unstack({levels[-1]!r})."
+        )
     if not isinstance(index, pd.DatetimeIndex):
         raise TypeError(
             f"y must have a pandas DatetimeIndex, got {type(index).__name__} (dtype "
