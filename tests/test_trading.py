@@ -531,3 +531,15 @@ def test_a_short_that_loses_the_whole_sleeve_stays_at_zero_with_a_warning():
     # the wiped-out sleeve holds nothing from the bar it lost everything
     np.testing.assert_array_equal(wiped.positions["A"].to_numpy(), [0, -1, 0, 0, 0])
     assert wiped.stats().loc["exposure", "strategy"] == pytest.approx(0.25)
+
+
+def test_non_numeric_forecasts_are_a_clear_error():
+    # regression: a text forecast failed inside pandas ("could not convert string to float")
+    prices = make_prices({"A": [10.0, 11, 12, 13, 14, 15, 16, 17, 18, 19]})
+    table = make_forecasts(prices)
+    table["forecast"] = "up"
+    with pytest.raises(ValueError, match="`forecast` must hold numbers"):
+        simulate(table, prices)
+    table = make_forecasts(prices)
+    table["forecast"] = table["forecast"].astype(object)  # numbers as objects still work
+    assert isinstance(simulate(table, prices), Simulation)

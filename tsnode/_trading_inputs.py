@@ -75,6 +75,16 @@ def _forecasts_table(result: Any) -> pd.DataFrame:
             f"{table['cutoff'].iloc[0]!r}."
         ) from exc
     table["series"] = table["series"].astype(str)
+    for col in ("forecast", "origin", *(c for _, c in _quantile_columns(table))):
+        if col not in table:
+            continue
+        try:
+            table[col] = pd.to_numeric(table[col]).astype("float64")
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"`result`'s forecasts column `{col}` must hold numbers (prices), got values "
+                f"like {table[col].iloc[0]!r}; pass the forecasts table of a backtest."
+            ) from exc
     return table
 
 
