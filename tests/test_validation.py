@@ -413,3 +413,15 @@ def test_a_long_format_frame_gets_a_pivot_hint():
     ):
         to_wide_frame(y)
     assert to_wide_frame(y.unstack("ticker")).shape == (5, 2)
+
+
+def test_lower_case_price_fields_are_not_fitted_as_separate_series():
+    # regression: open/high/low/close/volume columns (databases, brokers) were five series
+    idx = pd.bdate_range("2024-01-01", periods=5)
+    y = pd.DataFrame(
+        {c: np.arange(5.0) + 1 for c in ("open", "high", "low", "close", "volume")}, idx
+    )
+    with pytest.raises(ValueError, match=r"price fields of one ticker.*y\[\['close'\]\]"):
+        to_wide_frame(y)
+    assert to_wide_frame(y.rename(columns=str.title)).shape == (5, 1)
+    assert to_wide_frame(y[["close"]]).shape == (5, 1)

@@ -142,6 +142,14 @@ def _select_target(y: pd.DataFrame, target: str, name: str, stacklevel: int | No
         _check_target(target, columns)
         _warn_unadjusted(y, columns, target, stacklevel)
         return y[[target]].set_axis([name], axis=1)
+    titled = [c.title() if isinstance(c, str) else c for c in columns]
+    if _is_ohlcv(pd.Index(titled)):  # open/high/low/close/volume from a database or broker
+        raise ValueError(
+            f"y's columns {_shown(list(columns))} look like the price fields of one ticker in "
+            "another case, which would be fitted as separate series (volume included). Pick "
+            f"the prices, e.g. y[[{columns[titled.index(target)] if target in titled else columns[0]!r}]], or rename them "
+            "with y.rename(columns=str.title) to select target=... as with yfinance frames."
+        )
     return y
 
 
