@@ -44,8 +44,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="tiny settings, for a smoke run")
     parser.add_argument("--skip-backtest", action="store_true")
     parser.add_argument("--ticker", default="AAPL")
-    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="results folder (default benchmarks/results; benchmarks/results/quick with --quick, so a smoke run never overwrites the committed results)",
+    )
     args = parser.parse_args(argv)
+    if args.out is None:
+        results = Path(__file__).resolve().parent / "results"
+        args.out = str(results / "quick" if args.quick else results)
     tiny = dict(epochs=1, steps_per_epoch=1, progress=False, random_state=0)
     results: dict = {"torch": torch.__version__, "threads": torch.get_num_threads()}
 

@@ -182,8 +182,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-irregular", action="store_true", help="skip section 4")
     p.add_argument("--quick", action="store_true", help="tiny settings (smoke test)")
     p.add_argument("--render-only", action="store_true", help="rewrite prices.md from prices.json")
-    p.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results folder (default benchmarks/results; benchmarks/results/quick with --quick, so a smoke run never overwrites the committed results)",
+    )
     args = p.parse_args(argv)
+    if args.out is None:
+        args.out = Path(__file__).parent / "results" / ("quick" if args.quick else "")
     if args.quick:
         args.eval_days, args.train_days, args.step = 12, 100, 6
         args.horizons = [1, 3]

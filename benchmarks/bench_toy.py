@@ -429,7 +429,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--batch-size", type=int, default=50)
     add("--lr", type=float, default=1e-2)
     add("--jobs", type=int, default=2, help="worker processes (one thread each)")
-    add("--out", default=str(Path(__file__).resolve().parent / "results"))
+    add(
+        "--out",
+        default=None,
+        help="results folder (default benchmarks/results; benchmarks/results/quick with --quick, so a smoke run never overwrites the committed results)",
+    )
     add("--render-only", action="store_true", help="rewrite toy.md from --out/toy.json")
     add(
         "--reuse-spirals",
@@ -437,6 +441,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="take the spiral runs from the existing --out/toy.json instead of re-running them",
     )
     args = parser.parse_args(argv)
+    if args.out is None:
+        results = Path(__file__).resolve().parent / "results"
+        args.out = str(results / "quick" if args.quick else results)
     if args.quick:
         args.periodic_budget = min(args.periodic_budget, 0.5)
         args.spiral_budget = min(args.spiral_budget, 0.5)

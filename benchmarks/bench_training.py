@@ -166,9 +166,16 @@ def paired_median_times(fn, baseline, n_steps: int, warmup: int = 2) -> tuple[fl
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few steps, for a smoke run")
-    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="results folder (default benchmarks/results; benchmarks/results/quick with --quick, so a smoke run never overwrites the committed results)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.out is None:
+        results = Path(__file__).resolve().parent / "results"
+        args.out = str(results / "quick" if args.quick else results)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     n_steps = 3 if args.quick else 20

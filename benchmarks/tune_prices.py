@@ -402,8 +402,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--stem", default="tune_prices", help="output file name stem")
     p.add_argument("--quick", action="store_true", help="tiny settings (smoke test)")
-    p.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results folder (default benchmarks/results; benchmarks/results/quick with --quick, so a smoke run never overwrites the committed results)",
+    )
     args = p.parse_args(argv)
+    if args.out is None:
+        args.out = Path(__file__).parent / "results" / ("quick" if args.quick else "")
     args.gru_epochs = None
     if args.quick:
         args.eval_days, args.train_days, args.step = 12, 100, 6

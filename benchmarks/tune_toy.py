@@ -406,6 +406,7 @@ def main(argv: list[str] | None = None) -> None:
     if any(s in (0, 1) for s in args.seeds):
         parser.error("seeds 0 and 1 are the benchmark's test seeds; tune on others")
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)  # before hours of training, not after
     path = out / "tune_toy.json"
     start = time.perf_counter()
     for variant in args.variants:
