@@ -16,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from tsnode import TSNodeForecaster  # noqa: E402
-from tsnode.data import load_sample  # noqa: E402
+from tsnode.data import list_samples, load_sample  # noqa: E402
 from tsnode.plotting import plot_forecast  # noqa: E402
 
 
@@ -33,6 +33,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--plot", default="forecast.png", help="where to save the fan chart")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    # checked before the training, not after it
+    if args.horizon < 1:
+        parser.error(f"--horizon must be at least 1 session, got {args.horizon}")
+    if not args.years > 0:
+        parser.error(f"--years must be positive, got {args.years}")
+    names = list_samples()["name"].tolist()
+    if args.ticker not in names:
+        parser.error(f"--ticker {args.ticker!r} is not a shipped sample; choose from {names}")
 
     quick = os.environ.get("TSNODE_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
     prices = load_sample(args.ticker)

@@ -107,7 +107,11 @@ def _add_common(parser: argparse.ArgumentParser, *, default_lookback: int) -> No
         action="store_true",
         help=f"tiny model and training budget (seconds); also set by {QUICK_ENV_VAR}=1",
     )
-    model.add_argument("--epochs", type=_positive_int, help="training epochs (tsnode, gru)")
+    model.add_argument(
+        "--epochs",
+        type=_positive_int,
+        help="training epochs (tsnode, gru; default 10 for tsnode here, 20 in the library)",
+    )
     model.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     model.add_argument(
         "--members",

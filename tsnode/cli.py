@@ -57,7 +57,7 @@ __all__ = ["CLIError", "MODELS", "QUICK_ENV_VAR", "main", "make_forecaster", "re
 
 _TRUE = {"1", "true", "yes", "on"}
 
-# Training budgets. The defaults take about a minute on a laptop CPU; quick takes seconds.
+# Training budgets. The defaults take 10-60 s on a laptop CPU; quick takes seconds.
 _TSNODE_QUICK = dict(epochs=2, steps_per_epoch=3, batch_size=16, context_length=20)
 _TSNODE_QUICK.update(forecast_length=5, latent_dim=4, hidden_dim=8, ode_units=16)
 _TSNODE_QUICK.update(n_predict_samples=50, validation_fraction=0.0)
@@ -437,8 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
         "forecast",
         help="fit a model and print a forecast table with intervals",
         description="Fit a forecaster on a price history and print the median forecast with "
-        "a prediction interval for the next sessions. Takes about a minute with the default "
-        "budget on a laptop CPU (--quick: seconds).",
+        "a prediction interval for the next sessions. tsnode trains for 10 epochs by default "
+        "here (the library's default is 20; see --epochs): about 10-60 s on a laptop CPU "
+        "(--quick: seconds).",
     )
     forecast.add_argument(
         "--horizon",
