@@ -188,6 +188,7 @@ def test_forecast_quick_via_env_in_process(tmp_path, monkeypatch, capsys):
                 "device": "cpu",
                 "members": 1,
                 "restarts": 1,
+                "time_scale_days": None,
             },
         )
     ]
@@ -643,3 +644,20 @@ def test_forecast_plot_naming_a_directory_is_still_refused(tmp_path, capsys):
     assert main([*argv, "--plot", str(folder)]) == 1
     assert "it is a directory" in capsys.readouterr().err
     assert not (tmp_path / "plots.png").exists()
+
+
+def test_time_scale_days_reaches_the_neural_forecasters(monkeypatch, capsys):
+    # regression: the intraday warning asked for time_scale_days, which the CLI lacked
+    seen = []
+
+    def spy(name, **kwargs):
+        seen.append(kwargs["time_scale_days"])
+        return make_forecaster(name, **kwargs)
+
+    monkeypatch.setattr(cli, "make_forecaster", spy)
+    argv = ["forecast", "--sample", "AAPL", "--quick", "--horizon", "2", "--quiet"]
+    assert main([*argv, "--time-scale-days", "0.5"]) == 0, capsys.readouterr().err
+    assert seen == [0.5]
+    assert make_forecaster("gru", time_scale_days=0.25).time_scale_days == 0.25
+    assert main([*argv, "--time-scale-days", "0"]) == 2
+    assert "--time-scale-days: expected a number > 0" in capsys.readouterr().err

@@ -44,6 +44,10 @@ def _non_negative_float(text: str) -> float:
     return _parsed(text, float, lambda v: 0.0 <= v < float("inf"), "a number >= 0")
 
 
+def _positive_float(text: str) -> float:
+    return _parsed(text, float, lambda v: 0.0 < v < float("inf"), "a number > 0")
+
+
 def _coverage(text: str) -> float:
     return _parsed(text, float, lambda v: 0.0 < v < 1.0, "a number between 0 and 1, e.g. 0.8")
 
@@ -111,6 +115,12 @@ def _add_common(parser: argparse.ArgumentParser, *, default_lookback: int) -> No
         "--epochs",
         type=_positive_int,
         help="training epochs (tsnode, gru; default 10 for tsnode here, 20 in the library)",
+    )
+    model.add_argument(
+        "--time-scale-days",
+        type=_positive_float,
+        help="calendar days per unit of model time (tsnode, gru; default 30 for daily data): "
+        "about 30 bar spacings, e.g. 0.0208 for minute bars",
     )
     model.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     model.add_argument(

@@ -102,6 +102,7 @@ def make_forecaster(
     device: str = "cpu",
     members: int = 1,
     restarts: int = 1,
+    time_scale_days: float | None = None,
 ) -> Any:
     """Build a forecaster by name with the command line's training budgets.
 
@@ -126,6 +127,8 @@ def make_forecaster(
     restarts : int, default 1
         ``n_init`` of tsnode: train this many restarts and keep the one with the lowest
         validation loss (ignored by the other models).
+    time_scale_days : float, optional
+        Calendar days per unit of model time (tsnode and gru; e.g. 0.0208 for minute bars).
 
     Returns
     -------
@@ -146,6 +149,8 @@ def make_forecaster(
             settings = dict(_GRU_QUICK if quick else _GRU_DEFAULT)
         if epochs is not None:
             settings["epochs"] = epochs
+        if time_scale_days is not None:
+            settings["time_scale_days"] = time_scale_days
         if name == "tsnode":
             settings["n_init"] = restarts
         model = cls(**settings, **common, progress=progress, device=device)
@@ -272,6 +277,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
         device=args.device,
         members=args.members,
         restarts=args.restarts,
+        time_scale_days=args.time_scale_days,
     )
     names = ", ".join(str(c) for c in frame.columns)
     with_time = _has_times(frame.index)  # intraday history: show times everywhere
@@ -349,6 +355,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             device=args.device,
             members=args.members,
             restarts=args.restarts,
+            time_scale_days=args.time_scale_days,
         )
         for name in args.models
     }
