@@ -144,7 +144,7 @@ class BaseForecaster(BaseEstimator):
     _live_params: frozenset[str] = _LIVE_PARAMS
 
     def _with_defaults(self) -> BaseForecaster:
-        """Itself, or a clone whose ``None`` parameters that stand for a default object (a
+        """Itself, or a copy whose ``None`` parameters that stand for a default object (a
         scaler, an ensemble's template) hold that object: the frozen-parameter snapshot."""
         return self
 
