@@ -661,3 +661,15 @@ def test_time_scale_days_reaches_the_neural_forecasters(monkeypatch, capsys):
     assert make_forecaster("gru", time_scale_days=0.25).time_scale_days == 0.25
     assert main([*argv, "--time-scale-days", "0"]) == 2
     assert "--time-scale-days: expected a number > 0" in capsys.readouterr().err
+
+
+def test_library_advice_is_put_in_command_line_options(tmp_path, monkeypatch, capsys):
+    # regression: CLI errors told users to pass offline=False, cache_dir or calendar=None
+    monkeypatch.setenv("TSNODE_CACHE_DIR", str(tmp_path / "empty"))
+    argv = ["forecast", "--ticker", "ZZZZ", "--offline", "--quick", "--quiet"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "Run once without --offline" in err and "--cache-dir" in err
+    assert "offline=" not in err and "cache_dir" not in err
+    assert main(["forecast", "--sample", "AAPL", "--calendar", "XXXX", "--quick", "--quiet"]) == 1
+    assert "use --calendar none to continue" in capsys.readouterr().err

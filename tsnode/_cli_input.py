@@ -41,12 +41,31 @@ class CLIError(Exception):
     """A user-facing error: printed as one line on stderr, exit status 1."""
 
 
+# The library's advice in command-line terms (its messages name Python arguments).
+_CLI_TERMS = (
+    ("Run once with offline=False to download them", "Run once without --offline to download them"),
+    ("offline=True", "--offline"),
+    ("pass the cache_dir that holds them", "pass the --cache-dir that holds them"),
+    ("use tsnode.data.load_sample() for", "use --sample NAME for"),
+    ("use calendar=None to continue", "use --calendar none to continue"),
+    ("Pass calendar=None", "Pass --calendar none"),
+    ("time_scale_days=", "--time-scale-days "),
+)
+
+
+def in_cli_terms(text: str) -> str:
+    """``text`` with the library's Python-argument advice put in command-line options."""
+    for python, option in _CLI_TERMS:
+        text = text.replace(python, option)
+    return text
+
+
 def _one_line(error: BaseException) -> str:
     """The error message on a single line (whitespace, including newlines, collapsed)."""
     text = " ".join(str(error).split())
     if isinstance(error, KeyError) and len(error.args) == 1:
         text = f"missing key {error.args[0]!r}"
-    return text or type(error).__name__
+    return in_cli_terms(text) or type(error).__name__
 
 
 def read_price_csv(

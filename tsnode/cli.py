@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tsnode._cli_input import CLIError, _load_data, _one_line, read_price_csv
+from tsnode._cli_input import CLIError, _load_data, _one_line, in_cli_terms, read_price_csv
 from tsnode._cli_options import (
     MODELS,
     QUICK_ENV_VAR,
@@ -79,7 +79,7 @@ def _one_line_warnings() -> Iterator[None]:
 
     def show(message: Any, category: Any, filename: str, lineno: int, file=None, line=None):
         stream = sys.stderr if file is None else file
-        text = " ".join(str(message).split())
+        text = in_cli_terms(" ".join(str(message).split()))
         with contextlib.suppress(OSError, ValueError):
             stream.write(f"tsnode: warning: {text}\n")
 
