@@ -24,6 +24,7 @@ __all__ = [
     "check_n_samples",
     "check_positive",
     "check_quantiles",
+    "oversized_paths",
     "to_wide_frame",
 ]
 
@@ -465,3 +466,15 @@ def check_in_sample_index(index: Any, fitted: pd.DatetimeIndex) -> pd.DatetimeIn
         )
     # the same instants in the fitted data's time zone, as predict does for its horizon
     return index.tz_convert(fitted.tz) if index.tz is not None else index
+
+
+def oversized_paths(n_samples: int, n_steps: int, n_series: int, limit: int) -> str:
+    """``"N sample paths of H steps x S series need X GiB (at most L GiB)"`` when their
+    float64 array exceeds ``limit`` bytes, else ``""`` (sample and quantile size checks)."""
+    size = n_samples * n_steps * n_series * 8
+    if size <= limit:
+        return ""
+    return (
+        f"{n_samples} sample paths of {n_steps} steps x {n_series} series need "
+        f"{size / 2**30:.1f} GiB (at most {limit / 2**30:.0f} GiB)"
+    )

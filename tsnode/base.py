@@ -40,6 +40,7 @@ from tsnode._validation import (
     check_min_observations,
     check_n_samples,
     check_quantiles,
+    oversized_paths,
     to_wide_frame,
 )
 from tsnode.calendar import future_index
@@ -206,14 +207,12 @@ class BaseForecaster(BaseEstimator):
                 UserWarning,
                 stacklevel=4,  # user -> public method -> _quantile_array -> here
             )
-        size = n_samples * len(index) * self.n_series_ * 8
-        if size > _MAX_SAMPLE_BYTES:
+        too_big = oversized_paths(n_samples, len(index), self.n_series_, _MAX_SAMPLE_BYTES)
+        if too_big:
             fewer = "n_predict_samples, " if "n_predict_samples" in self.get_params() else ""
             raise ValueError(
-                f"forecast quantiles from {n_samples} sample paths of {len(index)} steps x "
-                f"{self.n_series_} series need {size / 2**30:.1f} GiB (at most "
-                f"{_MAX_SAMPLE_BYTES / 2**30:.0f} GiB); use a smaller {fewer}a shorter horizon "
-                "or fewer series."
+                f"forecast quantiles from {too_big}; use a smaller {fewer}a shorter horizon or "
+                "fewer series."
             )
         samples = np.asarray(self._sample(index, n_samples), dtype=np.float64)
         self._check_sample_shape(samples, len(index), "_sample")
@@ -537,14 +536,13 @@ class BaseForecaster(BaseEstimator):
         check_is_fitted(self)
         n_samples = check_n_samples(n_samples)
         index = self._future_index(horizon)
-        size = n_samples * len(index) * self.n_series_ * 8
-        if size > _MAX_SAMPLE_BYTES:
+        too_big = oversized_paths(n_samples, len(index), self.n_series_, _MAX_SAMPLE_BYTES)
+        if too_big:
             raise ValueError(
-                f"n_samples={n_samples} paths of {len(index)} steps x {self.n_series_} series "
-                f"need {size / 2**30:.1f} GiB (at most {_MAX_SAMPLE_BYTES / 2**30:.0f} GiB in "
-                "one call); draw fewer paths per call, e.g. several calls with a smaller "
-                "n_samples, each with its own random_state (set_params(random_state=k); an int "
-                "seed repeats the same paths) or random_state=None."
+                f"n_samples={too_big} in one call; draw fewer paths per call, e.g. several "
+                "calls with a smaller n_samples, each with its own random_state "
+                "(set_params(random_state=k); an int seed repeats the same paths) or "
+                "random_state=None."
             )
         samples = np.asarray(self._sample(index, n_samples), dtype=np.float64)
         self._check_sample_shape(samples, len(index), "_sample")
