@@ -362,6 +362,25 @@ def test_diebold_mariano_detects_better_model():
     assert res.pvalue < 1e-6
 
 
+@pytest.mark.parametrize("shift", [0.1, 0.5, 1e-3])
+@pytest.mark.parametrize("loss", ["absolute", "squared"])
+def test_diebold_mariano_constant_differential_up_to_rounding_is_nan(shift, loss):
+    # |e - 0.1| - |e| is -0.1 only up to rounding: the noise (~1e-17) is not a variance
+    # (it gave statistic -1.25e15, p 5e-104, while a shift of 0.5 rounds exactly to NaN)
+    e_base = np.arange(1.0, 9.0)
+    e_model = e_base - shift if loss == "absolute" else np.sqrt(e_base**2 - shift)
+    for horizon in (1, 2):
+        with pytest.warns(RuntimeWarning, match="constant"):
+            res = m.diebold_mariano(e_model, e_base, loss=loss, horizon=horizon)
+        assert math.isnan(res.statistic) and math.isnan(res.pvalue)
+    # a genuine (tiny) variation is still tested
+    jitter = 1e-9 * np.array([1.0, -1.0, 2.0, 0.0, -2.0, 1.0, 0.5, -0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = m.diebold_mariano(e_base - 0.1 + jitter, e_base, loss="absolute")
+    assert res.statistic < -1e6 and res.pvalue < 1e-6
+
+
 def test_diebold_mariano_edge_cases():
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -432,6 +432,39 @@ def test_missing_row_of_one_series_means_flat_for_that_series():
     np.testing.assert_array_equal(sim.positions["B"].to_numpy(), [0, 1, 1, 0, 1, 0])
 
 
+def test_cutoff_where_nothing_was_forecast_means_flat():
+    # a sliding window over a 5-row halt forecasts nothing at 5 cutoffs; the decision made
+    # before the halt ran on through them and earned the +30% reopening (docs: flat)
+    import warnings
+
+    from tsnode import backtest
+    from tsnode.baselines import DriftForecaster
+
+    idx = pd.bdate_range("2024-01-01", periods=40)
+    prices = pd.Series(100.0 + np.arange(40), index=idx, name="s")
+    prices.iloc[20:25] = np.nan
+    prices.iloc[25:] += 30
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = backtest(
+            DriftForecaster(),
+            prices,
+            horizon=1,
+            initial_window=10,
+            window="sliding",
+            train_length=5,
+            progress=False,
+        )
+    silent = [c for c in result.cutoffs if c not in set(result.forecasts["cutoff"])]
+    assert silent == list(idx[22:27])  # under 3 observations in the window
+    sim = simulate(result, prices, cost_bps=0)
+    np.testing.assert_array_equal(sim.positions["s"].loc[idx[23] : idx[27]].to_numpy(), 0.0)
+    assert sim.returns.loc[idx[25]] == 0.0  # the reopening is not earned
+    assert sim.positions["s"].loc[idx[22]] == 1.0  # the decision before the halt holds a bar
+    # the bare table does not carry the silent cutoffs: documented, unchanged
+    assert simulate(result.forecasts, prices, cost_bps=0).positions["s"].loc[idx[25]] == 1.0
+
+
 class _DriftFake:
     """Minimal duck-typed forecaster: straight line through the first and last value."""
 

@@ -88,6 +88,20 @@ def _forecasts_table(result: Any) -> pd.DataFrame:
     return table
 
 
+def _backtest_cutoffs(result: Any, table: pd.DataFrame) -> pd.DatetimeIndex | None:
+    """Every cutoff of a ``BacktestResult`` (also those where nothing was forecast), or None
+    for a bare forecasts table or cutoffs not comparable with the table's."""
+    cutoffs = getattr(result, "cutoffs", None)
+    if isinstance(result, pd.DataFrame) or cutoffs is None:
+        return None
+    try:
+        cutoffs = pd.DatetimeIndex(cutoffs)
+        cutoffs.searchsorted(table["cutoff"].iloc[0])  # raises for a tz mismatch
+    except (TypeError, ValueError):
+        return None
+    return cutoffs
+
+
 def _quantile_columns(table: pd.DataFrame) -> list[tuple[float, str]]:
     """``[(level, column)]`` of the quantile columns (``q0.1``, ...), sorted by level."""
     found = []

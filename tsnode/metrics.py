@@ -591,7 +591,11 @@ def diebold_mariano(
             f"|error| {max(np.max(np.abs(e1)), np.max(np.abs(e2))):.3g}); divide "
             "`errors_model` and `errors_baseline` by a common scale before testing."
         )
-    if variance <= 0 and h > 1:
+    # a differential constant up to rounding (|e| ~ 8 shifted by 0.1) has a variance of
+    # rounding noise (~1e-30) that would give |statistic| ~ 1e15: count it as zero
+    scale = max(np.max(np.abs(e1)), np.max(np.abs(e2)))
+    floor = (64.0 * np.finfo(np.float64).eps * (scale**2 if loss == "squared" else scale)) ** 2
+    if variance <= floor and h > 1:
         warnings.warn(
             f"diebold_mariano: the long-run variance with horizon={h} is not positive; "
             "falling back to horizon=1.",
@@ -600,10 +604,10 @@ def diebold_mariano(
         )
         h = 1
         variance = _long_run_variance(d, 1)
-    if variance <= 0:
+    if variance <= floor:
         warnings.warn(
-            "diebold_mariano: the loss differential is constant (e.g. identical forecasts); "
-            "the test is undefined, returning NaN.",
+            "diebold_mariano: the loss differential is constant (up to rounding; e.g. "
+            "identical forecasts); the test is undefined, returning NaN.",
             RuntimeWarning,
             stacklevel=2,
         )

@@ -9,7 +9,9 @@ The rules, precisely (one price field: the one the backtest forecast, see ``targ
   only if the *lowest* quantile column is above the origin by more than ``threshold``
   (``q_low / origin - 1 > threshold``), short only if ``allow_short`` and the *highest*
   quantile column is below it (``q_high / origin - 1 < -threshold``). A missing row or a
-  NaN forecast/origin means flat; cutoffs after the last one with a forecast at ``step``
+  NaN forecast/origin means flat, also at a cutoff where the backtest forecast no series
+  at all (e.g. a sliding window over a trading halt; seen from a ``BacktestResult``'s
+  ``cutoffs``, which a bare forecasts table does not carry); cutoffs after the last one with a forecast at ``step``
   (the end of a backtest, where the horizon runs past the data) decide nothing, so the
   simulation ends ``hold_last`` bars after the last decision. Expected returns within ``1e-9`` of zero
   (``abs(r_hat) <= 1e-9``, both rules) count as exactly zero, i.e. no signal: a no-change
@@ -60,6 +62,7 @@ import numpy as np
 import pandas as pd
 
 from tsnode._trading_inputs import (
+    _backtest_cutoffs,
     _check_costs,
     _check_int,
     _check_number,
@@ -259,9 +262,17 @@ def _decisions(
     threshold: float,
     allow_short: bool,
     step: int,
+    all_cutoffs: pd.DatetimeIndex | None = None,
 ) -> pd.DataFrame:
-    """Positions decided at each cutoff: DataFrame (cutoffs x series) of -1/0/+1."""
+    """Positions decided at each cutoff: DataFrame (cutoffs x series) of -1/0/+1.
+
+    ``all_cutoffs``: every cutoff of the backtest (``BacktestResult.cutoffs``); those inside
+    the table's span without a row (nothing forecast there) decide flat instead of letting
+    the previous decision run on."""
     cutoffs = pd.DatetimeIndex(table["cutoff"].unique()).sort_values()
+    if all_cutoffs is not None and len(all_cutoffs):
+        inside = all_cutoffs[(all_cutoffs >= cutoffs[0]) & (all_cutoffs <= cutoffs[-1])]
+        cutoffs = cutoffs.union(inside)
     rows = table[table["step"] == step]
     # The last cutoffs of a backtest have no step-`step` forecast (the horizon runs past the
     # data): they decide nothing, rather than going flat while the benchmark stays long.
@@ -465,7 +476,13 @@ def simulate(
     frame = frame.ffill()
 
     grid = _decisions(
-        table, names, rule=rule, threshold=threshold, allow_short=bool(allow_short), step=step
+        table,
+        names,
+        rule=rule,
+        threshold=threshold,
+        allow_short=bool(allow_short),
+        step=step,
+        all_cutoffs=_backtest_cutoffs(result, table),
     )
     try:
         execute = frame.index.searchsorted(grid.index, side="right")
