@@ -252,6 +252,31 @@ def test_calendar_objects_are_cached():
     assert a is b
 
 
+@pytest.mark.parametrize(
+    ("name", "last"),
+    [
+        ("XSHG", "2024-06-28"),
+        ("XSES", "2023-06-30"),
+        ("XSAU", "2024-06-27"),
+        ("XTKS", "1999-06-30"),
+    ],
+)
+def test_calendars_recorded_for_part_of_a_decade(name, last):
+    # the range was rounded out to whole decades, past XSHG's last recorded year (2026) or
+    # before XSAU's first (2021): every current date failed with "use a shorter horizon"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # exchange-calendars' own deprecation noise
+        expected = xcals.get_calendar(name, start=f"{last[:4]}-01-01")
+        out = future_index(pd.Timestamp(last), 5, calendar=name)
+    assert list(out) == list(expected.sessions[expected.sessions > last][:5])
+
+
+def test_calendar_beyond_its_records_gives_a_short_error():
+    with pytest.raises(ValueError, match="cannot cover .* exchange-calendars says") as info:
+        future_index(pd.Timestamp("2026-12-28"), 10, calendar="XSHG")
+    assert len(str(info.value)) < 800
+
+
 def test_no_warning_for_daily_data():
     observed = pd.bdate_range("2024-01-02", periods=20)
     with warnings.catch_warnings():
@@ -381,3 +406,15 @@ def test_daily_data_in_a_zone_whose_clocks_skip_midnight_continue():
         "03-14 00:00",
         "03-15 00:00",
     ]
+
+
+def test_baseline_fits_with_a_calendar_recorded_to_2026():
+    from tsnode.baselines import NaiveForecaster
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sessions = xcals.get_calendar("XSHG", start="2023-07-01").sessions
+    index = sessions[(sessions >= "2023-07-03") & (sessions <= "2024-06-14")]
+    y = pd.Series(np.linspace(90.0, 100.0, len(index)), index=index, name="600519.SS")
+    out = NaiveForecaster(calendar="XSHG").fit(y).predict(3)
+    assert list(out.index) == list(sessions[sessions > "2024-06-14"][:3])

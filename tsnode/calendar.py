@@ -37,12 +37,18 @@ def _is_int(value: Any) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _cached_calendar(name: str, start_year: int, end_year: int) -> xcals.ExchangeCalendar:
+def _cached_calendar(name: str, start: str, end: str) -> xcals.ExchangeCalendar:
     with warnings.catch_warnings():
         # exchange-calendars triggers pandas deprecation warnings that users cannot act on.
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        return xcals.get_calendar(name, start=f"{start_year}-01-01", end=f"{end_year}-12-31")
+        return xcals.get_calendar(name, start=start, end=end)
+
+
+def _short(error: BaseException, limit: int = 300) -> str:
+    """An upstream message cut to ``limit`` characters (some list hundreds of dates)."""
+    text = str(error)
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def check_calendar(calendar: Any) -> None:
@@ -98,16 +104,25 @@ def get_calendar(
             )
         return calendar
     check_calendar(calendar)
-    # Round to decades so that nearby requests (e.g. backtest folds) share one cached object.
-    start_year = start.year - start.year % 10
-    end_year = end.year - end.year % 10 + 9
-    try:
-        return _cached_calendar(calendar, start_year, end_year)
-    except (ValueError, xcals.errors.CalendarError) as error:
-        raise ValueError(
-            f"calendar {calendar!r} cannot cover {start.date()} to {end.date()}: {error}. Use a "
-            "shorter horizon, an explicit DatetimeIndex, or calendar=None."
-        ) from error
+    # Round to decades so that nearby requests (e.g. backtest folds) share one cached object;
+    # calendars whose holidays are recorded for fewer years (XSHG to 2026, XSAU from 2021)
+    # fall back to whole years, then to the exact dates.
+    ranges = [
+        (f"{start.year - start.year % 10}-01-01", f"{end.year - end.year % 10 + 9}-12-31"),
+        (f"{start.year}-01-01", f"{end.year}-12-31"),
+        (f"{start.date()}", f"{end.date()}"),
+    ]
+    for lo, hi in dict.fromkeys(ranges):
+        try:
+            return _cached_calendar(calendar, lo, hi)
+        except (ValueError, xcals.errors.CalendarError) as error:
+            failure = error
+    raise ValueError(
+        f"calendar {calendar!r} cannot cover {start.date()} to {end.date()}; "
+        f"exchange-calendars says: {_short(failure)} Use a horizon within the dates the "
+        "calendar records, an explicit DatetimeIndex, or calendar=None (continue the "
+        "observed spacing)."
+    ) from failure
 
 
 def _check_last_timestamp(value: Any) -> pd.Timestamp:

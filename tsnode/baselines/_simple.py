@@ -200,9 +200,14 @@ class _GaussianBaseline(BaseForecaster):
                 raise ValueError(
                     f"{type(self).__name__} counts the steps between observations in sessions "
                     f"of calendar={self.calendar!r}, which cannot cover the fitted history "
-                    f"({col.index[0].date()} to {col.index[-1].date()}). Pass the calendar by "
-                    "name (e.g. 'XNYS'), fit a history the calendar covers, or use "
-                    "calendar=None to count steps in the observed spacing."
+                    f"({col.index[0].date()} to {col.index[-1].date()})"
+                    + (
+                        ". Pass the calendar by name (e.g. 'XNYS'), fit"
+                        if isinstance(self.calendar, ExchangeCalendar)
+                        else f" ({error}). Fit"
+                    )
+                    + " a history the calendar covers, or use calendar=None to count steps "
+                    "in the observed spacing."
                 ) from error
             out.append((col.to_numpy(), k))
         return out
