@@ -821,7 +821,7 @@ def test_cuda_end_to_end(tmp_path):
 
 # ---------------------------------------------------------------------------- numerical trouble
 def test_nan_loss_raises_training_error(monkeypatch):
-    def nan_elbo(model, batch, config, kl_weight):
+    def nan_elbo(model, batch, config, kl_weight, generator=None):
         nan = torch.tensor(float("nan"), requires_grad=True)
         return ELBOResult(nan, nan.detach(), nan.detach())
 

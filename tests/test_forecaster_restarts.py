@@ -78,11 +78,11 @@ def test_restarts_without_validation_data_are_ranked_on_training_windows(train):
 def test_a_failed_restart_is_skipped_with_a_warning(train, monkeypatch):
     real, calls = training_module.train_latent_ode, []
 
-    def flaky(model, draw_batch, val_batches, config):
+    def flaky(model, draw_batch, val_batches, config, **kwargs):
         calls.append(1)
         if len(calls) == 1:
             raise TrainingError("The training loss became nan at epoch 0")
-        return real(model, draw_batch, val_batches, config)
+        return real(model, draw_batch, val_batches, config, **kwargs)
 
     monkeypatch.setattr("tsnode.forecaster.train_latent_ode", flaky)
     with pytest.warns(RuntimeWarning, match="Restart 1 of n_init=2 failed and is skipped"):

@@ -216,3 +216,53 @@ def test_patience_none_keeps_the_best_validation_weights_without_stopping_early(
         results[patience] = (validation_loss(model, val, config), min(history["val_loss"]))
     for returned, best in results.values():
         assert returned == pytest.approx(best, rel=1e-6)
+
+
+def test_fits_in_threads_are_reproducible_and_leave_the_callers_generator_alone():
+    # regression: fits seeded and drew from torch's global CPU generator, so fits running
+    # in threads (backend="threading", Dask workers) reseeded and consumed each other's
+    # streams: forecasts differed from n_jobs=1 by up to 0.06 and the caller's state changed
+    import numpy as np
+
+    from tsnode import backtest
+    from tsnode.datasets import make_gbm
+    from tsnode.forecaster import TSNodeForecaster
+
+    data = make_gbm(1, n_days=70, random_state=3)
+    model = TSNodeForecaster(
+        epochs=2,
+        steps_per_epoch=4,
+        context_length=20,
+        forecast_length=2,
+        latent_dim=3,
+        hidden_dim=6,
+        ode_units=8,
+        n_predict_samples=20,
+        progress=False,
+        random_state=0,
+    )
+    kw = dict(horizon=2, initial_window=60, step=2, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = backtest(model, data, n_jobs=1, **kw).forecasts
+        torch.manual_seed(7)
+        before = torch.get_rng_state()
+        threads = backtest(model, data, n_jobs=2, backend="threading", **kw).forecasts
+        assert torch.equal(torch.get_rng_state(), before)
+    np.testing.assert_array_equal(threads["forecast"].to_numpy(), ref["forecast"].to_numpy())
+
+
+def test_seeded_torch_leaves_the_gpu_generators_of_a_cpu_fit_alone(monkeypatch):
+    # torch.manual_seed also seeds (or queues seeding of) every CUDA generator, which a
+    # CPU fit's fork did not restore
+    from tsnode.training import continued_generator, seeded_torch
+
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: pytest.fail("CUDA seeded"))
+    with seeded_torch(5, "cpu"):
+        expected = torch.randn(3)
+        generator = continued_generator(5, "cpu")
+    reference = torch.Generator().manual_seed(5)
+    torch.testing.assert_close(expected, torch.randn(3, generator=reference), rtol=0, atol=0)
+    torch.testing.assert_close(
+        torch.randn(4, generator=generator), torch.randn(4, generator=reference), rtol=0, atol=0
+    )

@@ -45,7 +45,14 @@ from tsnode._windows import decode_samples, make_batch, split_series, window_sam
 from tsnode.base import BaseForecaster
 from tsnode.nn.latent_ode import LatentODE
 from tsnode.nn.ode import FIXED_STEP_SOLVERS, NonFiniteStateError, SolverError
-from tsnode.training import Batch, TrainingConfig, best_of_restarts, cuda_devices, train_latent_ode
+from tsnode.training import (
+    Batch,
+    TrainingConfig,
+    best_of_restarts,
+    continued_generator,
+    seeded_torch,
+    train_latent_ode,
+)
 
 __all__ = ["TSNodeForecaster"]
 
@@ -370,17 +377,19 @@ class TSNodeForecaster(BaseForecaster):
         def train_restart(restart: int) -> tuple[LatentODE, dict[str, list[float]]]:
             numpy_seed, torch_seed = self._restart_seeds(restart)
             draw_batch = self._sampler(train_spans, numpy_seed)
-            # The seed drives initialisation and training noise without touching the caller's
-            # global generators (forked on the CPU and on the training GPU).
-            with torch.random.fork_rng(devices=cuda_devices(self.device)):
-                torch.manual_seed(torch_seed)
+            # The seed drives initialisation and training noise (a private generator) without
+            # touching the caller's or other threads' generators.
+            with seeded_torch(torch_seed, self.device):
                 model = self._build_model().to(self.device)
-                try:
-                    return model, train_latent_ode(model, draw_batch, val_batches, config)
-                except NonFiniteStateError:
-                    raise
-                except SolverError as error:  # advice in this forecaster's parameters
-                    raise forecast_solver_error(error, self, training=True) from error
+                generator = continued_generator(torch_seed, self.device)
+            try:
+                return model, train_latent_ode(
+                    model, draw_batch, val_batches, config, generator=generator
+                )
+            except NonFiniteStateError:
+                raise
+            except SolverError as error:  # advice in this forecaster's parameters
+                raise forecast_solver_error(error, self, training=True) from error
 
         self.model_, self.history_, losses = best_of_restarts(
             train_restart, n_init=n_init, scoring_batches=scoring, config=config

@@ -6,10 +6,12 @@ knows nothing about prices or calendars.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,7 +85,13 @@ def kl_weight_at(epoch: int, warmup_epochs: int) -> float:
     return min(1.0, epoch / warmup_epochs)
 
 
-def _elbo(model: LatentODE, batch: Batch, config: TrainingConfig, kl_weight: float):
+def _elbo(
+    model: LatentODE,
+    batch: Batch,
+    config: TrainingConfig,
+    kl_weight: float,
+    generator: torch.Generator | None = None,
+):
     return model.elbo(
         batch.times,
         batch.values,
@@ -95,6 +103,7 @@ def _elbo(model: LatentODE, batch: Batch, config: TrainingConfig, kl_weight: flo
         kl_weight=kl_weight,
         iwae=config.iwae,
         t0=0.0,
+        generator=generator,
     )
 
 
@@ -122,12 +131,11 @@ def validation_loss(model: LatentODE, batches: list[Batch], config: TrainingConf
         raise ValueError("batches must hold at least one Batch, got an empty list.")
     device = torch.device(config.device)
     model.eval()
-    # Forked generators: the fixed seed must not reset the training noise that follows, on
-    # the CPU or on the model's GPU.
-    with torch.random.fork_rng(devices=cuda_devices(device)):
-        torch.manual_seed(12345)  # same z0 noise every call: comparable losses
-        with torch.no_grad():
-            total = sum(_elbo(model, b.to(device), config, 1.0).loss.item() for b in batches)
+    # same z0 noise every call (comparable losses), from a generator of its own: torch's
+    # global ones, and other threads' training noise, are left alone
+    generator = torch.Generator(device=device).manual_seed(12345)
+    with torch.no_grad():
+        total = sum(_elbo(model, b.to(device), config, 1.0, generator).loss.item() for b in batches)
     return total / len(batches)
 
 
@@ -179,11 +187,43 @@ def cuda_devices(device: torch.device | str) -> list[int]:
     return [device.index if device.index is not None else torch.cuda.current_device()]
 
 
+_SEED_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def seeded_torch(seed: int, device: torch.device | str) -> Iterator[None]:
+    """Seed torch's CPU generator (and ``device``'s, for a GPU) for the block and restore
+    them after, one thread at a time: fits in threads (a threading backend, Dask workers)
+    neither reseed nor consume each other's streams, and the caller's generators, CUDA's
+    included for a CPU fit, are left as they were. Keep the block short (model building);
+    draw training noise from :func:`continued_generator`.
+    """
+    devices = cuda_devices(device)
+    with _SEED_LOCK, torch.random.fork_rng(devices=devices):
+        torch.default_generator.manual_seed(seed)
+        for index in devices:
+            torch.cuda.default_generators[index].manual_seed(seed)
+        yield
+
+
+def continued_generator(seed: int, device: torch.device | str) -> torch.Generator:
+    """A private generator on ``device`` that continues, inside :func:`seeded_torch`, the
+    stream the block has drawn from (the CPU's; a GPU's is still at ``seed``)."""
+    device = torch.device(device)
+    if device.type == "cpu":
+        generator = torch.Generator()
+        generator.set_state(torch.get_rng_state())
+        return generator
+    return torch.Generator(device=device).manual_seed(seed)
+
+
 def train_latent_ode(
     model: LatentODE,
     draw_batch: Callable[[], Batch],
     validation_batches: list[Batch],
     config: TrainingConfig,
+    *,
+    generator: torch.Generator | None = None,
 ) -> dict[str, list[float]]:
     """Maximise the ELBO of ``model`` with Adam; returns the training history.
 
@@ -197,6 +237,9 @@ def train_latent_ode(
     validation_batches : list of Batch
         Fixed held-back batches for early stopping (may be empty).
     config : TrainingConfig
+    generator : torch.Generator, optional
+        Source of the training ``z0`` noise, on ``config.device`` (default torch's global
+        one); see :func:`seeded_torch` and :func:`continued_generator`.
 
     Returns
     -------
@@ -237,7 +280,7 @@ def train_latent_ode(
         step = 0
         while step < config.steps_per_epoch:
             batch = draw_batch().to(device)
-            result = _elbo(model, batch, config, beta)
+            result = _elbo(model, batch, config, beta, generator)
             trouble = None
             if not torch.isfinite(result.loss):
                 trouble = f"The training loss became {result.loss.item()}"

@@ -29,6 +29,7 @@ from tsnode._forecaster_params import check_device, check_scaler, warn_if_diverg
 from tsnode.base import BaseForecaster
 from tsnode.calendar import check_calendar
 from tsnode.nn.gru import GapGRU
+from tsnode.training import seeded_torch
 
 __all__ = ["GRUForecaster"]
 
@@ -210,8 +211,7 @@ class GRUForecaster(BaseForecaster):
             (j, s) for j, (d, _) in enumerate(series) for s in range(max(1, len(d) - length + 1))
         ]
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(rng.integers(0, 2**31 - 1)))
+        with seeded_torch(int(rng.integers(0, 2**31 - 1)), "cpu"):  # built on the CPU
             self.model_ = self._build_model()
         self.model_.to(self.device).train()
         optimizer = torch.optim.Adam(self.model_.parameters(), lr=float(self.learning_rate))

@@ -487,6 +487,7 @@ class LatentODE(nn.Module):
         kl_weight: float = 1.0,
         iwae: bool = False,
         t0: float | torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
     ) -> ELBOResult:
         """Negative evidence lower bound of the targets given the observations.
 
@@ -505,6 +506,8 @@ class LatentODE(nn.Module):
             Annealing weight of the KL term (0 → 1 during training).
         iwae : bool
             Use the importance-weighted bound of Burda et al. over the ``n_samples`` samples.
+        generator : torch.Generator, optional
+            Source of the ``z0`` noise (on the weights' device); default torch's global one.
 
         Returns
         -------
@@ -513,7 +516,16 @@ class LatentODE(nn.Module):
         check_tensors(times=times, values=values, mask=mask, t_query=t_query)
         check_targets(target_values, target_mask, values, t_query, self.input_dim)
         index, target_values, target_mask = _own_targets(target_values, target_mask)
-        out = self.forward(times, values, mask, t_query, n_samples=n_samples, t0=t0, index=index)
+        out = self.forward(
+            times,
+            values,
+            mask,
+            t_query,
+            n_samples=n_samples,
+            t0=t0,
+            index=index,
+            generator=generator,
+        )
         target_mask = target_mask.to(out.pred_mean.dtype)
         target = torch.where(target_mask > 0, target_values, torch.zeros_like(target_values))
         log_prob = (
