@@ -284,6 +284,22 @@ def test_save_needs_members_with_load(tmp_path):
     assert not (tmp_path / "unsaveable").exists()
 
 
+def test_saving_over_another_kind_of_save_removes_the_old_one(fitted, tmp_path):
+    # regression: an ensemble saved over a single model (or a baseline over an ensemble)
+    # left the old config, so the old class still loaded the old model from the directory
+    path = tmp_path / "model"
+    fitted.members_[0].save(path)
+    fitted.save(path)
+    with pytest.raises(SerializationError, match="holds a saved EnsembleForecaster"):
+        TSNodeForecaster.load(path)
+    GBMForecaster().fit(_prices()).save(path)
+    with pytest.raises(
+        SerializationError, match=r"holds a saved GBMForecaster.*GBMForecaster\.load"
+    ):
+        EnsembleForecaster.load(path)
+    assert isinstance(GBMForecaster.load(path), GBMForecaster)
+
+
 def test_load_rejects_missing_or_tampered_files(fitted, tmp_path):
     with pytest.raises(SerializationError, match="ensemble.json is missing"):
         EnsembleForecaster.load(tmp_path / "nothing")

@@ -46,7 +46,9 @@ from tsnode._calibration import IDENTITY, check_calibration
 from tsnode._serialization import (
     SerializationError,
     from_jsonable,
+    missing_config,
     read_config,
+    remove_configs,
     save_path,
     saveable_params,
     to_jsonable,
@@ -377,7 +379,7 @@ def _write_save(
     path.mkdir(parents=True, exist_ok=True)
     # Overwriting: the old config goes first, so an interrupted save never loads as a mix of
     # the old config and the new weights (it is refused as incomplete instead).
-    (path / _CONFIG_FILE).unlink(missing_ok=True)
+    remove_configs(path)
     if weights is not None:
         from safetensors.torch import save_file
 
@@ -398,10 +400,7 @@ def _open_save(cls: type, path: str | os.PathLike, names: Sequence[str]) -> tupl
     path = save_path(path, action="load")
     for name in names:
         if not (path / name).is_file():
-            raise SerializationError(
-                f"{path} is not a saved {cls.__name__}: {name} is missing. Save with "
-                "forecaster.save(path) and pass the same directory to load."
-            )
+            raise missing_config(path, name, cls.__name__, "forecaster")
     config = read_config(
         path / _CONFIG_FILE, class_name=cls.__name__, format_version=_FORMAT_VERSION
     )

@@ -183,6 +183,37 @@ def save_path(path: Any, *, action: str) -> Path:
     return path
 
 
+# Every kind of save's config (TSNodeForecaster, GRU and baselines: config.json;
+# EnsembleForecaster: ensemble.json).
+CONFIG_FILES = ("config.json", "ensemble.json")
+
+
+def remove_configs(path: Path) -> None:
+    """Remove the config of any save in ``path``: the first step of an overwrite, so that an
+    old save of any kind is never loaded from the new one's directory, and an interrupted
+    overwrite is refused as incomplete."""
+    for name in CONFIG_FILES:
+        (path / name).unlink(missing_ok=True)
+
+
+def missing_config(path: Path, name: str, class_name: str, how: str) -> SerializationError:
+    """The error for a directory without the config ``name`` of a saved ``class_name``,
+    naming the class saved there instead when another kind of config is present."""
+    found = ""
+    for other in CONFIG_FILES if name in CONFIG_FILES else ():
+        if other != name and (path / other).is_file():
+            try:
+                saved = json.loads((path / other).read_text()).get("class")
+            except (OSError, ValueError, AttributeError):
+                saved = None
+            if isinstance(saved, str) and saved.isidentifier():
+                found = f" It holds a saved {saved} ({other}): load it with {saved}.load(path)."
+    return SerializationError(
+        f"{path} is not a saved {class_name}: {name} is missing.{found} Save with "
+        f"{how}.save(path) and pass the same directory to load."
+    )
+
+
 def write_config(file: Path, body: dict[str, Any], *, class_name: str, format_version: int) -> None:
     """Write the config of a saved ``class_name`` as JSON to ``file``, atomically.
 

@@ -28,7 +28,9 @@ from tsnode._forecaster_io import _index_config, usable_device
 from tsnode._serialization import (
     SerializationError,
     from_jsonable,
+    missing_config,
     read_config,
+    remove_configs,
     save_path,
     saveable_params,
     to_jsonable,
@@ -312,7 +314,7 @@ class EnsembleForecaster(BaseForecaster):
         path = save_path(path, action="save")
         _index_config(self.y_)  # the members' own pre-write check: a refused save writes nothing
         path.mkdir(parents=True, exist_ok=True)
-        (path / _CONFIG_FILE).unlink(missing_ok=True)  # an interrupted overwrite: incomplete
+        remove_configs(path)  # an interrupted overwrite: incomplete, whatever was there
         for i, member in enumerate(self.members_):
             member.save(path / f"member_{i}")
         write_config(
@@ -334,10 +336,7 @@ class EnsembleForecaster(BaseForecaster):
         """
         path = save_path(path, action="load")
         if not (path / _CONFIG_FILE).is_file():
-            raise SerializationError(
-                f"{path} is not a saved EnsembleForecaster: {_CONFIG_FILE} is missing. Save with "
-                "ensemble.save(path) and pass the same directory to load."
-            )
+            raise missing_config(path, _CONFIG_FILE, "EnsembleForecaster", "ensemble")
         config = read_config(
             path / _CONFIG_FILE, class_name="EnsembleForecaster", format_version=_FORMAT_VERSION
         )
