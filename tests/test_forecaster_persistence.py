@@ -470,3 +470,17 @@ def test_a_gpu_save_keeps_its_device_where_that_device_exists(monkeypatch, tmp_p
             assert usable_device({"device": device}, tmp_path) == {"device": device}
     with pytest.warns(RuntimeWarning, match="device='cuda:2'"):
         assert usable_device({"device": "cuda:2"}, tmp_path) == {"device": "cpu"}
+
+
+def test_a_save_with_more_threads_than_this_machine_allows_loads_capped(
+    fitted, monkeypatch, tmp_path
+):
+    # regression: num_threads=8 saved on a 2-core machine (limit 8) was refused at load on
+    # a 1-core one as "corrupted or edited", and could not be saved again there
+    model = TSNodeForecaster(**{**PARAMS, "num_threads": 8}).fit(_prices())
+    path, expected = model.save(tmp_path / "threads"), _quantiles(model)
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    with pytest.warns(RuntimeWarning, match="num_threads=8, more than this machine allows") as rec:
+        loaded = TSNodeForecaster.load(path)
+    assert rec[0].filename == __file__ and loaded.num_threads == 4
+    pd.testing.assert_frame_equal(_quantiles(loaded), expected)

@@ -14,15 +14,14 @@ A saved closed-form baseline (``NaiveForecaster``, ``DriftForecaster``, ``GBMFor
 no weights: ``data.safetensors`` also holds its fitted float64 arrays (``last_value_``,
 ``sigma_``, ...) and ``config.json`` the class name, parameters, index metadata and version.
 
-The history is written and read by :func:`_write_data`/:func:`_read_history` (its metadata by
-:func:`_index_config`, computed before anything is written), shared by both
-kinds; index metadata (name, tz, unit, freq) and the column names live in ``config.json``.
+The history is written and read by :func:`_write_data`/:func:`_read_history` (metadata by
+:func:`_index_config`, computed before anything is written), shared by both kinds; index
+metadata (name, tz, unit, freq) and the column names live in ``config.json``.
 torch is imported only to write or read network weights (the neural classes).
 
-The neural classes' ``save``/``load`` call :func:`save_forecaster`/:func:`load_forecaster`;
-such a class needs ``model_``, ``scaler_``, ``origin_``, ``history_``, ``_check_params`` and
-``_build_model`` (the untrained network of its parameters). The baselines call
-:func:`save_baseline`/:func:`load_baseline` with the names of their fitted arrays.
+The neural classes' ``save``/``load`` call :func:`save_forecaster`/:func:`load_forecaster`
+(needing ``model_``, ``scaler_``, ``origin_``, ``history_``, ``_check_params``, ``_build_model``);
+the baselines call :func:`save_baseline`/:func:`load_baseline` with their fitted arrays' names.
 
 Loading checks everything a forecast uses (the history as ``fit`` checks it, finite weights and
 fitted arrays, the config's fields, the scaler; see :func:`load_forecaster`), so a corrupted or
@@ -322,12 +321,14 @@ def _read_calibration(calibration: Any) -> dict[str, Any]:
 
 def usable_device(params: dict[str, Any], path: Path, *, stacklevel: int = 4) -> dict[str, Any]:
     """``params`` with a saved ``device`` this machine lacks (``"cuda:1"`` with one GPU,
-    ``"mps"``, ...) as ``"cpu"`` (the weights are stored on the CPU), with a warning at
-    ``stacklevel`` (default: user -> Forecaster.load -> load_forecaster -> here)."""
+    ``"mps"``, ...) as ``"cpu"`` (the weights are stored on the CPU), and too many
+    ``num_threads`` capped (:func:`usable_threads`), with warnings at ``stacklevel``
+    (default: user -> Forecaster.load -> load_forecaster -> here)."""
     import torch  # neural forecasters only
 
-    from tsnode._forecaster_params import device_available
+    from tsnode._forecaster_params import device_available, usable_threads
 
+    params = usable_threads(params, path, stacklevel=stacklevel + 1)
     device = params.get("device")
     if not isinstance(device, (str, torch.device)):
         return params  # absent, or a wrong type the parameter check names

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from tsnode._validation import _is_int
 from tsnode.calendar import check_calendar
 from tsnode.nn.ode import FIXED_STEP_SOLVERS, SolverError, check_sensitivity, check_solver
 
@@ -148,7 +149,7 @@ def check_params(est: Any) -> None:
     if est.patience is not None:
         _check_positive_int("patience", est.patience)
     if est.num_threads is not None:
-        limit = _MAX_THREADS_PER_CORE * (os.cpu_count() or 1)
+        limit = thread_limit()
         if _check_positive_int("num_threads", est.num_threads) > limit:
             raise ValueError(
                 f"num_threads must be at most {limit} ({_MAX_THREADS_PER_CORE} per CPU core of "
@@ -311,6 +312,28 @@ def warn_if_diverged(
 def _default(est: Any, name: str) -> Any:
     """The default of ``est``'s constructor parameter ``name``."""
     return inspect.signature(type(est)).parameters[name].default
+
+
+def thread_limit() -> int:
+    """The largest ``num_threads`` on this machine (4 per CPU core: a huge value crashed torch)."""
+    return _MAX_THREADS_PER_CORE * (os.cpu_count() or 1)
+
+
+def usable_threads(params: dict[str, Any], path: Any, *, stacklevel: int = 4) -> dict[str, Any]:
+    """``params`` with a saved ``num_threads`` above this machine's limit (a save from a
+    machine with more cores) capped to the limit, with a warning at ``stacklevel``; the
+    thread count changes speed, not forecasts."""
+    threads, limit = params.get("num_threads"), thread_limit()
+    if not _is_int(threads) or threads <= limit:
+        return params  # absent, within the limit, or a wrong type the parameter check names
+    warnings.warn(
+        f"{path} was saved with num_threads={threads}, more than this machine allows "
+        f"({limit}, {_MAX_THREADS_PER_CORE} per CPU core); it is loaded with "
+        f"num_threads={limit} (same forecasts). Change it with set_params(num_threads=...).",
+        RuntimeWarning,
+        stacklevel=stacklevel,
+    )
+    return {**params, "num_threads": limit}
 
 
 @contextlib.contextmanager

@@ -343,10 +343,12 @@ class EnsembleForecaster(BaseForecaster):
         try:
             params = from_jsonable(config["params"])
             estimator = params.get("estimator") if isinstance(params, dict) else None
-            if hasattr(estimator, "get_params") and "device" in estimator.get_params():
-                saved = {"device": estimator.get_params()["device"]}
-                device = usable_device(saved, path, stacklevel=3)  # user -> load -> here
-                estimator.set_params(**device)  # a GPU save loads on the CPU, as its members
+            live = ("device", "num_threads")
+            template = estimator.get_params() if hasattr(estimator, "get_params") else {}
+            saved = {k: v for k, v in template.items() if k in live}
+            if saved:  # a GPU save loads on the CPU, more threads than allowed here are capped,
+                # as for its members (warnings: user -> load -> here)
+                estimator.set_params(**usable_device(saved, path, stacklevel=3))
             ensemble = cls(**params)
             ensemble._check_params()
             member_cls = type(ensemble._template())
