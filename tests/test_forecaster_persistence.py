@@ -484,3 +484,35 @@ def test_a_save_with_more_threads_than_this_machine_allows_loads_capped(
         loaded = TSNodeForecaster.load(path)
     assert rec[0].filename == __file__ and loaded.num_threads == 4
     pd.testing.assert_frame_equal(_quantiles(loaded), expected)
+
+
+def test_a_torch_device_and_a_calendar_object_can_be_saved(tmp_path):
+    # regression: fit accepted device=torch.device(...) and an ExchangeCalendar, but save
+    # gave a generic "cannot save an object of type torch.device" naming no parameter, and
+    # set_params(device="cpu") was refused as a change since fit: only a refit helped
+    import exchange_calendars as xcals
+
+    from tsnode import EnsembleForecaster
+
+    model = TSNodeForecaster(**{**PARAMS, "device": torch.device("cpu")}).fit(_prices())
+    loaded = TSNodeForecaster.load(model.save(tmp_path / "device"))
+    assert loaded.device == "cpu"
+    pd.testing.assert_frame_equal(_quantiles(loaded), _quantiles(model))
+    model.set_params(device="cpu")  # the same device: not a change since fit
+    model.save(tmp_path / "device")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas deprecations inside exchange-calendars
+        calendar = xcals.get_calendar("XNYS", start="2010-01-04", end="2030-12-31")
+    model = TSNodeForecaster(**{**PARAMS, "calendar": calendar}).fit(_prices())
+    with pytest.raises(SerializationError, match=r"calendar=.*set_params\(calendar='XNYS'\)"):
+        model.save(tmp_path / "calendar")
+    assert not (tmp_path / "calendar").exists()
+    loaded = TSNodeForecaster.load(model.set_params(calendar="XNYS").save(tmp_path / "calendar"))
+    pd.testing.assert_frame_equal(_quantiles(loaded), _quantiles(model))
+    ensemble = EnsembleForecaster(
+        TSNodeForecaster(**{**PARAMS, "calendar": calendar}), n_members=2, progress=False
+    ).fit(_prices())
+    with pytest.raises(SerializationError, match="estimator__calendar='XNYS' for an ensemble"):
+        ensemble.save(tmp_path / "ensemble")
+    assert not (tmp_path / "ensemble").exists()

@@ -44,6 +44,7 @@ from pandas.tseries.frequencies import to_offset
 from tsnode._calibration import IDENTITY, check_calibration
 from tsnode._serialization import (
     SerializationError,
+    check_saveable_calendar,
     from_jsonable,
     missing_config,
     read_config,
@@ -509,14 +510,7 @@ def _baseline_params(forecaster: Any) -> dict[str, Any]:
 
 
 def _check_baseline_params(params: dict[str, Any], *, when: str) -> None:
-    calendar = params.get("calendar")
-    if calendar is not None and not isinstance(calendar, str):
-        name = getattr(calendar, "name", None)
-        hint = f"forecaster.set_params(calendar={name!r})" if name else "a name such as 'XNYS'"
-        raise SerializationError(
-            f"cannot {when} calendar={calendar!r} of type {type(calendar).__name__}: only an "
-            f"exchange name (str) or None can be saved without pickle; set {hint} first."
-        )
+    check_saveable_calendar(params.get("calendar"), when=when)
     state = params.get("random_state")
     if state is not None and (
         isinstance(state, (bool, np.bool_)) or not isinstance(state, (int, np.integer))

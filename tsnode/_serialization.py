@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +161,24 @@ def saveable_params(estimator: Any) -> dict[str, Any]:
     params = estimator.get_params(deep=False)
     if isinstance(params.get("random_state"), np.random.Generator):
         params["random_state"] = None
+    torch = sys.modules.get("torch")  # a torch.device exists only once torch is imported
+    if torch is not None and isinstance(params.get("device"), torch.device):
+        params["device"] = str(params["device"])  # the same device, as a plain value
+    check_saveable_calendar(params.get("calendar"), when="save")
     return params
+
+
+def check_saveable_calendar(calendar: Any, *, when: str) -> None:
+    """Refuse a calendar other than a name or None, with the ``set_params`` that fixes it."""
+    if calendar is None or isinstance(calendar, str):
+        return
+    name = getattr(calendar, "name", None)
+    name = repr(name) if isinstance(name, str) else "'XNYS'"
+    raise SerializationError(
+        f"cannot {when} calendar={calendar!r} of type {type(calendar).__name__}: only an "
+        f"exchange name (str) or None can be saved without pickle; call set_params(calendar="
+        f"{name}) first (the same sessions; estimator__calendar={name} for an ensemble)."
+    )
 
 
 def save_path(path: Any, *, action: str) -> Path:

@@ -75,8 +75,10 @@ def _at_midnight(index: pd.DatetimeIndex) -> bool:
 def _same_value(a: Any, b: Any) -> bool:
     if a is b:
         return True
-    # an exchange calendar object and its name are the same calendar (saves need the name)
+    # an exchange calendar object and its name are the same calendar (saves need the name),
+    # and a torch.device its string
     a, b = (getattr(v, "name", v) if isinstance(v, xcals.ExchangeCalendar) else v for v in (a, b))
+    a, b = (str(v) if type(v).__name__ == "device" and hasattr(v, "type") else v for v in (a, b))
     try:
         return bool(a == b)
     except (TypeError, ValueError):  # e.g. arrays, whose == is elementwise
