@@ -269,7 +269,17 @@ def _set_scaler_class(target: str):
         (lambda p: _edit_config(p, lambda c: c.update({"calibration_": [1]})), "cannot load"),
         (
             lambda p: _edit_config(p, lambda c: c["scaler_"]["fitted"].update({"_repr_html_": 1})),
-            r"cannot load.*malformed saved value",
+            r"cannot load.*unexpected fitted attribute '_repr_html_'",
+        ),
+        (  # a method replaced by an edited value (numpy.object_ acts as the identity)
+            lambda p: _edit_config(
+                p, lambda c: c["scaler_"]["fitted"].update({"transform": {"__dtype__": "O"}})
+            ),
+            r"cannot load.*unexpected fitted attribute 'transform'",
+        ),
+        (
+            lambda p: _edit_config(p, lambda c: c["scaler_"]["fitted"].update({"offset": 5.0})),
+            r"cannot load.*fitted attribute 'offset' names a parameter",
         ),
         (
             lambda p: (p / "config.json").write_text("[" * 100_000 + "]" * 100_000),
@@ -303,6 +313,8 @@ def _set_scaler_class(target: str):
         "bad-calibration",
         "calibration-not-dict",
         "read-only-fitted-attribute",
+        "fitted-method",
+        "fitted-parameter",
         "deeply-nested-json",
         "unknown-time-zone",
         "missing-weights",

@@ -140,8 +140,12 @@ def from_jsonable(data: Any, *, allowed: tuple[str, ...] = ALLOWED_PREFIXES) -> 
             params = {k: from_jsonable(v, allowed=allowed) for k, v in data["params"].items()}
             estimator = cls(**params)
             for key, value in data["fitted"].items():
-                if not key.isidentifier() or key.startswith("__"):
+                # a name of the class (a method such as `transform`) or a parameter is never
+                # written: restoring it would replace the method with the edited value
+                if not key.isidentifier() or key.startswith("__") or hasattr(cls, key):
                     raise SerializationError(f"unexpected fitted attribute {key!r}.")
+                if key in params:
+                    raise SerializationError(f"fitted attribute {key!r} names a parameter.")
                 setattr(estimator, key, from_jsonable(value, allowed=allowed))
             return estimator
     except SerializationError:
