@@ -55,6 +55,7 @@ from tsnode._serialization import (
     write_config,
 )
 from tsnode._validation import check_min_observations, to_wide_frame
+from tsnode.calendar import check_calendar
 
 __all__ = ["save_forecaster", "load_forecaster", "save_baseline", "load_baseline"]
 
@@ -511,6 +512,8 @@ def _baseline_params(forecaster: Any) -> dict[str, Any]:
 
 def _check_baseline_params(params: dict[str, Any], *, when: str) -> None:
     check_saveable_calendar(params.get("calendar"), when=when)
+    if when == "load":  # an edited name fails here, not later inside predict
+        check_calendar(params.get("calendar"))
     state = params.get("random_state")
     if state is not None and (
         isinstance(state, (bool, np.bool_)) or not isinstance(state, (int, np.integer))
@@ -605,6 +608,9 @@ def load_baseline(cls: type, path: str | os.PathLike, arrays: Sequence[str]) -> 
             if not np.isfinite(value).all():
                 raise ValueError(f"{_DATA_FILE}: {name} holds NaN or infinite values: {value}")
             fitted[name] = value
+        last = frame.ffill().iloc[-1].to_numpy(dtype=np.float64)  # what fit and update store
+        if "last_value_" in fitted and not np.array_equal(fitted["last_value_"], last):
+            raise ValueError(f"{_DATA_FILE}: last_value_ is not the history's last values {last}")
     except (KeyError, TypeError, ValueError, SafetensorError) as error:  # SerializationError too
         raise _load_error(cls, path, error) from error
     forecaster._set_fitted_frame(frame)

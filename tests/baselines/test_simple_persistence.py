@@ -295,6 +295,7 @@ def _param(name, value):
         (lambda p: _edit_config(p, lambda c: c.update({"index_freq": "h"})), "cannot load"),
         (_param("evil", 1), "cannot load"),
         (_param("calendar", 5), "cannot load calendar=5"),
+        (_param("calendar", "XNYSS"), "unknown calendar='XNYSS'"),  # was refused in predict
         (_param("random_state", "x"), "cannot load random_state='x'"),
         (
             lambda p: (p / "data.safetensors").write_bytes(
@@ -319,6 +320,7 @@ def _param(name, value):
         "wrong-freq",
         "unknown-param",
         "calendar-type",
+        "calendar-name",
         "random-state-type",
         "truncated-data",
         "garbage-data",
@@ -380,8 +382,17 @@ def _set_history(rows, column, value):
         (_set_history(slice(2, None), 1, np.nan), r"too few observations.*at least 3"),
         (lambda d: d["sigma_"].__setitem__(0, np.nan), r"sigma_ holds NaN or infinite"),
         (lambda d: d["last_value_"].__setitem__(1, np.inf), r"last_value_ holds NaN or inf"),
+        # regression: loaded, then predict blamed "a training that diverged"
+        (lambda d: d["last_value_"].__imul__(-1.0), r"last_value_ is not the history's last"),
     ],
-    ids=["all-nan-series", "inf-history", "too-few-observations", "nan-sigma", "inf-last-value"],
+    ids=[
+        "all-nan-series",
+        "inf-history",
+        "too-few-observations",
+        "nan-sigma",
+        "inf-last-value",
+        "negative-last-value",
+    ],
 )
 def test_tampered_arrays_are_refused_at_load(cls, prices, tmp_path, tamper, match):
     path = cls().fit(prices).save(tmp_path / "model")
