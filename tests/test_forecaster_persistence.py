@@ -528,3 +528,19 @@ def test_a_torch_device_and_a_calendar_object_can_be_saved(tmp_path):
     with pytest.raises(SerializationError, match="estimator__calendar='XNYS' for an ensemble"):
         ensemble.save(tmp_path / "ensemble")
     assert not (tmp_path / "ensemble").exists()
+
+
+def test_config_is_strict_json_and_a_nan_history_round_trips(tmp_path):
+    # regression: history_ and restart_losses_ of a fit without validation data were written
+    # as bare NaN tokens, which strict JSON parsers (JavaScript's JSON.parse) refuse
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    model = TSNodeForecaster(**{**PARAMS, "validation_fraction": 0.0}).fit(_prices())
+    assert np.isnan(model.history_["val_loss"]).all() and np.isnan(model.restart_losses_).all()
+    path = model.save(tmp_path / "model")
+    json.loads((path / "config.json").read_text(), parse_constant=refuse)
+    loaded = TSNodeForecaster.load(path)
+    np.testing.assert_array_equal(loaded.history_["val_loss"], model.history_["val_loss"])
+    np.testing.assert_array_equal(loaded.restart_losses_, model.restart_losses_)
+    assert loaded.history_["loss"] == model.history_["loss"]

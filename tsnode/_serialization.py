@@ -236,6 +236,30 @@ def missing_config(path: Path, name: str, class_name: str, how: str) -> Serializ
     )
 
 
+_NONFINITE = ("nan", "inf", "-inf")
+
+
+def _finite_json(value: Any) -> Any:
+    """``value`` with every NaN/inf float (a training history's NaN ``val_loss``) written as
+    ``{"__float__": "nan"}``, as :func:`to_jsonable` writes them: strict JSON, which bare
+    ``NaN`` tokens are not (JavaScript's ``JSON.parse`` refuses them)."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return {"__float__": str(value)}
+    if isinstance(value, dict):
+        return {k: _finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_json(v) for v in value]
+    return value
+
+
+def _nonfinite_float(entry: dict) -> Any:
+    """``json.loads`` hook: ``{"__float__": "nan"}`` back to a float (older saves hold bare
+    ``NaN`` tokens, which ``json`` reads as well)."""
+    if len(entry) == 1 and entry.get("__float__") in _NONFINITE:
+        return float(entry["__float__"])
+    return entry
+
+
 def write_config(file: Path, body: dict[str, Any], *, class_name: str, format_version: int) -> None:
     """Write the config of a saved ``class_name`` as JSON to ``file``, atomically.
 
@@ -247,7 +271,8 @@ def write_config(file: Path, body: dict[str, Any], *, class_name: str, format_ve
 
     config = {"format": format_version, "class": class_name, "tsnode_version": __version__}
     tmp = file.with_name(file.name + ".tmp")
-    tmp.write_text(json.dumps({**config, **body}, indent=1))
+    text = json.dumps(_finite_json({**config, **body}), indent=1, allow_nan=False)
+    tmp.write_text(text)
     os.replace(tmp, file)
 
 
@@ -260,7 +285,7 @@ def read_config(file: Path, *, class_name: str, format_version: int) -> dict[str
         If the file is not valid JSON, describes another class or has another format version.
     """
     try:
-        config = json.loads(file.read_text())
+        config = json.loads(file.read_text(), object_hook=_nonfinite_float)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         raise SerializationError(
             f"{file} is not valid JSON ({error}); the save is corrupted, save the model again."
