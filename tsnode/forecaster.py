@@ -129,7 +129,9 @@ class TSNodeForecaster(BaseForecaster):
     calendar : str or None, default "XNYS"
         Exchange calendar of integer horizons; None continues the observed spacing.
     random_state : int or None
-        Seeds weight initialisation, window sampling and posterior sampling.
+        Seeds weight initialisation, window sampling and posterior sampling. The same seed
+        and data give identical forecasts (also in threads or processes); the series' column
+        order is part of the data (windows are drawn by position).
     num_threads : int or None, default 1
         Torch intra-op threads while fitting and sampling (restored afterwards). One thread is
         fastest for tsnode's many small operations and never oversubscribes a busy machine;

@@ -90,7 +90,8 @@ class GRUForecaster(BaseForecaster):
     calendar : str or None, default "XNYS"
         Exchange calendar of integer horizons; None continues the observed spacing.
     random_state : int or None
-        Seeds weight initialisation, window order and sampling.
+        Seeds weight initialisation, window order and sampling; the series' column order is
+        part of the data (windows are listed by position).
     device : str, default "cpu"
         Torch device, e.g. "cuda".
     progress : bool, default True
