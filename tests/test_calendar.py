@@ -418,3 +418,19 @@ def test_baseline_fits_with_a_calendar_recorded_to_2026():
     y = pd.Series(np.linspace(90.0, 100.0, len(index)), index=index, name="600519.SS")
     out = NaiveForecaster(calendar="XSHG").fit(y).predict(3)
     assert list(out.index) == list(sessions[sessions > "2024-06-14"][:3])
+
+
+def test_daily_data_off_the_calendars_sessions_warn():
+    # regression: crypto's daily closes (every day) with the default "XNYS" were forecast on
+    # weekdays only, in silence
+    every_day = pd.date_range("2024-01-01", periods=90, freq="D")
+    with pytest.warns(UserWarning, match=r"19 of the last 60 observed dates are not sessions"):
+        out = future_index(every_day[-1], 3, calendar="XNYS", observed_index=every_day)
+    assert all(d.dayofweek < 5 for d in out)  # the calendar is still followed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        future_index(every_day[-1], 3, calendar="24/7", observed_index=every_day)
+        sessions = pd.bdate_range("2024-01-02", periods=90)  # holidays: 2 of the last 60
+        future_index(sessions[-1], 3, calendar="XNYS", observed_index=sessions)
+        weekly = pd.date_range("2023-01-06", periods=90, freq="W-FRI")
+        future_index(weekly[-1], 3, calendar=None, observed_index=weekly)

@@ -673,3 +673,18 @@ def test_library_advice_is_put_in_command_line_options(tmp_path, monkeypatch, ca
     assert "offline=" not in err and "cache_dir" not in err
     assert main(["forecast", "--sample", "AAPL", "--calendar", "XXXX", "--quick", "--quiet"]) == 1
     assert "use --calendar none to continue" in capsys.readouterr().err
+
+
+def test_daily_data_with_weekends_warn_with_the_calendar_option(tmp_path, capsys):
+    # 24/7 data (crypto) with the default calendar XNYS: the forecast skips the weekends the
+    # data trade on; the warning says so, with the option that fixes it
+    dates = pd.date_range("2024-01-01", periods=90, freq="D")
+    prices = 100 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.02, 90)))
+    csv = tmp_path / "btc.csv"
+    pd.DataFrame({"date": dates, "BTC-USD": prices}).to_csv(csv, index=False)
+    argv = ["forecast", "--csv", str(csv), "--model", "naive", "--horizon", "3", "-q"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "are not sessions of calendar='XNYS'" in err and "pass --calendar 24/7" in err
+    assert main([*argv, "--calendar", "24/7"]) == 0
+    assert "not sessions" not in capsys.readouterr().err

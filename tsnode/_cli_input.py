@@ -49,6 +49,10 @@ _CLI_TERMS = (
     ("use tsnode.data.load_sample() for", "use --sample NAME for"),
     ("use calendar=None to continue", "use --calendar none to continue"),
     ("Pass calendar=None", "Pass --calendar none"),
+    (
+        "pass calendar='24/7' (or the data's exchange, or None",
+        "pass --calendar 24/7 (or the data's exchange, or none",
+    ),
     ("time_scale_days=", "--time-scale-days "),
 )
 

@@ -268,6 +268,33 @@ def _check_horizon_index(
     return horizon
 
 
+def _warn_off_session_dates(
+    observed_index: pd.DatetimeIndex, calendar: str, end: pd.Timestamp, stacklevel: int
+) -> None:
+    """Warn when many of the last ``_FREQ_WINDOW`` observed dates are not sessions of
+    ``calendar`` (daily 24/7 data such as crypto with the default "XNYS"): the forecast
+    would silently skip the weekends the data trade on."""
+    dates = _wall(observed_index[-_FREQ_WINDOW:]).normalize().unique()
+    if len(dates) < 2 or _observed_step(observed_index) >= _SPARSE:
+        return
+    try:
+        cal = get_calendar(calendar, start=dates[0], end=end)
+    except ValueError:  # dates the calendar does not record: nothing to compare with
+        return
+    sessions = cal.sessions.tz_localize(None) if cal.sessions.tz is not None else cal.sessions
+    off = dates[~dates.isin(sessions)]
+    if len(off) >= 3 and len(off) > 0.1 * len(dates):
+        warnings.warn(
+            f"{len(off)} of the last {len(dates)} observed dates are not sessions of "
+            f"calendar={calendar!r} (e.g. {off[-1].date()}, a {off[-1].day_name()}): 24/7 data "
+            "such as crypto, or another exchange's. The forecast steps are that calendar's "
+            "sessions, skipping those days; pass calendar='24/7' (or the data's exchange, or "
+            "None to continue the observed spacing).",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+
+
 def future_index(
     last_timestamp: pd.Timestamp,
     horizon: int | pd.DatetimeIndex,
@@ -399,6 +426,8 @@ def future_index(
     given = isinstance(calendar, xcals.ExchangeCalendar)
     end = day + pd.Timedelta(days=1 if given else int(n * 1.6) + 30)
     cal = get_calendar(calendar, start=day, end=end)
+    if observed_index is not None and not given:
+        _warn_off_session_dates(observed_index, calendar, end, stacklevel + 1)
     sessions = cal.sessions
     sessions = sessions.tz_localize(None) if sessions.tz is not None else sessions
     after = sessions[sessions > day][:n]
