@@ -21,6 +21,7 @@ __all__ = [
     "check_tensor",
     "check_tensors",
     "check_decode_inputs",
+    "check_rows_sorted",
     "check_targets",
 ]
 
@@ -171,6 +172,22 @@ def _index_in_range(index: Any, z0: torch.Tensor, n_query: int) -> torch.Tensor:
     if index.numel() == 0:
         return torch.ones((), dtype=torch.bool, device=index.device)
     return ((index >= 0) & (index < n_query)).all()
+
+
+def check_rows_sorted(index: torch.Tensor) -> None:
+    """``ValueError`` unless every row of ``index (B, K)`` is non-decreasing (in time order)."""
+    if index.shape[-1] < 2:
+        return
+    unsorted = (index[..., 1:] < index[..., :-1]).any(dim=-1)  # (B,)
+    if bool(unsorted.any()):
+        row = int(unsorted.nonzero()[0, 0])
+        shown = index[row].tolist()
+        raise ValueError(
+            f"index rows must be increasing (each series' own query positions in time order), "
+            f"but row {row} is {shown[:8]}{'...' if len(shown) > 8 else ''}: with anchored=True "
+            "the noise is a Brownian path through each row's times in order. Sort each row "
+            "(index.sort(dim=1).values) and reorder anything aligned with it the same way."
+        )
 
 
 def check_targets(

@@ -30,6 +30,7 @@ from torch.nn import functional as F
 from tsnode.nn._checks import (
     check_decode_inputs,
     check_fixed_steps,
+    check_rows_sorted,
     check_size,
     check_targets,
     check_tensors,
@@ -248,9 +249,11 @@ class LatentODE(nn.Module):
         Shapes: ``times (T,)`` or ``(B, T)``, ``values``/``mask`` ``(B, T, D)``, ``t0`` scalar
         or ``(B,)`` (one reference time per series, as :class:`ODERNNEncoder` allows; decoding
         then needs one call per distinct ``t0``); returns mean and std of shape
-        ``(B, latent_dim)``.
+        ``(B, latent_dim)``. Integer ``times`` are converted to the weights' dtype (a fractional
+        ``t0`` is kept); floating ones keep their own precision.
         """
         check_tensors(times=times, values=values, mask=mask)
+        times = times.to(self._time_dtype(times))  # a no-op for floating times
         if t0 is None:
             t0 = times.min()
         t0 = torch.as_tensor(t0, dtype=times.dtype, device=times.device)
@@ -266,10 +269,13 @@ class LatentODE(nn.Module):
         local = self._normalise(times, t0).to(values.dtype)
         return self.encoder(local, values, mask, t0=0.0)
 
-    @staticmethod
-    def _scalar_t0(t0: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        """``t0`` as a 0-d tensor with the dtype and device of ``like``, or a ``ValueError``."""
-        t0 = torch.as_tensor(t0, dtype=like.dtype, device=like.device)
+    def _time_dtype(self, t: torch.Tensor) -> torch.dtype:
+        """``t``'s dtype, or the weights' for integer times (whose dtype would truncate ``t0``)."""
+        return t.dtype if t.is_floating_point() else next(self.parameters()).dtype
+
+    def _scalar_t0(self, t0: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """``t0`` as a 0-d tensor in ``like``'s (floating) time dtype and device, or ValueError."""
+        t0 = torch.as_tensor(t0, dtype=self._time_dtype(like), device=like.device)
         if t0.numel() != 1:
             raise ValueError(
                 f"t0 must be a scalar (one reference time for the batch) to decode, got shape "
@@ -303,9 +309,10 @@ class LatentODE(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Fixed-step solution on the solver's own grid over ``[lowest, highest]`` (contains 0).
 
-        One solve backwards from 0 and one forwards, each on steps of ``step`` (the last one
-        stretched to end exactly at the extreme query). Returns the increasing signed grid
-        ``(G,)`` and the states on it ``(G, *z0.shape)``.
+        One solve backwards from 0 and one forwards, each on whole steps of ``step``: the last
+        one ends at or past the extreme query (it is not shortened to end on it), so the path
+        does not depend on how far the queries reach (a shorter horizon gives the same states).
+        Returns the increasing signed grid ``(G,)`` and the states on it ``(G, *z0.shape)``.
         """
         grids, trajs = [], []
         for extent, direction in ((-lowest, -1.0), (highest, 1.0)):
@@ -348,7 +355,8 @@ class LatentODE(nn.Module):
         z0 : Tensor, shape (*batch, latent_dim)
             The last batch axis (size B) indexes series.
         t_query : Tensor, shape (Q,)
-            Strictly increasing query times, on either side of ``t0``.
+            Strictly increasing query times, on either side of ``t0``; integer ones are
+            converted to the weights' dtype.
         t0 : float or scalar Tensor
         index : LongTensor, shape (B, K), optional
             Read out only at ``t_query[index[b]]`` for series ``b`` (e.g. each series' own
@@ -370,7 +378,7 @@ class LatentODE(nn.Module):
         """
         check_decode_inputs(z0, t_query, index, self.latent_dim, next(self.parameters()).dtype)
         t0 = self._scalar_t0(t0, t_query)
-        s = self._normalise(t_query, t0).to(device=z0.device, dtype=z0.dtype)
+        s = self._normalise(t_query.to(t0.dtype), t0).to(device=z0.device, dtype=z0.dtype)
         self._nfe_start = self.ode.field.nfe
         try:
             z, s = self._latent_states(z0, s, index)
@@ -454,13 +462,7 @@ class LatentODE(nn.Module):
         ``(n_samples, B, Q, D)`` (``(n_samples, B, K, D)`` with a ``(B, K)`` ``index``, see
         :meth:`decode`). ``t0`` is a scalar here (default ``times.min()``).
         """
-        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
-            raise TypeError(
-                f"n_samples must be a positive int, got {type(n_samples).__name__} "
-                f"{n_samples!r}; pass e.g. n_samples=3."
-            )
-        if n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples}; pass e.g. 3.")
+        check_size("n_samples", n_samples)
         check_tensors(times=times, values=values, mask=mask, t_query=t_query)
         t0 = self._scalar_t0(times.min() if t0 is None else t0, times)
         z0_mean, z0_std = self.encode(times, values, mask, t0=t0)
@@ -569,13 +571,15 @@ class LatentODE(nn.Module):
         risk (drawdowns). Otherwise the noise is independent across time points.
 
         With a ``(B, K)`` ``index`` (see :meth:`decode`) each series is sampled at its own
-        query times ``t_query[index[b]]`` (sorted per row) and gets its own draws per own query
-        position, so a shorter horizon gives the same paths truncated, series by series.
+        query times ``t_query[index[b]]`` and gets its own draws per own query position, so a
+        shorter horizon gives the same paths truncated, series by series. With ``anchored=True``
+        each row of ``index`` must be sorted (non-decreasing: the path runs through its times in
+        order), else ``ValueError``.
 
         Returns a tensor of shape ``(n_samples, B, Q, D)``, or ``(n_samples, B, K, D)``.
         """
         check_tensors(times=times, values=values, mask=mask, t_query=t_query)
-        t0 = times.min() if t0 is None else torch.as_tensor(t0, dtype=times.dtype)
+        t0 = times.min() if t0 is None else torch.as_tensor(t0, dtype=self._time_dtype(times))
         out = self.forward(
             times,
             values,
@@ -602,6 +606,7 @@ class LatentODE(nn.Module):
         if self.anchored:
             s = self._normalise(t_query, t0.to(t_query.device)).to(mean.device, mean.dtype)
             if index is not None:
+                check_rows_sorted(index)
                 s = s[index.to(s.device)]  # (B, K): each series' own query times
             after = s > 0
             if bool(after.any()):

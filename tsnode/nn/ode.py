@@ -9,10 +9,9 @@ internal failures into :class:`SolverError` with advice on how to recover.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -20,7 +19,18 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 from torchdiffeq import odeint, odeint_adjoint
 
-from tsnode.nn._checks import check_fixed_steps, check_positive, check_step_size_option
+from tsnode.nn._checks import check_fixed_steps, check_positive
+from tsnode.nn._options import (
+    ADAPTIVE_SOLVERS,
+    DEFAULT_MAX_NUM_STEPS,
+    EVALUATIONS_PER_STEP,
+    FIXED_STEP_SOLVERS,
+    SOLVERS,
+    check_options,
+    check_sensitivity,
+    check_solver,
+    evaluation_budget,
+)
 
 __all__ = [
     "NeuralODE",
@@ -31,36 +41,8 @@ __all__ = [
     "FIXED_STEP_SOLVERS",
 ]
 
-#: Solvers with error control (accept ``rtol``/``atol``; the adjoint seminorm applies).
-ADAPTIVE_SOLVERS: tuple[str, ...] = (
-    "dopri8",
-    "dopri5",
-    "bosh3",
-    "fehlberg2",
-    "adaptive_heun",
-    "scipy_solver",
-)
-#: Fixed-grid solvers (take ``options={"step_size": h}`` or step on the output grid).
-FIXED_STEP_SOLVERS: tuple[str, ...] = (
-    "euler",
-    "midpoint",
-    "heun2",
-    "heun3",
-    "rk4",
-    "explicit_adams",
-    "implicit_adams",
-    "fixed_adams",
-)
-#: Every solver name accepted by :class:`NeuralODE` (all of torchdiffeq's methods).
-SOLVERS: tuple[str, ...] = ADAPTIVE_SOLVERS + FIXED_STEP_SOLVERS
-SENSITIVITIES: tuple[str, ...] = ("autograd", "adjoint")
-
-# Adaptive solvers give up after this many steps instead of running (almost) forever.
-_DEFAULT_MAX_NUM_STEPS = 20_000
 # Order of explicit_adams unless options say otherwise (torchdiffeq's default 12 is unstable).
 _EXPLICIT_ADAMS_MAX_ORDER = 4
-# scipy_solver counts field evaluations, not steps: this many per step of max_num_steps.
-_SCIPY_EVALUATIONS_PER_STEP = 12
 
 
 class SolverError(RuntimeError):
@@ -78,44 +60,6 @@ class NonFiniteStateError(SolverError, ValueError):
     Both a :class:`SolverError` (code that recovers from failed solves, like the training loop,
     still catches it) and a ``ValueError`` (the real cause is a bad input value, not stiffness).
     """
-
-
-def _did_you_mean(value: str, valid: Sequence[str]) -> str:
-    """A " Did you mean ...?" hint naming the valid names closest to ``value`` (any case)."""
-    lowered = {name.lower(): name for name in valid}
-    close = difflib.get_close_matches(value.lower(), list(lowered), n=2)
-    return f" Did you mean {' or '.join(repr(lowered[c]) for c in close)}?" if close else ""
-
-
-def check_solver(solver: str) -> str:
-    """Return ``solver`` if torchdiffeq knows it, else raise a helpful ``ValueError``."""
-    if not isinstance(solver, str):
-        raise TypeError(
-            f"solver must be a string naming a torchdiffeq method, got {type(solver).__name__} "
-            f"{solver!r}. Valid names: {', '.join(SOLVERS)}."
-        )
-    if solver not in SOLVERS:
-        raise ValueError(
-            f"solver={solver!r} is not a known ODE solver.{_did_you_mean(solver, SOLVERS)} "
-            f"Valid names: {', '.join(SOLVERS)}."
-        )
-    return solver
-
-
-def check_sensitivity(sensitivity: str) -> str:
-    """Return ``sensitivity`` if it is ``"autograd"`` or ``"adjoint"``, else raise ``ValueError``."""
-    if not isinstance(sensitivity, str):
-        raise TypeError(
-            f"sensitivity must be the string 'autograd' or 'adjoint', got "
-            f"{type(sensitivity).__name__} {sensitivity!r}."
-        )
-    if sensitivity not in SENSITIVITIES:
-        raise ValueError(
-            f"sensitivity={sensitivity!r} is not supported.{_did_you_mean(sensitivity, SENSITIVITIES)}"
-            " Expected 'autograd' (backpropagate through the solver: fast, memory grows with the "
-            "number of steps) or 'adjoint' (O(1) memory in the number of steps, slower)."
-        )
-    return sensitivity
 
 
 def _is_solver_failure(error: BaseException) -> bool:
@@ -169,17 +113,19 @@ class _CountingField(nn.Module):
         self.func = func
         self.time_dependent = time_dependent
         self.nfe = 0
-        # scipy_solver has no step budget of its own: the field stops it after `budget`
-        # evaluations from `budget_start` (None: unlimited)
+        # max_num_steps for a whole adaptive solve (torchdiffeq caps each output interval, and
+        # scipy_solver not at all): the field stops the solve after `budget` evaluations from
+        # `budget_start` (None: unlimited); `budget_note` explains the number in the message
         self.budget: int | None = None
         self.budget_start = 0
+        self.budget_note = ""
 
     def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         self.nfe += 1
         if self.budget is not None and self.nfe - self.budget_start > self.budget:
             raise RuntimeError(
-                f"max_num_steps exceeded: scipy_solver made more than {self.budget} evaluations "
-                f"of the vector field ({_SCIPY_EVALUATIONS_PER_STEP} x options['max_num_steps'])"
+                f"max_num_steps exceeded: more than {self.budget} evaluations of the vector field "
+                f"in one solve ({self.budget_note})"
             )
         dx = self.func(t, x) if self.time_dependent else self.func(x)
         if not isinstance(dx, torch.Tensor) or dx.shape != x.shape:
@@ -213,7 +159,7 @@ class _AdjointGuard(torch.autograd.Function):
         inner_t = t.detach().requires_grad_(t.requires_grad)
         with torch.enable_grad():
             out = ode._adjoint_solve(inner_x0, inner_t, options)
-        ctx.ode = ode
+        ctx.ode, ctx.budget = ode, ode._backward_budget  # (budget, note) of the backward solve
         ctx.inner = (out, (inner_x0, inner_t, *params))
         return out.detach()
 
@@ -226,8 +172,7 @@ class _AdjointGuard(torch.autograd.Function):
         if wanted and out.requires_grad:
             field, scipy = ctx.ode.field, ctx.ode.solver == "scipy_solver"
             field.budget_start = field.nfe  # the backward solve's own budget
-            if scipy:
-                field.budget = getattr(ctx.ode, "_backward_budget", field.budget)
+            field.budget, field.budget_note = ctx.budget
             try:
                 found = torch.autograd.grad(
                     out,
@@ -245,10 +190,13 @@ class _AdjointGuard(torch.autograd.Function):
         return (None, None, *grads)
 
 
-def _needs_grad(x0: torch.Tensor, field: nn.Module) -> bool:
-    """Whether a solve from ``x0`` through ``field`` is recorded for backpropagation."""
+def _needs_grad(x0: torch.Tensor, field: nn.Module, t: torch.Tensor | None = None) -> bool:
+    """Whether a solve from ``x0`` (at times ``t``) through ``field`` is recorded for
+    backpropagation: never under ``torch.no_grad()`` or ``torch.inference_mode()``."""
     return torch.is_grad_enabled() and (
-        x0.requires_grad or any(p.requires_grad for p in field.parameters())
+        x0.requires_grad
+        or (t is not None and t.requires_grad)
+        or any(p.requires_grad for p in field.parameters())
     )
 
 
@@ -271,23 +219,30 @@ class NeuralODE(nn.Module):
         (memory constant in the number of steps); for adaptive solvers it uses the seminorm of
         Kidger et al. (2021) by default, which skips error control on the parameter adjoint.
         ``scipy_solver`` solves in numpy and needs ``"adjoint"`` to backpropagate (with
-        ``"autograd"`` a solve that requires gradients raises ``ValueError``).
+        ``"autograd"`` a solve that requires gradients raises ``ValueError``). A solve that
+        records no gradients (``torch.no_grad()``, ``torch.inference_mode()``, or nothing
+        requires grad) is the plain forward solve, with the same result, for either.
     rtol, atol : float
         Relative and absolute tolerances of adaptive solvers (ignored by fixed-step ones).
     options : mapping, optional
         Passed to torchdiffeq, e.g. ``{"step_size": 0.1}`` for fixed-step solvers or
-        ``{"max_num_steps": 1000}`` for adaptive ones (tsnode's default cap is 20,000 steps, so a
-        stiff field fails with :class:`SolverError` instead of hanging; ``scipy_solver``, which
-        has no cap of its own, is stopped after 12 field evaluations per step of the cap, and
-        a solve scipy gives up on raises :class:`SolverError`). ``explicit_adams``
-        defaults to ``{"max_order": 4}`` (torchdiffeq's order 12 is numerically unstable). A
-        ``step_size`` must be a positive finite float; a fixed-step solve of more than 100,000
-        steps (``|t[-1] - t[0]| / step_size``) is refused with a ``ValueError`` before it starts.
+        ``{"max_num_steps": 1000}`` for adaptive ones. ``max_num_steps`` (an int >= 1, default
+        20,000) caps the steps of the whole solve, over all output times, so a stiff field fails
+        with :class:`SolverError` instead of hanging: the solve is stopped after that many steps'
+        worth of field evaluations (6 per step for dopri5, 13 for dopri8, 3 for bosh3, 2 for
+        fehlberg2, 1 for adaptive_heun, 12 for ``scipy_solver``, plus 3 per output time;
+        torchdiffeq's own cap, applied to each output interval, stays). A solve scipy gives up
+        on raises :class:`SolverError`. ``explicit_adams`` defaults to ``{"max_order": 4}``
+        (torchdiffeq's order 12 is numerically unstable). A ``step_size`` must be a positive
+        finite float; a fixed-step solve of more than 100,000 steps (``|t[-1] - t[0]| /
+        step_size``) is refused with a ``ValueError`` before it starts. ``norm`` must be a
+        callable. Keys the solver does not take (which torchdiffeq would ignore with a warning,
+        e.g. a misspelt ``"stepsize"``) are refused with a ``ValueError``.
     adjoint_options : mapping, optional
-        Options for the backward (adjoint) solve; default: ``options`` plus
-        ``{"norm": "seminorm"}`` for adaptive solvers. Given ones keep the forward solve's
-        ``max_num_steps`` and ``max_order`` unless they set their own. A failed backward
-        solve also raises :class:`SolverError`.
+        Options for the backward (adjoint) solve, checked like ``options``; default:
+        ``options`` plus ``{"norm": "seminorm"}`` for adaptive solvers. Given ones keep the
+        forward solve's ``max_num_steps`` and ``max_order`` unless they set their own. A
+        failed backward solve also raises :class:`SolverError`.
 
     Attributes
     ----------
@@ -335,9 +290,9 @@ class NeuralODE(nn.Module):
                     f"{name} must be a dict or None, got {type(value).__name__} {value!r}; pass "
                     "e.g. {'max_num_steps': 1000}."
                 )
-        check_step_size_option(options, "options")
-        check_step_size_option(adjoint_options, "adjoint_options")
         self.solver = check_solver(solver)
+        check_options(options, "options", self.solver)
+        check_options(adjoint_options, "adjoint_options", self.solver)
         self.sensitivity = check_sensitivity(sensitivity)
         self.rtol = check_positive("rtol", rtol)
         self.atol = check_positive("atol", atol, "1e-4")
@@ -366,11 +321,12 @@ class NeuralODE(nn.Module):
         return self.field.func
 
     def _solver_options(self) -> dict[str, Any]:
-        check_step_size_option(self.options, "options")  # also after `ode.options = ...`
-        check_step_size_option(self.adjoint_options, "adjoint_options")
+        check_solver(self.solver)  # also after `ode.solver = ...` or `ode.options = ...`
+        check_options(self.options, "options", self.solver)
+        check_options(self.adjoint_options, "adjoint_options", self.solver)
         options = dict(self.options or {})
-        if self.solver in ADAPTIVE_SOLVERS and self.solver != "scipy_solver":
-            options.setdefault("max_num_steps", _DEFAULT_MAX_NUM_STEPS)
+        if self.solver in ADAPTIVE_SOLVERS:
+            options.setdefault("max_num_steps", DEFAULT_MAX_NUM_STEPS)
         if self.solver == "explicit_adams":
             # torchdiffeq's default max_order=12 gives an Adams-Bashforth method whose stability
             # region is tiny: it diverges on dx/dt = -x over [0, 2] with step_size=0.1. AB4 is
@@ -428,19 +384,24 @@ class NeuralODE(nn.Module):
             # state first, bound the evaluations, check the result's length after
             if not bool(torch.isfinite(x0).all()):
                 raise self._solver_error(RuntimeError("non-finite initial state"), x0)
-            if self.sensitivity == "autograd" and _needs_grad(x0, self.field):
+            if self.sensitivity == "autograd" and _needs_grad(x0, self.field, t):
                 raise ValueError(
                     "solver='scipy_solver' solves in numpy, so sensitivity='autograd' cannot "
                     "backpropagate through it (the result would carry no gradient); use "
                     "sensitivity='adjoint', or solve under torch.no_grad() for inference only."
                 )
-            steps = int(options.pop("max_num_steps", _DEFAULT_MAX_NUM_STEPS))  # not scipy's
-            self.field.budget = _SCIPY_EVALUATIONS_PER_STEP * steps
+        # The step cap of the whole solve (torchdiffeq's max_num_steps holds per output interval,
+        # and scipy ignores it), as a budget of field evaluations.
+        self.field.budget, self.field.budget_note = None, ""
+        if self.solver in ADAPTIVE_SOLVERS:
+            steps = options.pop("max_num_steps") if scipy else options["max_num_steps"]
+            self.field.budget, self.field.budget_note = self._budget(steps, t.numel(), "options")
             self.field.budget_start = self.field.nfe
-        else:
-            self.field.budget = None
+        # Without gradients to record, the adjoint's forward is the plain solve (the adjoint's
+        # graph cannot be built under torch.inference_mode()).
+        adjoint = self.sensitivity == "adjoint" and _needs_grad(x0, self.field, t)
         # Fixed steps (forward, and the adjoint's backward solve) are counted before solving.
-        backward = self.adjoint_options if self.sensitivity == "adjoint" else None
+        backward = self.adjoint_options if adjoint else None
         sizes = [o.get("step_size") for o in (options, backward) if o]
         sizes = [float(h) for h in sizes if h is not None and self.solver in FIXED_STEP_SOLVERS]
         if sizes:
@@ -455,7 +416,7 @@ class NeuralODE(nn.Module):
                 "TSNodeForecaster: a larger time_scale_days), or an adaptive solver ('dopri5').",
             )
         try:
-            if self.sensitivity == "adjoint":
+            if adjoint:
                 params = tuple(self.field.parameters())
                 out = _AdjointGuard.apply(self, options, x0, t, *params)
             else:
@@ -494,11 +455,16 @@ class NeuralODE(nn.Module):
             for key in ("max_num_steps", "max_order"):
                 if key in options:
                     adjoint_options.setdefault(key, options[key])
-        if self.solver == "scipy_solver":  # the field enforces its budget (see forward)
-            steps = adjoint_options.pop("max_num_steps", None)
-            self._backward_budget = (
-                _SCIPY_EVALUATIONS_PER_STEP * int(steps) if steps else self.field.budget
-            )
+        # The field enforces the backward solve's step cap too (see forward); scipy's has no
+        # steps in adjoint_options by default, and then keeps the forward one.
+        self._backward_budget = (self.field.budget, self.field.budget_note)
+        if self.solver in ADAPTIVE_SOLVERS:
+            pop = self.solver == "scipy_solver"
+            steps = (adjoint_options.pop if pop else adjoint_options.get)("max_num_steps", None)
+            given = "max_num_steps" in (self.adjoint_options or {})
+            if steps:
+                name = "adjoint_options" if given else "options"
+                self._backward_budget = self._budget(steps, t.numel(), name)
         return odeint_adjoint(
             self.field,
             x0,
@@ -510,6 +476,16 @@ class NeuralODE(nn.Module):
             adjoint_options=adjoint_options,
             adjoint_params=tuple(self.field.parameters()),
         )
+
+    def _budget(self, steps: int, n_times: int, name: str) -> tuple[int, str]:
+        """The field evaluations that ``steps`` steps over ``n_times`` times allow, and why."""
+        per_step = EVALUATIONS_PER_STEP[self.solver]
+        starts = "" if self.solver == "scipy_solver" else " + 3 per output time"
+        note = (
+            f"{self.solver} takes {per_step} per step: {per_step} x {name}['max_num_steps']="
+            f"{steps}{starts}; the cap counts the steps of the whole solve, over all output times"
+        )
+        return evaluation_budget(self.solver, steps, n_times), note
 
     def _check_inputs(self, x0: torch.Tensor, t: torch.Tensor | None) -> tuple[torch.Tensor, float]:
         """Check ``t`` is finite and strictly monotonic in x0's dtype; return ``t`` cast and

@@ -36,6 +36,7 @@ from typing import NamedTuple
 
 import torch
 
+from tsnode.nn._checks import check_tensor
 from tsnode.nn.latent_ode import LatentODE, _own_targets
 
 __all__ = ["RefinedZ0", "encode_bank", "refine_z0"]
@@ -51,14 +52,17 @@ class RefinedZ0(NamedTuple):
     z0 : (n_restarts, B, latent_dim) refined initial states.
     weights : (n_restarts, B) restart weights, summing to 1 over restarts for every series.
     energy : (n_restarts, B) final ``U(z0)`` of every restart (lower fits better).
+    t0 : () the reference time of ``z0``, the ``t0`` :func:`refine_z0` used (``None`` in a
+        result built by hand without it).
     """
 
     z0: torch.Tensor
     weights: torch.Tensor
     energy: torch.Tensor
+    t0: torch.Tensor | None = None
 
     def mean_path(
-        self, model: LatentODE, t_query: torch.Tensor, t0: float | torch.Tensor = 0.0
+        self, model: LatentODE, t_query: torch.Tensor, t0: float | torch.Tensor | None = None
     ) -> torch.Tensor:
         """The restart-weighted mean of the decoded means: the point prediction.
 
@@ -68,8 +72,9 @@ class RefinedZ0(NamedTuple):
             The model that was refined.
         t_query : Tensor, shape (Q,)
             Strictly increasing query times.
-        t0 : float or scalar Tensor
-            The time of z0 (as passed to :func:`refine_z0`).
+        t0 : float or scalar Tensor, optional
+            The time of z0; default the stored ``self.t0`` (the ``t0`` :func:`refine_z0` used,
+            ``times.min()`` unless given), or 0.0 if there is none.
 
         Returns
         -------
@@ -77,6 +82,8 @@ class RefinedZ0(NamedTuple):
             ``sum_r weights[r, b] * mean_r[b]`` over the restarts ``r``. Gradients flow
             unless the caller runs it under ``torch.no_grad()``.
         """
+        if t0 is None:
+            t0 = 0.0 if self.t0 is None else self.t0
         paths = model.decode(self.z0, t_query, t0)[0]  # (n_restarts, B, Q, D)
         return (self.weights[:, :, None, None] * paths).sum(0)
 
@@ -106,11 +113,15 @@ def _energy(
     return (nll * target_mask).sum(dim=(-1, -2)) + 0.5 * (z**2).sum(-1)
 
 
-def _check_model_and_grid(model: object, times: torch.Tensor) -> None:
+def _check_model_and_grid(model: object, times: torch.Tensor) -> torch.Tensor:
+    """Check ``model`` and ``times``; return ``times``, integer ones in the weights' dtype (so
+    that a fractional ``t0`` is not truncated to an integer dtype)."""
     if not isinstance(model, LatentODE):
         raise TypeError(f"model must be a LatentODE, got {type(model).__name__}.")
+    check_tensor("times", times)
     if times.dim() != 1:
         raise ValueError(f"times must be the 1-D union grid (T,), got {tuple(times.shape)}.")
+    return times.to(model._time_dtype(times))  # a no-op for floating times
 
 
 def _check_candidates(candidates: object, latent_dim: int, n_restarts: int) -> torch.Tensor:
@@ -198,7 +209,7 @@ def encode_bank(
     -------
     Tensor, shape (N, latent_dim)
     """
-    _check_model_and_grid(model, times)
+    times = _check_model_and_grid(model, times)
     _check_positive("batch_size", batch_size, int)
     t0 = times.min() if t0 is None else t0
     size = int(batch_size)
@@ -233,11 +244,13 @@ def refine_z0(
         A trained model; its parameters are left untouched (and their ``requires_grad`` flags
         restored).
     times : Tensor, shape (T,)
-        Increasing union grid of the observation times.
+        Increasing union grid of the observation times (integer ones are converted to the
+        weights' dtype).
     values, mask : Tensor, shape (B, T, D)
         Observations and their mask (1 observed, 0 missing), as for :meth:`LatentODE.encode`.
     t0 : float or scalar Tensor, optional
-        Reference time of ``z0``; default ``times.min()``.
+        Reference time of ``z0``; default ``times.min()``. Stored in the result, where
+        :meth:`RefinedZ0.mean_path` finds it.
     n_restarts : int, default 16
         Starting points per series, ``mean + (std + init_spread) * eps`` with ``eps ~ N(0, I)``
         and ``(mean, std)`` the encoder's posterior; or, with ``candidates``, the
@@ -262,10 +275,10 @@ def refine_z0(
     Returns
     -------
     RefinedZ0
-        Decode with ``model.decode(result.z0, t_query, t0)`` and average over restarts with
-        ``result.weights``.
+        Decode with ``model.decode(result.z0, t_query, result.t0)`` and average over restarts
+        with ``result.weights``, or call ``result.mean_path(model, t_query)``.
     """
-    _check_model_and_grid(model, times)
+    times = _check_model_and_grid(model, times)
     _check_positive("n_restarts", n_restarts, int)
     _check_positive("n_steps", n_steps, int, allow_zero=True)
     _check_positive("lr", lr, float)
@@ -321,4 +334,4 @@ def refine_z0(
     weights = torch.softmax(-final / float(temperature), dim=0)
     # A series whose every restart diverged gets equal weights rather than NaN.
     weights = torch.where(torch.isfinite(final).any(dim=0), weights, 1.0 / int(n_restarts))
-    return RefinedZ0(z0.detach(), weights, final)
+    return RefinedZ0(z0.detach(), weights, final, t0.reshape(()))
