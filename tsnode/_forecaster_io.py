@@ -21,7 +21,7 @@ torch is imported only to write or read network weights (the neural classes).
 
 The neural classes' ``save``/``load`` call :func:`save_forecaster`/:func:`load_forecaster`
 (needing ``model_``, ``scaler_``, ``origin_``, ``history_``, ``_check_params``, ``_build_model``);
-the baselines call :func:`save_baseline`/:func:`load_baseline` with their fitted arrays' names.
+the baselines call :mod:`tsnode._baseline_io` (built on this module's shared helpers).
 
 Loading checks everything a forecast uses (the history as ``fit`` checks it, finite weights and
 fitted arrays, the config's fields, the scaler; see :func:`load_forecaster`), so a corrupted or
@@ -44,7 +44,6 @@ from pandas.tseries.frequencies import to_offset
 from tsnode._calibration import IDENTITY, check_calibration
 from tsnode._serialization import (
     SerializationError,
-    check_saveable_calendar,
     from_jsonable,
     missing_config,
     read_config,
@@ -55,9 +54,8 @@ from tsnode._serialization import (
     write_config,
 )
 from tsnode._validation import check_min_observations, to_wide_frame
-from tsnode.calendar import check_calendar
 
-__all__ = ["save_forecaster", "load_forecaster", "save_baseline", "load_baseline"]
+__all__ = ["save_forecaster", "load_forecaster"]
 
 _FORMAT_VERSION = 1
 _CONFIG_FILE = "config.json"
@@ -496,125 +494,4 @@ def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
     forecaster.model_.to(forecaster.device).eval()
     forecaster._set_fitted_frame(frame)
     forecaster._record_fit_params()
-    return forecaster
-
-
-# ---------------------------------------------------------------------------- closed-form baselines
-def _baseline_params(forecaster: Any) -> dict[str, Any]:
-    """The constructor parameters to save, checked to be restorable without pickle.
-
-    A numpy Generator ``random_state`` is saved as None, see :func:`saveable_params`.
-    """
-    params = saveable_params(forecaster)
-    _check_baseline_params(params, when="save")
-    return params
-
-
-def _check_baseline_params(params: dict[str, Any], *, when: str) -> None:
-    check_saveable_calendar(params.get("calendar"), when=when)
-    if when == "load":  # an edited name fails here, not later inside predict
-        check_calendar(params.get("calendar"))
-    state = params.get("random_state")
-    if state is not None and (
-        isinstance(state, (bool, np.bool_)) or not isinstance(state, (int, np.integer))
-    ):
-        raise SerializationError(
-            f"cannot {when} random_state={state!r} of type {type(state).__name__}: only an int, "
-            "None or a numpy Generator (saved as None) can be saved; pass e.g. random_state=0."
-        )
-
-
-def save_baseline(forecaster: Any, path: str | os.PathLike, arrays: Sequence[str]) -> Path:
-    """Write the fitted closed-form ``forecaster`` to the directory ``path`` (created if needed).
-
-    Parameters
-    ----------
-    forecaster : BaseForecaster
-        A fitted baseline; ``arrays`` names its fitted float64 arrays of shape (n_series,).
-    path : str or PathLike
-        The directory (an existing save there is overwritten).
-    arrays : sequence of str
-        Fitted attributes to store in ``data.safetensors`` next to the history.
-
-    Returns
-    -------
-    Path
-        The directory.
-
-    Raises
-    ------
-    NotFittedError
-        If ``forecaster`` is not fitted (nothing is written).
-    SerializationError
-        If a parameter cannot be saved without pickle (nothing is written).
-    """
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(forecaster)
-    forecaster._check_unchanged_params()
-    params = to_jsonable(_baseline_params(forecaster))
-    fitted = {name: np.asarray(getattr(forecaster, name), dtype=np.float64) for name in arrays}
-    return _write_save(forecaster, path, params=params, arrays=fitted)
-
-
-def load_baseline(cls: type, path: str | os.PathLike, arrays: Sequence[str]) -> Any:
-    """Rebuild a closed-form forecaster of class ``cls`` saved by :func:`save_baseline`.
-
-    Parameters
-    ----------
-    cls : type
-        The forecaster class; a save of another class is refused.
-    path : str or PathLike
-        The directory passed to :func:`save_baseline`.
-    arrays : sequence of str
-        The fitted arrays ``cls`` saves, each of shape (n_series,).
-
-    Returns
-    -------
-    An instance of ``cls`` with the saved parameters, history and fitted arrays.
-
-    Raises
-    ------
-    SerializationError
-        If the directory is missing files, holds another class's save, or its files are
-        corrupted or tampered with.
-    """
-    from safetensors import SafetensorError
-
-    path, config = _open_save(cls, path, (_CONFIG_FILE, _DATA_FILE))
-    try:
-        params = from_jsonable(config["params"])
-        if not isinstance(params, dict):
-            raise TypeError(f"params must be a dict, got {type(params).__name__}")
-        _check_baseline_params(params, when="load")
-        forecaster = cls(**params)
-        data = _read_data(path / _DATA_FILE)
-        unexpected = sorted(set(data) - {*_HISTORY_KEYS, *arrays})
-        if unexpected:
-            raise ValueError(
-                f"{_DATA_FILE} has unexpected arrays {unexpected} (expected {list(arrays)})"
-            )
-        frame = _read_history(data, config, forecaster._min_observations())
-        fitted = {}
-        for name in arrays:
-            if name not in data:
-                raise ValueError(f"{_DATA_FILE} has no {name!r} array")
-            value = data[name]
-            if value.dtype != np.float64 or value.shape != (frame.shape[1],):
-                raise ValueError(
-                    f"{_DATA_FILE}: {name} has dtype {value.dtype} and shape {value.shape}, "
-                    f"expected float64 of shape ({frame.shape[1]},)"
-                )
-            if not np.isfinite(value).all():
-                raise ValueError(f"{_DATA_FILE}: {name} holds NaN or infinite values: {value}")
-            fitted[name] = value
-        last = frame.ffill().iloc[-1].to_numpy(dtype=np.float64)  # what fit and update store
-        if "last_value_" in fitted and not np.array_equal(fitted["last_value_"], last):
-            raise ValueError(f"{_DATA_FILE}: last_value_ is not the history's last values {last}")
-    except (KeyError, TypeError, ValueError, SafetensorError) as error:  # SerializationError too
-        raise _load_error(cls, path, error) from error
-    forecaster._set_fitted_frame(frame)
-    forecaster._record_fit_params()
-    for name, value in fitted.items():
-        setattr(forecaster, name, value)
     return forecaster

@@ -39,7 +39,7 @@ import pandas as pd
 from exchange_calendars import ExchangeCalendar
 from scipy.special import ndtri
 
-from tsnode._forecaster_io import load_baseline, save_baseline
+from tsnode._baseline_io import load_baseline, save_baseline
 from tsnode._validation import check_positive
 from tsnode.base import _LIVE_PARAMS, BaseForecaster
 from tsnode.calendar import check_calendar, get_calendar
