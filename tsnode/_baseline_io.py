@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from tsnode._forecaster_io import (
     _CONFIG_FILE,
@@ -90,7 +91,9 @@ def save_baseline(forecaster: Any, path: str | os.PathLike, arrays: Sequence[str
     forecaster._check_unchanged_params()
     params = to_jsonable(_baseline_params(forecaster))
     fitted = {name: np.asarray(getattr(forecaster, name), dtype=np.float64) for name in arrays}
-    return _write_save(forecaster, path, params=params, arrays=fitted)
+    spacing = getattr(forecaster, "spacing_", None)  # the unit of the steps, see load
+    extra = None if spacing is None else {"spacing_ns": int(spacing.as_unit("ns").value)}
+    return _write_save(forecaster, path, params=params, arrays=fitted, extra=extra)
 
 
 def load_baseline(cls: type, path: str | os.PathLike, arrays: Sequence[str]) -> Any:
@@ -147,6 +150,15 @@ def load_baseline(cls: type, path: str | os.PathLike, arrays: Sequence[str]) -> 
         last = frame.ffill().iloc[-1].to_numpy(dtype=np.float64)  # what fit and update store
         if "last_value_" in fitted and not np.array_equal(fitted["last_value_"], last):
             raise ValueError(f"{_DATA_FILE}: last_value_ is not the history's last values {last}")
+        # the fit-time spacing (rows added by update may have another); absent from saves
+        # before it was stored, which then use the history's, as they did
+        spacing = config.get("spacing_ns")
+        if spacing is not None:
+            if isinstance(spacing, bool) or not isinstance(spacing, int) or spacing <= 0:
+                raise ValueError(
+                    f"{_CONFIG_FILE}: 'spacing_ns' is {spacing!r}, expected an int > 0"
+                )
+            fitted["spacing_"] = pd.Timedelta(spacing, unit="ns").as_unit(frame.index.unit)
     except (KeyError, TypeError, ValueError, SafetensorError) as error:  # SerializationError too
         raise _load_error(cls, path, error) from error
     forecaster._set_fitted_frame(frame)

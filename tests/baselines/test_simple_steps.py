@@ -8,6 +8,7 @@ the sampling of the history: weekly, monthly or thinned data give per-session es
 from __future__ import annotations
 
 import functools
+import json
 import warnings
 
 import exchange_calendars as xcals
@@ -176,3 +177,31 @@ def test_a_calendar_instance_shorter_than_the_history_falls_back_to_its_exchange
     by_name = NaiveForecaster(calendar="XNYS").fit(y)
     np.testing.assert_array_equal(by_instance.sigma_, by_name.sigma_)
     pd.testing.assert_frame_equal(by_instance.predict_interval(3), by_name.predict_interval(3))
+
+
+@pytest.mark.parametrize("cls", [NaiveForecaster, DriftForecaster])
+def test_update_with_another_spacing_keeps_the_fit_time_step(cls, tmp_path):
+    # regression: with calendar=None the step was re-derived from the whole history, so 40
+    # rows 3 days apart made "3 days ahead" 1 step instead of 3 (intervals sqrt(3) too narrow,
+    # Drift's drift applied once), while sigma_ and drift_ stay per fit-time step
+    rng = np.random.default_rng(0)
+    daily = pd.date_range("2024-01-01", periods=20, freq="D")
+    sparse = pd.date_range(daily[-1] + pd.Timedelta(days=3), periods=40, freq="3D")
+    values = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 60)))
+    y = pd.Series(values, index=daily.append(sparse), name="x")
+    model = cls(calendar=None).fit(y.iloc[:20]).update(y.iloc[20:])
+    ahead = pd.DatetimeIndex([sparse[-1] + pd.Timedelta(days=3)])
+    np.testing.assert_array_equal(model._steps(ahead), [[3.0]])
+    assert model.spacing_ == pd.Timedelta(days=1)
+    expected = model.predict_quantiles(ahead)
+    loaded = cls.load(model.save(tmp_path / "m"))
+    assert loaded.spacing_ == model.spacing_
+    pd.testing.assert_frame_equal(loaded.predict_quantiles(ahead), expected)
+    # a save from before spacing_ was stored loads and uses the history's spacing, as it did
+    config = tmp_path / "m" / "config.json"
+    text = json.loads(config.read_text())
+    del text["spacing_ns"]
+    config.write_text(json.dumps(text))
+    old = cls.load(tmp_path / "m")
+    assert not hasattr(old, "spacing_")
+    np.testing.assert_array_equal(old._steps(ahead), [[1.0]])

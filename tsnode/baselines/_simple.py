@@ -163,7 +163,9 @@ class _GaussianBaseline(BaseForecaster):
 
     def _steps(self, index: pd.DatetimeIndex) -> np.ndarray:
         """Steps since each series' last observation, shape (n_steps, n_series), > 0."""
-        spacing = _observed_spacing(self.index_)
+        # The fit-time spacing, the unit sigma_ and drift_ are per step of (rows added by
+        # update must not change it); a save from before it was stored: the history's.
+        spacing = getattr(self, "spacing_", None) or _observed_spacing(self.index_)
         calendar = self._fitted_param("calendar")  # the unit sigma_ was estimated in
         # Steps a series missed: from its last observation to the end of the fitted frame.
         last = pd.DatetimeIndex(self.series_last_timestamp_)
@@ -187,10 +189,10 @@ class _GaussianBaseline(BaseForecaster):
         For every series (its non-NaN values ``v``, shape (n,)) a pair ``(v, k)`` with ``k`` of
         shape (n - 1,): ``k[i]`` counts the steps from the ``i``-th observation to the next in
         the unit of the forecast steps (:func:`_steps_between`; all 1 for a daily series on
-        consecutive sessions).
+        consecutive sessions). Records that unit's observed spacing as ``spacing_``.
         """
         check_calendar(self.calendar)  # an unknown name is not a range problem
-        spacing = _observed_spacing(frame.index)
+        spacing = self.spacing_ = _observed_spacing(frame.index)  # the unit of the steps
         out = []
         for _, col in frame.items():
             col = col.dropna()
@@ -335,6 +337,9 @@ class NaiveForecaster(_GaussianBaseline):
     sigma_ : ndarray of shape (n_series,)
         Log-return volatility per step (per session with a calendar; kept fixed by
         :meth:`update`).
+    spacing_ : Timedelta
+        Median spacing of the fitted timestamps: the step with ``calendar=None`` (and for
+        intraday data), kept fixed by :meth:`update` like ``sigma_``.
     """
 
     _log_space = True
@@ -392,6 +397,8 @@ class DriftForecaster(_GaussianBaseline):
     sigma_ : ndarray of shape (n_series,)
         Standard deviation per step of the changes around ``drift_`` (kept fixed by
         :meth:`update`).
+    spacing_ : Timedelta
+        As in :class:`NaiveForecaster`.
     """
 
     _fitted_arrays = ("last_value_", "drift_", "sigma_")
