@@ -273,3 +273,22 @@ def test_an_ensemble_of_the_default_template_keeps_its_calendar_and_target():
     pd.testing.assert_index_equal(after.index, before.index)  # still XNYS sessions
     assert model._fitted_param("target") == "Close"
     assert model._fitted_param("calendar") == "XNYS"
+
+
+def test_update_keeps_taking_the_price_field_the_history_was_fitted_on():
+    # regression: target was a live parameter, so set_params(target="Open") after a fit on
+    # Close made update splice Open prices onto the Close history, in silence (an ensemble
+    # kept Close)
+    from tsnode.baselines import NaiveForecaster
+
+    index = pd.bdate_range("2024-01-02", periods=30)
+    fields = {"Close": 100.0, "Open": 50.0}
+    columns = pd.MultiIndex.from_product([list(fields), ["AAA"]], names=["Price", "Ticker"])
+    values = np.column_stack([np.linspace(v, v + 5, 30) for v in fields.values()])
+    frame = pd.DataFrame(values, index=index, columns=columns)
+    model = NaiveForecaster().fit(frame.iloc[:25])
+    model.set_params(target="Open")
+    model.update(frame.iloc[25:])
+    np.testing.assert_allclose(model.last_value_, frame[("Close", "AAA")].iloc[-1:].to_numpy())
+    with pytest.warns(UserWarning, match="target \\(fitted with 'Close'"):
+        model.predict(2)

@@ -52,7 +52,8 @@ _MAX_RECONSTRUCT_DRAWS = 5_000_000
 
 # Parameters every forecaster reads afresh at each call, so a change by set_params after fit
 # applies alike to the fitted model and to a saved copy. Every other parameter is frozen by fit
-# (it shaped the network, the scaler or the training), see BaseForecaster._changed_params.
+# (it shaped the network, the scaler or the training; ``target`` picked the price field the
+# history holds, which update must go on taking), see BaseForecaster._changed_params.
 _LIVE_PARAMS = frozenset(
     {
         "calendar",
@@ -62,7 +63,6 @@ _LIVE_PARAMS = frozenset(
         "num_threads",
         "progress",
         "random_state",
-        "target",
     }
 )
 
