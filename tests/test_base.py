@@ -277,6 +277,10 @@ def test_update_validation(y):
         f.update(pd.DataFrame({"AAPL": [1.0], "MSFT": [2.0]}, index=later.tz_localize("UTC")))
     with pytest.raises(TypeError, match="DatetimeIndex"):
         f.update(pd.DataFrame({"AAPL": [1.0], "MSFT": [2.0]}))
+    # regression: the no-new-rows idiom y[y.index > last_timestamp_] got a message about
+    # failed yfinance downloads
+    with pytest.raises(ValueError, match=r"update got no rows.*skip the call"):
+        f.update(y[y.index > f.last_timestamp_])
     # nothing changed after the failures
     pd.testing.assert_frame_equal(f.y_, y)
     assert f.updates_ == []

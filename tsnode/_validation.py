@@ -154,6 +154,15 @@ def _select_target(y: pd.DataFrame, target: str, name: str, stacklevel: int | No
     return y
 
 
+def check_new_rows(y: Any) -> None:
+    """Refuse an empty ``update`` (the general empty-frame message is about failed downloads)."""
+    if isinstance(y, pd.Series | pd.DataFrame) and y.shape[0] == 0:
+        raise ValueError(
+            f"update got no rows (y has shape {y.shape}): with no new observations yet there is "
+            "nothing to condition on; skip the call (e.g. if len(new): model.update(new))."
+        )
+
+
 # ---------------------------------------------------------------------------- main entry point
 def to_wide_frame(
     y: pd.Series | pd.DataFrame,

@@ -39,6 +39,7 @@ from tsnode._validation import (
     check_in_sample_index,
     check_min_observations,
     check_n_samples,
+    check_new_rows,
     check_quantiles,
     oversized_paths,
     to_wide_frame,
@@ -50,10 +51,9 @@ _MAX_SAMPLE_BYTES = 8 * 2**30
 # Posterior draws held at once by reconstruct (40 MB of float64); it works in blocks beyond.
 _MAX_RECONSTRUCT_DRAWS = 5_000_000
 
-# Parameters every forecaster reads afresh at each call, so a change by set_params after fit
-# applies alike to the fitted model and to a saved copy. Every other parameter is frozen by fit
-# (it shaped the network, the scaler or the training; ``target`` picked the price field the
-# history holds, which update must go on taking), see BaseForecaster._changed_params.
+# Parameters every forecaster reads afresh at each call (a change after fit applies alike to the
+# fitted model and a saved copy). Every other one is frozen by fit: it shaped the network, scaler
+# or training, or (target) picked the field the history holds, see BaseForecaster._changed_params.
 _LIVE_PARAMS = frozenset(
     {
         "calendar",
@@ -75,8 +75,7 @@ def _at_midnight(index: pd.DatetimeIndex) -> bool:
 def _same_value(a: Any, b: Any) -> bool:
     if a is b:
         return True
-    # an exchange calendar object and its name are the same calendar (saves need the name),
-    # and a torch.device its string
+    # a calendar object and its name are the same calendar (saves need it), a device its str
     a, b = (getattr(v, "name", v) if isinstance(v, xcals.ExchangeCalendar) else v for v in (a, b))
     a, b = (str(v) if type(v).__name__ == "device" and hasattr(v, "type") else v for v in (a, b))
     try:
@@ -575,6 +574,7 @@ class BaseForecaster(BaseEstimator):
         self
         """
         check_is_fitted(self)
+        check_new_rows(y)
         frame = to_wide_frame(
             y, target=self._fitted_param("target", "Close"), allow_unobserved=True, stacklevel=3
         )
