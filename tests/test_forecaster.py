@@ -253,8 +253,9 @@ def test_unsorted_timestamps_warn_and_give_the_sorted_forecast():
     wide = small_wide()
     shuffled = wide.iloc[np.random.default_rng(0).permutation(len(wide))]
     before = shuffled.copy(deep=True)
-    with pytest.warns(UserWarning, match="not sorted"):
+    with pytest.warns(UserWarning, match="not sorted") as record:
         model = TSNodeForecaster(**MICRO).fit(shuffled)
+    assert record[0].filename == __file__  # regression: pointed at forecaster.py (its fit)
     assert_same_forecast(quantiles_of(model), quantiles_of(TSNodeForecaster(**MICRO).fit(wide)))
     pd.testing.assert_frame_equal(shuffled, before)
 
@@ -1062,3 +1063,11 @@ def test_a_diverged_training_warns_at_the_caller(train):
     ) as rec:
         TSNodeForecaster(**dict(MICRO, epochs=2, steps_per_epoch=3, learning_rate=5.0)).fit(train)
     assert [r.filename for r in rec if "failed to fit" in str(r.message)] == [__file__]
+
+
+def test_reconstruct_after_a_bad_n_predict_samples_names_the_parameter(fitted):
+    # regression: reconstruct gave Python's "int() argument must be ..." where predict named
+    # the parameter
+    model = copy.deepcopy(fitted).set_params(n_predict_samples=None)
+    with pytest.raises(TypeError, match="n_predict_samples must be an int >= 1"):
+        model.reconstruct()

@@ -496,6 +496,16 @@ def test_a_save_with_more_threads_than_this_machine_allows_loads_capped(
         loaded = TSNodeForecaster.load(path)
     assert rec[0].filename == __file__ and loaded.num_threads == 4
     pd.testing.assert_frame_equal(_quantiles(loaded), expected)
+    # an ensemble warns once for itself, not once more per member
+    from tsnode import EnsembleForecaster
+
+    monkeypatch.undo()
+    ensemble = EnsembleForecaster(TSNodeForecaster(**{**PARAMS, "num_threads": 8}), n_members=2)
+    path = ensemble.set_params(progress=False).fit(_prices()).save(tmp_path / "ensemble")
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    with pytest.warns(RuntimeWarning, match="more than this machine allows") as rec:
+        EnsembleForecaster.load(path)
+    assert [r.filename for r in rec] == [__file__]
 
 
 def test_a_torch_device_and_a_calendar_object_can_be_saved(tmp_path):

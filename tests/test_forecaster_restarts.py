@@ -85,8 +85,9 @@ def test_a_failed_restart_is_skipped_with_a_warning(train, monkeypatch):
         return real(model, draw_batch, val_batches, config, **kwargs)
 
     monkeypatch.setattr("tsnode.forecaster.train_latent_ode", flaky)
-    with pytest.warns(RuntimeWarning, match="Restart 1 of n_init=2 failed and is skipped"):
+    with pytest.warns(RuntimeWarning, match="Restart 1 of n_init=2 failed and is skipped") as rec:
         model = TSNodeForecaster(**PARAMS, n_init=2).fit(train)
+    assert rec[0].filename == __file__  # regression: pointed at forecaster.py
     assert math.isnan(model.restart_losses_[0]) and math.isfinite(model.restart_losses_[1])
     assert model.predict(3).notna().all().all()
 

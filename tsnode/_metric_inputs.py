@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tsnode._warnings import user_stacklevel
+
 
 def _as_float_array(x: Any, name: str) -> np.ndarray:
     """``x`` as a float64 ndarray (a new array; the input is untouched)."""
@@ -116,7 +118,7 @@ def _empty_result(what: str) -> float:
     warnings.warn(
         f"{what}: every element has a NaN, nothing left to score; returning NaN.",
         RuntimeWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
     return float("nan")
 
@@ -125,7 +127,7 @@ def _empty_pit(what: str) -> np.ndarray:
     warnings.warn(
         f"{what}: every element has a NaN, nothing left to transform; returning an empty array.",
         RuntimeWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
     return np.empty(0, dtype="float64")
 

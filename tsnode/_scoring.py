@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from tsnode._folds import _quantile_column
+from tsnode._warnings import user_stacklevel
 
 __all__ = ["_dm_test", "_outer_interval", "_score", "_warn_unscored"]
 
@@ -96,7 +97,7 @@ def _warn_rows(scored: pd.DataFrame, rows: np.ndarray, what: str, why: str) -> N
             f"{int(rows.sum())} of {len(scored)} scored rows {what} (first: series "
             f"{first['series']!r} at cutoff {first['cutoff']}): {why}",
             RuntimeWarning,
-            stacklevel=4,  # user -> BacktestResult.metrics -> _warn_unscored -> here
+            stacklevel=user_stacklevel(),  # BacktestResult/Comparison.metrics' caller
         )
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 __all__ = [
     "WarningCollector",
+    "user_stacklevel",
     "call_recording_warnings",
     "recorded_warnings",
     "reissue_recorded",
@@ -45,6 +46,26 @@ def _from_tsnode(filename: str) -> bool:
         return Path(filename).resolve().is_relative_to(_PACKAGE)
     except (OSError, ValueError):
         return False
+
+
+def user_stacklevel(default: int = 2) -> int:
+    """The ``stacklevel`` that makes ``warnings.warn``, called by this function's caller, point
+    at the first frame outside tsnode: the user's line, however deep inside tsnode (or
+    through which public method) the warning is raised (as pandas' ``find_stack_level``).
+    ``default`` when every frame is tsnode's (e.g. a worker thread's)."""
+    frame, level = sys._getframe(1), 1  # the caller, which calls warnings.warn
+    while frame is not None and _from_tsnode(frame.f_code.co_filename):
+        frame, level = frame.f_back, level + 1
+    return default if frame is None else level
+
+
+def _user_line() -> tuple[str, int] | None:
+    """(filename, lineno) of the first frame outside tsnode, where :func:`user_stacklevel`
+    points tsnode's warnings."""
+    frame = sys._getframe(1)
+    while frame is not None and _from_tsnode(frame.f_code.co_filename):
+        frame = frame.f_back
+    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
 
 
 class WarningCollector:
@@ -70,8 +91,10 @@ class WarningCollector:
         """Issue each recorded warning once: tsnode's at ``stacklevel`` (counted from the
         caller of this method) with ``[compare: models ...]`` appended, others as they were."""
         seen, self._seen = self._seen, {}
+        here = _user_line()  # tsnode's warnings raised at user_stacklevel() point here
         for (_, text), (record, names) in seen.items():
-            if not _from_tsnode(record.filename):
+            ours = _from_tsnode(record.filename) or (record.filename, record.lineno) == here
+            if not ours:
                 warnings.warn_explicit(
                     record.message, record.category, record.filename, record.lineno
                 )

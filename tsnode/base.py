@@ -44,10 +44,10 @@ from tsnode._validation import (
     oversized_paths,
     to_wide_frame,
 )
+from tsnode._warnings import user_stacklevel
 from tsnode.calendar import future_index
 
-# The largest float64 sample array one sample() call returns (8 GiB).
-_MAX_SAMPLE_BYTES = 8 * 2**30
+_MAX_SAMPLE_BYTES = 8 * 2**30  # the largest float64 sample array one sample() call returns
 # Posterior draws held at once by reconstruct (40 MB of float64); it works in blocks beyond.
 _MAX_RECONSTRUCT_DRAWS = 5_000_000
 
@@ -404,11 +404,10 @@ class BaseForecaster(BaseEstimator):
         A fit that fails (bad data, a bad parameter, a training error) leaves the forecaster
         unfitted, never holding an earlier fit: later calls raise ``NotFittedError``.
         """
-        # A failed fit, validation included, leaves the estimator unfitted (NotFittedError),
-        # neither half fitted nor still holding an earlier fit.
-        self._clear_fitted()
-        try:
-            frame = to_wide_frame(y, target=getattr(self, "target", "Close"), stacklevel=3)
+        self._clear_fitted()  # a failed fit leaves it unfitted, never half or formerly fitted
+        try:  # data warnings point at fit's caller (+1: to_wide_frame's own frame)
+            level, target = user_stacklevel() + 1, getattr(self, "target", "Close")
+            frame = to_wide_frame(y, target=target, stacklevel=level)
             check_min_observations(frame, self._min_observations())
             self._set_fitted_frame(frame)
             self._record_fit_params()

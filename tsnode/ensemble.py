@@ -366,6 +366,7 @@ class EnsembleForecaster(BaseForecaster):
             )
         with warnings.catch_warnings():  # said once above for the whole ensemble
             warnings.filterwarnings("ignore", message=".*which this machine lacks", append=False)
+            warnings.filterwarnings("ignore", message=".*more than this machine allows")
             ensemble.members_ = [member_cls.load(path / f"member_{i}") for i in range(len(seeds))]
         first = ensemble.members_[0]
         for i, member in enumerate(ensemble.members_):

@@ -42,6 +42,7 @@ from tsnode._metric_inputs import (
     _sample_inputs,
     check_aligned,
 )
+from tsnode._warnings import user_stacklevel
 
 __all__ = [
     "DMResult",
@@ -126,7 +127,7 @@ def mape(y_true: Any, y_pred: Any) -> float:
             "mape: `y_true` contains zeros with a non-zero error, so MAPE is infinite; "
             "use mase or smape for series that can be zero.",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
         return float("inf")
     ratio = np.divide(err, np.abs(y), out=np.zeros_like(err), where=~zero)
@@ -340,7 +341,7 @@ def coverage(y_true: Any, lower: Any, upper: Any) -> float:
             f"coverage: `lower` > `upper` for {int(np.sum(lo > hi))} of {lo.size} elements; "
             "check the order of the bounds.",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     return float(np.mean((y >= lo) & (y <= hi)))
 
@@ -600,7 +601,7 @@ def diebold_mariano(
             f"diebold_mariano: the long-run variance with horizon={h} is not positive; "
             "falling back to horizon=1.",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
         h = 1
         variance = _long_run_variance(d, 1)
@@ -609,7 +610,7 @@ def diebold_mariano(
             "diebold_mariano: the loss differential is constant (up to rounding; e.g. "
             "identical forecasts); the test is undefined, returning NaN.",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
         return DMResult(float("nan"), float("nan"))
     statistic = float(np.mean(d) / np.sqrt(variance))

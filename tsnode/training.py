@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from tsnode._warnings import user_stacklevel
 from tsnode.nn.latent_ode import LatentODE
 from tsnode.nn.ode import SolverError
 
@@ -163,7 +164,7 @@ def _recover(
         f"{trouble} at epoch {epoch}; restoring the last good weights and halving the "
         f"learning rate (recovery {retries}/{config.max_nan_retries}).",
         RuntimeWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),  # fit's caller
     )
     model.load_state_dict(good_state)
     for group in optimizer.param_groups:
@@ -388,7 +389,7 @@ def best_of_restarts(
             warnings.warn(
                 f"Restart {restart + 1} of n_init={n_init} failed and is skipped: {failure}",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),  # fit's caller
             )
             continue
         finally:

@@ -29,7 +29,7 @@ from tsnode._forecaster_params import check_device, check_scaler, warn_if_diverg
 from tsnode.base import BaseForecaster
 from tsnode.calendar import check_calendar
 from tsnode.nn.gru import GapGRU
-from tsnode.training import seeded_torch
+from tsnode.training import TrainingError, seeded_torch
 
 __all__ = ["GRUForecaster"]
 
@@ -236,7 +236,7 @@ class GRUForecaster(BaseForecaster):
                 optimizer.zero_grad()
                 loss = self.model_.loss(times, values, mask)
                 if not torch.isfinite(loss):
-                    raise RuntimeError(
+                    raise TrainingError(  # a RuntimeError, as TSNodeForecaster's
                         f"{type(self).__name__} training diverged (loss {loss.item()}). Lower "
                         f"learning_rate (now {self.learning_rate}) or check the data for "
                         "extreme values."
