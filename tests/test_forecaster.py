@@ -718,8 +718,10 @@ def test_bad_quantiles_coverage_and_n_samples(fitted):
 def test_bad_parameters(param, value, match):
     model = TSNodeForecaster(**dict(MICRO, **{param: value}))  # __init__ only stores
     assert getattr(model, param) is value
-    with pytest.raises((ValueError, TypeError), match=match):
+    with pytest.raises((ValueError, TypeError), match=match) as info:
         model.fit(_good_frame())
+    if param == "random_state":  # regression: a str was a ValueError, unlike elsewhere
+        assert info.type is (ValueError if value == -1 else TypeError)
     with pytest.raises(NotFittedError):
         model.predict(2)
 

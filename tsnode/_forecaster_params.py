@@ -163,13 +163,17 @@ def check_params(est: Any) -> None:
             raise TypeError(f"{name} must be True or False, got {getattr(est, name)!r}.")
     state = est.random_state
     if state is not None and (
-        isinstance(state, (bool, np.bool_))
-        or not isinstance(state, numbers.Integral)
-        or not 0 <= state < 2**32
+        isinstance(state, (bool, np.bool_)) or not isinstance(state, numbers.Integral)
     ):
+        raise TypeError(
+            f"random_state must be None or an int in [0, 2**32), got {state!r} of type "
+            f"{type(state).__name__}; pass e.g. random_state=0 (a numpy Generator is not "
+            "supported: the seed is saved)."
+        )
+    if state is not None and not 0 <= state < 2**32:
         raise ValueError(
             f"random_state must be None or an int in [0, 2**32), got {state!r}; pass e.g. "
-            "random_state=0 (a numpy Generator is not supported: the seed is saved)."
+            "random_state=0."
         )
     check_scaler(est.scaler)
     check_device(est.device)

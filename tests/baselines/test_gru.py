@@ -147,7 +147,7 @@ def test_not_fitted():
     ],
 )
 def test_bad_params(prices, param, value):
-    with pytest.raises(ValueError, match=param):
+    with pytest.raises((ValueError, TypeError), match=param):
         GRUForecaster(**{**TINY, param: value}).fit(prices)
 
 
@@ -210,3 +210,21 @@ def test_a_non_finite_training_loss_is_a_training_error():
     model = GRUForecaster(hidden_size=4, epochs=2, progress=False, learning_rate=1e30)
     with pytest.raises(TrainingError, match="training diverged"):
         model.fit(y)
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"progress": "no"}, TypeError, "progress must be True or False"),
+        ({"epochs": "5"}, TypeError, "epochs must be a positive int, got '5' of type str"),
+        ({"epochs": 0}, ValueError, "epochs must be a positive int, got 0"),
+        ({"learning_rate": "0.01"}, TypeError, "learning_rate must be a positive finite"),
+        ({"time_scale_days": None}, TypeError, "time_scale_days must be a positive finite"),
+        ({"learning_rate": -1.0}, ValueError, "learning_rate must be a positive finite"),
+    ],
+)
+def test_parameter_types_and_values_are_told_apart(params, error, match):
+    # regression: progress="no" was accepted (and showed a bar); a wrong type was a
+    # ValueError here but a TypeError in TSNodeForecaster
+    with pytest.raises(error, match=match):
+        GRUForecaster(**{**TINY, **params}).fit(make_gbm(1, n_days=60, random_state=0))

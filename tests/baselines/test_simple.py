@@ -9,6 +9,7 @@ from scipy.special import ndtri
 from sklearn.base import clone
 
 from tsnode.baselines import DriftForecaster, GBMForecaster, NaiveForecaster
+from tsnode.datasets import make_gbm
 
 ALL = [NaiveForecaster, DriftForecaster, GBMForecaster]
 DAY = pd.Timedelta(days=1)
@@ -289,3 +290,16 @@ def test_an_unknown_calendar_name_is_named_as_such(cls, prices):
     # history", with the advice to pass the calendar by name
     with pytest.raises(ValueError, match=r"unknown calendar='nyse'.*'XNYS'"):
         cls(calendar="nyse").fit(prices)
+
+
+@pytest.mark.parametrize("cls", [NaiveForecaster, DriftForecaster, GBMForecaster])
+@pytest.mark.parametrize(
+    ("state", "error"), [("abc", TypeError), (1.5, TypeError), (-1, ValueError)]
+)
+def test_a_bad_random_state_is_refused_at_fit(cls, state, error):
+    # regression: fit, predict and predict_quantiles went through; only sample refused it
+    y = make_gbm(1, n_days=40, random_state=0)
+    model = cls(random_state=state)
+    with pytest.raises(error, match="random_state"):
+        model.fit(y)
+    assert not hasattr(model, "y_")

@@ -37,18 +37,24 @@ _DAY = pd.Timedelta(days=1)
 
 
 def _check_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"{name} must be a positive int, got {value!r} of type {type(value).__name__}."
+        )
+    if value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}.")
     return int(value)
 
 
 def _check_float(name: str, value: Any) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.integer, np.floating))
-        or not math.isfinite(float(value))
-        or not value > 0
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
     ):
+        raise TypeError(
+            f"{name} must be a positive finite number, got {value!r} of type "
+            f"{type(value).__name__}."
+        )
+    if not math.isfinite(float(value)) or not value > 0:
         raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
     return float(value)
 
@@ -154,6 +160,8 @@ class GRUForecaster(BaseForecaster):
             _check_int(name, getattr(self, name))
         for name in ("learning_rate", "time_scale_days"):
             _check_float(name, getattr(self, name))
+        if not isinstance(self.progress, (bool, np.bool_)):
+            raise TypeError(f"progress must be True or False, got {self.progress!r}.")
         check_scaler(self.scaler)
         check_device(self.device)
         check_calendar(self.calendar)
