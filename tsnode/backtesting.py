@@ -499,7 +499,8 @@ class Comparison:
     baseline: str | None = None
 
     def metrics(self, by: str | Sequence[str] | None = ("series", "step")) -> pd.DataFrame:
-        """Per-model :meth:`BacktestResult.metrics`, stacked with a ``model`` index level."""
+        """Per-model :meth:`BacktestResult.metrics` grouped ``by`` (as there): a DataFrame
+        indexed ``(model, *by)`` with its columns."""
         tables = {name: result.metrics(by=by) for name, result in self.results.items()}
         return pd.concat(tables, names=["model"])
 

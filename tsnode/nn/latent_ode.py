@@ -13,8 +13,7 @@ Observation noise: by default it is *learned and heteroscedastic* — the readou
 deviation for every query time from the latent state, so forecast uncertainty can grow with the
 horizon. Pass ``obs_std=<float>`` for the paper's fixed noise instead.
 
-Time: pass times in any unit; the module subtracts ``t0`` and divides by ``time_scale`` before any
-solver sees them (large raw times make the solvers blow up).
+Time: any unit; ``t0`` is subtracted and ``time_scale`` divided out before a solver sees it.
 """
 
 from __future__ import annotations
@@ -508,6 +507,8 @@ class LatentODE(nn.Module):
             Annealing weight of the KL term (0 → 1 during training).
         iwae : bool
             Use the importance-weighted bound of Burda et al. over the ``n_samples`` samples.
+        t0 : float or scalar Tensor, optional
+            Reference time of ``z0`` (default ``times.min()``), as in :meth:`forward`.
         generator : torch.Generator, optional
             Source of the ``z0`` noise (on the weights' device); default torch's global one.
 
