@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+from matplotlib.backend_bases import FigureCanvasBase  # noqa: E402
 
 from tsnode import TSNodeForecaster  # noqa: E402
 from tsnode.data import list_samples, load_sample  # noqa: E402
@@ -30,7 +34,9 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--horizon", type=int, default=20, help="trading sessions ahead")
     parser.add_argument("--years", type=float, default=10.0, help="years of history to fit on")
-    parser.add_argument("--plot", default="forecast.png", help="where to save the fan chart")
+    parser.add_argument(
+        "--plot", default="forecast.png", help="where to save the fan chart (folder must exist)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     # checked before the training, not after it
@@ -41,10 +47,22 @@ def main(argv: list[str] | None = None) -> dict:
     names = list_samples()["name"].tolist()
     if args.ticker not in names:
         parser.error(f"--ticker {args.ticker!r} is not a shipped sample; choose from {names}")
+    plot = Path(args.plot)
+    if plot.is_dir() or not plot.parent.is_dir():
+        where = "it is a folder" if plot.is_dir() else f"the folder {plot.parent} does not exist"
+        parser.error(f"--plot {args.plot}: {where}; pass an image path such as forecast.png")
+    formats = set(FigureCanvasBase.get_supported_filetypes()) - {"pgf"}  # pgf needs LaTeX
+    if plot.suffix[1:].lower() not in formats:
+        kind = f"{plot.suffix!r} images" if plot.suffix else "a path without an extension"
+        parser.error(
+            f"--plot {args.plot}: cannot save {kind}; use one of "
+            f"{', '.join('.' + f for f in sorted(formats))}, e.g. forecast.png"
+        )
 
     quick = os.environ.get("TSNODE_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
     prices = load_sample(args.ticker)
-    start = prices.index[-1] - __import__("pandas").DateOffset(years=args.years)
+    # a Timedelta takes --years 2.5 (a DateOffset does not); over 200 years: all the data
+    start = prices.index[-1] - pd.Timedelta(days=365.25 * min(args.years, 200.0))
     prices = prices.loc[prices.index >= start]
 
     settings = dict(epochs=2, steps_per_epoch=3, n_predict_samples=50) if quick else {}

@@ -361,9 +361,29 @@ def test_unwritable_output_is_one_line(tmp_path, capsys):
     assert len(err.splitlines()) == 1
 
 
-def test_bad_date_option_is_one_line(capsys):
-    assert main(["forecast", "--sample", "IBM", "--model", "naive", "--start", "yesterday"]) == 1
-    assert "--start 'yesterday' is not a date" in capsys.readouterr().err
+@pytest.mark.parametrize("option", ["--start", "--end"])
+@pytest.mark.parametrize("text", ["yesterday", "today", "01/02/2013", "13/02/2013", "1.2.2013"])
+def test_non_iso_date_options_are_usage_errors(option, text, monkeypatch, capsys):
+    # regression: --start 01/02/2013 was read month-first (13/02/2013 day-first) without a
+    # word, while --csv refuses such ambiguous dates
+    monkeypatch.setattr(cli, "_load_data", _no_data)
+    assert main(["forecast", "--sample", "IBM", "--model", "naive", option, text]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (
+        f"tsnode forecast: error: argument {option}: expected an ISO date (year-month-day) "
+        f"such as 2013-01-02, got {text!r}; write 1 February 2013 as 2013-02-01"
+    )
+
+
+def test_iso_date_options_still_filter(capsys):
+    argv = ["forecast", "--sample", "IBM", "--model", "naive", "--horizon", "1", "-q"]
+    assert main([*argv, "--start", "2013-02-13", "--end", "2013-02-20"]) == 0
+    assert "last price" in capsys.readouterr().out
+    args = cli.build_parser().parse_args(["forecast", "--sample", "IBM", "--start", "20130213"])
+    assert cli._load_data(args)[0].index[0] == pd.Timestamp("2013-02-13")
+    args.start = "02/13/2013"  # the loader refuses non-ISO text too (exit 2)
+    with pytest.raises(cli.UsageError, match="--start '02/13/2013' is not an ISO date"):
+        cli._load_data(args)
 
 
 # ----------------------------------------------------------------------------- read_price_csv
@@ -688,3 +708,209 @@ def test_daily_data_with_weekends_warn_with_the_calendar_option(tmp_path, capsys
     assert "are not sessions of calendar='XNYS'" in err and "pass --calendar 24/7" in err
     assert main([*argv, "--calendar", "24/7"]) == 0
     assert "not sessions" not in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- number format
+
+
+def _tiny_prices_csv(path: Path, n: int = 80) -> Path:
+    dates = pd.bdate_range("2023-01-02", periods=n)
+    prices = 1.2e-5 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.03, n)))
+    pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "close": prices}).to_csv(path, index=False)
+    return path
+
+
+def test_small_prices_are_printed_with_significant_digits(tmp_path, capsys):
+    # regression: prices of ~1e-5 (penny stocks, SHIB, FX crosses) printed as 0.00
+    csv = _tiny_prices_csv(tmp_path / "tiny.csv")
+    argv = ["forecast", "--csv", str(csv), "--model", "naive", "--horizon", "3", "-q"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    last = pd.read_csv(csv)["close"].iloc[-1]
+    assert f"last price {last:.9f} on" in out  # 5 significant digits
+    table = out.split("sessions\n", 1)[1].splitlines()[1:]
+    assert len(table) == 3 and all(f"{last:.9f}" in row for row in table)
+    assert " 0.00 " not in out and " 0.00\n" not in out
+
+
+def test_ordinary_prices_still_read_as_prices(capsys):
+    argv = ["forecast", "--sample", "IBM", "--model", "naive", "--horizon", "2", "-q"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    last = data.load_sample("IBM").iloc[-1, 0]
+    assert f"last price {last:.2f} on" in out
+
+
+@pytest.mark.parametrize(
+    ("values", "digits", "minimum", "expected"),
+    [
+        ([150.234, 149.0], 5, 2, 2),
+        ([56.137], 5, 2, 3),
+        ([1.0832], 5, 2, 4),
+        ([1.33e-5, 1.2e-5], 5, 2, 9),
+        ([np.nan, 0.0], 5, 2, 2),
+        ([0.006928, 1.2], 4, 4, 4),
+        ([0.006928], 4, 4, 6),
+        ([3e-20], 4, 4, None),  # beyond 12 decimals: scientific notation
+    ],
+)
+def test_decimals_show_significant_digits(values, digits, minimum, expected):
+    assert cli._decimals(values, digits=digits, minimum=minimum) == expected
+    assert cli._number(3e-20, None, 4) == "3e-20" and cli._number(np.nan, 2, 5) == "NaN"
+
+
+def test_backtest_tables_of_small_prices_are_not_rounded_to_zero(tmp_path, capsys):
+    csv = _tiny_prices_csv(tmp_path / "tiny.csv")
+    argv = ["backtest", "--csv", str(csv), "--models", "naive,drift", "--cutoffs", "3"]
+    assert main([*argv, "--horizon", "2", "--quick", "-q"]) == 0
+    out = capsys.readouterr().out
+    board = out.split("Strategy", 1)[0]
+    naive = next(line for line in board.splitlines() if line.startswith("naive"))
+    mae, rmse = naive.split()[1:3]
+    assert float(mae) > 0 and float(rmse) > 0 and len(mae.rstrip("0")) > 6, naive
+
+
+# ----------------------------------------------------------------------------- audit fixes
+
+
+@pytest.mark.parametrize("command", ["forecast", "backtest"])
+def test_output_naming_the_csv_input_is_refused_before_loading(
+    command, good_csv, monkeypatch, capsys
+):
+    # regression: --output prices.csv --csv prices.csv replaced the price history
+    before = good_csv.read_text()
+    monkeypatch.setattr(cli, "_load_data", _no_data)
+    same = str(good_csv.parent / "." / good_csv.name)
+    argv = [command, "--csv", str(good_csv), "--output", same]
+    argv += ["--model", "naive"] if command == "forecast" else ["--models", "naive"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"tsnode {command}: error: --output {same} is the --csv input")
+    assert "choose another file, e.g. --output" in err
+    assert good_csv.read_text() == before
+
+
+def test_plot_naming_the_csv_input_is_refused(tmp_path, monkeypatch, capsys):
+    image = tmp_path / "prices.png"  # an odd name for prices, but the same file
+    image.write_text("date,close\n2020-01-02,1\n")
+    monkeypatch.setattr(cli, "_load_data", _no_data)
+    assert main(["forecast", "--csv", str(image), "--plot", str(image)]) == 2
+    assert "--plot" in capsys.readouterr().err and image.read_text().startswith("date")
+
+
+def test_plots_leave_the_callers_backend_and_figures_alone(tmp_path, capsys):
+    # regression: main() switched the whole process to Agg (closing the caller's figures)
+    import matplotlib.pyplot as plt
+
+    matplotlib.use("svg")
+    try:
+        mine = plt.figure()
+        argv = ["forecast", "--sample", "AAPL", "--model", "naive", "--horizon", "2", "-q"]
+        assert main([*argv, "--plot", str(tmp_path / "fan.png")]) == 0
+        argv = ["backtest", "--sample", "IBM", "--models", "naive", "--horizon", "2"]
+        assert main([*argv, "--cutoffs", "3", "-q", "--plot-dir", str(tmp_path / "p")]) == 0
+        assert matplotlib.get_backend() == "svg"
+        assert plt.get_fignums() == [mine.number]  # open, and no figure of the CLI left
+    finally:
+        plt.close("all")
+        matplotlib.use("Agg")
+    assert (tmp_path / "fan.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "p" / "equity.png").is_file()
+
+
+@pytest.mark.parametrize(("cutoffs", "step", "count"), [(1, None, 5), (2, None, 10), (3, 2, 11)])
+def test_backtest_cutoffs_forecast_the_full_horizon(cutoffs, step, count, tmp_path, capsys):
+    # regression: the last cutoff was the second-to-last row (1 row scored); with
+    # --cutoffs 1 --horizon 5 the strategy then failed: "step=5 is not in the forecasts"
+    board_csv = tmp_path / "board.csv"
+    argv = ["backtest", "--sample", "IBM", "--models", "naive,drift", "--horizon", "5"]
+    argv += ["--cutoffs", str(cutoffs), "--quick", "-q", "--output", str(board_csv)]
+    argv += [] if step is None else ["--step", str(step)]
+    assert main(argv) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert f"when the {min(step or 5, 5)}-step median forecast" in out
+    # step >= horizon: cutoffs * horizon rows; step 2 < horizon 5: rows 5 + 5 + 2 + ... ahead
+    # of cutoffs spaced 2 apart, the last one min(step, horizon) = 2 rows before the end
+    assert pd.read_csv(board_csv, index_col="model")["count"].tolist() == [count, count]
+
+
+def test_backtest_too_short_for_the_horizon_names_the_options(capsys):
+    argv = ["backtest", "--sample", "IBM", "--models", "naive", "--lookback", "40", "--quick"]
+    assert main([*argv, "--cutoffs", "1", "--horizon", "11"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "40 rows are too few for 1 cutoffs every 11 rows with --horizon 11" in err
+    assert "lower --cutoffs, --step or --horizon" in err
+    assert main([*argv, "--cutoffs", "1", "--horizon", "10", "-q"]) == 0
+
+
+@pytest.mark.parametrize("coverage", ["0.99999999999", "0.00000000001", "1e-11", "nan"])
+def test_extreme_coverage_is_a_usage_error_before_fitting(coverage, monkeypatch, capsys):
+    # regression: accepted, then failed after fitting about `quantiles` (0.0, or 0.5 twice)
+    monkeypatch.setattr(cli, "_load_data", _no_data)
+    assert main(["forecast", "--sample", "AAPL", "--coverage", coverage]) == 2
+    err = capsys.readouterr().err
+    assert "argument --coverage: expected a number between 0 and 1, e.g. 0.8" in err
+    assert f"got {coverage!r}" in err
+    assert cli._levels(0.9999999998) == (1e-10, 0.5, 0.9999999999)
+
+
+def test_negative_seed_is_a_usage_error(monkeypatch, capsys):
+    # regression: "random_state must be ... pass e.g. random_state=0", after loading the data
+    monkeypatch.setattr(cli, "_load_data", _no_data)
+    for bad in ("-5", str(2**32), "1.5"):
+        assert main(["forecast", "--sample", "AAPL", "--seed", bad]) == 2
+        err = capsys.readouterr().err
+        assert f"argument --seed: expected an integer from 0 to 4294967295, got '{bad}'" in err
+
+
+def test_offline_cache_fallback_warning_names_options(tmp_path, capsys):
+    # regression: the warning said "because offline=True ... Use offline=False"
+    dates = pd.bdate_range("2023-01-02", "2023-06-30")
+    values = np.linspace(100.0, 120.0, len(dates))
+    frame = pd.DataFrame(
+        {"Open": values, "High": values, "Low": values, "Close": values, "Volume": 1},
+        index=dates,
+    ).astype({"Volume": "int64"})
+    cache = tmp_path / "cache"
+    now = pd.Timestamp("2023-07-02", tz="UTC")
+    data._write_cache(cache, "AAA", "1d", frame, None, pd.Timestamp("2023-07-01"), now)
+    argv = ["forecast", "--ticker", "AAA", "--offline", "--cache-dir", str(cache)]
+    assert main([*argv, "--model", "naive", "--horizon", "1", "-q"]) == 0
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("tsnode: warning: Serving cached prices")
+    assert "because of --offline (AAA:" in err
+    assert err.endswith("Drop --offline (if given) and check the connection to update them.")
+    assert "offline=" not in err
+    text = "(or pass another cache_dir) ... Pass a writable cache_dir ... Widen start/end."
+    assert cli.in_cli_terms(text) == (
+        "(or pass another --cache-dir) ... Pass a writable --cache-dir ... Widen --start/--end."
+    )
+
+
+def test_pgf_plots_without_latex_are_refused_before_loading(tmp_path, monkeypatch, capsys):
+    # regression: .pgf passed the check, then needed LaTeX after fitting (RuntimeError)
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda *args, **kwargs: None)
+    monkeypatch.setattr(cli, "_load_data", _no_data)
+    target = tmp_path / "fan.pgf"
+    assert main(["forecast", "--sample", "AAPL", "--plot", str(target)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"tsnode forecast: error: cannot write --plot {target}: .pgf figures need LaTeX "
+        f"(xelatex), which is not installed; save a vector image instead, e.g. "
+        f"{target.with_suffix('.pdf')} or .svg."
+    )
+    assert main(["forecast", "--sample", "AAPL", "--plot", str(tmp_path / "x.txt")]) == 1
+    assert ".pgf" not in capsys.readouterr().err  # not offered as a format either
+
+
+def test_a_figure_that_cannot_be_saved_is_a_one_line_error(tmp_path):
+    class NeedsLatex:
+        def savefig(self, *args, **kwargs):
+            raise RuntimeError("'xelatex' not found; install it")
+
+    with pytest.raises(CLIError, match=r"cannot save the plot to .*x\.pgf: 'xelatex' not found"):
+        cli._save_figure(NeedsLatex(), tmp_path / "x.pgf")

@@ -131,3 +131,33 @@ def test_forecast_cli_date_format_option(tmp_path, capsys):
 def test_date_format_option_is_documented(capsys):
     assert main(["backtest", "--help"]) == 0
     assert "--date-format FORMAT" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- separators
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_and_tab_separated_files_are_read(tmp_path, sep):
+    # regression: 'date;close' was one column: "no 'date' column ... use --date-column"
+    path = tmp_path / "prices.csv"
+    rows = ["2023-01-02", "2023-01-03", "2023-01-04"]
+    path.write_text(
+        f"date{sep}close\n" + "".join(f"{d}{sep}{100 + i}.5\n" for i, d in enumerate(rows))
+    )
+    frame = read_price_csv(path)
+    assert frame.index.tolist() == [pd.Timestamp(d) for d in rows]
+    assert frame["close"].tolist() == [100.5, 101.5, 102.5]
+
+
+def test_semicolon_file_with_decimal_commas_says_so(tmp_path):
+    path = tmp_path / "eu.csv"
+    path.write_text("date;close\n2023-01-02;100,5\n2023-01-03;101,25\n")
+    with pytest.raises(CLIError, match=r"non-numeric price '100,5' on line 2; .* without commas"):
+        read_price_csv(path)
+
+
+def test_forecast_cli_reads_a_semicolon_file(tmp_path, capsys):
+    path = tmp_path / "semi.csv"
+    path.write_text("date;close\n" + "".join(f"2023-01-{d:02d};{100 + d}\n" for d in range(2, 20)))
+    assert main(["forecast", "--csv", str(path), "--model", "naive", "--horizon", "2", "-q"]) == 0
+    assert "close: last price 119.00 on 2023-01-19" in capsys.readouterr().out

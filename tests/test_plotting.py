@@ -476,3 +476,57 @@ def test_plot_forecast_with_history_beyond_the_forecast_start_or_unsorted(histor
         plt.close(fig)
     shown = plotting.plot_forecast(realised, quantiles, n_history=30).axes[0].lines[0]
     assert len(shown.get_xdata()) == 30 + 20  # 30 before the start, the 20 realised after
+
+
+# ----------------------------------------------------------------------------- text dates
+
+
+def test_plot_backtest_reads_timestamps_written_as_text(forecasts, tmp_path):
+    # regression: a forecasts table read back from CSV has text timestamps, which matplotlib
+    # drew on a category axis (one tick per string, no date formatting)
+    path = tmp_path / "forecasts.csv"
+    forecasts.to_csv(path, index=False)
+    table = pd.read_csv(path)
+    assert not pd.api.types.is_datetime64_any_dtype(table["timestamp"])
+    fig = plotting.plot_backtest(table, series="AAA")
+    axis = fig.axes[0]
+    assert type(axis.xaxis.get_major_formatter()).__name__ == "ConciseDateFormatter"
+    expected = plotting.plot_backtest(forecasts, series="AAA").axes[0]
+    np.testing.assert_array_equal(
+        axis.lines[0].get_xdata().astype("datetime64[ns]"),
+        expected.lines[0].get_xdata().astype("datetime64[ns]"),
+    )
+    assert table["timestamp"].dtype == pd.read_csv(path)["timestamp"].dtype  # not modified
+
+
+def test_plot_backtest_text_timestamps_with_mixed_utc_offsets(forecasts, tmp_path):
+    # a tz-aware table written across the March DST change: offsets -05:00 and -04:00
+    stamps = forecasts["timestamp"].dt.tz_localize("America/New_York")
+    path = tmp_path / "forecasts.csv"
+    forecasts.assign(timestamp=stamps).to_csv(path, index=False)
+    table = pd.read_csv(path)
+    assert table["timestamp"].str.endswith("-05:00").any()
+    assert table["timestamp"].str.endswith("-04:00").any()
+    fig = plotting.plot_backtest(table, series="AAA")  # read in UTC: the same instants
+    axis = fig.axes[0]
+    assert type(axis.xaxis.get_major_formatter()).__name__ == "ConciseDateFormatter"
+    drawn = pd.to_datetime(axis.lines[0].get_xdata(), utc=True)
+    seen = table[(table["series"] == "AAA") & (table["step"] == 1)]
+    assert drawn[0] == pd.Timestamp(seen["timestamp"].iloc[0]).tz_convert("UTC")
+
+
+def test_plot_backtest_timestamps_that_are_not_dates_name_the_column(forecasts):
+    table = forecasts.assign(timestamp=[f"row {i}" for i in range(len(forecasts))])
+    with pytest.raises(ValueError, match=r"`forecasts` column 'timestamp' must be dates, got str"):
+        plotting.plot_backtest(table)
+
+
+def test_plot_equity_reads_an_index_written_as_text(history, forecasts, tmp_path):
+    sim = simulate(forecasts, history)
+    path = tmp_path / "equity.csv"
+    sim.equity.to_csv(path)
+    equity = pd.read_csv(path, index_col=0).iloc[:, 0]
+    fig = plotting.plot_equity(equity)
+    assert type(fig.axes[1].xaxis.get_major_formatter()).__name__ == "ConciseDateFormatter"
+    with pytest.raises(ValueError, match="the index of `simulation_or_equity` must be dates"):
+        plotting.plot_equity(equity.set_axis([f"day {i}" for i in range(len(equity))]))

@@ -41,9 +41,22 @@ class CLIError(Exception):
     """A user-facing error: printed as one line on stderr, exit status 1."""
 
 
+class UsageError(CLIError):
+    """A CLIError about how the options combine (found before loading data): exit status 2."""
+
+
 # The library's advice in command-line terms (its messages name Python arguments).
 _CLI_TERMS = (
     ("Run once with offline=False to download them", "Run once without --offline to download them"),
+    # data.load_prices' cache warnings (the CLI never passes refresh=True)
+    ("because offline=True", "because of --offline"),
+    (
+        "Use offline=False / check the connection to update them",
+        "Drop --offline (if given) and check the connection to update them",
+    ),
+    ("another cache_dir", "another --cache-dir"),
+    ("a writable cache_dir", "a writable --cache-dir"),
+    ("Widen start/end", "Widen --start/--end"),
     ("offline=True", "--offline"),
     ("pass the cache_dir that holds them", "pass the --cache-dir that holds them"),
     ("use tsnode.data.load_sample() for", "use --sample NAME for"),
@@ -130,7 +143,8 @@ def read_price_csv(
     if header is not None:
         return _read_yfinance_csv(file, where, header, columns, name, date_format)
     try:
-        raw = pd.read_csv(file, dtype=str, skipinitialspace=True)
+        sep = _separator(file)
+        raw = pd.read_csv(file, sep=sep, dtype=str, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as err:
         raise CLIError(f"{where}: not a readable CSV file ({_one_line(err)}).") from err
     lookup = {str(c).strip().lower(): c for c in raw.columns}
@@ -179,6 +193,18 @@ def read_price_csv(
     return _price_frame(data, dates, name)
 
 
+def _separator(file: Path) -> str:
+    """``","``, or ``";"`` / tab for a file whose header has one of them and no comma
+    (spreadsheets in many locales save ``date;close``)."""
+    with file.open(encoding="utf-8-sig", errors="replace") as stream:
+        header = stream.readline()
+    if "," in header:
+        return ","
+    counts = {sep: header.count(sep) for sep in (";", "\t")}
+    best = max(counts, key=counts.__getitem__)
+    return best if counts[best] else ","
+
+
 def _unique_dates(
     text: pd.Series, where: str, column: str, date_format: str | None, *, first_line: int
 ) -> pd.Series:
@@ -204,8 +230,13 @@ def _prices(cells: pd.Series, where: str, what: str, *, first_line: int) -> np.n
         row = int(bad.to_numpy().argmax())
         raise CLIError(
             f"{where}: {what} has a non-numeric price {cells.iloc[row]!r} "
-            f"on line {row + first_line}; prices must be plain numbers (leave a cell empty if "
-            "the price is missing)."
+            f"on line {row + first_line}; prices must be plain numbers"
+            + (
+                ", without commas (1234.5, not 1.234,5 or 1,234.5)"
+                if "," in cells.iloc[row]
+                else ""
+            )
+            + " (leave a cell empty if the price is missing)."
         )
     if values.notna().sum() == 0:
         return None
@@ -459,12 +490,14 @@ def _date(text: str | None, option: str) -> pd.Timestamp | None:
 
     if text is None:
         return None
-    try:
-        stamp = pd.Timestamp(text)
-    except ValueError:
+    try:  # ISO only, as --start/--end's type checks: never a day/month guess
+        stamp = pd.to_datetime(text, format="ISO8601") if re.match(r"\s*\d{4}", text) else pd.NaT
+    except (ValueError, OverflowError):
         stamp = pd.NaT
     if pd.isna(stamp):
-        raise CLIError(f"{option} {text!r} is not a date; use an ISO date such as 2020-01-31.")
+        raise UsageError(
+            f"{option} {text!r} is not an ISO date; write it year first, e.g. 2013-01-02."
+        )
     return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
 
 

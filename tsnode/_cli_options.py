@@ -3,17 +3,24 @@
 The ``type=`` converters turn bad option values into argparse usage errors (exit status 2)
 naming what was expected; ``_add_common`` adds the data and model options shared by
 ``tsnode forecast`` and ``tsnode backtest``; ``_check_output_path`` / ``_check_plot_dir``
-reject unwritable output paths before any data is loaded or model fitted.
+reject unwritable output paths, and ``_check_not_input`` an output that would overwrite the
+``--csv`` input, before any data is loaded or model fitted; ``_save_figure`` / ``_write_csv``
+write the outputs, as one-line errors.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tsnode._cli_input import CLIError
+from tsnode._cli_input import CLIError, UsageError, _one_line
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Environment variable that selects the tiny ``--quick`` settings when set to 1/true/yes/on.
 QUICK_ENV_VAR = "TSNODE_QUICK"
@@ -48,8 +55,43 @@ def _positive_float(text: str) -> float:
     return _parsed(text, float, lambda v: 0.0 < v < float("inf"), "a number > 0")
 
 
+def _levels(coverage: float) -> tuple[float, float, float]:
+    """Quantile levels (lower, median, upper) of a central interval, rounded to 10 decimals."""
+    lower = round((1.0 - coverage) / 2.0, 10)
+    return lower, 0.5, round(1.0 - lower, 10)
+
+
 def _coverage(text: str) -> float:
-    return _parsed(text, float, lambda v: 0.0 < v < 1.0, "a number between 0 and 1, e.g. 0.8")
+    # the rounded levels must stay distinct and inside (0, 1): 1e-11 would give 0.5 twice
+    return _parsed(
+        text,
+        float,
+        lambda v: 0.0 < _levels(v)[0] < 0.5,
+        "a number between 0 and 1, e.g. 0.8, at least 2e-10 away from both ends (its "
+        "interval's quantile levels (1 - c)/2 and (1 + c)/2 are rounded to 10 decimals)",
+    )
+
+
+def _seed(text: str) -> int:
+    return _parsed(text, int, lambda v: 0 <= v < 2**32, "an integer from 0 to 4294967295")
+
+
+def _iso_date(text: str) -> str:
+    """An ISO 8601 date (year first), kept as text: day/month order is never guessed."""
+    import pandas as pd
+
+    ok = re.match(r"\s*\d{4}", text) is not None  # pandas' ISO8601 also reads "now", "today"
+    if ok:
+        try:
+            pd.to_datetime(text.strip(), format="ISO8601")
+        except (ValueError, OverflowError):
+            ok = False
+    if not ok:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO date (year-month-day) such as 2013-01-02, got {text!r}; "
+            "write 1 February 2013 as 2013-02-01"
+        )
+    return text.strip()
 
 
 def _model_list(text: str) -> list[str]:
@@ -72,8 +114,10 @@ def _add_common(parser: argparse.ArgumentParser, *, default_lookback: int) -> No
     )
     group.add_argument("--csv", metavar="FILE", help="CSV file with a date column and prices")
     group.add_argument("--sample", metavar="NAME", help="a shipped sample (see: tsnode samples)")
-    source.add_argument("--start", help="first date to use, e.g. 2018-01-01")
-    source.add_argument("--end", help="end date (exclusive)")
+    source.add_argument(
+        "--start", type=_iso_date, help="first date to use, ISO (year first), e.g. 2018-01-01"
+    )
+    source.add_argument("--end", type=_iso_date, help="end date (exclusive), e.g. 2020-01-01")
     source.add_argument(
         "--lookback",
         type=_non_negative_int,
@@ -122,7 +166,9 @@ def _add_common(parser: argparse.ArgumentParser, *, default_lookback: int) -> No
         help="calendar days per unit of model time (tsnode, gru; default 30 for daily data): "
         "about 30 bar spacings, e.g. 0.0208 for minute bars",
     )
-    model.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    model.add_argument(
+        "--seed", type=_seed, default=0, help="random seed, 0 to 4294967295 (default 0)"
+    )
     model.add_argument(
         "--members",
         type=_positive_int,
@@ -201,14 +247,40 @@ def _check_output_path(path: str | None, option: str, *, figure: bool = False) -
     ):
         raise CLIError(f"{where}: permission denied; choose a writable location.")
     if figure and target.suffix:
+        import matplotlib
         from matplotlib.backend_bases import FigureCanvasBase
 
-        formats = FigureCanvasBase.get_supported_filetypes()
+        formats = set(FigureCanvasBase.get_supported_filetypes())
+        tex = matplotlib.rcParams["pgf.texsystem"]
+        if shutil.which(tex) is None:  # .pgf needs LaTeX to measure the text
+            formats.discard("pgf")
+            if target.suffix.lower() == ".pgf":
+                raise CLIError(
+                    f"{where}: .pgf figures need LaTeX ({tex}), which is not installed; save a "
+                    f"vector image instead, e.g. {target.with_suffix('.pdf')} or .svg."
+                )
         if target.suffix[1:].lower() not in formats:
             raise CLIError(
                 f"{where}: matplotlib cannot save {target.suffix!r} images; use one of "
                 f"{', '.join('.' + f for f in sorted(formats))}, e.g. {target.with_suffix('.png')}."
             )
+
+
+def _check_not_input(path: str | None, option: str, csv: str | None) -> None:
+    """A usage error when ``path`` (an output) is the ``--csv`` input file itself."""
+    if not path or not csv or not (os.path.exists(path) and os.path.exists(csv)):
+        return
+    try:
+        same = os.path.samefile(path, csv)
+    except OSError:
+        return  # unreadable: the output check or the CSV reader reports it
+    if same:
+        target = Path(path)
+        other = target.with_name(f"{target.stem}_{option.lstrip('-')}{target.suffix}")
+        raise UsageError(
+            f"{option} {path} is the --csv input {csv}: writing it would replace the price "
+            f"history; choose another file, e.g. {option} {other}."
+        )
 
 
 def _check_plot_dir(path: str | None) -> None:
@@ -222,3 +294,34 @@ def _check_plot_dir(path: str | None) -> None:
         raise CLIError(f"{where}: {found} is a file, not a folder; choose another folder.")
     if not os.access(found, os.W_OK | os.X_OK):
         raise CLIError(f"{where}: permission denied in {found}; choose a writable folder.")
+
+
+# ----------------------------------------------------------------------------- outputs
+
+
+def _figure(width: float, height: float) -> Any:
+    """A matplotlib Figure outside pyplot: drawing it switches no backend, opens no window."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _stacked_axes(n: int, height: float = 3.2) -> list[Any]:
+    """``n`` stacked Axes of a new :func:`_figure`, as the plot functions lay them out."""
+    return list(_figure(10, height * n).subplots(n, 1, squeeze=False)[:, 0])
+
+
+def _save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
+    target = Path(path)
+    try:
+        fig.savefig(target, dpi=110, bbox_inches="tight")
+    except (OSError, ValueError, RuntimeError) as err:  # RuntimeError: e.g. LaTeX missing
+        raise CLIError(f"cannot save the plot to {os.fspath(path)}: {_one_line(err)}") from err
+    return target
+
+
+def _write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], **kwargs: Any) -> None:
+    try:
+        frame.to_csv(path, **kwargs)
+    except OSError as err:
+        raise CLIError(f"cannot write {os.fspath(path)}: {_one_line(err)}") from err

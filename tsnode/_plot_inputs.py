@@ -1,8 +1,9 @@
-"""Inputs of :func:`tsnode.plotting.plot_forecast` (private): the history to draw.
+"""Inputs of :mod:`tsnode.plotting` (private): the history to draw, dates written as text.
 
 Forecasters convert what ``fit`` receives with :func:`tsnode._validation.to_wide_frame` and
 name their series ``str(column)``; the fan chart finds the history of each forecast series the
-same way. This module never imports torch or matplotlib.
+same way. :func:`_as_dates` reads back the dates of a table saved with ``to_csv``. This module
+never imports torch or matplotlib.
 """
 
 from __future__ import annotations
@@ -92,3 +93,28 @@ def _history_columns(history: pd.DataFrame, names: Sequence[Any]) -> list[Any]:
             )
         columns.append(found[0])
     return columns
+
+
+def _as_dates(values: pd.Series | pd.Index, name: str) -> pd.Series | pd.Index:
+    """Text dates (a table or Series read back with ``pd.read_csv``) as datetimes.
+
+    matplotlib would draw text on a category axis: one tick per distinct string, in the
+    order met. Values that are not text (dates, numbers) are returned unchanged. ISO dates
+    with mixed UTC offsets (a tz-aware table written across a daylight-saving change) are
+    read in UTC. A ValueError names ``name`` for text that is not ISO dates.
+    """
+    if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+        return values
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for utc in (False, True):
+            try:
+                return pd.to_datetime(values, format="ISO8601", utc=utc)
+            except (TypeError, ValueError) as exc:
+                error = exc
+    example = next((v for v in values if isinstance(v, str)), values[0] if len(values) else None)
+    raise ValueError(
+        f"{name} must be dates, got {type(example).__name__} values such as {example!r} that "
+        f"are not ISO dates ({' '.join(str(error).split()[:12])}); convert them with "
+        "pd.to_datetime(...), or read the CSV with parse_dates=[...]."
+    )

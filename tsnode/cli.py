@@ -20,15 +20,20 @@ column, or a ``yf.download(...).to_csv()`` / ``Ticker.history().to_csv()`` expor
 training budget that runs in seconds: for smoke tests, not for forecasts you act on.
 
 Errors that come from the input (unknown ticker or sample, malformed or ambiguous CSV dates,
-no network and no cache, bad option values, an ``--output``/``--plot`` path that cannot be
-written, checked before any data is loaded) are printed as one line ``tsnode <command>: error: ...`` on stderr
-with exit status 1; ``--debug`` shows the full traceback instead. Usage errors exit with 2.
+no network and no cache, an ``--output``/``--plot`` path that cannot be written, checked
+before any data is loaded) are printed as one line ``tsnode <command>: error: ...`` on stderr
+with exit status 1; ``--debug`` shows the full traceback instead. Usage errors (bad option
+values such as a non-ISO ``--start``, or an ``--output`` naming the ``--csv`` input) exit with 2.
+
+Plots are drawn on figures of their own, never through pyplot: the caller's matplotlib
+backend and open figures are left alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 import traceback
@@ -37,17 +42,30 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tsnode._cli_input import CLIError, _load_data, _one_line, in_cli_terms, read_price_csv
+from tsnode._cli_input import (
+    CLIError,
+    UsageError,
+    _load_data,
+    _one_line,
+    in_cli_terms,
+    read_price_csv,
+)
 from tsnode._cli_options import (
     MODELS,
     QUICK_ENV_VAR,
     _add_common,
+    _check_not_input,
     _check_output_path,
     _check_plot_dir,
+    _figure,
+    _levels,
     _model_list,
     _non_negative_float,
     _non_negative_int,
     _positive_int,
+    _save_figure,
+    _stacked_axes,
+    _write_csv,
 )
 
 if TYPE_CHECKING:
@@ -178,35 +196,37 @@ def _say(args: argparse.Namespace, text: str) -> None:
         print(text, flush=True)
 
 
-def _levels(coverage: float) -> tuple[float, float, float]:
-    lower = round((1.0 - coverage) / 2.0, 10)
-    return lower, 0.5, round(1.0 - lower, 10)
+def _decimals(values: Any, *, digits: int, minimum: int) -> int | None:
+    """Decimals that show ``digits`` significant digits of the largest finite ``|value|``
+    (at least ``minimum``): 150.23 and 0.000013316 alike; None past 12 (use ``g`` then)."""
+    import numpy as np
+
+    size = np.abs(np.asarray(values, dtype="float64").ravel())
+    size = size[np.isfinite(size) & (size > 0)]
+    if size.size == 0:
+        return minimum
+    decimals = max(minimum, digits - 1 - math.floor(math.log10(size.max())))
+    return decimals if decimals <= 12 else None
 
 
-def _save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
-    import matplotlib.pyplot as plt
-
-    target = Path(path)
-    try:
-        fig.savefig(target, dpi=110, bbox_inches="tight")
-    except (OSError, ValueError) as err:
-        raise CLIError(f"cannot save the plot to {os.fspath(path)}: {_one_line(err)}") from err
-    finally:
-        plt.close(fig)
-    return target
+def _number(value: float, decimals: int | None, digits: int) -> str:
+    if value != value:  # NaN, as pandas prints it
+        return "NaN"
+    return f"{value:.{decimals}f}" if decimals is not None else f"{value:.{digits}g}"
 
 
-def _write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], **kwargs: Any) -> None:
-    try:
-        frame.to_csv(path, **kwargs)
-    except OSError as err:
-        raise CLIError(f"cannot write {os.fspath(path)}: {_one_line(err)}") from err
-
-
-def _use_agg() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
+def _as_text(
+    frame: pd.DataFrame, *, digits: int, minimum: int, per_column: bool = True
+) -> pd.DataFrame:
+    """``frame`` with its float columns as text, with the decimals of :func:`_decimals`:
+    each column its own, or (``per_column=False``) one for all of them."""
+    floats = [c for c in frame.columns if frame[c].dtype.kind == "f"]
+    shared = _decimals(frame[floats].to_numpy(), digits=digits, minimum=minimum)
+    text = frame.astype({c: object for c in floats})
+    for c in floats:
+        decimals = _decimals(frame[c], digits=digits, minimum=minimum) if per_column else shared
+        text[c] = [_number(v, decimals, digits) for v in frame[c]]
+    return text
 
 
 def _has_times(*indexes: pd.DatetimeIndex) -> bool:
@@ -263,9 +283,9 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
         # matplotlib would write PLOT.png (a directory gets the check's error below)
         args.plot = f"{args.plot}.png"
     _check_output_path(args.plot, "--plot", figure=True)
+    _check_not_input(args.output, "--output", args.csv)
+    _check_not_input(args.plot, "--plot", args.csv)
     frame, source = _load_data(args)
-    if args.plot:
-        _use_agg()
     calendar = None if args.calendar.strip().lower() in {"", "none"} else args.calendar
     forecaster = make_forecaster(
         args.model,
@@ -299,16 +319,19 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
         names=["series", "date"],
     ).reset_index()[["date", "series", *bounds]]
     table["date"] = _stamps(pd.DatetimeIndex(table["date"]), with_time)
-    pct = f"{100 * args.coverage:g}%"
+    pct = f"{100 * args.coverage:.10g}%"  # 99.99999998%, not 100%
     for series in forecaster.columns_:
         observed = frame[series].dropna()
         (when,) = _stamps(observed.index[-1:], with_time)
+        shown = table.loc[table["series"] == series, ["date", *bounds]]
+        # one number of decimals per series: 150.23 and 0.000013316 both read as prices
+        shown = shown.assign(last=observed.iloc[-1])
+        shown = _as_text(shown, digits=5, minimum=2, per_column=False)
         print(
-            f"\n{series}: last price {observed.iloc[-1]:.2f} on {when}; "
+            f"\n{series}: last price {shown['last'].iloc[0]} on {when}; "
             f"median forecast and {pct} interval for the next {steps}"
         )
-        shown = table.loc[table["series"] == series, ["date", "lower", "median", "upper"]]
-        print(shown.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+        print(shown.drop(columns="last").to_string(index=False))
     if args.output:
         _write_csv(table.assign(coverage=args.coverage), args.output, index=False)
         _say(args, f"\nWrote the forecast table to {args.output}")
@@ -316,7 +339,8 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
         from tsnode.plotting import plot_forecast
 
         title = f"{type(forecaster).__name__}: {pct} interval, {steps} ahead"
-        _save_figure(plot_forecast(frame, quantiles, title=title), args.plot)
+        axes = _stacked_axes(len(forecaster.columns_))
+        _save_figure(plot_forecast(frame, quantiles, title=title, ax=axes), args.plot)
         _say(args, f"Wrote the fan chart to {args.plot}")
     return 0
 
@@ -327,21 +351,24 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     quick = args.quick or _quick_from_env()
     _check_output_path(args.output, "--output")
     _check_plot_dir(args.plot_dir)
+    _check_not_input(args.output, "--output", args.csv)
     frame, source = _load_data(args)
     from tsnode.backtesting import compare
     from tsnode.trading import simulate
 
-    if args.plot_dir:
-        _use_agg()
     n_cutoffs = args.cutoffs if args.cutoffs is not None else (6 if quick else 40)
     step = args.step if args.step is not None else args.horizon
-    initial_window = len(frame) - 1 - (n_cutoffs - 1) * step
+    # The last cutoff leaves min(step, horizon) rows ahead: every cutoff forecasts --horizon
+    # rows when step >= horizon (the default), and the backtest makes exactly n_cutoffs.
+    ahead = min(step, args.horizon)
+    initial_window = len(frame) - ahead - (n_cutoffs - 1) * step
     minimum = 30 if quick else 100
     if initial_window < minimum:
         raise CLIError(
-            f"{len(frame)} rows are too few for {n_cutoffs} cutoffs every {step} rows "
-            f"(the first training window would have {initial_window} rows, at least "
-            f"{minimum} needed); lower --cutoffs or --step, or raise --lookback."
+            f"{len(frame)} rows are too few for {n_cutoffs} cutoffs every {step} rows with "
+            f"--horizon {args.horizon} (the first training window would have {initial_window} "
+            f"rows, at least {minimum} needed); lower --cutoffs, --step or --horizon, or raise "
+            "--lookback."
         )
     refit_every = args.refit_every if args.refit_every else n_cutoffs
     models = {
@@ -382,9 +409,12 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     board = comparison.leaderboard
     dm = "; DM test of squared 1-step errors vs naive" if comparison.baseline else ""
     print(f"\nLeaderboard (sorted by MASE{dm}):")
-    print(board.to_string(float_format=lambda v: f"{v:.4f}"))
+    print(_as_text(board, digits=4, minimum=4).to_string())
 
-    signal_step = min(step, args.horizon)
+    # the longest step up to min(step, horizon) that every model forecast at its cutoffs
+    produced = [set(r.forecasts["step"].tolist()) for r in comparison.results.values()]
+    common = set.intersection(*produced) if produced else set()
+    signal_step = max((s for s in common if s <= ahead), default=1)
     sims = {
         name: simulate(
             result, frame, step=signal_step, threshold=args.cost_bps / 1e4, cost_bps=args.cost_bps
@@ -397,7 +427,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         f"\nStrategy (long when the {signal_step}-step median forecast beats the last price by "
         f"more than the {args.cost_bps:g} bps cost, next-bar execution):"
     )
-    print(stats.to_string(float_format=lambda v: f"{v:.4f}"))
+    print(_as_text(stats.T, digits=4, minimum=4).T.to_string())  # each statistic its decimals
 
     if args.output:
         _write_csv(board, args.output)
@@ -412,10 +442,14 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         except OSError as err:
             raise CLIError(f"cannot create --plot-dir {args.plot_dir}: {_one_line(err)}") from err
         result = comparison.results[focus]
+        n_series = result.forecasts["series"].nunique()
+        fig = result.plot(ax=_stacked_axes(n_series))
+        calibration = plot_calibration(result, fig=_figure(11, 4))
+        equity = sims[focus].plot(title=f"{focus} strategy", fig=_figure(10, 6))
         written = [
-            _save_figure(result.plot(), folder / f"backtest_{focus}.png"),
-            _save_figure(plot_calibration(result), folder / f"calibration_{focus}.png"),
-            _save_figure(sims[focus].plot(title=f"{focus} strategy"), folder / "equity.png"),
+            _save_figure(fig, folder / f"backtest_{focus}.png"),
+            _save_figure(calibration, folder / f"calibration_{focus}.png"),
+            _save_figure(equity, folder / "equity.png"),
         ]
         _say(args, "Wrote " + ", ".join(str(p) for p in written))
     return 0
@@ -488,7 +522,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(default tsnode,naive,drift,gbm; the first is plotted)",
     )
     backtest.add_argument(
-        "--cutoffs", type=_positive_int, help="number of forecast origins (default 40; quick 6)"
+        "--cutoffs",
+        type=_positive_int,
+        help="number of forecast origins (default 40; quick 6); the last is --horizon rows "
+        "before the end of the data (--step rows if --step is smaller)",
     )
     backtest.add_argument(
         "--step", type=_positive_int, help="rows between cutoffs (default horizon)"
@@ -563,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
                 # notes name where it happened (model, cutoff): keep them on the one line
                 notes = "".join(f" [{' '.join(n.split())}]" for n in getattr(err, "__notes__", []))
                 print(f"{prog}: error: {_one_line(err)}{hint}{notes}", file=sys.stderr)
-            return 1
+            return 2 if isinstance(err, UsageError) else 1
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from tsnode._plot_inputs import _history_columns, _history_frame
+from tsnode._plot_inputs import _as_dates, _history_columns, _history_frame
 from tsnode._trading_inputs import _forecasts_frame
 from tsnode.metrics import coverage, pit_values
 from tsnode.trading import _quantile_columns
@@ -340,6 +340,7 @@ def plot_backtest(
         forecasts, name="forecasts", required=_BACKTEST_COLUMNS, purpose="plot"
     )
     step = _check_count(step, "step", minimum=1, example=1)
+    table = table.assign(timestamp=_as_dates(table["timestamp"], "`forecasts` column 'timestamp'"))
     rows = table[table["step"] == step]
     if len(rows) == 0:
         raise ValueError(
@@ -421,11 +422,14 @@ def plot_equity(
         benchmark = getattr(simulation_or_equity, "benchmark_equity", None)
     curves = {"strategy": equity, "buy & hold": benchmark}
     for label, curve in curves.items():
+        name = "benchmark" if label == "buy & hold" else "simulation_or_equity"
         if curve is not None and not isinstance(curve, pd.Series):
             raise TypeError(
-                f"`{'benchmark' if label == 'buy & hold' else 'simulation_or_equity'}` must be "
-                f"a Simulation or an equity Series, got {type(curve).__name__}."
+                f"`{name}` must be a Simulation or an equity Series, got {type(curve).__name__}."
             )
+        if curve is not None:  # e.g. pd.read_csv(..., index_col=0): dates as text
+            curves[label] = curve.set_axis(_as_dates(curve.index, f"the index of `{name}`"))
+    equity = curves["strategy"]
     if len(equity) == 0:
         raise ValueError("`simulation_or_equity` has an empty equity curve; nothing to plot.")
     arrays = {}

@@ -201,15 +201,17 @@ def test_too_many_paths_names_no_parameter_the_gru_lacks(monkeypatch):
     assert "n_predict_samples" not in str(info.value)
 
 
-def test_a_non_finite_training_loss_is_a_training_error():
+def test_a_non_finite_training_loss_is_a_training_error(monkeypatch):
     # regression: a plain RuntimeError, which `except tsnode.TrainingError` (documented for
     # a loss that became NaN/inf, and what TSNodeForecaster raises) did not catch
     from tsnode import TrainingError
 
-    y = make_gbm(1, n_days=80, random_state=0)
-    model = GRUForecaster(hidden_size=4, epochs=2, progress=False, learning_rate=1e30)
+    from tsnode.nn.gru import GapGRU
+
+    monkeypatch.setattr(GapGRU, "loss", lambda self, *args: torch.tensor(float("inf")))
+    model = GRUForecaster(hidden_size=4, epochs=2, progress=False, random_state=0)
     with pytest.raises(TrainingError, match="training diverged"):
-        model.fit(y)
+        model.fit(make_gbm(1, n_days=80, random_state=0))
 
 
 @pytest.mark.parametrize(
