@@ -1073,3 +1073,35 @@ def test_reconstruct_after_a_bad_n_predict_samples_names_the_parameter(fitted):
     model = copy.deepcopy(fitted).set_params(n_predict_samples=None)
     with pytest.raises(TypeError, match="n_predict_samples must be an int >= 1"):
         model.reconstruct()
+
+
+@pytest.mark.parametrize("model_class", ["tsnode", "gru"])
+def test_a_scaler_that_loses_the_prices_is_refused_before_training(model_class):
+    # regression: FunctionTransformer(np.log) without inverse_func forecast 4.66 for a $107
+    # stock, in log units; PCA(1) on 2 series trained, then failed inside pandas at predict
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import FunctionTransformer
+
+    from tsnode.baselines import GRUForecaster
+
+    def make(scaler):
+        if model_class == "gru":
+            return GRUForecaster(hidden_size=4, epochs=1, progress=False, scaler=scaler)
+        return TSNodeForecaster(**dict(MICRO, scaler=scaler))
+
+    with pytest.raises(ValueError, match="does not map the training prices back"):
+        make(FunctionTransformer(np.log)).fit(_good_frame())
+    with pytest.raises(ValueError, match="maps the 2 series to 1 columns"):
+        make(PCA(n_components=1)).fit(_good_frame())
+    exact = FunctionTransformer(np.log, inverse_func=np.exp)
+    assert make(exact).fit(_good_frame()).predict(2).notna().all().all()
+
+
+def test_a_scaler_flat_beyond_the_training_range_warns():
+    # QuantileTransformer pins every forecast interval to the history's min and max
+    from sklearn.preprocessing import QuantileTransformer
+
+    model = TSNodeForecaster(**dict(MICRO, scaler=QuantileTransformer(n_quantiles=20)))
+    with pytest.warns(UserWarning, match="not strictly increasing") as record:
+        model.fit(_good_frame())
+    assert record[0].filename == __file__

@@ -554,3 +554,18 @@ def test_config_is_strict_json_and_a_nan_history_round_trips(tmp_path):
     np.testing.assert_array_equal(loaded.history_["val_loss"], model.history_["val_loss"])
     np.testing.assert_array_equal(loaded.restart_losses_, model.restart_losses_)
     assert loaded.history_["loss"] == model.history_["loss"]
+
+
+def test_an_unsaveable_scaler_is_named_with_the_saveable_alternative(tmp_path):
+    # regression: "cannot save an object of type numpy.ufunc without pickle", naming neither
+    # the parameter nor an alternative
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    scaler = make_pipeline(FunctionTransformer(np.log, np.exp), StandardScaler())
+    model = TSNodeForecaster(**{**PARAMS, "scaler": scaler}).fit(_prices())
+    with pytest.raises(
+        SerializationError, match=r"(?s)cannot save parameter scaler=.*LogScaler\(\)"
+    ):
+        model.save(tmp_path / "m")
+    assert not (tmp_path / "m").exists()

@@ -666,3 +666,28 @@ def test_series_scaler_refuses_a_transformer_class():
     # regression: the class passed the check and failed inside sklearn's clone mid-fit
     with pytest.raises(TypeError, match=r"got the class RobustScaler; pass RobustScaler\(\)"):
         SeriesScaler(transformer=RobustScaler).fit(np.ones((5, 2)))
+
+
+def test_log_scaler_volatility_of_steady_growth_is_no_volatility_at_any_spacing():
+    # regression: an hourly series without volatility (steady growth) took its rounding
+    # noise, annualised, as the scale (3e-14): scaled values reached 2e10
+    for freq in ("D", "h", "min"):
+        index = pd.date_range("2024-01-01", periods=200, freq=freq)
+        growth = pd.DataFrame({"cash": 100 * np.exp(1e-4 * np.arange(200))}, index=index)
+        scaler = LogScaler(scale_by="volatility").fit(growth)
+        np.testing.assert_array_equal(scaler.scale_, [1.0])
+        assert np.abs(np.asarray(scaler.transform(growth))).max() < 1.0
+
+
+def test_series_scaler_errors_name_the_column():
+    # regression: the inner transformer sees one column of observed values, so its message
+    # said "column 0 at row 2" for a zero in column 'BBB' (row 4)
+    index = pd.bdate_range("2024-01-01", periods=6)
+    frame = pd.DataFrame(
+        {"AAA": [1.0, 2, 3, 4, 5, 6], "BBB": [1.0, np.nan, np.nan, 2, 0, 3]}, index=index
+    )
+    with pytest.raises(ValueError, match=r"SeriesScaler.fit: column 'BBB'.*Zero values"):
+        SeriesScaler(LogScaler()).fit(frame)
+    scaler = SeriesScaler(LogScaler()).fit(frame.replace(0.0, 1.5))
+    with pytest.raises(ValueError, match=r"SeriesScaler.transform: column 'BBB'"):
+        scaler.transform(frame)

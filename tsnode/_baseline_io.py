@@ -29,8 +29,8 @@ from tsnode._serialization import (
     SerializationError,
     check_saveable_calendar,
     from_jsonable,
+    params_to_jsonable,
     saveable_params,
-    to_jsonable,
 )
 from tsnode.calendar import check_calendar
 
@@ -89,7 +89,7 @@ def save_baseline(forecaster: Any, path: str | os.PathLike, arrays: Sequence[str
 
     check_is_fitted(forecaster)
     forecaster._check_unchanged_params()
-    params = to_jsonable(_baseline_params(forecaster))
+    params = params_to_jsonable(_baseline_params(forecaster))
     fitted = {name: np.asarray(getattr(forecaster, name), dtype=np.float64) for name in arrays}
     spacing = getattr(forecaster, "spacing_", None)  # the unit of the steps, see load
     extra = None if spacing is None else {"spacing_ns": int(spacing.as_unit("ns").value)}

@@ -46,6 +46,7 @@ from tsnode._serialization import (
     SerializationError,
     from_jsonable,
     missing_config,
+    params_to_jsonable,
     read_config,
     remove_configs,
     save_path,
@@ -419,7 +420,7 @@ def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
 
     check_is_fitted(forecaster)
     forecaster._check_unchanged_params()
-    params = to_jsonable(saveable_params(forecaster))  # may refuse: nothing written yet
+    params = params_to_jsonable(saveable_params(forecaster))  # may refuse: nothing written
     extra = {
         "scaler_": to_jsonable(forecaster.scaler_),
         "calibration_": getattr(forecaster, "calibration_", None),

@@ -82,6 +82,48 @@ def check_scaler(scaler: Any) -> None:
         )
 
 
+def check_fitted_scaler(scaler: Any, frame: pd.DataFrame) -> None:
+    """Check a scaler just fitted on the training prices ``frame (n_timestamps, n_series)``.
+
+    Refused (``ValueError``, before training): a scaler that does not give one column per
+    series (``PCA(1)``: the forecasts could not be mapped back) or whose ``inverse_transform``
+    does not give the prices back (``FunctionTransformer(np.log)`` without ``inverse_func``:
+    forecasts in log units). Warned (``UserWarning``): one that is flat beyond the fitted
+    range (``QuantileTransformer``: intervals would stop at the historical min and max).
+    """
+    from tsnode._warnings import user_stacklevel
+    from tsnode.preprocessing import check_monotone
+
+    scaled = np.asarray(scaler.transform(frame), dtype=np.float64)
+    if scaled.shape != frame.shape:
+        raise ValueError(
+            f"scaler={scaler!r} maps the {frame.shape[1]} series to {scaled.shape[-1]} "
+            "columns; it must transform each series into one column of its own (as LogScaler "
+            "or StandardScaler do), not mix them (as PCA does)."
+        )
+    scaled = pd.DataFrame(scaled, index=frame.index, columns=frame.columns)
+    back = np.asarray(scaler.inverse_transform(scaled), dtype=np.float64)
+    prices = frame.to_numpy(dtype=np.float64)
+    if back.shape != prices.shape or not np.allclose(
+        back, prices, rtol=1e-6, atol=0.0, equal_nan=True
+    ):
+        raise ValueError(
+            f"scaler={scaler!r} does not map the training prices back: inverse_transform("
+            "transform(y)) differs from y, so forecasts would come back in the wrong units. "
+            "Give it an exact inverse (e.g. FunctionTransformer(np.log, inverse_func=np.exp)) "
+            "or use tsnode.preprocessing.LogScaler()."
+        )
+    if not check_monotone(scaler, frame):
+        warnings.warn(
+            f"scaler={scaler!r} is not strictly increasing over (and a little beyond) the "
+            "training range, e.g. flat outside it like QuantileTransformer: forecasts and "
+            "their intervals are clipped at the historical min and max. Prefer a scaler that "
+            "extrapolates (LogScaler, StandardScaler).",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+
+
 def device_available(device: torch.device) -> bool:
     """Whether this machine has ``device`` (cpu; cuda, xpu, mps with the index if given)."""
     if device.type == "cpu":

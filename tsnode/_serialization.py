@@ -172,6 +172,25 @@ def saveable_params(estimator: Any) -> dict[str, Any]:
     return params
 
 
+def params_to_jsonable(params: dict[str, Any]) -> Any:
+    """:func:`to_jsonable` of constructor ``params``; a :class:`SerializationError` names the
+    parameter that cannot be written (the scaler, a nested step's function, ...)."""
+    for name, value in params.items():
+        try:
+            to_jsonable(value)
+        except SerializationError as error:
+            hint = (
+                " For a log transform use tsnode.preprocessing.LogScaler() (saveable) instead "
+                "of FunctionTransformer(np.log, np.exp)."
+                if "ufunc" in str(error)
+                else ""
+            )
+            raise SerializationError(
+                f"cannot save parameter {name}={value!r}: {error}{hint}"
+            ) from error
+    return to_jsonable(params)
+
+
 def check_saveable_calendar(calendar: Any, *, when: str) -> None:
     """Refuse a calendar other than a name or None, with the ``set_params`` that fixes it."""
     if calendar is None or isinstance(calendar, str):

@@ -29,11 +29,11 @@ from tsnode._serialization import (
     SerializationError,
     from_jsonable,
     missing_config,
+    params_to_jsonable,
     read_config,
     remove_configs,
     save_path,
     saveable_params,
-    to_jsonable,
     write_config,
 )
 from tsnode._validation import _is_int
@@ -310,7 +310,7 @@ class EnsembleForecaster(BaseForecaster):
         # a Generator seed of the template never reaches the members (they get integer seeds)
         params["estimator"] = template.set_params(**saveable_params(template))
         # Converted before any file is written: an unsaveable parameter leaves no directory.
-        body = {"params": to_jsonable(params), "member_seeds": self.member_seeds_}
+        body = {"params": params_to_jsonable(params), "member_seeds": self.member_seeds_}
         path = save_path(path, action="save")
         _index_config(self.y_)  # the members' own pre-write check: a refused save writes nothing
         path.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,7 @@ from tsnode._calibration import (
     is_identity,
 )
 from tsnode._forecaster_params import (
+    check_fitted_scaler,
     check_params,
     check_time_scale,
     check_trainable,
@@ -352,6 +353,7 @@ class TSNodeForecaster(BaseForecaster):
         check_time_scale(self, frame.index)
         self.scaler_ = clone(self.scaler) if self.scaler is not None else default_scaler()
         self.scaler_.fit(frame)
+        check_fitted_scaler(self.scaler_, frame)
         self.origin_ = frame.index[0]
         series = self._scaled_series(frame)
         train_spans, val_windows, tail_starts = self._split(series)

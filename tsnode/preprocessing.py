@@ -35,8 +35,9 @@ is exact for any transform. :class:`LogScaler`, ``StandardScaler``, ``RobustScal
 
 from __future__ import annotations
 
+import contextlib
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -346,7 +347,14 @@ def _volatility(logs: np.ndarray, days: np.ndarray | None, *, fallback: float) -
         gap, per_year = np.diff(days[rows]), 365.25
     # one change leaves no residual around its own drift: its size is the estimate
     drift = change.sum() / gap.sum() if rows.size > 2 else 0.0
-    return float(np.sqrt(per_year * np.mean((change - drift * gap) ** 2 / gap)))
+    resid = change - drift * gap
+    # rounding noise of a series without volatility (steady growth) is no volatility: per
+    # hour it would annualise to ~1e-14 and scale values to 1e10 (fit maps 0 to a scale of 1)
+    if np.sqrt(np.mean(resid**2)) <= 10 * np.finfo(np.float64).eps * max(
+        float(np.abs(logs[rows]).max()), 1.0
+    ):
+        return 0.0
+    return float(np.sqrt(per_year * np.mean(resid**2 / gap)))
 
 
 def _inner_has(name: str) -> Callable[[SeriesScaler], bool]:
@@ -416,8 +424,22 @@ class SeriesScaler(_ColumnwiseScaler):
             observed = ~np.isnan(values[:, j])
             if observed.any():
                 column = values[observed, j].reshape(-1, 1)
-                out[observed, j] = self._one_column(getattr(inner, method)(column), j, method)
+                with self._naming_column(j, method):
+                    result = getattr(inner, method)(column)
+                out[observed, j] = self._one_column(result, j, method)
         return out
+
+    @contextlib.contextmanager
+    def _naming_column(self, j: int, method: str) -> Iterator[None]:
+        """Name the column in the transformer's errors: it sees one column of observed values,
+        so its own message says "column 0" and counts rows within that column."""
+        try:
+            yield
+        except ValueError as error:
+            raise ValueError(
+                f"SeriesScaler.{method}: {_column_label(self, j)} (the transformer sees only "
+                f"its observed values, as column 0): {error}"
+            ) from error
 
     def _one_column(self, result: Any, j: int, method: str) -> np.ndarray:
         if hasattr(result, "toarray"):  # sparse output
@@ -452,7 +474,8 @@ class SeriesScaler(_ColumnwiseScaler):
         fitted = []
         for j in range(values.shape[1]):
             column = values[~np.isnan(values[:, j]), j].reshape(-1, 1)
-            inner = clone(template).fit(column)
+            with self._naming_column(j, "fit"):
+                inner = clone(template).fit(column)
             self._one_column(inner.transform(column[:1]), j, "transform")
             fitted.append(inner)
         self.transformers_ = fitted

@@ -205,7 +205,6 @@ def test_a_non_finite_training_loss_is_a_training_error(monkeypatch):
     # regression: a plain RuntimeError, which `except tsnode.TrainingError` (documented for
     # a loss that became NaN/inf, and what TSNodeForecaster raises) did not catch
     from tsnode import TrainingError
-
     from tsnode.nn.gru import GapGRU
 
     monkeypatch.setattr(GapGRU, "loss", lambda self, *args: torch.tensor(float("inf")))
@@ -230,3 +229,18 @@ def test_parameter_types_and_values_are_told_apart(params, error, match):
     # ValueError here but a TypeError in TSNodeForecaster
     with pytest.raises(error, match=match):
         GRUForecaster(**{**TINY, **params}).fit(make_gbm(1, n_days=60, random_state=0))
+
+
+def test_non_finite_samples_are_a_floating_point_error(monkeypatch):
+    # as TSNodeForecaster: an overflowing network gave sklearn's "Input contains infinity"
+    from tsnode.nn.gru import GapGRU
+
+    model = GRUForecaster(hidden_size=4, epochs=1, progress=False, random_state=0)
+    model.fit(make_gbm(1, n_days=60, random_state=0))
+
+    def overflowing(self, times, values, mask, future, n_samples, generator=None):
+        return torch.full((n_samples, values.shape[0], future.shape[-1], 1), float("inf"))
+
+    monkeypatch.setattr(GapGRU, "rollout", overflowing)
+    with pytest.raises(FloatingPointError, match="non-finite sample values"):
+        model.sample(3, n_samples=5)

@@ -25,7 +25,12 @@ import torch
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
-from tsnode._forecaster_params import check_device, check_scaler, warn_if_diverged
+from tsnode._forecaster_params import (
+    check_device,
+    check_fitted_scaler,
+    check_scaler,
+    warn_if_diverged,
+)
 from tsnode.base import BaseForecaster
 from tsnode.calendar import check_calendar
 from tsnode.nn.gru import GapGRU
@@ -211,6 +216,7 @@ class GRUForecaster(BaseForecaster):
         self._check_params()
         self.scaler_ = clone(self.scaler) if self.scaler is not None else _default_scaler()
         self.scaler_.fit(frame)
+        check_fitted_scaler(self.scaler_, frame)
         self.origin_ = frame.index[0]
         series = self._scaled_series(frame)
         rng = self._rng()
@@ -280,6 +286,7 @@ class GRUForecaster(BaseForecaster):
                 times, values, mask, future_t, int(n_samples), generator=generator
             )  # (S, N, H, 1)
         scaled = draws[..., 0].permute(0, 2, 1).cpu().numpy().astype(np.float64)  # (S, H, N)
+        self._check_finite_output(scaled, "sample values")  # before the scaler rejects them
         flat = pd.DataFrame(scaled.reshape(-1, self.n_series_), columns=self.columns_)
         prices = np.asarray(self.scaler_.inverse_transform(flat), dtype=np.float64)
         return prices.reshape(scaled.shape)
