@@ -424,13 +424,16 @@ def test_daily_data_off_the_calendars_sessions_warn():
     # regression: crypto's daily closes (every day) with the default "XNYS" were forecast on
     # weekdays only, in silence
     every_day = pd.date_range("2024-01-01", periods=90, freq="D")
-    with pytest.warns(UserWarning, match=r"19 of the last 60 observed dates are not sessions"):
+    with pytest.warns(UserWarning, match=r"1\d of the last 60 observed dates are weekend days"):
         out = future_index(every_day[-1], 3, calendar="XNYS", observed_index=every_day)
-    assert all(d.dayofweek < 5 for d in out)  # the calendar is still followed
+    assert all(d.day_of_week < 5 for d in out)  # the calendar is still followed
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         future_index(every_day[-1], 3, calendar="24/7", observed_index=every_day)
         sessions = pd.bdate_range("2024-01-02", periods=90)  # holidays: 2 of the last 60
         future_index(sessions[-1], 3, calendar="XNYS", observed_index=sessions)
+        # regression: 3 holidays (Christmas, New Year, MLK day) in 23 weekdays warned "24/7"
+        short = pd.bdate_range("2023-12-15", "2024-01-16")
+        future_index(short[-1], 3, calendar="XNYS", observed_index=short)
         weekly = pd.date_range("2023-01-06", periods=90, freq="W-FRI")
         future_index(weekly[-1], 3, calendar=None, observed_index=weekly)

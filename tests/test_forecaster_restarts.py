@@ -171,3 +171,29 @@ def test_validation_windows_are_spread_over_every_series(monkeypatch):
     assert np.ptp(np.diff(kept)) <= 1  # evenly spaced
     few = [w for batch in model._validation_batches(list(range(100))) for w in batch]
     assert few == list(range(100))  # all of them when there are few
+
+
+def test_a_skipped_restart_inside_a_backtest_or_compare_warns_at_the_callers_line(
+    train, monkeypatch
+):
+    # regression: the first frame outside tsnode was joblib's (folds run through Parallel
+    # even with n_jobs=1), so the warning pointed into joblib and compare did not name the
+    # models
+    from tsnode import backtest, compare
+
+    real, calls = training_module.train_latent_ode, []
+
+    def flaky(model, draw_batch, val_batches, config, **kwargs):
+        calls.append(1)
+        if len(calls) % 2 == 1:
+            raise TrainingError("The training loss became nan at epoch 0")
+        return real(model, draw_batch, val_batches, config, **kwargs)
+
+    monkeypatch.setattr("tsnode.forecaster.train_latent_ode", flaky)
+    model = TSNodeForecaster(**PARAMS, n_init=2)
+    kw = dict(horizon=2, initial_window=len(train) - 3, step=5, progress=False)
+    with pytest.warns(RuntimeWarning, match="Restart 1 of n_init=2 failed") as rec:
+        backtest(model, train, **kw)
+    assert {r.filename for r in rec if "Restart" in str(r.message)} == {__file__}
+    with pytest.warns(RuntimeWarning, match=r"failed and is skipped.*\[compare: model 'ts'\]"):
+        compare({"ts": model}, train, baseline=None, **kw)

@@ -48,23 +48,43 @@ def _from_tsnode(filename: str) -> bool:
         return False
 
 
+# Libraries tsnode runs its own work through (folds, members, progress bars): their frames
+# sit between tsnode's and are no user's line either.
+_DISPATCH = frozenset(
+    {"joblib", "tqdm", "concurrent", "threading", "contextlib", "multiprocessing", "runpy", "dask"}
+)
+
+
+def _internal(frame: Any) -> bool:
+    """Whether ``frame`` runs tsnode's code, or a dispatcher's between tsnode's frames."""
+    spec = frame.f_globals.get("__spec__")  # a worker's entry module runs as __main__
+    name = str(getattr(spec, "name", None) or frame.f_globals.get("__name__", ""))
+    return name.split(".")[0] in _DISPATCH or name == "tsnode" or name.startswith("tsnode.")
+
+
+def _first_user_frame(frame: Any) -> tuple[Any, int]:
+    """The first frame from ``frame`` outwards that is not :func:`_internal`, and how many
+    frames out it is (1: ``frame`` itself); ``(None, ...)`` when there is none."""
+    level = 1
+    while frame is not None and _internal(frame):
+        frame, level = frame.f_back, level + 1
+    return frame, level
+
+
 def user_stacklevel(default: int = 2) -> int:
     """The ``stacklevel`` that makes ``warnings.warn``, called by this function's caller, point
-    at the first frame outside tsnode: the user's line, however deep inside tsnode (or
-    through which public method) the warning is raised (as pandas' ``find_stack_level``).
-    ``default`` when every frame is tsnode's (e.g. a worker thread's)."""
-    frame, level = sys._getframe(1), 1  # the caller, which calls warnings.warn
-    while frame is not None and _from_tsnode(frame.f_code.co_filename):
-        frame, level = frame.f_back, level + 1
+    at the first frame outside tsnode (and the joblib/tqdm machinery it runs work through):
+    the user's line, however deep inside tsnode the warning is raised (as pandas'
+    ``find_stack_level``). ``default`` when there is no such frame (a worker's thread or
+    process), whose warnings tsnode records and re-issues at the caller's line."""
+    frame, level = _first_user_frame(sys._getframe(1))  # 1: the caller of warnings.warn
     return default if frame is None else level
 
 
 def _user_line() -> tuple[str, int] | None:
-    """(filename, lineno) of the first frame outside tsnode, where :func:`user_stacklevel`
-    points tsnode's warnings."""
-    frame = sys._getframe(1)
-    while frame is not None and _from_tsnode(frame.f_code.co_filename):
-        frame = frame.f_back
+    """(filename, lineno) of the first user frame, where :func:`user_stacklevel` points
+    tsnode's warnings."""
+    frame, _ = _first_user_frame(sys._getframe(1))
     return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
 
 

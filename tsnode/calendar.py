@@ -282,11 +282,12 @@ def _warn_off_session_dates(
     except ValueError:  # dates the calendar does not record: nothing to compare with
         return
     sessions = cal.sessions.tz_localize(None) if cal.sessions.tz is not None else cal.sessions
-    off = dates[~dates.isin(sessions)]
+    # weekends only: a short history of weekdays can hold 3 holidays (Christmas to MLK day)
+    off = dates[~dates.isin(sessions) & (dates.day_of_week >= 5)]
     if len(off) >= 3 and len(off) > 0.1 * len(dates):
         warnings.warn(
-            f"{len(off)} of the last {len(dates)} observed dates are not sessions of "
-            f"calendar={calendar!r} (e.g. {off[-1].date()}, a {off[-1].day_name()}): 24/7 data "
+            f"{len(off)} of the last {len(dates)} observed dates are weekend days, not sessions "
+            f"of calendar={calendar!r} (e.g. {off[-1].date()}, a {off[-1].day_name()}): 24/7 data "
             "such as crypto, or another exchange's. The forecast steps are that calendar's "
             "sessions, skipping those days; pass calendar='24/7' (or the data's exchange, or "
             "None to continue the observed spacing).",

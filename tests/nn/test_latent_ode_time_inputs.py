@@ -141,3 +141,26 @@ def test_refined_z0_mean_path_decodes_from_the_t0_it_was_refined_at():
         assert float(given.t0) == 10.5
         by_hand = RefinedZ0(fit.z0, fit.weights, fit.energy)
         assert torch.equal(by_hand.mean_path(model, t_query), fit.mean_path(model, t_query, 0.0))
+
+
+def test_integer_epoch_times_are_exact():
+    # regression: integer times were converted to the weights' float32 before t0 was
+    # subtracted, so epoch seconds one minute apart collapsed (encode off by 0.049 of 0.35)
+    model = _model()
+    start = 1_700_000_000
+    times = torch.arange(start, start + 60 * 8, 60)  # int64 epoch seconds
+    values = torch.randn(1, 8, 1)
+    mask = torch.ones_like(values)
+    exact = times.double()
+    for a, b in zip(
+        model.encode(times, values, mask), model.encode(exact, values, mask), strict=True
+    ):
+        assert torch.equal(a, b)
+    z0 = torch.full((1, 2), 0.3)
+    query = times[-1] + torch.arange(60, 600, 60)
+    for a, b in zip(
+        model.decode(z0, query, t0=times[-1]),
+        model.decode(z0, query.double(), t0=float(times[-1])),
+        strict=True,
+    ):
+        assert torch.equal(a, b)

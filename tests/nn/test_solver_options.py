@@ -6,6 +6,7 @@ import inspect
 import math
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -138,8 +139,8 @@ def test_latent_ode_with_adjoint_runs_under_inference_mode():
     ("options", "error", "match"),
     [
         ({"max_num_steps": None}, TypeError, r"options\['max_num_steps'\] must be an int from 1"),
-        ({"max_num_steps": math.inf}, TypeError, r"got float inf.*no unlimited setting"),
-        ({"max_num_steps": 1e5}, TypeError, r"got float 100000.0; pass e.g."),
+        ({"max_num_steps": math.inf}, ValueError, r"got inf.*no unlimited setting"),
+        ({"max_num_steps": 2.5}, ValueError, r"got 2.5; pass e.g."),
         ({"max_num_steps": True}, TypeError, r"got bool True"),
         ({"max_num_steps": 0}, ValueError, r"an int from 1 to 2,147,483,647 \(.*\), got 0;"),
         ({"max_num_steps": 2**31}, ValueError, r"got 2147483648"),
@@ -209,3 +210,11 @@ def test_default_options_raise_no_torchdiffeq_warning(solver):
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*Unexpected arguments")
         ode(x0, torch.tensor([0.0, 0.5, 1.0], dtype=torch.float64)).sum().backward()
+
+
+@pytest.mark.parametrize("steps", [1e5, 100.0, torch.tensor(1000), np.int64(500)])
+def test_whole_numbers_of_steps_are_accepted_as_torchdiffeq_does(steps):
+    # regression: 1e5 and a 0-d tensor solved before the option checks and were refused by them
+    ode = NeuralODE(_Decay(1.0), options={"max_num_steps": steps})
+    out = ode(torch.ones(1), torch.linspace(0.0, 1.0, 3))
+    torch.testing.assert_close(out[-1], torch.exp(torch.tensor([-1.0])), rtol=2e-3, atol=1e-5)

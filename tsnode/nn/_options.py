@@ -9,9 +9,12 @@ torchdiffeq: the keys each solver takes (torchdiffeq only warns about others and
 from __future__ import annotations
 
 import difflib
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import torch
 
 from tsnode.nn._checks import check_step_size_option
 
@@ -191,8 +194,13 @@ def _check_max_num_steps(value: Any, name: str) -> None:
         f"{DEFAULT_MAX_NUM_STEPS:,}. There is no unlimited setting: the cap turns a stiff solve "
         "into a SolverError instead of a hang."
     )
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
+        value = value.item()  # a one-element tensor, which torchdiffeq takes too
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{where} must be {expected}, got {type(value).__name__} {value!r}; {fix}")
+    # a whole float (1e5) is an int to torchdiffeq, which converts it
+    if not (math.isfinite(value) and float(value).is_integer()):
+        raise ValueError(f"{where} must be {expected}, got {value!r}; {fix}")
     if not 1 <= value <= _LARGEST_MAX_NUM_STEPS:
         raise ValueError(f"{where} must be {expected}, got {value!r}; {fix}")
 

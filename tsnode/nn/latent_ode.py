@@ -269,8 +269,9 @@ class LatentODE(nn.Module):
         return self.encoder(local, values, mask, t0=0.0)
 
     def _time_dtype(self, t: torch.Tensor) -> torch.dtype:
-        """``t``'s dtype, or the weights' for integer times (whose dtype would truncate ``t0``)."""
-        return t.dtype if t.is_floating_point() else next(self.parameters()).dtype
+        """``t``'s dtype; float64 (MPS: float32) for integer times, exact like int64 epochs."""
+        mps = t.device.type == "mps"
+        return t.dtype if t.is_floating_point() else torch.float32 if mps else torch.float64
 
     def _scalar_t0(self, t0: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """``t0`` as a 0-d tensor in ``like``'s (floating) time dtype and device, or ValueError."""
@@ -407,10 +408,9 @@ class LatentODE(nn.Module):
         """
         step = self._step_size()
         if step is not None and bool((s != 0).any()):
-            # Fixed-step solvers are solved once on their own step grid; queries are linearly
-            # interpolated in one vectorised gather (what torchdiffeq does internally, without
-            # one autograd node per query time, which made the backward quadratic). With an
-            # index, only each series' own query times are interpolated.
+            # Fixed-step solvers: one solve on their own step grid, queries linearly interpolated
+            # in one gather (as torchdiffeq does, without one autograd node per query time, which
+            # made the backward quadratic); with an index, only each series' own query times.
             grid, traj = self._grid_trajectory(z0, float(s.min()), float(s.max()), step)
             wanted = s if index is None else s[index.to(s.device)]  # (Q,) or (B, K)
             right = torch.searchsorted(grid, wanted.contiguous(), right=True)
