@@ -345,3 +345,19 @@ def test_update_in_the_same_zone_at_another_time_of_day_does_not_warn(y):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fitted.update(rows)
+
+
+def test_a_subclass_may_use_a_random_state_the_base_class_does_not_know(y):
+    # regression: BaseForecaster.fit checked random_state with _rng (int, None or a Generator),
+    # refusing the RandomState of a subclass that uses sklearn's check_random_state itself
+    from sklearn.utils import check_random_state
+
+    class SklearnSeeded(Toy):
+        def _sample(self, index, n_samples):
+            noise = check_random_state(self.random_state).standard_normal(
+                (n_samples, len(index), len(self.last_))
+            )
+            return self.last_ + np.cumsum(noise, axis=1)
+
+    model = SklearnSeeded(random_state=np.random.RandomState(0)).fit(y)
+    assert model.predict(2).notna().all().all()

@@ -424,7 +424,10 @@ def test_daily_data_off_the_calendars_sessions_warn():
     # regression: crypto's daily closes (every day) with the default "XNYS" were forecast on
     # weekdays only, in silence
     every_day = pd.date_range("2024-01-01", periods=90, freq="D")
-    with pytest.warns(UserWarning, match=r"1\d of the last 60 observed dates are weekend days"):
+    with pytest.warns(
+        UserWarning,
+        match=r"1\d of the last 60 observed dates fall on days of the week that are never",
+    ):
         out = future_index(every_day[-1], 3, calendar="XNYS", observed_index=every_day)
     assert all(d.day_of_week < 5 for d in out)  # the calendar is still followed
     with warnings.catch_warnings():
@@ -435,5 +438,9 @@ def test_daily_data_off_the_calendars_sessions_warn():
         # regression: 3 holidays (Christmas, New Year, MLK day) in 23 weekdays warned "24/7"
         short = pd.bdate_range("2023-12-15", "2024-01-16")
         future_index(short[-1], 3, calendar="XNYS", observed_index=short)
+    # a Friday-Saturday weekend: Monday-Friday data have 12 Fridays in 60 rows
+    weekdays = pd.bdate_range("2024-04-01", "2024-06-28")
+    with pytest.warns(UserWarning, match=r"never sessions of calendar='XSAU'.*Friday"):
+        future_index(weekdays[-1], 3, calendar="XSAU", observed_index=weekdays)
         weekly = pd.date_range("2023-01-06", periods=90, freq="W-FRI")
         future_index(weekly[-1], 3, calendar=None, observed_index=weekly)

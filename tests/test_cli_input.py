@@ -161,3 +161,15 @@ def test_forecast_cli_reads_a_semicolon_file(tmp_path, capsys):
     path.write_text("date;close\n" + "".join(f"2023-01-{d:02d};{100 + d}\n" for d in range(2, 20)))
     assert main(["forecast", "--csv", str(path), "--model", "naive", "--horizon", "2", "-q"]) == 0
     assert "close: last price 119.00 on 2023-01-19" in capsys.readouterr().out
+
+
+def test_compressed_csv_files_are_read(tmp_path):
+    # regression: the separator sniffing read a .csv.gz as text, so a gzip header byte ';'
+    # made about 1 file in 4 fail with "no 'date' column (columns: ['date,close'])"
+    dates = pd.bdate_range("2024-01-02", periods=30)
+    for seed in range(12):
+        prices = 100 + np.random.default_rng(seed).normal(0, 1, 30).cumsum()
+        path = tmp_path / f"p{seed}.csv.gz"
+        pd.DataFrame({"date": dates, "close": prices}).to_csv(path, index=False)
+        frame = read_price_csv(path)
+        np.testing.assert_allclose(frame.iloc[:, 0].to_numpy(), prices)

@@ -196,10 +196,15 @@ def read_price_csv(
 def _separator(file: Path) -> str:
     """``","``, or ``";"`` / tab for a file whose header has one of them and no comma
     (spreadsheets in many locales save ``date;close``)."""
-    with file.open(encoding="utf-8-sig", errors="replace") as stream:
-        header = stream.readline()
-    if "," in header:
+    import pandas as pd
+
+    try:  # through pandas, which reads compressed files (.csv.gz, .zip) as read_csv will
+        columns = pd.read_csv(file, nrows=0, dtype=str, encoding="utf-8-sig").columns
+    except (ValueError, OSError, UnicodeDecodeError):
+        return ","  # read_csv's own error follows
+    if len(columns) != 1:
         return ","
+    header = str(columns[0])
     counts = {sep: header.count(sep) for sep in (";", "\t")}
     best = max(counts, key=counts.__getitem__)
     return best if counts[best] else ","

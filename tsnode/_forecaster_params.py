@@ -104,14 +104,26 @@ def check_fitted_scaler(scaler: Any, frame: pd.DataFrame) -> None:
     scaled = pd.DataFrame(scaled, index=frame.index, columns=frame.columns)
     back = np.asarray(scaler.inverse_transform(scaled), dtype=np.float64)
     prices = frame.to_numpy(dtype=np.float64)
-    if back.shape != prices.shape or not np.allclose(
-        back, prices, rtol=1e-6, atol=0.0, equal_nan=True
-    ):
+    if back.shape != prices.shape:
+        raise ValueError(
+            f"scaler={scaler!r} maps {frame.shape[1]} series back to shape {back.shape}; its "
+            "inverse_transform must give one column per series."
+        )
+    # a wrong-units inverse is off by order 1; rounding (a zero back as 4e-16, a Box-Cox
+    # inverse's 1e-5) is not: relative to each value and, for zeros, to its column's size
+    size = np.nanmax(np.abs(prices), axis=0, initial=0.0)
+    with np.errstate(invalid="ignore"):
+        error = np.abs(back - prices) - 1e-4 * np.abs(prices) - 1e-9 * size
+    wrong = (error > 0) | (np.isnan(back) != np.isnan(prices))
+    if wrong.any():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            worst = np.nanmax(np.abs(back - prices) / np.maximum(np.abs(prices), 1e-300))
         raise ValueError(
             f"scaler={scaler!r} does not map the training prices back: inverse_transform("
-            "transform(y)) differs from y, so forecasts would come back in the wrong units. "
-            "Give it an exact inverse (e.g. FunctionTransformer(np.log, inverse_func=np.exp)) "
-            "or use tsnode.preprocessing.LogScaler()."
+            f"transform(y)) differs from y (largest relative error {worst:.3g}), so forecasts "
+            "would come back in the wrong units. Give it an exact inverse (e.g. "
+            "FunctionTransformer(np.log, inverse_func=np.exp)) or use "
+            "tsnode.preprocessing.LogScaler()."
         )
     if not check_monotone(scaler, frame):
         warnings.warn(

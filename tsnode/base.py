@@ -405,7 +405,6 @@ class BaseForecaster(BaseEstimator):
         unfitted, never holding an earlier fit: later calls raise ``NotFittedError``.
         """
         self._clear_fitted()  # a failed fit leaves it unfitted, never half or formerly fitted
-        self._rng()  # refuses a bad random_state before any work (a Generator is not drawn)
         try:  # data warnings point at fit's caller (+1: to_wide_frame's own frame)
             level, target = user_stacklevel() + 1, getattr(self, "target", "Close")
             frame = to_wide_frame(y, target=target, stacklevel=level)

@@ -282,12 +282,15 @@ def _warn_off_session_dates(
     except ValueError:  # dates the calendar does not record: nothing to compare with
         return
     sessions = cal.sessions.tz_localize(None) if cal.sessions.tz is not None else cal.sessions
-    # weekends only: a short history of weekdays can hold 3 holidays (Christmas to MLK day)
-    off = dates[~dates.isin(sessions) & (dates.day_of_week >= 5)]
+    # the calendar's weekend days only (Sat/Sun for XNYS, Fri/Sat for XSAU): holidays do not
+    # count, as a short history of weekdays can hold 3 of them (Christmas to MLK day)
+    weekend = ~dates.day_of_week.isin(np.unique(sessions.day_of_week))
+    off = dates[~dates.isin(sessions) & weekend]
     if len(off) >= 3 and len(off) > 0.1 * len(dates):
         warnings.warn(
-            f"{len(off)} of the last {len(dates)} observed dates are weekend days, not sessions "
-            f"of calendar={calendar!r} (e.g. {off[-1].date()}, a {off[-1].day_name()}): 24/7 data "
+            f"{len(off)} of the last {len(dates)} observed dates fall on days of the week that "
+            f"are never sessions of calendar={calendar!r} (e.g. {off[-1].date()}, a "
+            f"{off[-1].day_name()}): 24/7 data "
             "such as crypto, or another exchange's. The forecast steps are that calendar's "
             "sessions, skipping those days; pass calendar='24/7' (or the data's exchange, or "
             "None to continue the observed spacing).",

@@ -157,6 +157,12 @@ class _GaussianBaseline(BaseForecaster):
     def _min_observations(self) -> int:
         return 3
 
+    def _check_params(self) -> None:
+        """Refuse a bad ``random_state`` (a Generator is not drawn from) or calendar name at
+        fit, not only later in ``sample`` or ``predict``."""
+        self._rng()
+        check_calendar(self.calendar)
+
     def _marginal(self, index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
         """Location and scale, each of shape (n_steps, n_series), of the Gaussian forecast."""
         raise NotImplementedError
@@ -359,6 +365,7 @@ class NaiveForecaster(_GaussianBaseline):
         self.random_state = random_state
 
     def _fit(self, frame: pd.DataFrame) -> None:
+        self._check_params()
         check_positive(frame)
         self.last_value_ = _last_observed_values(frame)
         self.sigma_ = np.array(
@@ -418,6 +425,7 @@ class DriftForecaster(_GaussianBaseline):
         self.random_state = random_state
 
     def _fit(self, frame: pd.DataFrame) -> None:
+        self._check_params()
         self.last_value_ = _last_observed_values(frame)
         drift, sigma = [], []
         for values, k in self._observed_changes(frame):
@@ -476,8 +484,8 @@ class GBMForecaster(_GaussianBaseline):
         self.random_state = random_state
 
     def _fit(self, frame: pd.DataFrame) -> None:
+        self._check_params()
         check_positive(frame)
-        check_calendar(self.calendar)  # else an unknown name would only fail at predict
         self.last_value_ = _last_observed_values(frame)
         mu, sigma = [], []
         for _, col in frame.items():

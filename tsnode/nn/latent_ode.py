@@ -248,8 +248,8 @@ class LatentODE(nn.Module):
         Shapes: ``times (T,)`` or ``(B, T)``, ``values``/``mask`` ``(B, T, D)``, ``t0`` scalar
         or ``(B,)`` (one reference time per series, as :class:`ODERNNEncoder` allows; decoding
         then needs one call per distinct ``t0``); returns mean and std of shape
-        ``(B, latent_dim)``. Integer ``times`` are converted to the weights' dtype (a fractional
-        ``t0`` is kept); floating ones keep their own precision.
+        ``(B, latent_dim)``. Integer ``times`` are converted to float64 (float32 on MPS; exact,
+        a fractional ``t0`` kept); floating ones keep their own precision.
         """
         check_tensors(times=times, values=values, mask=mask)
         times = times.to(self._time_dtype(times))  # a no-op for floating times
@@ -356,7 +356,7 @@ class LatentODE(nn.Module):
             The last batch axis (size B) indexes series.
         t_query : Tensor, shape (Q,)
             Strictly increasing query times, on either side of ``t0``; integer ones are
-            converted to the weights' dtype.
+            converted to float64 (float32 on MPS).
         t0 : float or scalar Tensor
         index : LongTensor, shape (B, K), optional
             Read out only at ``t_query[index[b]]`` for series ``b`` (e.g. each series' own

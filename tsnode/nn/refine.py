@@ -114,8 +114,8 @@ def _energy(
 
 
 def _check_model_and_grid(model: object, times: torch.Tensor) -> torch.Tensor:
-    """Check ``model`` and ``times``; return ``times``, integer ones in the weights' dtype (so
-    that a fractional ``t0`` is not truncated to an integer dtype)."""
+    """Check ``model`` and ``times``; return ``times``, integer ones as float64 (float32 on
+    MPS), so that a fractional ``t0`` is not truncated to an integer dtype."""
     if not isinstance(model, LatentODE):
         raise TypeError(f"model must be a LatentODE, got {type(model).__name__}.")
     check_tensor("times", times)
@@ -244,8 +244,8 @@ def refine_z0(
         A trained model; its parameters are left untouched (and their ``requires_grad`` flags
         restored).
     times : Tensor, shape (T,)
-        Increasing union grid of the observation times (integer ones are converted to the
-        weights' dtype).
+        Increasing union grid of the observation times (integer ones are converted to
+        float64, float32 on MPS).
     values, mask : Tensor, shape (B, T, D)
         Observations and their mask (1 observed, 0 missing), as for :meth:`LatentODE.encode`.
     t0 : float or scalar Tensor, optional
