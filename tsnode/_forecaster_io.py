@@ -43,6 +43,7 @@ from pandas.tseries.frequencies import to_offset
 
 from tsnode._calibration import IDENTITY, check_calibration
 from tsnode._serialization import (
+    FORECASTER_CONFIG,
     SerializationError,
     from_jsonable,
     missing_config,
@@ -59,7 +60,7 @@ from tsnode._validation import check_min_observations, to_wide_frame
 __all__ = ["save_forecaster", "load_forecaster"]
 
 _FORMAT_VERSION = 1
-_CONFIG_FILE = "config.json"
+_CONFIG_FILE = FORECASTER_CONFIG
 _WEIGHTS_FILE = "weights.safetensors"
 _DATA_FILE = "data.safetensors"
 _HISTORY_KEYS = ("values", "index_ns")

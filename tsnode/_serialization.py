@@ -175,6 +175,10 @@ def saveable_params(estimator: Any) -> dict[str, Any]:
 def params_to_jsonable(params: dict[str, Any]) -> Any:
     """:func:`to_jsonable` of constructor ``params``; a :class:`SerializationError` names the
     parameter that cannot be written (the scaler, a nested step's function, ...)."""
+    try:
+        return to_jsonable(params)
+    except SerializationError:
+        pass  # find the parameter to name
     for name, value in params.items():
         try:
             to_jsonable(value)
@@ -226,7 +230,9 @@ def save_path(path: Any, *, action: str) -> Path:
 
 # Every kind of save's config (TSNodeForecaster, GRU and baselines: config.json;
 # EnsembleForecaster: ensemble.json).
-CONFIG_FILES = ("config.json", "ensemble.json")
+FORECASTER_CONFIG = "config.json"
+ENSEMBLE_CONFIG = "ensemble.json"
+CONFIG_FILES = (FORECASTER_CONFIG, ENSEMBLE_CONFIG)
 
 
 def remove_configs(path: Path) -> None:

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from tsnode._forecaster_io import _index_config, usable_device
 from tsnode._serialization import (
+    ENSEMBLE_CONFIG,
     SerializationError,
     from_jsonable,
     missing_config,
@@ -42,7 +43,7 @@ from tsnode.base import BaseForecaster
 
 __all__ = ["EnsembleForecaster"]
 
-_CONFIG_FILE = "ensemble.json"
+_CONFIG_FILE = ENSEMBLE_CONFIG
 _FORMAT_VERSION = 1
 _SEED_BOUND = 2**31 - 1
 
