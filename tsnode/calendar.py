@@ -271,12 +271,10 @@ def _check_horizon_index(
 def _warn_off_session_dates(
     observed_index: pd.DatetimeIndex, calendar: str, end: pd.Timestamp, stacklevel: int
 ) -> None:
-    """Warn when many of the last ``_FREQ_WINDOW`` observed dates are not sessions of
-    ``calendar`` (daily 24/7 data such as crypto with the default "XNYS"): the forecast
+    """Warn when many of the last ``_FREQ_WINDOW`` observed dates of daily data are not
+    sessions of ``calendar`` (24/7 data such as crypto with the default "XNYS"): the forecast
     would silently skip the weekends the data trade on."""
     dates = _wall(observed_index[-_FREQ_WINDOW:]).normalize().unique()
-    if len(dates) < 2 or _observed_step(observed_index) >= _SPARSE:
-        return
     try:
         cal = get_calendar(calendar, start=dates[0], end=end)
     except ValueError:  # dates the calendar does not record: nothing to compare with
@@ -379,8 +377,10 @@ def future_index(
             "or pass an explicit DatetimeIndex."
         )
     n = int(horizon)
+    daily = False  # daily observations with a calendar: checked against its sessions below
     if calendar is not None and observed_index is not None and len(observed_index) > 1:
         step = _observed_step(observed_index)
+        daily = _DAY <= step < _SPARSE
         if step >= _SPARSE:
             warnings.warn(
                 f"the data are observed every {step.days} days (median spacing) but "
@@ -430,7 +430,7 @@ def future_index(
     given = isinstance(calendar, xcals.ExchangeCalendar)
     end = day + pd.Timedelta(days=1 if given else int(n * 1.6) + 30)
     cal = get_calendar(calendar, start=day, end=end)
-    if observed_index is not None and not given:
+    if daily and not given:
         _warn_off_session_dates(observed_index, calendar, end, stacklevel + 1)
     sessions = cal.sessions
     sessions = sessions.tz_localize(None) if sessions.tz is not None else sessions
