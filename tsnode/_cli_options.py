@@ -117,7 +117,9 @@ def _add_common(parser: argparse.ArgumentParser, *, default_lookback: int) -> No
     source.add_argument(
         "--start", type=_iso_date, help="first date to use, ISO (year first), e.g. 2018-01-01"
     )
-    source.add_argument("--end", type=_iso_date, help="end date (exclusive), e.g. 2020-01-01")
+    source.add_argument(
+        "--end", type=_iso_date, help="end date (exclusive), ISO (year first), e.g. 2020-01-01"
+    )
     source.add_argument(
         "--lookback",
         type=_non_negative_int,
@@ -192,7 +194,8 @@ def _add_common(parser: argparse.ArgumentParser, *, default_lookback: int) -> No
     model.add_argument(
         "--calendar",
         default="XNYS",
-        help="exchange calendar of the forecast dates (default XNYS; none: observed spacing)",
+        help="exchange calendar of the forecast dates (default XNYS; 24/7 for crypto; none: "
+        "observed spacing)",
     )
     model.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the results")

@@ -77,7 +77,8 @@ def check_calendar(calendar: Any) -> None:
 def get_calendar(
     calendar: str | xcals.ExchangeCalendar, *, start: pd.Timestamp, end: pd.Timestamp
 ) -> xcals.ExchangeCalendar:
-    """Exchange calendar covering at least ``[start, end]`` (cached per name and decade).
+    """Exchange calendar covering at least ``[start, end]`` (cached per name and decade; per
+    year or for the exact dates for calendars recorded for part of a decade, e.g. XSHG).
 
     Parameters
     ----------
@@ -353,6 +354,14 @@ def future_index(
         ``calendar=None`` without ``observed_index``, a missing (NaT) or unparseable
         ``last_timestamp``, or an ``observed_index`` with NaT or, where its spacing is used,
         not sorted increasingly.
+
+    Warns
+    -----
+    UserWarning
+        With a calendar: intraday ``observed_index`` (its spacing is used), weekly or sparser
+        data (the steps are daily sessions), and daily data of which 3 or more (over 10%) of
+        the last 60 dates fall on days of the week the calendar never trades (24/7 data such
+        as crypto with "XNYS": pass ``calendar="24/7"``).
     """
     last = _check_last_timestamp(last_timestamp)
     _check_observed_index(observed_index)

@@ -119,7 +119,8 @@ class TSNodeForecaster(BaseForecaster):
     n_predict_samples : int, default 200
         Posterior samples behind ``predict``/``predict_quantiles``.
     scaler : transformer, optional
-        Any scikit-learn transformer applied per series. It is cloned and fitted on the
+        A scikit-learn transformer applied per series, with an exact inverse (``fit`` refuses
+        one that does not give the training prices back or mixes series). Cloned and fitted on the
         training data only. Default ``LogScaler(scale_by="volatility")``: log prices divided by
         each series' annualised volatility, so a forecast's spread follows the series'
         volatility whatever its history's length or price range (the former ``LogScaler()``
@@ -137,7 +138,7 @@ class TSNodeForecaster(BaseForecaster):
         Torch intra-op threads while fitting and sampling (restored afterwards). One thread is
         fastest for tsnode's many small operations and never oversubscribes a busy machine;
         raise it for very large prediction batches; ``None`` leaves torch's setting alone.
-    device : str, default "cpu"
+    device : str or torch.device, default "cpu"
         Torch device, e.g. "cuda".
     progress : bool, default True
         Show a tqdm bar with the loss while fitting.
@@ -178,8 +179,8 @@ class TSNodeForecaster(BaseForecaster):
     Notes
     -----
     Quantiles are computed from posterior sample paths *after* each sample is mapped back to
-    prices with ``scaler_.inverse_transform``; this is exact for any per-series transform, monotone
-    or not (quantiles of a transformed sample are not the transformed quantiles in general, which
+    prices with ``scaler_.inverse_transform``; this is exact for any per-series transform with an
+    exact inverse, monotone or not (quantiles of a transformed sample are not the transformed quantiles in general, which
     is why tsnode never transforms quantiles directly).
     """
 

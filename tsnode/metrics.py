@@ -525,7 +525,8 @@ def diebold_mariano(
     Newbold (1997) factor ``sqrt((n + 1 - 2h + h(h - 1) / n) / n)``; the two-sided p-value
     uses a Student-t with ``n - 1`` degrees of freedom. If the long-run variance is not
     positive for ``h > 1`` the test falls back to ``h = 1`` (with a warning), as R's
-    ``forecast::dm.test``; if it is zero (identical losses) the result is NaN.
+    ``forecast::dm.test``; if it is zero up to rounding (a constant differential, e.g.
+    identical losses) the result is NaN, with a ``RuntimeWarning``.
 
     Parameters
     ----------

@@ -161,7 +161,8 @@ class LogScaler(_ColumnwiseScaler):
     scale_ : ndarray of shape (n_features,)
         Standard deviation of the log values per column (``scale_by="level"``) or the
         annualised volatility of their changes (``"volatility"``); 1 for a constant column (like
-        ``StandardScaler``) and when ``standardize=False``.
+        ``StandardScaler``) or one without volatility (steady growth: only rounding noise
+        remains), and when ``standardize=False``.
     n_features_in_ : int
         Number of columns seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features,), dtype object

@@ -35,7 +35,8 @@ __all__ = [
 
 
 class TrainingError(RuntimeError):
-    """Training could not continue (the loss became NaN/inf even after recovery attempts)."""
+    """Training could not continue: the loss became NaN/inf (TSNodeForecaster: even after
+    recovery attempts; GRUForecaster: at once)."""
 
 
 @dataclass

@@ -89,7 +89,8 @@ class GRUForecaster(BaseForecaster):
     time_scale_days : float, default 30.0
         Calendar days per unit of model time (a weekend is a gap of 0.1).
     scaler : transformer, optional
-        Any scikit-learn transformer applied per series, DataFrame in and out, NaN-tolerant
+        A scikit-learn transformer applied per series with an exact inverse (else refused at
+        fit), DataFrame in and out, NaN-tolerant
         (default ``LogScaler()``: standardised log prices). Cloned and fitted on the training
         data only. With it a series' forecast spread follows its price range over the
         history: in a multi-series fit, a series with a much shorter history gets too narrow
@@ -103,7 +104,7 @@ class GRUForecaster(BaseForecaster):
     random_state : int or None
         Seeds weight initialisation, window order and sampling; the series' column order is
         part of the data (windows are listed by position).
-    device : str, default "cpu"
+    device : str or torch.device, default "cpu"
         Torch device, e.g. "cuda".
     progress : bool, default True
         Show a tqdm bar with the training loss.
