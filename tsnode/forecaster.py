@@ -593,9 +593,10 @@ class TSNodeForecaster(BaseForecaster):
         Raises
         ------
         SerializationError
-            If a parameter frozen by ``fit`` was changed since (set it back or refit), or
-            ``path`` is an existing file; nothing is written. TypeError if ``path`` is not a
-            str or PathLike.
+            If a parameter frozen by ``fit`` was changed since (set it back or refit), one
+            cannot be saved (an ``ExchangeCalendar``: pass its name; a scaler holding
+            functions), or ``path`` is an existing file; nothing is written. TypeError if
+            ``path`` is not a str or PathLike.
         """
         from tsnode._forecaster_io import save_forecaster
 
@@ -610,7 +611,9 @@ class TSNodeForecaster(BaseForecaster):
         Raises
         ------
         SerializationError
-            If the directory is missing files or they are corrupted or tampered with.
+            If the directory is missing files, they are corrupted or tampered with, or it holds
+            the save of another class (named). A saved ``num_threads`` above this machine's
+            limit loads capped, with a ``RuntimeWarning``.
         """
         from tsnode._forecaster_io import load_forecaster
 
