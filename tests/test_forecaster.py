@@ -1093,6 +1093,9 @@ def test_a_scaler_that_loses_the_prices_is_refused_before_training(model_class):
         make(FunctionTransformer(np.log)).fit(_good_frame())
     with pytest.raises(ValueError, match="maps the 2 series to 1 columns"):
         make(PCA(n_components=1)).fit(_good_frame())
+    negative = _good_frame() - _good_frame().mean()  # sqrt gives NaN below zero
+    with pytest.raises(ValueError, match=r"\(NaN where y is not, or the reverse, at \d+ values\)"):
+        make(FunctionTransformer(np.sqrt, inverse_func=np.square)).fit(negative)
     exact = FunctionTransformer(np.log, inverse_func=np.exp)
     assert make(exact).fit(_good_frame()).predict(2).notna().all().all()
     # rounding is no wrong inverse: zeros coming back as 4e-16 (LogScaler(offset=1) on a

@@ -114,13 +114,17 @@ def check_fitted_scaler(scaler: Any, frame: pd.DataFrame) -> None:
     size = np.nanmax(np.abs(prices), axis=0, initial=0.0)
     with np.errstate(invalid="ignore"):
         error = np.abs(back - prices) - 1e-4 * np.abs(prices) - 1e-9 * size
-    wrong = (error > 0) | (np.isnan(back) != np.isnan(prices))
-    if wrong.any():
-        with np.errstate(invalid="ignore", divide="ignore"):
-            worst = np.nanmax(np.abs(back - prices) / np.maximum(np.abs(prices), 1e-300))
+    nan_mismatch = np.isnan(back) != np.isnan(prices)
+    if (error > 0).any() or nan_mismatch.any():
+        if nan_mismatch.any():
+            detail = f"NaN where y is not, or the reverse, at {int(nan_mismatch.sum())} values"
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rel = np.abs(back - prices) / np.maximum(np.abs(prices), 1e-300)
+            detail = f"largest relative error {np.nanmax(rel, initial=0.0):.3g}"
         raise ValueError(
             f"scaler={scaler!r} does not map the training prices back: inverse_transform("
-            f"transform(y)) differs from y (largest relative error {worst:.3g}), so forecasts "
+            f"transform(y)) differs from y ({detail}), so forecasts "
             "would come back in the wrong units. Give it an exact inverse (e.g. "
             "FunctionTransformer(np.log, inverse_func=np.exp)) or use "
             "tsnode.preprocessing.LogScaler()."
