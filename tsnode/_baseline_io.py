@@ -48,8 +48,8 @@ def _baseline_params(forecaster: Any) -> dict[str, Any]:
 
 
 def _check_baseline_params(params: dict[str, Any], *, when: str) -> None:
-    check_saveable_calendar(params.get("calendar"), when=when)
-    if when == "load":  # an edited name fails here, not later inside predict
+    if when == "load":  # saveable_params checked it on save; an edited name fails here
+        check_saveable_calendar(params.get("calendar"), when=when)
         check_calendar(params.get("calendar"))
     state = params.get("random_state")
     if state is not None and (
