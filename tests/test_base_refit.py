@@ -257,6 +257,7 @@ def test_setting_the_default_scaler_or_an_equal_pipeline_is_no_change(tmp_path):
     model.save(tmp_path / "pipeline")
 
 
+@pytest.mark.filterwarnings("ignore:.*never sessions of calendar:UserWarning")
 def test_an_ensemble_of_the_default_template_keeps_its_calendar_and_target():
     daily = make_gbm(1, n_days=60, random_state=1)
     every_day = daily.set_axis(pd.date_range(daily.index[0], periods=len(daily), freq="D"))

@@ -1076,6 +1076,8 @@ def test_reconstruct_after_a_bad_n_predict_samples_names_the_parameter(fitted):
 
 
 @pytest.mark.parametrize("model_class", ["tsnode", "gru"])
+@pytest.mark.filterwarnings("ignore:invalid value encountered in sqrt:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:The provided functions are not strictly inverse:UserWarning")
 def test_a_scaler_that_loses_the_prices_is_refused_before_training(model_class):
     # regression: FunctionTransformer(np.log) without inverse_func forecast 4.66 for a $107
     # stock, in log units; PCA(1) on 2 series trained, then failed inside pandas at predict

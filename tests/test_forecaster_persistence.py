@@ -556,6 +556,7 @@ def test_config_is_strict_json_and_a_nan_history_round_trips(tmp_path):
     assert loaded.history_["loss"] == model.history_["loss"]
 
 
+@pytest.mark.filterwarnings("ignore:The provided functions are not strictly inverse:UserWarning")
 def test_an_unsaveable_scaler_is_named_with_the_saveable_alternative(tmp_path):
     # regression: "cannot save an object of type numpy.ufunc without pickle", naming neither
     # the parameter nor an alternative

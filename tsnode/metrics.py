@@ -597,7 +597,7 @@ def diebold_mariano(
     # rounding noise (~1e-30) that would give |statistic| ~ 1e15: count it as zero
     scale = max(np.max(np.abs(e1)), np.max(np.abs(e2)))
     floor = (64.0 * np.finfo(np.float64).eps * (scale**2 if loss == "squared" else scale)) ** 2
-    if variance <= floor and h > 1:
+    if variance <= floor and h > 1 and _long_run_variance(d, 1) > floor:
         warnings.warn(
             f"diebold_mariano: the long-run variance with horizon={h} is not positive; "
             "falling back to horizon=1.",
