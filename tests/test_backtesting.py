@@ -769,10 +769,9 @@ def test_forecaster_errors_say_where_they_happened():
     data = _frame(20)
     with pytest.raises(ValueError, match="too many rows") as info:
         backtest(FailsLate(), data, horizon=1, initial_window=10, **BT)
-    notes = " ".join(getattr(info.value, "__notes__", ["cutoff"]))
+    notes = " ".join(info.value.__notes__)  # set on Python 3.10 too (no add_note there)
     assert "cutoff" in notes
-    if hasattr(info.value, "__notes__"):
-        assert str(data.index[12].date()) in notes and "fitting" in notes
+    assert str(data.index[12].date()) in notes and "fitting" in notes
 
 
 def test_plot_draws_forecasts_against_actuals():
@@ -918,8 +917,7 @@ def test_forecasts_for_other_timestamps_than_asked_are_refused():
     y = make_gbm(1, n_days=40, random_state=0)
     with pytest.raises(ValueError, match="indexed by those timestamps") as err:
         backtest(_Shifted(), y, horizon=2, initial_window=20, progress=False)
-    if hasattr(err.value, "__notes__"):
-        assert "while forecasting" in err.value.__notes__[0]
+    assert "while forecasting" in err.value.__notes__[0]
 
 
 def test_compare_reissues_each_warning_once_at_the_callers_line_naming_the_models():
@@ -970,3 +968,35 @@ def test_compare_keeps_warnings_of_a_failing_model_and_custom_warning_classes():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", message="with detail")
         compare({"detail": _WarnsWithDetail()}, y, **kwargs)  # ignored stays ignored
+
+
+def test_error_notes_are_kept_without_add_note():
+    # regression: on Python 3.10 (no BaseException.add_note) backtest and compare dropped the
+    # cutoff and model name, so the CLI's one-line error lost them
+    from types import SimpleNamespace
+
+    from tsnode._warnings import add_note
+
+    legacy = SimpleNamespace()  # like a 3.10 exception: no add_note method
+    add_note(legacy, "first")
+    add_note(legacy, "second")
+    assert legacy.__notes__ == ["first", "second"]
+    error = ValueError("boom")
+    add_note(error, "note")
+    assert error.__notes__ == ["note"]
+
+
+def test_compare_names_the_model_that_failed():
+    class Fails(MeanForecaster):
+        def fit(self, y):
+            raise ValueError("no luck")
+
+    with pytest.raises(ValueError, match="no luck") as info:
+        compare(
+            {"mean": MeanForecaster(), "bad": Fails()},
+            _frame(20),
+            horizon=1,
+            initial_window=10,
+            **BT,
+        )
+    assert "tsnode.compare: raised by the model 'bad'." in info.value.__notes__

@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from tsnode._validation import check_quantiles, to_wide_frame
+from tsnode._warnings import add_note
 
 
 def _quantile_column(q: float) -> str:
@@ -240,12 +241,12 @@ def _run_fold(
             q_array = _extract_quantiles(pred, series, quantiles, future)
             point = _point_forecast(model, future, series, q_array, quantiles)
         except Exception as exc:
-            if hasattr(exc, "add_note"):  # Python >= 3.11
-                exc.add_note(
-                    f"tsnode.backtest: raised while {action} the forecaster at cutoff "
-                    f"{history.index[pos]} (training rows {starts[i]}..{pos}, series "
-                    f"{list(series)})."
-                )
+            add_note(
+                exc,
+                f"tsnode.backtest: raised while {action} the forecaster at cutoff "
+                f"{history.index[pos]} (training rows {starts[i]}..{pos}, series "
+                f"{list(series)}).",
+            )
             raise
         out.append((cols, q_array, point))
     return out, refitted

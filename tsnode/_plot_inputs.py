@@ -109,9 +109,14 @@ def _as_dates(values: pd.Series | pd.Index, name: str) -> pd.Series | pd.Index:
         warnings.simplefilter("ignore")
         for utc in (False, True):
             try:
-                return pd.to_datetime(values, format="ISO8601", utc=utc)
+                dates = pd.to_datetime(values, format="ISO8601", utc=utc)
             except (TypeError, ValueError) as exc:
                 error = exc
+                continue
+            # pandas < 3 reads mixed UTC offsets as objects (with a FutureWarning), not dates
+            if pd.api.types.is_datetime64_any_dtype(dates):
+                return dates
+            error = ValueError("mixed UTC offsets")
     example = next((v for v in values if isinstance(v, str)), values[0] if len(values) else None)
     raise ValueError(
         f"{name} must be dates, got {type(example).__name__} values such as {example!r} that "

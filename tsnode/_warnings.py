@@ -28,6 +28,7 @@ from typing import Any
 
 __all__ = [
     "WarningCollector",
+    "add_note",
     "user_stacklevel",
     "call_recording_warnings",
     "recorded_warnings",
@@ -69,6 +70,20 @@ def _first_user_frame(frame: Any) -> tuple[Any, int]:
     while frame is not None and _internal(frame):
         frame, level = frame.f_back, level + 1
     return frame, level
+
+
+def add_note(error: BaseException, note: str) -> None:
+    """``error.add_note(note)``; on Python 3.10 (no ``add_note``) append to ``__notes__``.
+
+    Python 3.10's tracebacks do not print ``__notes__``, but tsnode's CLI reads them, and
+    so do tools that render exception notes.
+    """
+    if hasattr(error, "add_note"):  # Python >= 3.11
+        error.add_note(note)
+        return
+    notes = getattr(error, "__notes__", None)
+    with contextlib.suppress(AttributeError, TypeError):  # e.g. a read-only __dict__
+        error.__notes__ = [*notes, note] if isinstance(notes, list) else [note]
 
 
 def user_stacklevel(default: int = 2) -> int:

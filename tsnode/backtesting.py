@@ -51,6 +51,7 @@ from tsnode._scoring import _dm_test, _score, _warn_unscored
 from tsnode._validation import _is_int
 from tsnode._warnings import (
     WarningCollector,
+    add_note,
     call_recording_warnings,
     recorded_warnings,
     reissue_recorded,
@@ -594,8 +595,7 @@ def compare(
                     )
                     rows[str(name)] = results[str(name)].metrics(by=None).iloc[0]
                 except Exception as exc:
-                    if hasattr(exc, "add_note"):  # Python >= 3.11
-                        exc.add_note(f"tsnode.compare: raised by the model {str(name)!r}.")
+                    add_note(exc, f"tsnode.compare: raised by the model {str(name)!r}.")
                     raise
         board = pd.DataFrame.from_dict(rows, orient="index")
         board.index.name = "model"
