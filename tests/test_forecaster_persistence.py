@@ -571,3 +571,34 @@ def test_an_unsaveable_scaler_is_named_with_the_saveable_alternative(tmp_path):
     ):
         model.save(tmp_path / "m")
     assert not (tmp_path / "m").exists()
+
+
+def test_save_refuses_directories_that_are_not_a_tsnode_save(tmp_path, monkeypatch):
+    # regression: save() replaced another program's config.json, save("") wrote into the
+    # current directory, and a parent that is a file raised a bare NotADirectoryError
+    from tsnode.baselines import NaiveForecaster
+
+    model = NaiveForecaster().fit(_prices())
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "config.json").write_text('{"my": "project settings"}')
+    with pytest.raises(SerializationError, match=r"not a tsnode save \(config\.json\)"):
+        model.save(project)
+    assert (project / "config.json").read_text() == '{"my": "project settings"}'
+    assert sorted(p.name for p in project.iterdir()) == ["config.json"]
+    (tmp_path / "notes.txt").write_text("mine")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="path is empty"):
+        model.save("")
+    with pytest.raises(SerializationError, match=r"not a tsnode save \(notes\.txt, project\)"):
+        model.save(".")
+    with pytest.raises(
+        SerializationError, match=r"cannot save to .*notes.txt/model: NotADirectoryError: .*parents"
+    ):
+        model.save(tmp_path / "notes.txt" / "model")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    # an earlier save (of another kind too) is overwritten, and so is an interrupted one
+    model.save("saved")
+    TSNodeForecaster(**PARAMS).fit(_prices()).save("saved")
+    (tmp_path / "saved" / "config.json").unlink()  # interrupted: weights and data, no config
+    assert isinstance(NaiveForecaster.load(model.save("saved")), NaiveForecaster)

@@ -46,10 +46,10 @@ from tsnode._serialization import (
     FORECASTER_CONFIG,
     SerializationError,
     from_jsonable,
+    make_save_dir,
     missing_config,
     params_to_jsonable,
     read_config,
-    remove_configs,
     save_path,
     saveable_params,
     to_jsonable,
@@ -379,10 +379,9 @@ def _write_save(
     entries."""
     index_config = _index_config(forecaster.y_)
     path = save_path(path, action="save")
-    path.mkdir(parents=True, exist_ok=True)
     # Overwriting: the old config goes first, so an interrupted save never loads as a mix of
     # the old config and the new weights (it is refused as incomplete instead).
-    remove_configs(path)
+    make_save_dir(path)
     if weights is not None:
         from safetensors.torch import save_file
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -211,13 +212,20 @@ def check_saveable_calendar(calendar: Any, *, when: str) -> None:
 def save_path(path: Any, *, action: str) -> Path:
     """``path`` as a ``Path`` for ``action`` ("save" or "load") of a save directory.
 
-    Raises ``TypeError`` unless it is a str or ``os.PathLike``; for "save", a
-    :class:`SerializationError` if it names an existing file (a save is a directory).
+    Raises ``TypeError`` unless it is a str or ``os.PathLike``, ``ValueError`` if it is
+    empty; for "save", a :class:`SerializationError` if it names an existing file (a save is
+    a directory) or a directory holding files that are not a tsnode save (they would be
+    overwritten: another program's ``config.json``, the current directory).
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(
             f"path must be a str or os.PathLike naming the save directory, got {path!r} of type "
             f"{type(path).__name__}; pass e.g. {action}('models/aapl')."
+        )
+    if not os.fspath(path):
+        raise ValueError(
+            f"path is empty; pass the save directory, e.g. {action}('models/aapl') ('.' names "
+            "the current directory)."
         )
     path = Path(path)
     if action == "save" and path.exists() and not path.is_dir():
@@ -225,7 +233,59 @@ def save_path(path: Any, *, action: str) -> Path:
             f"cannot save to {path}: it is an existing file, and a save is a directory; pass "
             "another path (an existing directory holding an earlier save is overwritten)."
         )
+    if action == "save" and path.is_dir():
+        _check_overwritable(path)
     return path
+
+
+# The entries a save writes in its directory (an ensemble's members are member_<i>/ saves).
+_SAVE_ENTRIES = re.compile(
+    r"(config\.json|ensemble\.json|(config|ensemble)\.json\.tmp|weights\.safetensors"
+    r"|data\.safetensors|member_\d+)"
+)
+
+
+def _is_tsnode_config(file: Path) -> bool:
+    try:
+        config = json.loads(file.read_text())
+    except (OSError, ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError
+        return False
+    return isinstance(config, dict) and {"format", "class", "tsnode_version"} <= config.keys()
+
+
+def _check_overwritable(path: Path) -> None:
+    """Refuse to save into a directory whose files are not (all) a tsnode save's."""
+    configs = [path / name for name in CONFIG_FILES if (path / name).exists()]
+    foreign = [file.name for file in configs if not _is_tsnode_config(file)]
+    if not configs:  # no save here (or an interrupted one): only a save's own files may be
+        foreign = sorted(e.name for e in path.iterdir() if not _SAVE_ENTRIES.fullmatch(e.name))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (
+            f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        )
+        raise SerializationError(
+            f"cannot save to {path}: it holds files that are not a tsnode save ({shown}), "
+            "which saving would overwrite or mix with; pass a new or empty directory (e.g. "
+            f"{path / 'model'}), or one that holds an earlier save to overwrite it."
+        )
+
+
+def make_save_dir(path: Path) -> None:
+    """Create the save directory ``path`` (and its parents) and remove any old config.
+
+    Removing the config of any earlier save first is the first step of an overwrite, so an
+    old save of any kind is never loaded from the new one's directory, and an interrupted
+    overwrite is refused as incomplete. An ``OSError`` (a parent that is a file, no
+    permission) becomes a :class:`SerializationError` naming ``path``.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        remove_configs(path)
+    except OSError as error:
+        raise SerializationError(
+            f"cannot save to {path}: {type(error).__name__}: {error.strerror or error}; pass a "
+            "path whose parents are directories you can write to."
+        ) from error
 
 
 # Every kind of save's config (TSNodeForecaster, GRU and baselines: config.json;

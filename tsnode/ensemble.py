@@ -29,10 +29,10 @@ from tsnode._serialization import (
     ENSEMBLE_CONFIG,
     SerializationError,
     from_jsonable,
+    make_save_dir,
     missing_config,
     params_to_jsonable,
     read_config,
-    remove_configs,
     save_path,
     saveable_params,
     write_config,
@@ -294,8 +294,8 @@ class EnsembleForecaster(BaseForecaster):
         ------
         SerializationError
             If a parameter frozen by ``fit`` was changed since (set it back or refit), or
-            ``path`` is an existing file; nothing is written. TypeError if ``path`` is not a
-            str or PathLike.
+            ``path`` is a file or holds files that are not a tsnode save; nothing is written.
+            TypeError (ValueError) if ``path`` is not a str or PathLike (is empty).
         """
         check_is_fitted(self)
         self._check_unchanged_params()
@@ -314,8 +314,7 @@ class EnsembleForecaster(BaseForecaster):
         body = {"params": params_to_jsonable(params), "member_seeds": self.member_seeds_}
         path = save_path(path, action="save")
         _index_config(self.y_)  # the members' own pre-write check: a refused save writes nothing
-        path.mkdir(parents=True, exist_ok=True)
-        remove_configs(path)  # an interrupted overwrite: incomplete, whatever was there
+        make_save_dir(path)  # removes an old config: an interrupted overwrite is incomplete
         for i, member in enumerate(self.members_):
             member.save(path / f"member_{i}")
         write_config(

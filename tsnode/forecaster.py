@@ -595,8 +595,8 @@ class TSNodeForecaster(BaseForecaster):
         SerializationError
             If a parameter frozen by ``fit`` was changed since (set it back or refit), one
             cannot be saved (an ``ExchangeCalendar``: pass its name; a scaler holding
-            functions), or ``path`` is an existing file; nothing is written. TypeError if
-            ``path`` is not a str or PathLike.
+            functions), or ``path`` is a file or holds files that are not a tsnode save;
+            nothing is written. TypeError/ValueError if ``path`` is not a str/PathLike/empty.
         """
         from tsnode._forecaster_io import save_forecaster
 

@@ -316,8 +316,8 @@ class GRUForecaster(BaseForecaster):
         ------
         SerializationError
             If a parameter frozen by ``fit`` was changed since (set it back or refit), or
-            ``path`` is an existing file; nothing is written. TypeError if ``path`` is not a
-            str or PathLike.
+            ``path`` is a file or holds files that are not a tsnode save; nothing is written.
+            TypeError (ValueError) if ``path`` is not a str or PathLike (is empty).
         """
         from tsnode._forecaster_io import save_forecaster
 

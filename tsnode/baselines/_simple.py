@@ -281,10 +281,10 @@ class _GaussianBaseline(BaseForecaster):
         SerializationError
             If ``calendar`` is an ExchangeCalendar instance rather than a name,
             ``random_state`` is neither an int, None nor a Generator, a parameter frozen by
-            ``fit`` was changed since (set it back or refit), or ``path`` is an existing file;
-            nothing is written.
+            ``fit`` was changed since (set it back or refit), or ``path`` is a file or holds
+            files that are not a tsnode save; nothing is written.
         TypeError
-            If ``path`` is not a str or PathLike.
+            If ``path`` is not a str or PathLike (ValueError if it is empty).
         """
         return save_baseline(self, path, self._fitted_arrays)
 
