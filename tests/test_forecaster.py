@@ -737,7 +737,9 @@ def test_numpy_scalar_parameters_are_accepted():
 @pytest.mark.parametrize(
     ("param", "value", "match"),
     [
-        ("n_predict_samples", 0, "n_predict_samples must be an int >= 1, got 0"),
+        ("n_predict_samples", 0, "n_predict_samples must be an int >= 2, got 0"),
+        # regression: 1 path (no spread) was accepted, and fit warned ~22,000 times (0/0)
+        ("n_predict_samples", 1, "n_predict_samples must be an int >= 2, got 1"),
         ("context_length", 0, "context_length must be an int >= 1, got 0"),
     ],
 )
@@ -1071,7 +1073,7 @@ def test_reconstruct_after_a_bad_n_predict_samples_names_the_parameter(fitted):
     # regression: reconstruct gave Python's "int() argument must be ..." where predict named
     # the parameter
     model = copy.deepcopy(fitted).set_params(n_predict_samples=None)
-    with pytest.raises(TypeError, match="n_predict_samples must be an int >= 1"):
+    with pytest.raises(TypeError, match="n_predict_samples must be an int >= 2"):
         model.reconstruct()
 
 

@@ -187,9 +187,10 @@ def check_params(est: Any) -> None:
         "steps_per_epoch",
         "batch_size",
         "n_samples_train",
-        "n_predict_samples",
     ):
         _check_positive_int(name, getattr(est, name))
+    # one path has no spread: no interval, and a calibration fit dividing by 0 on every step
+    _check_positive_int("n_predict_samples", est.n_predict_samples, minimum=2)
     _check_positive_int("kl_warmup_epochs", est.kl_warmup_epochs, minimum=0)
     for name in ("rtol", "atol", "step_size", "time_scale_days", "learning_rate"):
         _check_positive_float(name, getattr(est, name))

@@ -117,7 +117,7 @@ class TSNodeForecaster(BaseForecaster):
     patience : int or None, default 5
         Epochs without validation improvement before stopping (None: never stop early).
     n_predict_samples : int, default 200
-        Posterior samples behind ``predict``/``predict_quantiles``.
+        Posterior samples behind ``predict``/``predict_quantiles`` (at least 2).
     scaler : transformer, optional
         A scikit-learn transformer applied per series, with an exact inverse (``fit`` refuses
         one that does not give the training prices back or mixes series). Cloned and fitted on the
