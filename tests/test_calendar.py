@@ -444,3 +444,17 @@ def test_daily_data_off_the_calendars_sessions_warn():
         future_index(weekdays[-1], 3, calendar="XSAU", observed_index=weekdays)
         weekly = pd.date_range("2023-01-06", periods=90, freq="W-FRI")
         future_index(weekly[-1], 3, calendar=None, observed_index=weekly)
+
+
+@pytest.mark.parametrize("calendar", [None, "XNYS", "24/7"])
+def test_a_horizon_past_the_index_units_last_date_names_the_horizon(calendar):
+    # regression: pandas' OutOfBoundsDatetime/OutOfBoundsTimedelta ("Cannot generate range
+    # with start=1708300800000000000 and periods=90001") for a horizon within the maximum
+    observed = pd.date_range("2024-01-01", periods=50, freq="D", unit="ns")
+    with pytest.raises(ValueError, match=r"horizon=90000 steps after .* run past 2262-04-11"):
+        future_index(observed[-1], 90000, calendar=calendar, observed_index=observed)
+    coarse = observed.as_unit("s")  # the advice works with calendar=None
+    if calendar is None:
+        assert (
+            future_index(coarse[-1], 90000, calendar=None, observed_index=coarse)[-1].year == 2270
+        )

@@ -386,6 +386,27 @@ def future_index(
             "or pass an explicit DatetimeIndex."
         )
     n = int(horizon)
+    try:
+        return _future_steps(last, n, calendar, observed_index, name, stacklevel + 1)
+    except (pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta, OverflowError) as err:
+        unit = getattr(observed_index, "unit", None) or getattr(last, "unit", "ns")
+        limit = pd.Timestamp.max.as_unit(unit) if unit != "ns" else pd.Timestamp.max
+        raise ValueError(
+            f"horizon={n} steps after {last} run past {str(limit).split()[0]}, the last date a "
+            f"datetime64[{unit}] index can hold; pass a shorter horizon, or the data with a "
+            "coarser time unit (e.g. y.index = y.index.as_unit('s'))."
+        ) from err
+
+
+def _future_steps(
+    last: pd.Timestamp,
+    n: int,
+    calendar: str | xcals.ExchangeCalendar | None,
+    observed_index: pd.DatetimeIndex | None,
+    name: Any,
+    stacklevel: int,
+) -> pd.DatetimeIndex:
+    """:func:`future_index` for ``n`` steps after ``last`` (arguments already checked)."""
     daily = False  # daily observations with a calendar: checked against its sessions below
     if calendar is not None and observed_index is not None and len(observed_index) > 1:
         step = _observed_step(observed_index)
