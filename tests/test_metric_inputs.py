@@ -313,3 +313,21 @@ def test_rtol_accepts_numpy_numbers_and_refuses_infinity():
     assert m.directional_accuracy(y, y, origin=y - 1, rtol=np.float32(1e-9)) == 1.0
     with pytest.raises(ValueError, match="`rtol` must be a finite number"):
         m.directional_accuracy(y, y, origin=y - 1, rtol=float("inf"))
+
+
+@pytest.mark.parametrize(
+    ("values", "what"),
+    [
+        ([1 + 5j, 2.0], "complex numbers"),
+        (np.array([1 + 5j, 2.0]), "complex numbers"),
+        (pd.Series([True, False]), "booleans"),
+        ([True, False], "booleans"),
+    ],
+)
+def test_complex_and_boolean_values_are_refused(values, what):
+    # regression: mae([1+5j, 2], [1, 2]) was 0.0 (the imaginary part dropped, with only
+    # numpy's ComplexWarning), and booleans were scored as 0/1 prices
+    with pytest.raises(TypeError, match=f"`y_true` holds {what}"):
+        m.mae(values, [1.0, 2.0])
+    with pytest.raises(TypeError, match=f"`y_true` holds {what}"):
+        m.coverage(values, [0.0, 0.0], [3.0, 3.0])

@@ -418,3 +418,10 @@ def test_diebold_mariano_negative_variance_falls_back():
 def test_public_names_importable():
     for name in m.__all__:
         assert callable(getattr(m, name)), name
+
+
+def test_rmse_of_huge_errors_does_not_overflow():
+    # regression: rmse([1e160, 0], [0, 0]) was inf (the squares overflow float64)
+    assert m.rmse([1e160, 0.0], [0.0, 0.0]) == pytest.approx(1e160 / math.sqrt(2), rel=1e-12)
+    assert m.rmse([1.0, 2.0, 3.0], [1.5, 2.0, 2.0]) == pytest.approx(math.sqrt(1.25 / 3))
+    assert m.rmse([1.0, 2.0], [1.0, 2.0]) == 0.0

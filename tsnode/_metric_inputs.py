@@ -23,7 +23,21 @@ def _as_float_array(x: Any, name: str) -> np.ndarray:
     if x is None:
         raise TypeError(f"`{name}` must be an array-like of numbers, got None.")
     dtypes = list(x.dtypes) if isinstance(x, pd.DataFrame) else [getattr(x, "dtype", None)]
+    if dtypes == [None] and isinstance(x, (list, tuple)):  # a list of complex or bools
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                dtypes = [np.asarray(x).dtype]
+            except (TypeError, ValueError):  # ragged: the conversion below names it
+                pass
     kinds = [getattr(d, "kind", "") for d in dtypes]
+    if any(kind in ("c", "b") for kind in kinds):  # float() drops the imaginary part
+        what = "complex numbers" if "c" in kinds else "booleans"
+        raise TypeError(
+            f"`{name}` holds {what}; the scores need real numbers (e.g. prices): pass "
+            f"{'the real part, np.real(x)' if what == 'complex numbers' else 'x.astype(float)'} "
+            "if that is what you mean."
+        )
     if any(kind in ("m", "M") for kind in kinds):  # their float form is raw clock ticks
         raise TypeError(
             f"`{name}` holds dates or time spans; the scores need numbers (e.g. prices), not "
