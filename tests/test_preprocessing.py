@@ -693,3 +693,30 @@ def test_series_scaler_errors_name_the_column():
     scaler = SeriesScaler(LogScaler()).fit(frame.replace(0.0, 1.5))
     with pytest.raises(ValueError, match=r"SeriesScaler.transform: column 'BBB'"):
         scaler.transform(frame)
+
+
+@pytest.mark.parametrize("scaler", [LogScaler(), SeriesScaler(StandardScaler())])
+def test_date_and_duplicate_columns_are_named(scaler):
+    # regression: numpy's DTypePromotionError and narwhals' DuplicateError, naming neither
+    # the column nor the fix
+    good = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [2.0, 3.0, 4.0]})
+    fitted = clone(scaler).fit(good)
+    dates = good.assign(b=pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03"]))
+    twice = good.set_axis(["a", "a"], axis=1)
+    for method in (clone(scaler).fit, fitted.transform):
+        with pytest.raises(TypeError, match=r"column 'b' of X holds datetime64"):
+            method(dates)
+        with pytest.raises(ValueError, match=r"duplicate column names \['a'\]"):
+            method(twice)
+
+
+def test_check_monotone_reads_nullable_columns():
+    # regression: pd.NA in a 2-column Float64 frame raised pandas' "float() argument must be
+    # ... not 'NAType'" though LogScaler fits and transforms such a frame
+    X = pd.DataFrame(
+        {
+            "a": pd.array([1.0, pd.NA, 3.0], dtype="Float64"),
+            "b": pd.array([2.0, 3.0, 4.0], dtype="Float64"),
+        }
+    )
+    assert check_monotone(LogScaler().fit(X), X)

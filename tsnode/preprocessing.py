@@ -66,20 +66,34 @@ def _like_input(values: np.ndarray, X: Any) -> np.ndarray | pd.DataFrame:
     return values
 
 
-def _reject_series(X: Any, method: str, owner: str) -> None:
+def _check_layout(X: Any, method: str, owner: str) -> None:
     if isinstance(X, pd.Series):
         raise ValueError(
             f"{owner}.{method}: X must be 2-D (a wide DataFrame with one column per series or "
             f"an array of shape (n_samples, n_features)), got a pandas Series {X.name!r}. "
             "Pass `series.to_frame()` instead."
         )
+    if not isinstance(X, pd.DataFrame):
+        return
+    if X.columns.duplicated().any():
+        raise ValueError(
+            f"{owner}.{method}: X has duplicate column names "
+            f"{list(dict.fromkeys(X.columns[X.columns.duplicated()]))}; each series needs a "
+            "name of its own. Rename them, or drop the repeats with X.loc[:, ~X.columns.duplicated()]."
+        )
+    for label, dtype in X.dtypes.items():
+        if getattr(dtype, "kind", "") in ("m", "M"):
+            raise TypeError(
+                f"{owner}.{method}: column {label!r} of X holds {dtype} values (dates or time "
+                "spans), not numbers; pass the price columns only (dates belong in the index)."
+            )
 
 
 class _ColumnwiseScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Shared validation for per-column, one-to-one, NaN-tolerant transformers."""
 
     def _validate_fit(self, X: Any) -> np.ndarray:
-        _reject_series(X, "fit", type(self).__name__)
+        _check_layout(X, "fit", type(self).__name__)
         values = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
         empty = np.flatnonzero(np.isnan(values).all(axis=0))
         if empty.size:
@@ -93,7 +107,7 @@ class _ColumnwiseScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _validate_transform(self, X: Any, method: str) -> np.ndarray:
         check_is_fitted(self)
-        _reject_series(X, method, type(self).__name__)
+        _check_layout(X, method, type(self).__name__)
         if method == "transform":
             return validate_data(
                 self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False
@@ -561,7 +575,10 @@ def check_monotone(transformer: Any, X: Any, *, n_grid: int = 64) -> bool:
         raise ValueError(f"check_monotone: n_grid must be an integer >= 2, got {n_grid!r}.")
     check_is_fitted(transformer)
     frame = X.to_frame() if isinstance(X, pd.Series) else X
-    values = np.asarray(frame, dtype=np.float64)
+    if isinstance(frame, pd.DataFrame):  # nullable dtypes: pd.NA as NaN
+        values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        values = np.asarray(frame, dtype=np.float64)
     if values.ndim != 2:
         raise ValueError(
             f"check_monotone: X must be 2-D (n_samples, n_features), got shape {values.shape}."
