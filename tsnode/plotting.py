@@ -29,6 +29,7 @@ __all__ = ["plot_backtest", "plot_calibration", "plot_equity", "plot_forecast"]
 
 _BAND_COLOR = "C0"
 _BACKTEST_COLUMNS = ("timestamp", "series", "step", "actual", "forecast")
+_MAX_BINS = 1000  # PIT histogram bins (more resolve nothing, and take minutes to draw)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -97,15 +98,24 @@ def _check_count(value: Any, name: str, *, minimum: int, example: int) -> int:
 
 
 def _float_values(frame: pd.DataFrame | pd.Series, name: str) -> np.ndarray:
-    """The values of ``frame`` as float64, or a ValueError naming the parameter."""
-    try:
-        return frame.to_numpy(dtype="float64")
-    except (TypeError, ValueError) as exc:
-        dtypes = sorted({str(d) for d in np.ravel([getattr(frame, "dtypes", frame.dtype)])})
-        raise ValueError(
-            f"`{name}` must hold numbers, got dtype(s) {dtypes} ({exc}); convert it with "
-            "pd.to_numeric(...) or .astype(float) first."
-        ) from exc
+    """The values of ``frame`` as float64, or a ValueError naming the parameter.
+
+    Dates, time spans, booleans and complex numbers are refused, as ``fit`` refuses them: as
+    floats they would be drawn as clock ticks, 0/1 or real parts.
+    """
+    dtypes = list(frame.dtypes) if isinstance(frame, pd.DataFrame) else [frame.dtype]
+    error: Exception | None = None
+    if any(getattr(d, "kind", "") in ("m", "M", "b", "c") for d in dtypes):
+        error = TypeError("not real numbers")
+    else:
+        try:
+            return frame.to_numpy(dtype="float64", na_value=np.nan)
+        except (TypeError, ValueError) as exc:
+            error = exc
+    raise ValueError(
+        f"`{name}` must hold numbers, got dtype(s) {sorted({str(d) for d in dtypes})} "
+        f"({error}); convert it with pd.to_numeric(...) or .astype(float) first."
+    ) from error
 
 
 def _describe_axis(index: pd.Index) -> str:
@@ -492,7 +502,7 @@ def plot_calibration(
     quantiles : sequence of float, optional
         Quantile levels to use (at least 2, each with a ``q<level>`` column); default:
         the backtest's ``quantiles`` or all quantile columns of the table.
-    bins : int, default 10
+    bins : int, default 10 (at most 1000)
         Bins of the PIT histogram (:func:`tsnode.metrics.pit_values`); a calibrated
         forecast gives a flat histogram at density 1.
     fig : Figure, optional
@@ -546,6 +556,8 @@ def plot_calibration(
             "backtest with e.g. quantiles=(0.1, 0.5, 0.9)."
         )
     bins = _check_count(bins, "bins", minimum=1, example=10)
+    if bins > _MAX_BINS:  # matplotlib takes over a minute for 100,000 bins
+        raise ValueError(f"`bins` must be at most {_MAX_BINS}, got {bins}; e.g. bins=10.")
     actual = table["actual"].to_numpy(dtype="float64")
     q_values = table[columns].to_numpy(dtype="float64")
     if fig is None:
