@@ -1116,3 +1116,24 @@ def test_a_scaler_flat_beyond_the_training_range_warns():
     with pytest.warns(UserWarning, match="not strictly increasing") as record:
         model.fit(_good_frame())
     assert record[0].filename == __file__
+
+
+@pytest.mark.parametrize("model_class", ["tsnode", "gru"])
+def test_a_series_that_never_moves_warns(model_class):
+    # regression (audit): a price fixed at 100 next to a random walk got a 5-step 90%
+    # interval of [80.3, 94.2] (GRU) or [92.4, 107.2] (tsnode), wider than the walk's, with
+    # no word: the scaler has no scale for it, so its spread is the model's noise
+    from tsnode.baselines import GRUForecaster
+
+    frame = _good_frame().assign(PEG=100.0)
+    make = (
+        (lambda: GRUForecaster(hidden_size=4, epochs=1, progress=False))
+        if model_class == "gru"
+        else (lambda: TSNodeForecaster(**MICRO))
+    )
+    with pytest.warns(UserWarning, match=r"1 series never moves in the training data \('PEG'\)"):
+        make().fit(frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same frame with PEG moving once: no warning
+        frame.iloc[-1, -1] = 100.5
+        make().fit(frame)

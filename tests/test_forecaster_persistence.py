@@ -243,7 +243,7 @@ def _set_scaler_class(target: str):
         (lambda p: _edit_config(p, lambda c: c.pop("origin_ns")), "cannot load"),
         (
             lambda p: _edit_config(p, lambda c: c["params"]["__dict__"].update({"latent_dim": 7})),
-            "cannot load",
+            r"cannot load.*does not hold the network config\.json describes",
         ),
         (
             lambda p: _edit_config(p, lambda c: c["params"]["__dict__"].update({"evil": 1})),
@@ -602,3 +602,41 @@ def test_save_refuses_directories_that_are_not_a_tsnode_save(tmp_path, monkeypat
     TSNodeForecaster(**PARAMS).fit(_prices()).save("saved")
     (tmp_path / "saved" / "config.json").unlink()  # interrupted: weights and data, no config
     assert isinstance(NaiveForecaster.load(model.save("saved")), NaiveForecaster)
+
+
+def test_load_checks_the_weight_shapes_before_building_the_network(saved, monkeypatch):
+    # regression (audit): a config edited to ode_units=2048, ode_layers=60 built (and
+    # initialised) that network, 1.3 GB, before the weights were found not to fit it
+    _edit_config(saved, lambda c: c["params"]["__dict__"].update({"ode_units": 2048}))
+    built = []
+    original = TSNodeForecaster._build_model
+
+    def recording(self):
+        model = original(self)
+        built.append(next(model.parameters()).device.type)
+        return model
+
+    monkeypatch.setattr(TSNodeForecaster, "_build_model", recording)
+    with pytest.raises(SerializationError, match=r"saved vs expected shapes: .*2048"):
+        TSNodeForecaster.load(saved)
+    assert built == ["meta"]  # nothing allocated
+
+
+@pytest.mark.parametrize("model_class", ["tsnode", "gru"])
+def test_load_leaves_the_callers_random_state_alone(tmp_path, model_class):
+    # regression (audit): load built the network from torch's global generator, so a
+    # seeded script drew other numbers after a load
+    import torch
+
+    from tsnode.baselines import GRUForecaster
+
+    if model_class == "gru":
+        model = GRUForecaster(hidden_size=4, epochs=1, progress=False).fit(_prices())
+    else:
+        model = TSNodeForecaster(**PARAMS).fit(_prices())
+    path = model.save(tmp_path / "m")
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    type(model).load(path)
+    torch.testing.assert_close(torch.rand(3), expected, rtol=0, atol=0)

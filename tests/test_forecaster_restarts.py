@@ -197,3 +197,28 @@ def test_a_skipped_restart_inside_a_backtest_or_compare_warns_at_the_callers_lin
     assert {r.filename for r in rec if "Restart" in str(r.message)} == {__file__}
     with pytest.warns(RuntimeWarning, match=r"failed and is skipped.*\[compare: model 'ts'\]"):
         compare({"ts": model}, train, baseline=None, **kw)
+
+
+def test_a_diverged_kept_model_warns_even_when_an_earlier_epoch_was_fine():
+    # regression (audit): validation losses 2.5e6, 15.4, 6.9, 1.3e3, 6e6 all in the KL
+    # warm-up, so the last weights (6e6) were kept; the warning looked at the best epoch
+    # (6.9) and said nothing, while the 1-day 90% interval spanned 82% of the price
+    import tsnode
+
+    model = TSNodeForecaster(
+        learning_rate=0.5,
+        epochs=5,
+        steps_per_epoch=5,
+        batch_size=8,
+        context_length=20,
+        forecast_length=5,
+        latent_dim=4,
+        hidden_dim=8,
+        ode_units=16,
+        n_predict_samples=50,
+        progress=False,
+        random_state=0,
+    )
+    with pytest.warns(RuntimeWarning, match="the kept model's validation loss is"):
+        model.fit(tsnode.load_sample("AAPL"))
+    assert min(model.history_["val_loss"]) < 100 < model.restart_losses_[0]

@@ -432,6 +432,38 @@ def save_forecaster(forecaster: Any, path: str | os.PathLike) -> Path:
     return _write_save(forecaster, path, params=params, weights=weights, extra=extra)
 
 
+def _model_holding(forecaster: Any, weights: dict[str, Any]) -> Any:
+    """``forecaster``'s network with ``weights`` loaded.
+
+    The shapes are checked on torch's meta device first, so that a config edited to describe
+    a huge network allocates nothing before it is refused (a ``ValueError``). The network is
+    built under :func:`tsnode.training.seeded_torch`: its initial weights, overwritten at
+    once, are drawn without touching the caller's random state or other threads' fits.
+    """
+    import torch
+
+    from tsnode.training import seeded_torch
+
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in forecaster._build_model().state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in weights.items()}
+    if expected != found:
+        names = sorted(set(expected) ^ set(found)) or [
+            k for k in expected if expected[k] != found[k]
+        ]
+        detail = ", ".join(
+            f"{k}: {found.get(k, 'missing')} vs {expected.get(k, 'none')}" for k in names[:3]
+        )
+        raise ValueError(
+            f"{_WEIGHTS_FILE} does not hold the network {_CONFIG_FILE} describes (saved vs "
+            f"expected shapes: {detail})"
+        )
+    with seeded_torch(0, "cpu"):
+        model = forecaster._build_model()
+    model.load_state_dict(weights)
+    return model
+
+
 def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
     """Rebuild a neural forecaster of class ``cls`` saved by :func:`save_forecaster`.
 
@@ -488,8 +520,7 @@ def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
         if losses is not None:  # absent: GRU, or saved before n_init
             forecaster.restart_losses_ = [float(v) for v in losses]
         _check_scaler(forecaster.scaler_, frame)
-        forecaster.model_ = forecaster._build_model()
-        forecaster.model_.load_state_dict(weights)
+        forecaster.model_ = _model_holding(forecaster, weights)
     except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as error:
         raise _load_error(cls, path, error) from error  # a SerializationError is a ValueError
     forecaster.model_.to(forecaster.device).eval()

@@ -7,7 +7,7 @@ import inspect
 import numbers
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -89,7 +89,8 @@ def check_fitted_scaler(scaler: Any, frame: pd.DataFrame) -> None:
     series (``PCA(1)``: the forecasts could not be mapped back) or whose ``inverse_transform``
     does not give the prices back (``FunctionTransformer(np.log)`` without ``inverse_func``:
     forecasts in log units). Warned (``UserWarning``): one that is flat beyond the fitted
-    range (``QuantileTransformer``: intervals would stop at the historical min and max).
+    range (``QuantileTransformer``: intervals would stop at the historical min and max), and
+    training prices that never move (their intervals would be the model's noise).
     """
     from tsnode._warnings import user_stacklevel
     from tsnode.preprocessing import check_monotone
@@ -135,6 +136,21 @@ def check_fitted_scaler(scaler: Any, frame: pd.DataFrame) -> None:
             "training range, e.g. flat outside it like QuantileTransformer: forecasts and "
             "their intervals are clipped at the historical min and max. Prefer a scaler that "
             "extrapolates (LogScaler, StandardScaler).",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    with warnings.catch_warnings():  # all-NaN columns: nanmax's warning, and not constant
+        warnings.simplefilter("ignore", RuntimeWarning)
+        flat = np.nanmax(prices, axis=0) == np.nanmin(prices, axis=0)
+    if flat.any():
+        names = [str(name) for name in frame.columns[flat]]
+        shown = ", ".join(repr(n) for n in names[:5]) + (" ..." if len(names) > 5 else "")
+        warnings.warn(
+            f"{len(names)} series never {'moves' if len(names) == 1 else 'move'} in the "
+            f"training data ({shown}): the scaler learns no scale of its moves, so its "
+            "forecast intervals come from the "
+            "model's noise, not from the data (even wider than a volatile stock's). Forecast such "
+            "series with NaiveForecaster, or fit on a period where they trade.",
             UserWarning,
             stacklevel=user_stacklevel(),
         )
@@ -346,10 +362,13 @@ def warn_if_diverged(
     failed_loss: float = _FAILED_LOSS,
     typical: str = "-1 to 5",
     final: bool = False,
+    kept_losses: Sequence[float] = (),
 ) -> None:
-    """RuntimeWarning when even the best epoch's loss is far above what a fit reaches.
+    """RuntimeWarning when the kept weights' loss is far above what a fit reaches.
 
-    The best (lowest) finite validation loss, or training loss without validation data: one
+    ``kept_losses``: the restarts' losses on fixed batches (``best_of_restarts``; NaN when
+    unscored); the kept weights are the lowest's, so that is the loss checked. Without any,
+    the best (lowest) finite validation loss, or training loss without validation data: one
     noisy epoch of a healthy fit does not trigger it; with ``final``, the last epoch's (a
     model that keeps its last weights). Defaults: the Latent ODE's ELBO loss;
     ``GRUForecaster``'s one-step likelihood passes its own.
@@ -357,8 +376,11 @@ def warn_if_diverged(
     val = [x for x in history.get("val_loss", []) if np.isfinite(x)]
     losses = val or [x for x in history.get("loss", []) if np.isfinite(x)]
     loss = (losses[-1] if final else min(losses)) if losses else -np.inf
+    which = ("final " if final else "best ") + ("validation" if val else "training")
+    scored = [float(x) for x in kept_losses if not np.isnan(x)]
+    if scored:  # the weights kept may not be the best epoch's (e.g. the last of a KL warm-up)
+        loss, which = min(scored), "kept model's validation"
     if loss > failed_loss:
-        which = ("final " if final else "best ") + ("validation" if val else "training")
         warnings.warn(
             f"training failed to fit: the {which} loss is {loss:.3g} (a fit on "
             f"scaled daily prices reaches about {typical}), so the forecasts are unreliable. "
