@@ -218,3 +218,32 @@ def test_whole_numbers_of_steps_are_accepted_as_torchdiffeq_does(steps):
     ode = NeuralODE(_Decay(1.0), options={"max_num_steps": steps})
     out = ode(torch.ones(1), torch.linspace(0.0, 1.0, 3))
     torch.testing.assert_close(out[-1], torch.exp(torch.tensor([-1.0])), rtol=2e-3, atol=1e-5)
+
+
+def test_scipy_solver_defaults_to_an_explicit_method_and_stays_quiet():
+    # regression (audit): torchdiffeq's default LSODA asked for 30.5 GiB (a dense Jacobian
+    # of the flattened (4000, 16) state) and raised a bare MemoryError; RK45 then warned
+    # "no effect ... min_step" on every solve (torchdiffeq always passes min_step)
+    torch.manual_seed(0)
+    field = torch.nn.Sequential(torch.nn.Linear(16, 16), torch.nn.Tanh(), torch.nn.Linear(16, 16))
+    ode = NeuralODE(field, solver="scipy_solver", sensitivity="adjoint")
+    assert ode._solver_options()["solver"] == "RK45"
+    x0 = torch.randn(4000, 16, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = ode(x0, torch.linspace(0.0, 1.0, 5))
+        out.square().mean().backward()  # the adjoint's backward solve is quiet too
+    assert out.shape == (5, 4000, 16) and torch.isfinite(x0.grad).all()
+
+
+def test_running_out_of_memory_in_a_solve_is_a_solver_error(monkeypatch):
+    import tsnode.nn.ode as ode_module
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 30.5 GiB")
+
+    monkeypatch.setattr(ode_module, "odeint", out_of_memory)
+    ode = NeuralODE(torch.nn.Linear(2, 2), solver="scipy_solver", options={"solver": "LSODA"})
+    with pytest.raises(SolverError, match=r"ran out of memory .*30\.5 GiB.*'RK45'"):
+        with torch.no_grad():
+            ode(torch.zeros(3, 2), torch.linspace(0.0, 1.0, 3))

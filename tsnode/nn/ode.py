@@ -9,9 +9,11 @@ internal failures into :class:`SolverError` with advice on how to recover.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
@@ -67,6 +69,18 @@ def _is_solver_failure(error: BaseException) -> bool:
     return isinstance(error, AssertionError) or (
         isinstance(error, RuntimeError) and "max_num_steps" in str(error)
     )
+
+
+@contextlib.contextmanager
+def _scipy_quietly(ode: NeuralODE) -> Iterator[None]:
+    """Hide scipy's "no effect ... `min_step`" warning: torchdiffeq passes ``min_step=0`` to
+    every scipy method, and only LSODA takes it (the user's own ``min_step`` still warns)."""
+    if ode.solver != "scipy_solver" or "min_step" in (ode.options or {}):
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"The following arguments have no effect.*`min_step`")
+        yield
 
 
 def _is_scipy_failure(error: BaseException) -> bool:
@@ -174,13 +188,14 @@ class _AdjointGuard(torch.autograd.Function):
             field.budget_start = field.nfe  # the backward solve's own budget
             field.budget, field.budget_note = ctx.budget
             try:
-                found = torch.autograd.grad(
-                    out,
-                    [inputs[i] for i in wanted],
-                    grad,
-                    allow_unused=True,
-                    retain_graph=True,  # the outer graph may be retained and replayed
-                )
+                with _scipy_quietly(ctx.ode):
+                    found = torch.autograd.grad(
+                        out,
+                        [inputs[i] for i in wanted],
+                        grad,
+                        allow_unused=True,
+                        retain_graph=True,  # the outer graph may be retained and replayed
+                    )
             except (AssertionError, RuntimeError, ValueError) as error:
                 if _is_solver_failure(error) or (scipy and _is_scipy_failure(error)):
                     raise ctx.ode._solver_error(error, backward=True) from error
@@ -232,7 +247,9 @@ class NeuralODE(nn.Module):
         worth of field evaluations (6 per step for dopri5, 13 for dopri8, 3 for bosh3, 2 for
         fehlberg2, 1 for adaptive_heun, 12 for ``scipy_solver``, plus 3 per output time;
         torchdiffeq's own cap, applied to each output interval, stays). A solve scipy gives up
-        on raises :class:`SolverError`. ``explicit_adams`` defaults to ``{"max_order": 4}``
+        on raises :class:`SolverError`; its method defaults to ``{"solver": "RK45"}`` (explicit:
+        torchdiffeq's LSODA may need a dense Jacobian of the whole flattened state, n^2 floats,
+        and run out of memory). ``explicit_adams`` defaults to ``{"max_order": 4}``
         (torchdiffeq's order 12 is numerically unstable). A ``step_size`` must be a positive
         finite float; a fixed-step solve of more than 100,000 steps (``|t[-1] - t[0]| /
         step_size``) is refused with a ``ValueError`` before it starts. ``norm`` must be a
@@ -332,6 +349,10 @@ class NeuralODE(nn.Module):
             # region is tiny: it diverges on dx/dt = -x over [0, 2] with step_size=0.1. AB4 is
             # the classic stable choice; users can still pass their own max_order.
             options.setdefault("max_order", _EXPLICIT_ADAMS_MAX_ORDER)
+        if self.solver == "scipy_solver":
+            # torchdiffeq's default, LSODA, may switch to a stiff method whose dense Jacobian of
+            # the flattened state needs n^2 floats (122 GiB for 200 paths x 100 series x 16)
+            options.setdefault("solver", "RK45")
         return options
 
     def forward(self, x0: torch.Tensor, t: torch.Tensor | None = None) -> torch.Tensor:
@@ -416,23 +437,31 @@ class NeuralODE(nn.Module):
                 "TSNodeForecaster: a larger time_scale_days), or an adaptive solver ('dopri5').",
             )
         try:
-            if adjoint:
-                params = tuple(self.field.parameters())
-                out = _AdjointGuard.apply(self, options, x0, t, *params)
-            else:
-                out = odeint(
-                    self.field,
-                    x0,
-                    t,
-                    rtol=self.rtol,
-                    atol=self.atol,
-                    method=self.solver,
-                    options=options,
-                )
+            with _scipy_quietly(self):
+                if adjoint:
+                    params = tuple(self.field.parameters())
+                    out = _AdjointGuard.apply(self, options, x0, t, *params)
+                else:
+                    out = odeint(
+                        self.field,
+                        x0,
+                        t,
+                        rtol=self.rtol,
+                        atol=self.atol,
+                        method=self.solver,
+                        options=options,
+                    )
         except (AssertionError, RuntimeError) as error:
             if _is_solver_failure(error):
                 raise self._solver_error(error, x0) from error
             raise
+        except MemoryError as error:  # e.g. scipy's implicit methods on a large state
+            raise SolverError(
+                f"The {self.solver!r} solve of a state of {x0.numel()} values ran out of memory "
+                f"({error}); implicit scipy methods (options['solver'] 'LSODA', 'BDF', 'Radau') "
+                "hold a dense n x n Jacobian. Use options={'solver': 'RK45'} (the default) or "
+                "a torch solver such as 'dopri5', or solve smaller batches."
+            ) from error
         finally:
             self._nfe_mark = self.field.nfe
         if scipy and out.shape[0] != t.numel():
