@@ -1137,3 +1137,16 @@ def test_a_series_that_never_moves_warns(model_class):
         warnings.simplefilter("error")  # the same frame with PEG moving once: no warning
         frame.iloc[-1, -1] = 100.5
         make().fit(frame)
+
+
+def test_an_rtol_below_float32_precision_warns_at_fit():
+    # regression (audit): dopri5 with rtol=1e-12 took ~25,000 evaluations (15 s) per training
+    # step, about 2 hours for a default fit, without a word
+    empty = _good_frame().iloc[:0]  # the warning comes first; the empty frame ends the fit
+    with pytest.warns(UserWarning, match=r"rtol=1e-12 is below the precision of the float32"):
+        with pytest.raises(ValueError, match="empty"):
+            TSNodeForecaster(solver="dopri5", rtol=1e-12).fit(empty)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # fixed-step solvers ignore rtol
+        with pytest.raises(ValueError, match="empty"):
+            TSNodeForecaster(solver="midpoint", rtol=1e-12).fit(empty)

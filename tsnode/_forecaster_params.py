@@ -255,12 +255,25 @@ def check_params(est: Any) -> None:
 
 
 def check_trainable(est: Any) -> None:
-    """ValueError for parameters that can be saved and loaded but not trained (``fit`` only)."""
+    """ValueError for parameters that can be saved and loaded but not trained (``fit`` only);
+    a UserWarning for an adaptive solver's ``rtol`` below float32's precision."""
     if est.solver == "scipy_solver" and est.sensitivity == "autograd":
         raise ValueError(
             "solver='scipy_solver' solves in numpy, so sensitivity='autograd' cannot train "
             "through it (the latent dynamics would keep their initial weights); pass "
             "sensitivity='adjoint' with it, or another solver."
+        )
+    eps = float(np.finfo(np.float32).eps)
+    if est.solver not in FIXED_STEP_SOLVERS and est.rtol < eps:
+        from tsnode._warnings import user_stacklevel
+
+        warnings.warn(
+            f"rtol={est.rtol!r} is below the precision of the float32 network ({eps:.2g}): "
+            f"the {est.solver!r} solver shrinks its steps towards what it cannot reach (with "
+            "rtol=1e-12, ~25,000 evaluations and 15 s per training step, against ~46 and "
+            "0.1 s at 1e-6). Use rtol >= 1e-6 (default 1e-3).",
+            UserWarning,
+            stacklevel=user_stacklevel(),
         )
 
 
