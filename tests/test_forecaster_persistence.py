@@ -640,3 +640,33 @@ def test_load_leaves_the_callers_random_state_alone(tmp_path, model_class):
     torch.manual_seed(0)
     type(model).load(path)
     torch.testing.assert_close(torch.rand(3), expected, rtol=0, atol=0)
+
+
+def _set_scale(value):
+    def edit(config):
+        config["scaler_"]["fitted"]["scale_"]["__ndarray__"] = [value] * len(
+            config["scaler_"]["fitted"]["scale_"]["__ndarray__"]
+        )
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda c: c["params"]["__dict__"].update({"time_scale_days": 1e-3}), "solver steps"),
+        (lambda c: c["params"]["__dict__"].update({"step_size": 1e-9}), "solver steps"),
+        (lambda c: c["calibration_"].update({"log_spread": 1000.0}), r"'log_spread'\] must be in"),
+        (lambda c: c["calibration_"].update({"slope": -3.0}), r"'slope'\] must be in"),
+        (_set_scale(1e-300), "beyond the float32 range"),
+        (_set_scale(-0.35), "'scale_' must be positive"),
+    ],
+    ids=["time-scale", "step-size", "log-spread", "slope", "tiny-scale", "negative-scale"],
+)
+def test_edits_that_would_fail_in_predict_fail_at_load(saved, edit, match):
+    # regression (audit): each loaded, then failed inside predict (an encoder's "112,000
+    # fixed steps", a FloatingPointError advising a refit) or, for a negative scale, silently
+    # changed the forecasts; docs/architecture.md promises a failure at load
+    _edit_config(saved, edit)
+    with pytest.raises(SerializationError, match=match):
+        TSNodeForecaster.load(saved)

@@ -64,8 +64,12 @@ def check_calibration(calibration: Any) -> dict[str, Any]:
         ):
             raise ValueError(f"calibration_[{key!r}] must be a finite number, got {value!r}.")
         out[key] = float(value)
-    if not 0.0 <= out["drift"] <= 1.0:
-        raise ValueError(f"calibration_['drift'] must be in [0, 1], got {out['drift']!r}.")
+    bounds = {"log_spread": _LOG_SPREAD_BOUNDS, "slope": _SLOPE_BOUNDS, "drift": (0.0, 1.0)}
+    for key, (low, high) in bounds.items():  # fit_calibration's range (a spread of 0.1 to 10)
+        if not low - 1e-9 <= out[key] <= high + 1e-9:
+            raise ValueError(
+                f"calibration_[{key!r}] must be in [{low:.6g}, {high:.6g}], got {out[key]!r}."
+            )
     return out
 
 

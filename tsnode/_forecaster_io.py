@@ -291,6 +291,14 @@ def _check_scaler(scaler: Any, frame: pd.DataFrame) -> None:
             f"{_CONFIG_FILE}: the fitted scaler 'scaler_' does not map the saved history of "
             f"shape {frame.shape} to finite values of that shape and back"
         )
+    if np.abs(scaled[observed]).max(initial=0.0) > np.finfo(np.float32).max:
+        raise ValueError(
+            f"{_CONFIG_FILE}: the fitted scaler 'scaler_' maps the saved history beyond the "
+            "float32 range of the network"
+        )
+    scale = getattr(scaler, "scale_", None)  # LogScaler's and scikit-learn's are positive
+    if isinstance(scale, np.ndarray) and scale.dtype.kind == "f" and not (scale > 0).all():
+        raise ValueError(f"{_CONFIG_FILE}: the fitted scaler's 'scale_' must be positive")
 
 
 def _read_calibration(calibration: Any) -> dict[str, Any]:
@@ -520,6 +528,10 @@ def load_forecaster(cls: type, path: str | os.PathLike) -> Any:
         if losses is not None:  # absent: GRU, or saved before n_init
             forecaster.restart_losses_ = [float(v) for v in losses]
         _check_scaler(forecaster.scaler_, frame)
+        if hasattr(forecaster, "solver"):  # fit's check (not GRUForecaster's)
+            from tsnode._forecaster_params import check_solver_steps
+
+            check_solver_steps(forecaster, frame.index)
         forecaster.model_ = _model_holding(forecaster, weights)
     except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as error:
         raise _load_error(cls, path, error) from error  # a SerializationError is a ValueError

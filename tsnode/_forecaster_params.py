@@ -335,6 +335,20 @@ def _check_solver_steps(est: Any, spacing_days: float) -> None:
         )
 
 
+def _spacing_days(index: Any) -> float | None:
+    """The median positive spacing of ``index`` in days (None without two distinct times)."""
+    deltas = index[1:] - index[:-1]
+    deltas = deltas[deltas > pd.Timedelta(0)]
+    return deltas.median() / pd.Timedelta(days=1) if len(deltas) else None
+
+
+def check_solver_steps(est: Any, index: Any) -> None:
+    """The ``ValueError`` of :func:`check_time_scale` alone (for a loaded model's history)."""
+    spacing_days = _spacing_days(index)
+    if spacing_days is not None:
+        _check_solver_steps(est, spacing_days)
+
+
 def check_time_scale(est: Any, index: Any, *, stacklevel: int = 6) -> None:
     """Warn when ``time_scale_days`` spans hundreds of the observed spacing (intraday data);
     raise ``ValueError`` when it is so small that the solver needs thousands of steps per gap.
@@ -343,11 +357,9 @@ def check_time_scale(est: Any, index: Any, *, stacklevel: int = 6) -> None:
     synthetic GBM bars the 80% intervals were 25-50% too narrow, and about 30 observed spacings
     per unit restored them. ``stacklevel`` 6 points at the caller of ``TSNodeForecaster.fit``.
     """
-    deltas = index[1:] - index[:-1]
-    deltas = deltas[deltas > pd.Timedelta(0)]
-    if len(deltas) == 0:
+    spacing_days = _spacing_days(index)
+    if spacing_days is None:
         return
-    spacing_days = deltas.median() / pd.Timedelta(days=1)
     _check_solver_steps(est, spacing_days)
     steps = float(est.time_scale_days) / spacing_days
     if steps > _MAX_STEPS_PER_TIME_UNIT:
