@@ -390,11 +390,12 @@ def future_index(
         return _future_steps(last, n, calendar, observed_index, name, stacklevel + 1)
     except (pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta, OverflowError) as err:
         unit = getattr(observed_index, "unit", None) or getattr(last, "unit", "ns")
-        limit = pd.Timestamp.max.as_unit(unit) if unit != "ns" else pd.Timestamp.max
+        coarser = calendar is None and unit == "ns"  # calendars' sessions are nanoseconds
         raise ValueError(
-            f"horizon={n} steps after {last} run past {str(limit).split()[0]}, the last date a "
-            f"datetime64[{unit}] index can hold; pass a shorter horizon, or the data with a "
-            "coarser time unit (e.g. y.index = y.index.as_unit('s'))."
+            f"horizon={n} steps after {last} run past "
+            + ("2262-04-11, the last date a nanosecond" if unit == "ns" or calendar else "the")
+            + f" timestamp can hold ({err}); pass a shorter horizon"
+            + (", or the data with a coarser time unit (y.index.as_unit('s'))." if coarser else ".")
         ) from err
 
 
@@ -437,12 +438,12 @@ def _future_steps(
             offset = pd.tseries.frequencies.to_offset(regular)
             intraday = isinstance(offset, pd.offsets.Tick) and pd.Timedelta(offset) < _DAY
             if intraday or last.tz is None:
-                out = pd.date_range(last, periods=n + 1, freq=regular)[1:]
+                out = pd.date_range(last, periods=n + 1, freq=regular, unit=last.unit)[1:]
                 # no freq attribute, like every other path here
                 return _as_unit(pd.DatetimeIndex(out, freq=None), last).rename(name)
             # daily or sparser: on the wall clock, so that a midnight the clocks skip (Havana,
             # Santiago) shifts forward instead of failing
-            wall = pd.date_range(local_last, periods=n + 1, freq=regular)[1:]
+            wall = pd.date_range(local_last, periods=n + 1, freq=regular, unit=last.unit)[1:]
             return _localize(pd.DatetimeIndex(wall, freq=None), last).rename(name)
         if step < _DAY and last.tz is not None:
             # Intraday: step in elapsed time, so that no timestamp repeats or is skipped when
