@@ -247,3 +247,68 @@ def test_running_out_of_memory_in_a_solve_is_a_solver_error(monkeypatch):
     with pytest.raises(SolverError, match=r"ran out of memory .*30\.5 GiB.*'RK45'"):
         with torch.no_grad():
             ode(torch.zeros(3, 2), torch.linspace(0.0, 1.0, 3))
+
+
+class _Shrink(nn.Module):
+    def forward(self, x):
+        return -x
+
+
+@pytest.mark.parametrize(
+    ("solver", "options", "error", "match"),
+    [
+        (
+            "implicit_adams",
+            {"step_size": 0.1, "max_order": 20},
+            ValueError,
+            r"'max_order'\].*got 20",
+        ),
+        ("explicit_adams", {"step_size": 0.1, "max_order": 0}, ValueError, r"'max_order'\].*got 0"),
+        ("implicit_adams", {"step_size": 0.1, "max_iters": 0}, ValueError, r"'max_iters'\].*got 0"),
+        ("dopri5", {"first_step": -1.0}, ValueError, r"'first_step'\].*> 0, got -1\.0"),
+        ("dopri5", {"first_step": 0.0}, ValueError, r"'first_step'\].*> 0, got 0\.0"),
+        ("dopri5", {"max_step": 0.0}, ValueError, r"'max_step'\].*> 0, got 0\.0"),
+        ("dopri5", {"first_step": "a"}, TypeError, r"'first_step'\].*got str 'a'"),
+        ("dopri5", {"safety": 2.0}, ValueError, r"'safety'\].*<= 1, got 2\.0"),
+        ("dopri5", {"min_step": 1e9}, ValueError, r"min_step'\]=1e\+09 is longer than the whole"),
+        ("scipy_solver", {"solver": "rk45"}, ValueError, r"Did you mean 'RK45'\?"),
+        (
+            "rk4",
+            {"step_size": 0.1, "interp": "quadratic"},
+            ValueError,
+            r"'interp'\] must be one of",
+        ),
+    ],
+)
+def test_option_values_are_checked(solver, options, error, match):
+    # regression (audit): "max_order must be at most 12" came back as a SolverError about
+    # stiff dynamics, first_step=0 as a step underflow, max_iters=0 as UnboundLocalError,
+    # min_step=1e9 as an all-NaN result without a word
+    with pytest.raises(error, match=match):
+        NeuralODE(_Shrink(), solver=solver, options=options)(torch.ones(3), torch.linspace(0, 1, 3))
+
+
+def test_valid_option_values_still_solve():
+    options = {"first_step": 0.1, "max_step": math.inf, "min_step": 0, "safety": 0.9}
+    out = NeuralODE(_Shrink(), options=options)(torch.ones(3), torch.linspace(0, 1, 3))
+    torch.testing.assert_close(out[-1], torch.full((3,), math.exp(-1)), rtol=1e-3, atol=0)
+
+
+def test_a_field_taking_the_state_then_args_is_autonomous():
+    # regression (audit): forward(self, x, *args) was called as func(t, x), then failed with
+    # "func returned () for a state of shape (2,)"; the documented rule makes it func(x)
+    class WithArgs(nn.Module):
+        def forward(self, x, *args):
+            assert not args
+            return -x
+
+    class OnlyArgs(nn.Module):
+        def forward(self, *args):
+            t, x = args
+            return -x
+
+    for field in (WithArgs(), OnlyArgs()):
+        out = NeuralODE(field)(torch.ones(2), torch.linspace(0, 1, 2))
+        torch.testing.assert_close(out[-1], torch.full((2,), math.exp(-1)), rtol=1e-3, atol=0)
+    with pytest.raises(TypeError, match="func must be an nn.Module vector field, got NoneType"):
+        NeuralODE(None)

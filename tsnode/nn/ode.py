@@ -9,11 +9,8 @@ internal failures into :class:`SolverError` with advice on how to recover.
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import math
-import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -22,6 +19,14 @@ from torch.autograd.function import once_differentiable
 from torchdiffeq import odeint, odeint_adjoint
 
 from tsnode.nn._checks import check_fixed_steps, check_positive
+from tsnode.nn._field import (
+    _CountingField,
+    _is_scipy_failure,
+    _is_solver_failure,
+    _is_time_dependent,
+    _needs_grad,
+    _scipy_quietly,
+)
 from tsnode.nn._options import (
     ADAPTIVE_SOLVERS,
     DEFAULT_MAX_NUM_STEPS,
@@ -62,93 +67,6 @@ class NonFiniteStateError(SolverError, ValueError):
     Both a :class:`SolverError` (code that recovers from failed solves, like the training loop,
     still catches it) and a ``ValueError`` (the real cause is a bad input value, not stiffness).
     """
-
-
-def _is_solver_failure(error: BaseException) -> bool:
-    """torchdiffeq signals a failed solve with asserts (step underflow, step budget exhausted)."""
-    return isinstance(error, AssertionError) or (
-        isinstance(error, RuntimeError) and "max_num_steps" in str(error)
-    )
-
-
-@contextlib.contextmanager
-def _scipy_quietly(ode: NeuralODE) -> Iterator[None]:
-    """Hide scipy's "no effect ... `min_step`" warning: torchdiffeq passes ``min_step=0`` to
-    every scipy method, and only LSODA takes it (the user's own ``min_step`` still warns)."""
-    if ode.solver != "scipy_solver" or "min_step" in (ode.options or {}):
-        yield
-        return
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", r"The following arguments have no effect.*`min_step`")
-        yield
-
-
-def _is_scipy_failure(error: BaseException) -> bool:
-    """scipy_solver's failures inside torchdiffeq: a short result reshaped (RuntimeError),
-    or scipy's refusal of a non-finite state (ValueError)."""
-    text = str(error)
-    return (isinstance(error, RuntimeError) and "is invalid for input of size" in text) or (
-        isinstance(error, ValueError) and "must be finite" in text
-    )
-
-
-def _is_time_dependent(func: nn.Module) -> bool:
-    """Detect whether ``func`` takes ``(t, x)`` (True) or only ``(x)`` (False).
-
-    The rule: count the positional parameters of ``func.forward`` (or ``func`` itself for a plain
-    callable) that have no default. Two or more means ``func(t, x)``; exactly one means ``func(x)``.
-    """
-    target = func.forward if isinstance(func, nn.Module) else func
-    try:
-        signature = inspect.signature(target)
-    except (TypeError, ValueError):  # builtins without a signature: assume the torchdiffeq form
-        return True
-    positional = [
-        p
-        for p in signature.parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-    ]
-    if any(p.kind == p.VAR_POSITIONAL for p in signature.parameters.values()):
-        return True
-    if len(positional) == 0:
-        raise TypeError(
-            "func must accept the state as a positional argument: func(t, x) for a time-dependent "
-            "field or func(x) for an autonomous one; its signature is "
-            f"{type(func).__name__}{signature}."
-        )
-    return len(positional) >= 2
-
-
-class _CountingField(nn.Module):
-    """Wraps the user's vector field: uniform ``(t, x)`` call, NFE counting, shape checks."""
-
-    def __init__(self, func: nn.Module, time_dependent: bool) -> None:
-        super().__init__()
-        self.func = func
-        self.time_dependent = time_dependent
-        self.nfe = 0
-        # max_num_steps for a whole adaptive solve (torchdiffeq caps each output interval, and
-        # scipy_solver not at all): the field stops the solve after `budget` evaluations from
-        # `budget_start` (None: unlimited); `budget_note` explains the number in the message
-        self.budget: int | None = None
-        self.budget_start = 0
-        self.budget_note = ""
-
-    def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        self.nfe += 1
-        if self.budget is not None and self.nfe - self.budget_start > self.budget:
-            raise RuntimeError(
-                f"max_num_steps exceeded: more than {self.budget} evaluations of the vector field "
-                f"in one solve ({self.budget_note})"
-            )
-        dx = self.func(t, x) if self.time_dependent else self.func(x)
-        if not isinstance(dx, torch.Tensor) or dx.shape != x.shape:
-            got = tuple(dx.shape) if isinstance(dx, torch.Tensor) else type(dx).__name__
-            raise ValueError(
-                f"func returned {got} for a state of shape {tuple(x.shape)}; a vector field "
-                "must return dx/dt with exactly the shape of the state x."
-            )
-        return dx
 
 
 class _AdjointGuard(torch.autograd.Function):
@@ -203,16 +121,6 @@ class _AdjointGuard(torch.autograd.Function):
             for i, g in zip(wanted, found, strict=True):
                 grads[i] = g
         return (None, None, *grads)
-
-
-def _needs_grad(x0: torch.Tensor, field: nn.Module, t: torch.Tensor | None = None) -> bool:
-    """Whether a solve from ``x0`` (at times ``t``) through ``field`` is recorded for
-    backpropagation: never under ``torch.no_grad()`` or ``torch.inference_mode()``."""
-    return torch.is_grad_enabled() and (
-        x0.requires_grad
-        or (t is not None and t.requires_grad)
-        or any(p.requires_grad for p in field.parameters())
-    )
 
 
 class NeuralODE(nn.Module):
@@ -294,7 +202,8 @@ class NeuralODE(nn.Module):
         super().__init__()
         if not callable(func):
             raise TypeError(
-                f"func must be an nn.Module (or callable) vector field, got {type(func).__name__}."
+                f"func must be an nn.Module vector field, got {type(func).__name__}; wrap a "
+                "plain function in an nn.Module."
             )
         if not isinstance(func, nn.Module):
             raise TypeError(
@@ -400,6 +309,12 @@ class NeuralODE(nn.Module):
             return out[-1] if return_last else out
         options = self._solver_options()
         scipy = self.solver == "scipy_solver"
+        min_step = options.get("min_step")
+        if min_step is not None and float(min_step) > span:  # torchdiffeq's result: all NaN
+            raise ValueError(
+                f"options['min_step']={float(min_step):g} is longer than the whole solve "
+                f"(|t[-1] - t[0]| = {span:g}); pass a smaller min_step, or none."
+            )
         if scipy:
             # torchdiffeq's scipy wrapper ignores a failed solve (and max_num_steps): check the
             # state first, bound the evaluations, check the result's length after
@@ -436,6 +351,17 @@ class NeuralODE(nn.Module):
                 "the span is shorter (divide t by a time scale; LatentODE: a larger time_scale, "
                 "TSNodeForecaster: a larger time_scale_days), or an adaptive solver ('dopri5').",
             )
+        # torchdiffeq's fixed-step solvers give d y(t_i) / d t = 0 at output times on the step
+        # grid (its interpolation returns the grid value): solve at detached times and add
+        # the exact first-order terms, dy(t_i)/dt_i = f(t_i, y_i) and, through x0,
+        # dy(t_i)/dt_0 = -(dy(t_i)/dx0) f(t_0, x0); the values are unchanged.
+        times = t
+        if not adjoint and self.solver in FIXED_STEP_SOLVERS and _needs_grad(x0, self.field, t):
+            if t.requires_grad:
+                t = t.detach()
+                with torch.no_grad():
+                    slope0 = self.field(t[0], x0)
+                x0 = x0 - (times[0] - t[0]) * slope0
         try:
             with _scipy_quietly(self):
                 if adjoint:
@@ -469,6 +395,11 @@ class NeuralODE(nn.Module):
             raise self._solver_error(
                 RuntimeError(f"scipy stopped after {reached} of {t.numel() - 1} output times"), x0
             )
+        if times is not t:  # the t-gradient terms of a fixed-step solve (see above)
+            with torch.no_grad():
+                slopes = torch.stack([self.field(t[i], out[i]) for i in range(t.numel())])
+            shift = (times - t).reshape(-1, *([1] * (out.dim() - 1)))
+            out = out + shift.to(out.dtype) * slopes
         return out[-1] if return_last else out
 
     def _adjoint_solve(
