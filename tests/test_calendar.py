@@ -292,7 +292,7 @@ def test_last_timestamp_must_be_datetime_like(bad):
         future_index(bad, 3)
 
 
-@pytest.mark.parametrize("missing", [pd.NaT, np.datetime64("NaT"), "NaT"])
+@pytest.mark.parametrize("missing", [pd.NaT, np.datetime64("NaT", "ns"), "NaT"])
 def test_missing_last_timestamp(missing):
     with pytest.raises(ValueError, match="last_timestamp is missing"):
         future_index(missing, 3)
