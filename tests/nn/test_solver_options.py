@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fractions
 import inspect
 import math
 import warnings
@@ -212,9 +213,12 @@ def test_default_options_raise_no_torchdiffeq_warning(solver):
         ode(x0, torch.tensor([0.0, 0.5, 1.0], dtype=torch.float64)).sum().backward()
 
 
-@pytest.mark.parametrize("steps", [1e5, 100.0, torch.tensor(1000), np.int64(500)])
+@pytest.mark.parametrize(
+    "steps", [1e5, 100.0, torch.tensor(1000), np.int64(500), fractions.Fraction(100, 1)]
+)
 def test_whole_numbers_of_steps_are_accepted_as_torchdiffeq_does(steps):
-    # regression: 1e5 and a 0-d tensor solved before the option checks and were refused by them
+    # regression: 1e5 and a 0-d tensor solved before the option checks and were refused by
+    # them; Fraction(100, 1) passed the checks, then failed inside torchdiffeq
     ode = NeuralODE(_Decay(1.0), options={"max_num_steps": steps})
     out = ode(torch.ones(1), torch.linspace(0.0, 1.0, 3))
     torch.testing.assert_close(out[-1], torch.exp(torch.tensor([-1.0])), rtol=2e-3, atol=1e-5)

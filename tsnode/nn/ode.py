@@ -251,8 +251,8 @@ class NeuralODE(nn.Module):
         check_options(self.options, "options", self.solver)
         check_options(self.adjoint_options, "adjoint_options", self.solver)
         options = dict(self.options or {})
-        if self.solver in ADAPTIVE_SOLVERS:
-            options.setdefault("max_num_steps", DEFAULT_MAX_NUM_STEPS)
+        if self.solver in ADAPTIVE_SOLVERS:  # checked whole: 1e5, Fraction(100), tensor(100)
+            options["max_num_steps"] = int(options.get("max_num_steps", DEFAULT_MAX_NUM_STEPS))
         if self.solver == "explicit_adams":
             # torchdiffeq's default max_order=12 gives an Adams-Bashforth method whose stability
             # region is tiny: it diverges on dx/dt = -x over [0, 2] with step_size=0.1. AB4 is
