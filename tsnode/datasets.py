@@ -14,11 +14,13 @@ depend on (and do not disturb) numpy's or torch's global random state.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-import torch
+
+if TYPE_CHECKING:  # torch is imported by the two generators that return tensors
+    import torch
 
 __all__ = ["PeriodicData", "make_gbm", "make_ou", "make_periodic", "make_spiral"]
 
@@ -121,6 +123,8 @@ def make_spiral(
     points = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
     points += noise * rng.standard_normal(points.shape)
     order = rng.permutation(n_points)
+    import torch
+
     X = torch.as_tensor(points[order], dtype=torch.float32)
     y = torch.as_tensor(labels[order], dtype=torch.int64)
     return X, y
@@ -231,6 +235,8 @@ def make_periodic(
     chosen = np.argpartition(keys, n_obs - 1, axis=1)[:, :n_obs]
     mask = np.zeros((n_series, n_points))
     np.put_along_axis(mask, chosen, 1.0, axis=1)
+
+    import torch
 
     as_t = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
     return PeriodicData(
