@@ -456,8 +456,9 @@ class BaseForecaster(BaseEstimator):
         Warns
         -----
         UserWarning
-            If a parameter frozen by :meth:`fit` was changed with ``set_params`` since: the
-            fitted model keeps the fit-time value (see ``docs/architecture.md``).
+            If a parameter frozen by :meth:`fit` was changed with ``set_params`` since (the
+            fitted model keeps the fit-time value), and :func:`tsnode.calendar.future_index`'s
+            warnings (e.g. daily data off the calendar's sessions: 24/7 data with "XNYS").
         """
         check_is_fitted(self)
         levels = check_quantiles(quantiles)
