@@ -1000,3 +1000,17 @@ def test_compare_names_the_model_that_failed():
             **BT,
         )
     assert "tsnode.compare: raised by the model 'bad'." in info.value.__notes__
+
+
+def test_forecaster_warnings_inside_a_sequential_backtest_point_at_the_callers_line():
+    # regression (audit): the extreme-quantile, time-scale and failed-fit warnings had fixed
+    # stacklevels, so inside backtest (n_jobs=1) or an ensemble they pointed into
+    # tsnode/_folds.py or tsnode/ensemble.py
+    from tests.test_forecaster import MICRO
+    from tsnode import TSNodeForecaster
+
+    y = make_gbm(1, n_days=60, random_state=0)
+    model = TSNodeForecaster(**dict(MICRO, n_predict_samples=20))
+    with pytest.warns(UserWarning, match="lie beyond what 20 sample paths resolve") as rec:
+        backtest(model, y, horizon=2, initial_window=50, step=5, quantiles=(0.01, 0.5), **BT)
+    assert {r.filename for r in rec if "sample paths resolve" in str(r.message)} == {__file__}

@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 
 from tsnode._validation import _is_int
+from tsnode._warnings import user_stacklevel
 from tsnode.calendar import check_calendar
 from tsnode.nn.ode import FIXED_STEP_SOLVERS, SolverError, check_sensitivity, check_solver
 
@@ -92,7 +93,6 @@ def check_fitted_scaler(scaler: Any, frame: pd.DataFrame) -> None:
     range (``QuantileTransformer``: intervals would stop at the historical min and max), and
     training prices that never move (their intervals would be the model's noise).
     """
-    from tsnode._warnings import user_stacklevel
     from tsnode.preprocessing import check_monotone
 
     scaled = np.asarray(scaler.transform(frame), dtype=np.float64)
@@ -265,8 +265,6 @@ def check_trainable(est: Any) -> None:
         )
     eps = float(np.finfo(np.float32).eps)
     if est.solver not in FIXED_STEP_SOLVERS and est.rtol < eps:
-        from tsnode._warnings import user_stacklevel
-
         warnings.warn(
             f"rtol={est.rtol!r} is below the precision of the float32 network ({eps:.2g}): "
             f"the {est.solver!r} solver shrinks its steps towards what it cannot reach (with "
@@ -349,13 +347,13 @@ def check_solver_steps(est: Any, index: Any) -> None:
         _check_solver_steps(est, spacing_days)
 
 
-def check_time_scale(est: Any, index: Any, *, stacklevel: int = 6) -> None:
+def check_time_scale(est: Any, index: Any) -> None:
     """Warn when ``time_scale_days`` spans hundreds of the observed spacing (intraday data);
     raise ``ValueError`` when it is so small that the solver needs thousands of steps per gap.
 
     On minute bars the default 30 days is 43,200 steps per model time unit; measured on
     synthetic GBM bars the 80% intervals were 25-50% too narrow, and about 30 observed spacings
-    per unit restored them. ``stacklevel`` 6 points at the caller of ``TSNodeForecaster.fit``.
+    per unit restored them. The warning points at the user's line (``user_stacklevel``).
     """
     spacing_days = _spacing_days(index)
     if spacing_days is None:
@@ -369,7 +367,7 @@ def check_time_scale(est: Any, index: Any, *, stacklevel: int = 6) -> None:
             "per step and the forecast intervals come out too narrow (25-50% on intraday "
             f"test data). Pass about 30 spacings, time_scale_days={30 * spacing_days:.3g}.",
             UserWarning,
-            stacklevel=stacklevel,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -383,7 +381,6 @@ def warn_if_diverged(
     est: Any,
     history: dict[str, list[float]],
     *,
-    stacklevel: int = 6,
     failed_loss: float = _FAILED_LOSS,
     typical: str = "-1 to 5",
     final: bool = False,
@@ -415,7 +412,7 @@ def warn_if_diverged(
             f"{est.time_scale_days!r}) far from about 30 observed spacings. history_ holds the "
             "losses per epoch.",
             RuntimeWarning,
-            stacklevel=stacklevel,  # user -> fit -> BaseForecaster.fit -> _fit -> _train
+            stacklevel=user_stacklevel(),  # the user's line, also inside backtest/ensembles
         )
 
 

@@ -206,7 +206,7 @@ class BaseForecaster(BaseEstimator):
                 "so the interval is too narrow); draw more paths, e.g. a larger "
                 "n_predict_samples.",
                 UserWarning,
-                stacklevel=4,  # user -> public method -> _quantile_array -> here
+                stacklevel=user_stacklevel(),
             )
         too_big = oversized_paths(n_samples, len(index), self.n_series_, _MAX_SAMPLE_BYTES)
         if too_big:
@@ -289,7 +289,7 @@ class BaseForecaster(BaseEstimator):
             if not _same_value(fitted.get(key), now.get(key))
         ]
 
-    def _warn_changed_params(self, stacklevel: int) -> None:
+    def _warn_changed_params(self) -> None:
         changed = self._changed_params()
         if changed:
             warnings.warn(
@@ -297,7 +297,7 @@ class BaseForecaster(BaseEstimator):
                 f"{'; '.join(changed)}. The fitted model keeps using the fit-time values until "
                 "you refit with fit(y); set them back with set_params to silence this warning.",
                 UserWarning,
-                stacklevel=stacklevel + 1,
+                stacklevel=user_stacklevel(),  # the user's line, also inside backtest
             )
 
     def _check_unchanged_params(self) -> None:
@@ -320,13 +320,13 @@ class BaseForecaster(BaseEstimator):
 
     def _future_index(self, horizon: int | pd.DatetimeIndex) -> pd.DatetimeIndex:
         """Forecast timestamps for ``horizon``, named like the fitted index."""
-        self._warn_changed_params(stacklevel=3)  # user -> public method -> here
+        self._warn_changed_params()
         index = future_index(
             self.last_timestamp_,
             horizon,
             calendar=self._fitted_param("calendar", "XNYS"),
             observed_index=self.index_,
-            stacklevel=4,  # user -> public method -> _future_index -> future_index
+            stacklevel=user_stacklevel() + 1,  # future_index's own warn is one frame deeper
         )
         return index.rename(self.index_.name)
 
@@ -575,9 +575,8 @@ class BaseForecaster(BaseEstimator):
         """
         check_is_fitted(self)
         check_new_rows(y)
-        frame = to_wide_frame(
-            y, target=self._fitted_param("target", "Close"), allow_unobserved=True, stacklevel=3
-        )
+        target, level = self._fitted_param("target", "Close"), user_stacklevel() + 1
+        frame = to_wide_frame(y, target=target, allow_unobserved=True, stacklevel=level)
         if len(self.columns_) == 1 and isinstance(y, pd.Series) and y.name is None:
             frame.columns = self.columns_.copy()  # an unnamed Series updates the single series
         missing = [c for c in self.columns_ if c not in frame.columns]
@@ -605,7 +604,7 @@ class BaseForecaster(BaseEstimator):
                     "time (and maybe another date). For the same trading dates pass "
                     f"y.tz_localize(None).tz_localize('{fitted_tz}').",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
             frame.index = converted
         if frame.index[0] <= self.last_timestamp_:

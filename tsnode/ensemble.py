@@ -267,7 +267,7 @@ class EnsembleForecaster(BaseForecaster):
             If a reconstructed value is NaN or inf (an overflowing member).
         """
         check_is_fitted(self)
-        self._warn_changed_params(stacklevel=2)
+        self._warn_changed_params()
         if not hasattr(self.members_[0], "_reconstruction_samples"):
             raise TypeError(
                 f"{type(self.members_[0]).__name__} members cannot reconstruct in-sample values; "

@@ -544,7 +544,7 @@ class TSNodeForecaster(BaseForecaster):
             If frozen parameters were changed by ``set_params`` since fit.
         """
         check_is_fitted(self)
-        self._warn_changed_params(stacklevel=2)
+        self._warn_changed_params()
         self._check_live_params()  # a bad n_predict_samples set after fit: its own message
         return self._blockwise_median(index, [self], int(self.n_predict_samples))
 

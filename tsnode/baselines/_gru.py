@@ -264,10 +264,7 @@ class GRUForecaster(BaseForecaster):
             self.history_["loss"].append(total / count)
             bar.set_postfix(loss=f"{total / count:.4f}")
         self.model_.eval()
-        # stacklevel 4: _fit <- BaseForecaster.fit <- the user's line
-        warn_if_diverged(
-            self, self.history_, stacklevel=4, failed_loss=5.0, typical="-2 to 1", final=True
-        )
+        warn_if_diverged(self, self.history_, failed_loss=5.0, typical="-2 to 1", final=True)
 
     # ------------------------------------------------------------------ predict
     def _n_quantile_samples(self) -> int:
