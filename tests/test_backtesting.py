@@ -1014,3 +1014,17 @@ def test_forecaster_warnings_inside_a_sequential_backtest_point_at_the_callers_l
     with pytest.warns(UserWarning, match="lie beyond what 20 sample paths resolve") as rec:
         backtest(model, y, horizon=2, initial_window=50, step=5, quantiles=(0.01, 0.5), **BT)
     assert {r.filename for r in rec if "sample paths resolve" in str(r.message)} == {__file__}
+
+
+def test_compare_refuses_a_baseline_that_is_not_a_model():
+    # regression (audit): baseline="Naive" or baseline=3 dropped the DM columns in silence
+    models = {"naive": NaiveForecaster(), "mean": MeanForecaster()}
+    kwargs = dict(horizon=1, initial_window=10, **BT)
+    with pytest.raises(ValueError, match=r"`baseline` must be None or one of .*got 'Naive'"):
+        compare(models, _frame(20), baseline="Naive", **kwargs)
+    with pytest.raises(TypeError, match=r"`baseline` must be None or one of .*got 3"):
+        compare(models, _frame(20), baseline=3, **kwargs)
+    # the default "naive" may be absent: no DM test then
+    board = compare({"mean": MeanForecaster()}, _frame(20), **kwargs).leaderboard
+    assert "dm_pvalue" not in board.columns
+    assert "dm_pvalue" in compare(models, _frame(20), baseline="mean", **kwargs).leaderboard

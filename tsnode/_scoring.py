@@ -119,3 +119,16 @@ def _dm_test(model: Any, base: Any) -> tuple[float, float]:
         *errors.to_numpy().T, horizon=1, loss="squared", groups=joined["cutoff"].to_numpy()
     )
     return float(result.statistic), float(result.pvalue)
+
+
+def _check_baseline(baseline: Any, names: list[str]) -> None:
+    """``compare``'s ``baseline``: None, a model's name, or the default "naive" (which may be
+    absent: no DM test then); a misspelt or wrong-typed one was ignored in silence."""
+    if baseline is None or (
+        isinstance(baseline, str) and (baseline in names or baseline == "naive")
+    ):
+        return
+    raise (ValueError if isinstance(baseline, str) else TypeError)(
+        f"`baseline` must be None or one of the models' names {names}, got {baseline!r}; pass "
+        f"e.g. baseline={names[0]!r}."
+    )

@@ -47,7 +47,7 @@ from tsnode._folds import (
     _run_fold,
     _to_frame,
 )
-from tsnode._scoring import _dm_test, _score, _warn_unscored
+from tsnode._scoring import _check_baseline, _dm_test, _score, _warn_unscored
 from tsnode._validation import _is_int
 from tsnode._warnings import (
     WarningCollector,
@@ -528,8 +528,8 @@ def compare(
     baseline : str or None, default "naive"
         Name of the model the others are tested against (Diebold-Mariano on squared
         one-step-ahead errors, the loss differential averaged over the series at each
-        cutoff, since same-cutoff errors are correlated). Ignored if it is not a key of
-        ``forecasters``.
+        cutoff, since same-cutoff errors are correlated). The default is skipped when no model
+        is named "naive"; another name must be one of the models (a ValueError otherwise).
     **backtest_kwargs
         Passed to :func:`backtest` (``horizon`` and ``initial_window`` are required; an
         unknown keyword is a TypeError before any backtest). ``min_observations`` is set to
@@ -573,6 +573,7 @@ def compare(
         )
     for name, forecaster in forecasters.items():
         _check_forecaster(forecaster, name=f"forecasters[{name!r}]")
+    _check_baseline(baseline, list(by_label))
     _check_same_target({str(k): f for k, f in forecasters.items()}, data)
     # every model is scored on the same (cutoff, series) rows: those all of them can forecast
     need = max(_required_observations(f) for f in forecasters.values())

@@ -456,8 +456,13 @@ class GBMForecaster(_GaussianBaseline):
 
     Parameters
     ----------
-    target, calendar, random_state
+    target, random_state
         As in :class:`NaiveForecaster`.
+    calendar : str, ExchangeCalendar or None, default "XNYS"
+        Calendar of integer horizons' timestamps (``None`` continues the observed spacing).
+        Unlike Naive's and Drift's, it is read at every call, not frozen by :meth:`fit`:
+        ``mu_`` and ``sigma_`` are per year of calendar time whatever the calendar, so
+        ``set_params(calendar=...)`` after a fit only moves the forecast timestamps.
 
     Attributes
     ----------
