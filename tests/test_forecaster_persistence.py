@@ -670,3 +670,25 @@ def test_edits_that_would_fail_in_predict_fail_at_load(saved, edit, match):
     _edit_config(saved, edit)
     with pytest.raises(SerializationError, match=match):
         TSNodeForecaster.load(saved)
+
+
+def test_save_accepts_clutter_and_interrupted_saves_and_names_a_dangling_link(tmp_path):
+    # regression (review): a directory holding only .DS_Store, .gitkeep or Thumbs.db was
+    # refused, as was the retry of an interrupted overwrite (config removed) next to a
+    # README; a dangling symlink was blamed on its "parents"
+    from tsnode.baselines import NaiveForecaster
+
+    model = NaiveForecaster().fit(_prices())
+    for clutter in (".DS_Store", ".gitkeep", "Thumbs.db"):
+        target = tmp_path / clutter.strip(".")
+        target.mkdir()
+        (target / clutter).write_text("")
+        NaiveForecaster.load(model.save(target))
+    interrupted = model.save(tmp_path / "interrupted")
+    (interrupted / "README.md").write_text("my notes")
+    (interrupted / "config.json").unlink()
+    NaiveForecaster.load(model.save(interrupted))
+    assert (interrupted / "README.md").read_text() == "my notes"
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(SerializationError, match=r"symbolic link to .*nowhere, which does not"):
+        model.save(tmp_path / "dangling")

@@ -222,3 +222,19 @@ def test_a_diverged_kept_model_warns_even_when_an_earlier_epoch_was_fine():
     with pytest.warns(RuntimeWarning, match="the kept model's validation loss is"):
         model.fit(tsnode.load_sample("AAPL"))
     assert min(model.history_["val_loss"]) < 100 < model.restart_losses_[0]
+
+
+def test_without_validation_the_divergence_check_reads_the_last_epoch(monkeypatch):
+    # regression (review): with validation_fraction=0 and n_init=1 training keeps the last
+    # epoch's weights, but the check read the best epoch's training loss: losses 2, 1.5, 6e6
+    # gave no warning
+    calls = []
+    monkeypatch.setattr("tsnode.forecaster.warn_if_diverged", lambda *a, **k: calls.append(k))
+    TSNodeForecaster(**dict(PARAMS, validation_fraction=0.0, epochs=1)).fit(make_prices())
+    assert calls[-1]["final"] is True
+    from tsnode._forecaster_params import warn_if_diverged
+
+    est = TSNodeForecaster(validation_fraction=0.0)
+    history = {"loss": [2.0, 1.5, 6e6], "val_loss": [math.nan] * 3}
+    with pytest.warns(RuntimeWarning, match="the final training loss is 6e\\+06"):
+        warn_if_diverged(est, history, kept_losses=[math.nan], final=True)

@@ -139,9 +139,15 @@ def check_fitted_scaler(scaler: Any, frame: pd.DataFrame) -> None:
             UserWarning,
             stacklevel=user_stacklevel(),
         )
-    with warnings.catch_warnings():  # all-NaN columns: nanmax's warning, and not constant
-        warnings.simplefilter("ignore", RuntimeWarning)
-        flat = np.nanmax(prices, axis=0) == np.nanmin(prices, axis=0)
+    # flat up to rounding (57.5627 and 57.5627 * (1 + 1e-14): the scalers' scale is 1 then
+    # too); no catch_warnings for all-NaN columns (it swaps process-wide state under threads)
+    seen = ~np.isnan(prices).all(axis=0)
+    top = np.nanmax(np.abs(prices[:, seen]), axis=0, initial=0.0)
+    spread = np.nanmax(prices[:, seen], axis=0, initial=-np.inf) - np.nanmin(
+        prices[:, seen], axis=0, initial=np.inf
+    )
+    flat = np.zeros(prices.shape[1], dtype=bool)
+    flat[seen] = spread <= 1e-10 * top
     if flat.any():
         names = [str(name) for name in frame.columns[flat]]
         shown = ", ".join(repr(n) for n in names[:5]) + (" ..." if len(names) > 5 else "")
@@ -203,10 +209,9 @@ def check_params(est: Any) -> None:
         "steps_per_epoch",
         "batch_size",
         "n_samples_train",
+        "n_predict_samples",  # >= 2 to fit (check_trainable); 1 loads as saved before
     ):
         _check_positive_int(name, getattr(est, name))
-    # one path has no spread: no interval, and a calibration fit dividing by 0 on every step
-    _check_positive_int("n_predict_samples", est.n_predict_samples, minimum=2)
     _check_positive_int("kl_warmup_epochs", est.kl_warmup_epochs, minimum=0)
     for name in ("rtol", "atol", "step_size", "time_scale_days", "learning_rate"):
         _check_positive_float(name, getattr(est, name))
@@ -263,6 +268,8 @@ def check_trainable(est: Any) -> None:
             "through it (the latent dynamics would keep their initial weights); pass "
             "sensitivity='adjoint' with it, or another solver."
         )
+    # one path has no spread: no interval, and a calibration fit dividing by 0 on every step
+    _check_positive_int("n_predict_samples", est.n_predict_samples, minimum=2)
     eps = float(np.finfo(np.float32).eps)
     if est.solver not in FIXED_STEP_SOLVERS and est.rtol < eps:
         warnings.warn(
@@ -401,7 +408,7 @@ def warn_if_diverged(
     which = ("final " if final else "best ") + ("validation" if val else "training")
     scored = [float(x) for x in kept_losses if not np.isnan(x)]
     if scored:  # the weights kept may not be the best epoch's (e.g. the last of a KL warm-up)
-        loss, which = min(scored), "kept model's validation"
+        loss, which = min(scored), "kept model's " + ("validation" if val else "scoring")
     if loss > failed_loss:
         warnings.warn(
             f"training failed to fit: the {which} loss is {loss:.3g} (a fit on "

@@ -24,12 +24,10 @@ def _as_float_array(x: Any, name: str) -> np.ndarray:
         raise TypeError(f"`{name}` must be an array-like of numbers, got None.")
     dtypes = list(x.dtypes) if isinstance(x, pd.DataFrame) else [getattr(x, "dtype", None)]
     if dtypes == [None] and isinstance(x, (list, tuple)):  # a list of complex or bools
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                dtypes = [np.asarray(x).dtype]
-            except (TypeError, ValueError):  # ragged: the conversion below names it
-                pass
+        try:
+            dtypes = [np.asarray(x).dtype]
+        except (TypeError, ValueError):  # ragged: the conversion below names it
+            pass
     kinds = [getattr(d, "kind", "") for d in dtypes]
     if any(kind in ("c", "b") for kind in kinds):  # float() drops the imaginary part
         what = "complex numbers" if "c" in kinds else "booleans"

@@ -233,6 +233,11 @@ def save_path(path: Any, *, action: str) -> Path:
             f"cannot save to {path}: it is an existing file, and a save is a directory; pass "
             "another path (an existing directory holding an earlier save is overwritten)."
         )
+    if action == "save" and path.is_symlink() and not path.exists():
+        raise SerializationError(
+            f"cannot save to {path}: it is a symbolic link to {os.readlink(path)}, which does "
+            "not exist; create that directory, or pass another path."
+        )
     if action == "save" and path.is_dir():
         _check_overwritable(path)
     return path
@@ -254,11 +259,15 @@ def _is_tsnode_config(file: Path) -> bool:
 
 
 def _check_overwritable(path: Path) -> None:
-    """Refuse to save into a directory whose files are not (all) a tsnode save's."""
+    """Refuse to save into a directory holding another program's config, or, with no save of
+    tsnode's there (not even an interrupted one: its data without a config), other files.
+    Hidden entries and system clutter (.DS_Store, .gitkeep, Thumbs.db, lost+found) are fine."""
     configs = [path / name for name in CONFIG_FILES if (path / name).exists()]
     foreign = [file.name for file in configs if not _is_tsnode_config(file)]
-    if not configs:  # no save here (or an interrupted one): only a save's own files may be
-        foreign = sorted(e.name for e in path.iterdir() if not _SAVE_ENTRIES.fullmatch(e.name))
+    entries = [e.name for e in path.iterdir() if not e.name.startswith(".")]
+    if not configs and not any(_SAVE_ENTRIES.fullmatch(name) for name in entries):
+        clutter = {"Thumbs.db", "desktop.ini", "lost+found", "__MACOSX"}
+        foreign = sorted(name for name in entries if name not in clutter)
     if foreign:
         shown = ", ".join(foreign[:3]) + (
             f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""

@@ -400,7 +400,7 @@ class TSNodeForecaster(BaseForecaster):
             train_restart, n_init=n_init, scoring_batches=scoring, config=config
         )
         self.restart_losses_ = losses
-        warn_if_diverged(self, self.history_, kept_losses=losses)
+        warn_if_diverged(self, self.history_, kept_losses=losses, final=not val_batches)
         self.calibration_ = dict(IDENTITY)
         if self.calibrate:
             samples, targets, elapsed, weights, _ = self._holdout_forecasts(series, tail_starts)

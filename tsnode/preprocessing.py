@@ -594,11 +594,14 @@ def check_monotone(transformer: Any, X: Any, *, n_grid: int = 64) -> bool:
         )
     low, high = np.nanmin(finite, axis=0), np.nanmax(finite, axis=0)
     span = high - low
-    margin = 0.05 * np.where(span > 0, span, np.maximum(np.abs(high), 1.0))
+    # a range under 0.1% of the values (a series flat up to rounding) is widened to that, so
+    # the grid's steps stay above rounding in the transformed values
+    reach = np.maximum(span, 1e-3 * np.maximum(np.abs(high), np.abs(low)))
+    margin = 0.05 * np.where(reach > 0, reach, 1.0)
     lower = np.where(low > 0, np.maximum(low - margin, low / 2), low - margin)
     lower = np.where(low == 0, 0.0, lower)
     upper = np.where(high < 0, np.minimum(high + margin, high / 2), high + margin)
-    upper = np.where(high == 0, 0.0, upper)
+    upper = np.where((high == 0) & (low < 0), 0.0, upper)  # all zeros: up to the margin
     grid = np.linspace(lower, upper, n_grid)  # (n_grid, n_features)
     if isinstance(frame, pd.DataFrame):
         grid = pd.DataFrame(grid, columns=frame.columns)

@@ -189,7 +189,7 @@ def cuda_devices(device: torch.device | str) -> list[int]:
     return [device.index if device.index is not None else torch.cuda.current_device()]
 
 
-_SEED_LOCK = threading.Lock()
+_SEED_LOCK = threading.RLock()  # re-entrant: a load inside a seeded block (a warm start)
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.integrate
 import torch
 from torch import nn
 from torchdiffeq._impl.odeint import SOLVERS as TORCHDIFFEQ_SOLVERS
@@ -273,7 +274,9 @@ class _Shrink(nn.Module):
         ("dopri5", {"first_step": 0.0}, ValueError, r"'first_step'\].*> 0, got 0\.0"),
         ("dopri5", {"max_step": 0.0}, ValueError, r"'max_step'\].*> 0, got 0\.0"),
         ("dopri5", {"first_step": "a"}, TypeError, r"'first_step'\].*got str 'a'"),
-        ("dopri5", {"safety": 2.0}, ValueError, r"'safety'\].*<= 1, got 2\.0"),
+        ("dopri5", {"ifactor": 0.5}, ValueError, r"'ifactor'\].*>= 1, got 0\.5"),
+        ("dopri5", {"max_step": None}, TypeError, r"'max_step'\].*got NoneType None"),
+        ("explicit_adams", {"step_size": 0.1, "max_order": 1}, ValueError, r"'max_order'\].*got 1"),
         ("dopri5", {"min_step": 1e9}, ValueError, r"min_step'\]=1e\+09 is longer than the whole"),
         ("scipy_solver", {"solver": "rk45"}, ValueError, r"Did you mean 'RK45'\?"),
         (
@@ -292,10 +295,20 @@ def test_option_values_are_checked(solver, options, error, match):
         NeuralODE(_Shrink(), solver=solver, options=options)(torch.ones(3), torch.linspace(0, 1, 3))
 
 
-def test_valid_option_values_still_solve():
-    options = {"first_step": 0.1, "max_step": math.inf, "min_step": 0, "safety": 0.9}
-    out = NeuralODE(_Shrink(), options=options)(torch.ones(3), torch.linspace(0, 1, 3))
-    torch.testing.assert_close(out[-1], torch.full((3,), math.exp(-1)), rtol=1e-3, atol=0)
+@pytest.mark.parametrize(
+    ("solver", "options"),
+    [
+        ("dopri5", {"first_step": 0.1, "max_step": math.inf, "min_step": 0, "safety": 0.9}),
+        ("dopri5", {"first_step": None, "safety": 1.2, "ifactor": 1.0, "dfactor": 1.0}),
+        ("scipy_solver", {"solver": scipy.integrate.RK45}),  # an OdeSolver class, as scipy's
+        ("implicit_adams", {"step_size": 0.1, "max_order": 4}),
+    ],
+)
+def test_valid_option_values_still_solve(solver, options):
+    # regression (review): safety=1.2 and scipy's OdeSolver classes worked before the checks
+    ode = NeuralODE(_Shrink(), solver=solver, options=options)
+    out = ode(torch.ones(3), torch.linspace(0, 1, 3))
+    torch.testing.assert_close(out[-1], torch.full((3,), math.exp(-1)), rtol=2e-3, atol=0)
 
 
 def test_a_field_taking_the_state_then_args_is_autonomous():

@@ -6,11 +6,8 @@ The wrapper that counts evaluations and enforces a solve's step budget, the dete
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import warnings
-from collections.abc import Iterator
-from typing import Any
 
 import torch
 from torch import nn
@@ -23,16 +20,20 @@ def _is_solver_failure(error: BaseException) -> bool:
     )
 
 
-@contextlib.contextmanager
-def _scipy_quietly(ode: Any) -> Iterator[None]:
-    """Hide scipy's "no effect ... `min_step`" warning: torchdiffeq passes ``min_step=0`` to
-    every scipy method, and only LSODA takes it (the user's own ``min_step`` still warns)."""
-    if ode.solver != "scipy_solver" or "min_step" in (ode.options or {}):
-        yield
-        return
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", r"The following arguments have no effect.*`min_step`")
-        yield
+def _quiet_scipy_min_step() -> None:
+    """Filter scipy's "no effect ... `min_step`" warning, before each ``scipy_solver`` solve.
+
+    torchdiffeq passes ``min_step=0`` to every scipy method, and scipy warns on each solve that
+    it has no effect for all but LSODA. The filter names exactly that message; it is (re)added
+    in place (``filterwarnings`` drops a duplicate), as a ``catch_warnings`` block per solve
+    would swap the whole process's filters under threads, and one added at import would be
+    dropped by the next ``catch_warnings`` exit (pytest's after every test).
+    """
+    warnings.filterwarnings(
+        "ignore",
+        message=r"The following arguments have no effect for a chosen solver: `min_step`\.",
+        category=UserWarning,
+    )
 
 
 def _is_scipy_failure(error: BaseException) -> bool:
@@ -89,6 +90,10 @@ class _CountingField(nn.Module):
         self.budget: int | None = None
         self.budget_start = 0
         self.budget_note = ""
+
+    def slope(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``dx/dt`` at ``(t, x)`` outside any solve: not counted, no step budget."""
+        return self.func(t, x) if self.time_dependent else self.func(x)
 
     def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         self.nfe += 1

@@ -163,10 +163,10 @@ def check_options(options: Mapping[str, Any] | None, name: str, solver: str) -> 
     if "norm" in options:
         _check_norm(options["norm"], name)
     for key, (low, high, integer, meaning) in _NUMBER_OPTIONS.items():
-        if key in options and options[key] is not None:
+        if key in options and not (key == "first_step" and options[key] is None):
             _check_number(options[key], f"{name}[{key!r}]", low, high, integer, meaning)
-    for key, allowed in _CHOICE_OPTIONS.items():
-        if key in options and options[key] not in allowed:
+    for key, allowed in _CHOICE_OPTIONS.items():  # names only: scipy takes an OdeSolver class
+        if isinstance(options.get(key), str) and options[key] not in allowed:
             raise ValueError(
                 f"{name}[{key!r}] must be one of {', '.join(map(repr, allowed))}, got "
                 f"{options[key]!r}.{did_you_mean(str(options[key]), allowed)}"
@@ -174,17 +174,17 @@ def check_options(options: Mapping[str, Any] | None, name: str, solver: str) -> 
 
 
 # Numeric options torchdiffeq takes without checking them (a bad value fails deep inside it, is
-# misread as stiff dynamics, or gives NaN): (lower bound, exclusive; upper bound, inclusive;
-# whole numbers only; what the option is).
-_NUMBER_OPTIONS: dict[str, tuple[float, float, bool, str]] = {
-    "first_step": (0.0, math.inf, False, "the first step of an adaptive solve"),
-    "min_step": (-1e-300, math.inf, False, "the smallest step (0 for none)"),
-    "max_step": (0.0, math.inf, False, "the largest step"),
-    "safety": (0.0, 1.0, False, "the step-size safety factor"),
-    "ifactor": (0.0, math.inf, False, "the largest step growth factor"),
-    "dfactor": (0.0, 1.0, False, "the largest step shrink factor"),
-    "max_order": (0.0, 12.0, True, "the order of the Adams method, 1 to 12"),
-    "max_iters": (0.0, math.inf, True, "the corrector iterations of an implicit Adams step"),
+# misread as stiff dynamics, or gives NaN): (lowest value, highest value, whole numbers only,
+# what the option is); a lowest value written as ">x" excludes x.
+_NUMBER_OPTIONS: dict[str, tuple[str, float, bool, str]] = {
+    "first_step": (">0", math.inf, False, "the first step of an adaptive solve; None: chosen"),
+    "min_step": ("0", math.inf, False, "the smallest step (0 for none)"),
+    "max_step": (">0", math.inf, False, "the largest step"),
+    "safety": (">0", math.inf, False, "the step-size safety factor"),
+    "ifactor": ("1", math.inf, False, "the largest factor a step grows by"),
+    "dfactor": (">0", 1.0, False, "the largest factor a step shrinks by"),
+    "max_order": ("2", 12.0, True, "the order of the Adams method (1 fails in torchdiffeq)"),
+    "max_iters": ("1", math.inf, True, "the corrector iterations of an implicit Adams step"),
 }
 _CHOICE_OPTIONS: dict[str, tuple[str, ...]] = {
     "interp": ("linear", "cubic"),
@@ -193,20 +193,24 @@ _CHOICE_OPTIONS: dict[str, tuple[str, ...]] = {
 
 
 def _check_number(
-    value: Any, where: str, low: float, high: float, integer: bool, meaning: str
+    value: Any, where: str, low: str, high: float, integer: bool, meaning: str
 ) -> None:
     if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
         value = value.item()
-    kind = "a whole number" if integer else "a number"
-    expected = f"{kind} {'>= 0' if low < 0 else f'> {low:g}'}" + (
-        f" and <= {high:g}" if math.isfinite(high) else ""
-    )
+    strict, bound = low.startswith(">"), float(low.lstrip(">"))
+    expected = f"{'a whole number' if integer else 'a number'} {'>' if strict else '>='} {bound:g}"
+    expected += f" and <= {high:g}" if math.isfinite(high) else ""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f"{where} ({meaning}) must be {expected}, got {type(value).__name__} {value!r}."
         )
-    ok = not math.isnan(value) and low < value <= high
-    if not ok or (integer and not float(value).is_integer()):
+    above = value > bound if strict else value >= bound
+    if (
+        math.isnan(value)
+        or not above
+        or value > high
+        or (integer and not float(value).is_integer())
+    ):
         raise ValueError(f"{where} ({meaning}) must be {expected}, got {value!r}.")
 
 

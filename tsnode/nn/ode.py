@@ -25,7 +25,7 @@ from tsnode.nn._field import (
     _is_solver_failure,
     _is_time_dependent,
     _needs_grad,
-    _scipy_quietly,
+    _quiet_scipy_min_step,
 )
 from tsnode.nn._options import (
     ADAPTIVE_SOLVERS,
@@ -103,17 +103,18 @@ class _AdjointGuard(torch.autograd.Function):
         grads: list[torch.Tensor | None] = [None] * len(inputs)
         if wanted and out.requires_grad:
             field, scipy = ctx.ode.field, ctx.ode.solver == "scipy_solver"
+            if scipy:
+                _quiet_scipy_min_step()
             field.budget_start = field.nfe  # the backward solve's own budget
             field.budget, field.budget_note = ctx.budget
             try:
-                with _scipy_quietly(ctx.ode):
-                    found = torch.autograd.grad(
-                        out,
-                        [inputs[i] for i in wanted],
-                        grad,
-                        allow_unused=True,
-                        retain_graph=True,  # the outer graph may be retained and replayed
-                    )
+                found = torch.autograd.grad(
+                    out,
+                    [inputs[i] for i in wanted],
+                    grad,
+                    allow_unused=True,
+                    retain_graph=True,  # the outer graph may be retained and replayed
+                )
             except (AssertionError, RuntimeError, ValueError) as error:
                 if _is_solver_failure(error) or (scipy and _is_scipy_failure(error)):
                     raise ctx.ode._solver_error(error, backward=True) from error
@@ -316,6 +317,7 @@ class NeuralODE(nn.Module):
                 f"(|t[-1] - t[0]| = {span:g}); pass a smaller min_step, or none."
             )
         if scipy:
+            _quiet_scipy_min_step()
             # torchdiffeq's scipy wrapper ignores a failed solve (and max_num_steps): check the
             # state first, bound the evaluations, check the result's length after
             if not bool(torch.isfinite(x0).all()):
@@ -360,23 +362,22 @@ class NeuralODE(nn.Module):
             if t.requires_grad:
                 t = t.detach()
                 with torch.no_grad():
-                    slope0 = self.field(t[0], x0)
+                    slope0 = self.field.slope(t[0], x0)
                 x0 = x0 - (times[0] - t[0]) * slope0
         try:
-            with _scipy_quietly(self):
-                if adjoint:
-                    params = tuple(self.field.parameters())
-                    out = _AdjointGuard.apply(self, options, x0, t, *params)
-                else:
-                    out = odeint(
-                        self.field,
-                        x0,
-                        t,
-                        rtol=self.rtol,
-                        atol=self.atol,
-                        method=self.solver,
-                        options=options,
-                    )
+            if adjoint:
+                params = tuple(self.field.parameters())
+                out = _AdjointGuard.apply(self, options, x0, t, *params)
+            else:
+                out = odeint(
+                    self.field,
+                    x0,
+                    t,
+                    rtol=self.rtol,
+                    atol=self.atol,
+                    method=self.solver,
+                    options=options,
+                )
         except (AssertionError, RuntimeError) as error:
             if _is_solver_failure(error):
                 raise self._solver_error(error, x0) from error
@@ -397,7 +398,7 @@ class NeuralODE(nn.Module):
             )
         if times is not t:  # the t-gradient terms of a fixed-step solve (see above)
             with torch.no_grad():
-                slopes = torch.stack([self.field(t[i], out[i]) for i in range(t.numel())])
+                slopes = torch.stack([self.field.slope(t[i], out[i]) for i in range(t.numel())])
             shift = (times - t).reshape(-1, *([1] * (out.dim() - 1)))
             out = out + shift.to(out.dtype) * slopes
         return out[-1] if return_last else out
