@@ -1028,3 +1028,9 @@ def test_compare_refuses_a_baseline_that_is_not_a_model():
     board = compare({"mean": MeanForecaster()}, _frame(20), **kwargs).leaderboard
     assert "dm_pvalue" not in board.columns
     assert "dm_pvalue" in compare(models, _frame(20), baseline="mean", **kwargs).leaderboard
+
+
+def test_backtest_checks_progress():
+    # regression (audit): progress was never validated (any truthy object showed a bar)
+    with pytest.raises(TypeError, match="`progress` must be True or False, got 'no'"):
+        backtest(NaiveForecaster(), _frame(20), horizon=1, initial_window=10, progress="no")

@@ -461,3 +461,12 @@ def test_a_horizon_past_the_index_units_last_date_names_the_horizon(calendar):
         assert (
             future_index(coarse[-1], 90000, calendar=None, observed_index=coarse)[-1].year == 2270
         )
+
+
+def test_get_calendar_reads_date_strings_and_names_bad_bounds():
+    # regression (audit): AttributeError: 'str' object has no attribute 'year'
+    from tsnode.calendar import get_calendar
+
+    assert get_calendar("XNYS", start="2020-01-01", end="2020-03-01").name == "XNYS"
+    with pytest.raises(TypeError, match="start must be a timestamp"):
+        get_calendar("XNYS", start=3, end="2020-01-01")

@@ -515,3 +515,11 @@ def test_a_refused_save_keeps_the_save_it_would_have_replaced(tmp_path):
         second.fit(renamed).save(path)
     loaded = EnsembleForecaster.load(path)
     pd.testing.assert_frame_equal(loaded.predict_quantiles(3), first.predict_quantiles(3))
+
+
+def test_nested_parameters_need_an_estimator():
+    # regression (audit): AttributeError: 'NoneType' object has no attribute 'set_params'
+    with pytest.raises(ValueError, match=r"cannot set estimator__epochs while estimator=None"):
+        EnsembleForecaster().set_params(estimator__epochs=3)
+    both = EnsembleForecaster().set_params(estimator=TSNodeForecaster(), estimator__epochs=3)
+    assert both.estimator.epochs == 3

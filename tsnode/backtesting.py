@@ -335,6 +335,8 @@ def backtest(
         )
     if backend is not None and not isinstance(backend, str):
         raise TypeError(f"`backend` must be None or a joblib backend name, got {backend!r}.")
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"`progress` must be True or False, got {progress!r}.")
     if backend == "dask":
         try:
             from distributed import get_client

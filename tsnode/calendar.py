@@ -75,7 +75,7 @@ def check_calendar(calendar: Any) -> None:
 
 
 def get_calendar(
-    calendar: str | xcals.ExchangeCalendar, *, start: pd.Timestamp, end: pd.Timestamp
+    calendar: str | xcals.ExchangeCalendar, *, start: pd.Timestamp | str, end: pd.Timestamp | str
 ) -> xcals.ExchangeCalendar:
     """Exchange calendar covering at least ``[start, end]`` (cached per name and decade; per
     year or for the exact dates for calendars recorded for part of a decade, e.g. XSHG).
@@ -86,7 +86,7 @@ def get_calendar(
         An exchange-calendars name or alias ("XNYS", "NYSE", "XLON", "24/7", ...) or an instance,
         which is returned unchanged if it covers the range.
     start, end : Timestamp
-        Dates (tz-naive) the calendar must cover.
+        Dates the calendar must cover (a string such as "2024-01-05", or a Timestamp).
 
     Raises
     ------
@@ -94,7 +94,13 @@ def get_calendar(
         Unknown name (with a close match), or dates outside the calendar's supported range.
     TypeError
         ``calendar`` is neither a str nor an ExchangeCalendar.
+
+    Returns
+    -------
+    ExchangeCalendar
     """
+    start, end = _check_last_timestamp(start, "start"), _check_last_timestamp(end, "end")
+    start, end = start.tz_localize(None), end.tz_localize(None)
     if isinstance(calendar, xcals.ExchangeCalendar):
         if start < calendar.first_session or end > calendar.last_session:
             raise ValueError(
@@ -126,11 +132,11 @@ def get_calendar(
     ) from failure
 
 
-def _check_last_timestamp(value: Any) -> pd.Timestamp:
+def _check_last_timestamp(value: Any, name: str = "last_timestamp") -> pd.Timestamp:
     """``value`` as a Timestamp; TypeError for non-dates (numbers are not epoch offsets here)."""
     if not isinstance(value, (datetime.date, np.datetime64, str)):  # pd.NaT is a datetime
         raise TypeError(
-            f"last_timestamp must be a timestamp (pandas Timestamp, datetime, numpy datetime64 "
+            f"{name} must be a timestamp (pandas Timestamp, datetime, numpy datetime64 "
             f"or a date string such as '2024-01-05'), got {value!r} of type "
             f"{type(value).__name__}; numbers are refused, not read as nanoseconds since 1970. "
             "Pass e.g. series.index[-1]."
@@ -139,12 +145,12 @@ def _check_last_timestamp(value: Any) -> pd.Timestamp:
         last = pd.Timestamp(value)
     except (ValueError, OverflowError) as error:
         raise ValueError(
-            f"last_timestamp={value!r} is not a date pandas can read ({error}); pass a "
+            f"{name}={value!r} is not a date pandas can read ({error}); pass a "
             "Timestamp or an ISO date string such as '2024-01-05'."
         ) from error
     if last is pd.NaT:
         raise ValueError(
-            f"last_timestamp is missing (got {value!r}): pass the last observed timestamp, "
+            f"{name} is missing (got {value!r}): pass the last observed timestamp, "
             "e.g. series.last_valid_index() of a series that has at least one value."
         )
     return last

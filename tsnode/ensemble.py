@@ -114,6 +114,18 @@ class EnsembleForecaster(BaseForecaster):
         self.progress = progress
 
     # ------------------------------------------------------------------ template
+    def set_params(self, **params: Any) -> EnsembleForecaster:
+        """scikit-learn's ``set_params``; ``estimator__<name>`` needs an ``estimator`` set (with
+        the default ``estimator=None`` there is no object to set it on)."""
+        nested = sorted(k for k in params if k.startswith("estimator__"))
+        if nested and params.get("estimator", self.estimator) is None:
+            raise ValueError(
+                f"cannot set {nested[0]} while estimator=None (the default TSNodeForecaster()); "
+                f"pass the estimator itself, e.g. set_params(estimator=TSNodeForecaster("
+                f"{nested[0].removeprefix('estimator__')}=...))."
+            )
+        return super().set_params(**params)
+
     def _template(self) -> BaseForecaster:
         if self.estimator is None:
             from tsnode.forecaster import TSNodeForecaster
