@@ -216,7 +216,7 @@ class TSNodeForecaster(BaseForecaster):
         calendar: str | None = "XNYS",
         random_state: int | None = None,
         num_threads: int | None = 1,
-        device: str = "cpu",
+        device: str | torch.device = "cpu",
         progress: bool = True,
         calibrate: bool = True,
     ) -> None:

@@ -101,7 +101,7 @@ class GRUForecaster(BaseForecaster):
         Price field picked from yfinance-shaped frames.
     calendar : str or None, default "XNYS"
         Exchange calendar of integer horizons; None continues the observed spacing.
-    random_state : int or None
+    random_state : int, numpy Generator or None
         Seeds weight initialisation, window order and sampling; the series' column order is
         part of the data (windows are listed by position).
     device : str or torch.device, default "cpu"
@@ -137,8 +137,8 @@ class GRUForecaster(BaseForecaster):
         scaler: Any = None,
         target: str = "Close",
         calendar: str | None = "XNYS",
-        random_state: int | None = None,
-        device: str = "cpu",
+        random_state: int | np.random.Generator | None = None,
+        device: str | torch.device = "cpu",
         progress: bool = True,
     ) -> None:
         self.hidden_size = hidden_size
