@@ -30,9 +30,21 @@ def _outer_interval(quantiles: tuple[float, ...]) -> tuple[float, float, str] | 
 
 
 def _score(group: pd.DataFrame, quantiles: tuple[float, ...]) -> dict[str, float]:
-    """All metrics of one group of rows of a forecasts table."""
+    """All metrics of one group of rows of a forecasts table (NaN, count 0, when it is empty:
+    no row has an actual, e.g. only a last cutoff whose target row is NaN)."""
     from tsnode import metrics as m
 
+    if len(group) == 0:
+        warnings.warn(
+            "no forecast row has an actual value to score (the targets of every cutoff are "
+            "NaN or past the data): the scores are NaN, with count 0.",
+            RuntimeWarning,
+            stacklevel=user_stacklevel(),
+        )
+        interval = _outer_interval(quantiles)
+        names = ["mae", "rmse", "mape", "smape", "mase", "crps", "pinball"]
+        names += [f"coverage_{interval[2]}", f"width_{interval[2]}"] if interval else []
+        return {**dict.fromkeys([*names, "directional_accuracy"], np.nan), "count": 0}
     y = group["actual"].to_numpy(dtype="float64")
     f = group["forecast"].to_numpy(dtype="float64")
     y_q = group[[_quantile_column(q) for q in quantiles]].to_numpy(dtype="float64")

@@ -154,8 +154,12 @@ def smape(y_true: Any, y_pred: Any) -> float:
     y, f = _paired(y_true=y_true, y_pred=y_pred)
     if y.size == 0:
         return _empty_result("smape")
-    num = 2.0 * np.abs(y - f)
-    den = np.abs(y) + np.abs(f)
+    with np.errstate(over="ignore"):
+        num, den = 2.0 * np.abs(y - f), np.abs(y) + np.abs(f)
+    if not (np.isfinite(num).all() and np.isfinite(den).all()):  # values near 1.8e308: per
+        size = np.maximum(np.maximum(np.abs(y), np.abs(f)), 1e-300)  # pair, in units of
+        y, f = y / size, f / size  # the larger of the two
+        num, den = 2.0 * np.abs(y - f), np.abs(y) + np.abs(f)
     return float(np.mean(np.divide(num, den, out=np.zeros_like(num), where=den > 0)))
 
 

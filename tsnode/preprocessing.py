@@ -75,12 +75,9 @@ def _check_layout(X: Any, method: str, owner: str) -> None:
         )
     if not isinstance(X, pd.DataFrame):
         return
-    if X.columns.duplicated().any():
-        raise ValueError(
-            f"{owner}.{method}: X has duplicate column names "
-            f"{list(dict.fromkeys(X.columns[X.columns.duplicated()]))}; each series needs a "
-            "name of its own. Rename them, or drop the repeats with X.loc[:, ~X.columns.duplicated()]."
-        )
+    repeated = list(dict.fromkeys(X.columns[X.columns.duplicated()]))
+    if repeated:
+        raise ValueError(f"{owner}.{method}: X has duplicate column names {repeated}; rename them.")
     for label, dtype in X.dtypes.items():
         if getattr(dtype, "kind", "") in ("m", "M"):
             raise TypeError(
@@ -249,7 +246,10 @@ class LogScaler(_ColumnwiseScaler):
                 "fix these rows, set offset > 0 (e.g. LogScaler(offset=1.0)) for data with "
                 "zeros, or use SeriesScaler(...) for data that can be negative."
             )
-        return np.log(values + self.offset) if self.offset else np.log(values)
+        if not self.offset:
+            return np.log(values)
+        # log(x + c) as log(c) + log1p(x / c): values far below the offset keep their precision
+        return np.log(self.offset) + np.log1p(values / self.offset)
 
     def fit(self, X: Any, y: Any = None) -> LogScaler:
         """Learn the per-column mean and scale of ``log(X)`` (see ``scale_by``).
@@ -318,9 +318,11 @@ class LogScaler(_ColumnwiseScaler):
             float64, greater than ``-offset``; NaN where ``X`` is NaN.
         """
         values = self._validate_transform(X, "inverse_transform")
-        original = np.exp(values * self.scale_ + self.mean_)
-        if self.offset:
-            original -= self.offset
+        logged = values * self.scale_ + self.mean_
+        if self.offset:  # exp(z) - c as c * expm1(z - log(c)), exact for x << c too
+            original = self.offset * np.expm1(logged - np.log(self.offset))
+        else:
+            original = np.exp(logged)
         return _like_input(original, X)
 
     def __sklearn_tags__(self) -> Tags:
