@@ -1156,5 +1156,6 @@ def test_one_predict_sample_is_refused_at_fit_only():
     with pytest.raises(ValueError, match="n_predict_samples must be an int >= 2, got 1"):
         TSNodeForecaster(**dict(MICRO, n_predict_samples=1)).fit(_good_frame())
     model = TSNodeForecaster(**MICRO).fit(_good_frame()).set_params(n_predict_samples=1)
-    with pytest.warns(UserWarning, match="lie beyond what 1 sample paths resolve"):
-        assert model.predict(2).notna().all().all()
+    with pytest.raises(ValueError, match="n_predict_samples must be an int >= 2, got 1"):
+        model.predict_quantiles(2)  # zero-width intervals otherwise (review)
+    assert model.sample(2, n_samples=1).shape == (1, 2, 2)  # explicit sample counts still work

@@ -674,8 +674,7 @@ def test_edits_that_would_fail_in_predict_fail_at_load(saved, edit, match):
 
 def test_save_accepts_clutter_and_interrupted_saves_and_names_a_dangling_link(tmp_path):
     # regression (review): a directory holding only .DS_Store, .gitkeep or Thumbs.db was
-    # refused, as was the retry of an interrupted overwrite (config removed) next to a
-    # README; a dangling symlink was blamed on its "parents"
+    # refused; a dangling symlink was blamed on its "parents"
     from tsnode.baselines import NaiveForecaster
 
     model = NaiveForecaster().fit(_prices())
@@ -685,10 +684,15 @@ def test_save_accepts_clutter_and_interrupted_saves_and_names_a_dangling_link(tm
         (target / clutter).write_text("")
         NaiveForecaster.load(model.save(target))
     interrupted = model.save(tmp_path / "interrupted")
-    (interrupted / "README.md").write_text("my notes")
-    (interrupted / "config.json").unlink()
+    (interrupted / "config.json").unlink()  # an overwrite stopped after removing the config
     NaiveForecaster.load(model.save(interrupted))
-    assert (interrupted / "README.md").read_text() == "my notes"
+    # but a save-like name among the user's files is no save (second review)
+    mixed = tmp_path / "mixed"
+    (mixed / "member_3").mkdir(parents=True)
+    (mixed / "thesis.docx").write_text("mine")
+    with pytest.raises(SerializationError, match=r"not a tsnode save \(thesis\.docx\)"):
+        model.save(mixed)
+    assert sorted(p.name for p in mixed.iterdir()) == ["member_3", "thesis.docx"]
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     with pytest.raises(SerializationError, match=r"symbolic link to .*nowhere, which does not"):
         model.save(tmp_path / "dangling")

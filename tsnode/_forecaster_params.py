@@ -24,6 +24,7 @@ __all__ = [
     "check_params",
     "check_scaler",
     "check_time_scale",
+    "check_forecast_samples",
     "check_trainable",
     "default_scaler",
     "device_available",
@@ -259,6 +260,13 @@ def check_params(est: Any) -> None:
     check_device(est.device)
 
 
+def check_forecast_samples(n_predict_samples: Any) -> int:
+    """``n_predict_samples`` for fit and quantile forecasts: one path has no spread (a
+    zero-width interval, and a calibration fit dividing by 0 at every step); a save with 1
+    still loads (``check_params`` takes >= 1), to be set higher before forecasting."""
+    return _check_positive_int("n_predict_samples", n_predict_samples, minimum=2)
+
+
 def check_trainable(est: Any) -> None:
     """ValueError for parameters that can be saved and loaded but not trained (``fit`` only);
     a UserWarning for an adaptive solver's ``rtol`` below float32's precision."""
@@ -268,8 +276,7 @@ def check_trainable(est: Any) -> None:
             "through it (the latent dynamics would keep their initial weights); pass "
             "sensitivity='adjoint' with it, or another solver."
         )
-    # one path has no spread: no interval, and a calibration fit dividing by 0 on every step
-    _check_positive_int("n_predict_samples", est.n_predict_samples, minimum=2)
+    check_forecast_samples(est.n_predict_samples)
     eps = float(np.finfo(np.float32).eps)
     if est.solver not in FIXED_STEP_SOLVERS and est.rtol < eps:
         warnings.warn(

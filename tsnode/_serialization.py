@@ -250,6 +250,13 @@ _SAVE_ENTRIES = re.compile(
 )
 
 
+def _is_save_entry(entry: Path) -> bool:
+    """A file a save writes (an ensemble's members: ``member_<i>`` directories)."""
+    if not _SAVE_ENTRIES.fullmatch(entry.name):
+        return False
+    return entry.is_dir() == entry.name.startswith("member_")
+
+
 def _is_tsnode_config(file: Path) -> bool:
     try:
         config = json.loads(file.read_text())
@@ -259,15 +266,18 @@ def _is_tsnode_config(file: Path) -> bool:
 
 
 def _check_overwritable(path: Path) -> None:
-    """Refuse to save into a directory holding another program's config, or, with no save of
-    tsnode's there (not even an interrupted one: its data without a config), other files.
+    """Refuse to save into a directory holding another program's config or, with no tsnode
+    config there, any file a save does not write (an interrupted save's own files are fine).
     Hidden entries and system clutter (.DS_Store, .gitkeep, Thumbs.db, lost+found) are fine."""
     configs = [path / name for name in CONFIG_FILES if (path / name).exists()]
     foreign = [file.name for file in configs if not _is_tsnode_config(file)]
-    entries = [e.name for e in path.iterdir() if not e.name.startswith(".")]
-    if not configs and not any(_SAVE_ENTRIES.fullmatch(name) for name in entries):
+    if not configs:
         clutter = {"Thumbs.db", "desktop.ini", "lost+found", "__MACOSX"}
-        foreign = sorted(name for name in entries if name not in clutter)
+        foreign = sorted(
+            e.name
+            for e in path.iterdir()
+            if not (e.name.startswith(".") or e.name in clutter or _is_save_entry(e))
+        )
     if foreign:
         shown = ", ".join(foreign[:3]) + (
             f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""

@@ -33,6 +33,7 @@ from tsnode._calibration import (
 )
 from tsnode._forecaster_params import (
     check_fitted_scaler,
+    check_forecast_samples,
     check_params,
     check_time_scale,
     check_trainable,
@@ -372,8 +373,7 @@ class TSNodeForecaster(BaseForecaster):
             progress=bool(self.progress),
             device=str(self.device),
         )
-        # Restarts are ranked on the validation windows or, without any, on 4 fixed training
-        # batches drawn once from their own generator.
+        # Restarts are ranked on the validation windows, else on 4 fixed training batches.
         scoring = val_batches
         if n_init > 1 and not scoring:
             draw = self._sampler(train_spans, [2**31, self._torch_seed() % 2**31])
@@ -463,7 +463,7 @@ class TSNodeForecaster(BaseForecaster):
     # ------------------------------------------------------------------ predict
     def _n_quantile_samples(self) -> int:
         self._check_live_params()  # set_params may have changed n_predict_samples since fit
-        return int(self.n_predict_samples)
+        return check_forecast_samples(self.n_predict_samples)
 
     def _decode_samples(
         self,

@@ -248,8 +248,8 @@ class LogScaler(_ColumnwiseScaler):
             )
         if not self.offset:
             return np.log(values)
-        # log(x + c) as log(c) + log1p(x / c): values far below the offset keep their precision
-        return np.log(self.offset) + np.log1p(values / self.offset)
+        small = np.log(self.offset) + np.log1p(np.minimum(values, self.offset) / self.offset)
+        return np.where(values < self.offset, small, np.log(values + self.offset))  # x << c
 
     def fit(self, X: Any, y: Any = None) -> LogScaler:
         """Learn the per-column mean and scale of ``log(X)`` (see ``scale_by``).
@@ -319,10 +319,10 @@ class LogScaler(_ColumnwiseScaler):
         """
         values = self._validate_transform(X, "inverse_transform")
         logged = values * self.scale_ + self.mean_
-        if self.offset:  # exp(z) - c as c * expm1(z - log(c)), exact for x << c too
-            original = self.offset * np.expm1(logged - np.log(self.offset))
-        else:
-            original = np.exp(logged)
+        original = np.exp(logged)
+        if self.offset:  # exp(z) - c, as c * expm1(z - log c) where x < c (precise for x << c)
+            small = self.offset * np.expm1(np.minimum(logged - np.log(self.offset), 1.0))
+            original = np.where(logged < np.log(2 * self.offset), small, original - self.offset)
         return _like_input(original, X)
 
     def __sklearn_tags__(self) -> Tags:

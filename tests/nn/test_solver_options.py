@@ -237,8 +237,16 @@ def test_scipy_solver_defaults_to_an_explicit_method_and_stays_quiet():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         out = ode(x0, torch.linspace(0.0, 1.0, 5))
+        filters = list(warnings.filters)
         out.square().mean().backward()  # the adjoint's backward solve is quiet too
+        assert warnings.filters == filters  # the filter does not outlive the solve (review)
     assert out.shape == (5, 4000, 16) and torch.isfinite(x0.grad).all()
+    with pytest.warns(UserWarning, match="no effect for a chosen solver: `min_step`"):
+        scipy.integrate.solve_ivp(lambda t, y: -y, (0.0, 1.0), [1.0], min_step=0.1)
+    with pytest.warns(UserWarning, match="no effect for a chosen solver: `min_step`"):
+        own = NeuralODE(field, solver="scipy_solver", options={"min_step": 0.1})
+        with torch.no_grad():
+            own(torch.ones(2, 16), torch.linspace(0.0, 1.0, 3))  # the user's min_step warns
 
 
 def test_running_out_of_memory_in_a_solve_is_a_solver_error(monkeypatch):

@@ -6,8 +6,11 @@ The wrapper that counts evaluations and enforces a solve's step budget, the dete
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import warnings
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -20,20 +23,29 @@ def _is_solver_failure(error: BaseException) -> bool:
     )
 
 
-def _quiet_scipy_min_step() -> None:
-    """Filter scipy's "no effect ... `min_step`" warning, before each ``scipy_solver`` solve.
+@contextlib.contextmanager
+def _quiet_scipy_min_step(ode: Any) -> Iterator[None]:
+    """Hide scipy's "no effect ... `min_step`" warning during ``ode``'s ``scipy_solver`` solve.
 
     torchdiffeq passes ``min_step=0`` to every scipy method, and scipy warns on each solve that
-    it has no effect for all but LSODA. The filter names exactly that message; it is (re)added
-    in place (``filterwarnings`` drops a duplicate), as a ``catch_warnings`` block per solve
-    would swap the whole process's filters under threads, and one added at import would be
-    dropped by the next ``catch_warnings`` exit (pytest's after every test).
+    it has no effect for all but LSODA. The filter names exactly that message; it is added for
+    the solve and removed after, in place: a ``catch_warnings`` block would swap the whole
+    process's filters (unsafe under threads). A user's own ``min_step`` still warns.
     """
-    warnings.filterwarnings(
-        "ignore",
-        message=r"The following arguments have no effect for a chosen solver: `min_step`\.",
-        category=UserWarning,
-    )
+    if ode.solver != "scipy_solver" or "min_step" in (ode.options or {}):
+        yield
+        return
+    warnings.filterwarnings("ignore", message=_MIN_STEP_WARNING, category=UserWarning)
+    entry = warnings.filters[0]
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):  # another thread's solve removed it already
+            warnings.filters.remove(entry)
+        getattr(warnings, "_filters_mutated", lambda: None)()  # as filterwarnings does
+
+
+_MIN_STEP_WARNING = r"The following arguments have no effect for a chosen solver: `min_step`\."
 
 
 def _is_scipy_failure(error: BaseException) -> bool:

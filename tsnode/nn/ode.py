@@ -103,18 +103,17 @@ class _AdjointGuard(torch.autograd.Function):
         grads: list[torch.Tensor | None] = [None] * len(inputs)
         if wanted and out.requires_grad:
             field, scipy = ctx.ode.field, ctx.ode.solver == "scipy_solver"
-            if scipy:
-                _quiet_scipy_min_step()
             field.budget_start = field.nfe  # the backward solve's own budget
             field.budget, field.budget_note = ctx.budget
             try:
-                found = torch.autograd.grad(
-                    out,
-                    [inputs[i] for i in wanted],
-                    grad,
-                    allow_unused=True,
-                    retain_graph=True,  # the outer graph may be retained and replayed
-                )
+                with _quiet_scipy_min_step(ctx.ode):
+                    found = torch.autograd.grad(
+                        out,
+                        [inputs[i] for i in wanted],
+                        grad,
+                        allow_unused=True,
+                        retain_graph=True,  # the outer graph may be retained and replayed
+                    )
             except (AssertionError, RuntimeError, ValueError) as error:
                 if _is_solver_failure(error) or (scipy and _is_scipy_failure(error)):
                     raise ctx.ode._solver_error(error, backward=True) from error
@@ -317,7 +316,6 @@ class NeuralODE(nn.Module):
                 f"(|t[-1] - t[0]| = {span:g}); pass a smaller min_step, or none."
             )
         if scipy:
-            _quiet_scipy_min_step()
             # torchdiffeq's scipy wrapper ignores a failed solve (and max_num_steps): check the
             # state first, bound the evaluations, check the result's length after
             if not bool(torch.isfinite(x0).all()):
@@ -365,19 +363,20 @@ class NeuralODE(nn.Module):
                     slope0 = self.field.slope(t[0], x0)
                 x0 = x0 - (times[0] - t[0]) * slope0
         try:
-            if adjoint:
-                params = tuple(self.field.parameters())
-                out = _AdjointGuard.apply(self, options, x0, t, *params)
-            else:
-                out = odeint(
-                    self.field,
-                    x0,
-                    t,
-                    rtol=self.rtol,
-                    atol=self.atol,
-                    method=self.solver,
-                    options=options,
-                )
+            with _quiet_scipy_min_step(self):
+                if adjoint:
+                    params = tuple(self.field.parameters())
+                    out = _AdjointGuard.apply(self, options, x0, t, *params)
+                else:
+                    out = odeint(
+                        self.field,
+                        x0,
+                        t,
+                        rtol=self.rtol,
+                        atol=self.atol,
+                        method=self.solver,
+                        options=options,
+                    )
         except (AssertionError, RuntimeError) as error:
             if _is_solver_failure(error):
                 raise self._solver_error(error, x0) from error
