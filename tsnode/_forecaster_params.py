@@ -155,9 +155,9 @@ def check_fitted_scaler(scaler: Any, frame: pd.DataFrame) -> None:
         warnings.warn(
             f"{len(names)} series never {'moves' if len(names) == 1 else 'move'} in the "
             f"training data ({shown}): the scaler learns no scale of its moves, so its "
-            "forecast intervals come from the "
-            "model's noise, not from the data (even wider than a volatile stock's). Forecast such "
-            "series with NaiveForecaster, or fit on a period where they trade.",
+            "forecast intervals come from the model's noise, not from the data (even wider "
+            "than a volatile stock's). Forecast such series with NaiveForecaster, or fit on a "
+            "period where they trade.",
             UserWarning,
             stacklevel=user_stacklevel(),
         )
