@@ -356,12 +356,12 @@ class NeuralODE(nn.Module):
         # the exact first-order terms, dy(t_i)/dt_i = f(t_i, y_i) and, through x0,
         # dy(t_i)/dt_0 = -(dy(t_i)/dx0) f(t_0, x0); the values are unchanged.
         times = t
-        if not adjoint and self.solver in FIXED_STEP_SOLVERS and _needs_grad(x0, self.field, t):
-            if t.requires_grad:
-                t = t.detach()
-                with torch.no_grad():
-                    slope0 = self.field.slope(t[0], x0)
-                x0 = x0 - (times[0] - t[0]) * slope0
+        fixed = self.solver in FIXED_STEP_SOLVERS
+        if fixed and not adjoint and t.requires_grad and torch.is_grad_enabled():
+            t = t.detach()
+            with torch.no_grad():
+                slope0 = self.field.slope(t[0], x0)
+            x0 = x0 - (times[0] - t[0]) * slope0
         try:
             with _quiet_scipy_min_step(self):
                 if adjoint:
