@@ -1034,3 +1034,17 @@ def test_backtest_checks_progress():
     # regression (audit): progress was never validated (any truthy object showed a bar)
     with pytest.raises(TypeError, match="`progress` must be True or False, got 'no'"):
         backtest(NaiveForecaster(), _frame(20), horizon=1, initial_window=10, progress="no")
+
+
+def test_grouped_metrics_without_scored_rows_keep_their_columns_and_index():
+    # regression (review): with no forecast row to score, metrics(by="series") was a frame
+    # with no columns and an unnamed index, unlike every other result
+    y = pd.Series(
+        [100.0, 101.0, 102.0, 103.0, np.nan], index=pd.bdate_range("2024-01-01", periods=5)
+    ).rename("A")
+    result = backtest(NaiveForecaster(), y, horizon=1, initial_window=4, **BT)
+    full = backtest(NaiveForecaster(), _frame(30), horizon=2, initial_window=20, **BT)
+    for by in ("series", ["series", "step"]):
+        empty, scored = result.metrics(by=by), full.metrics(by=by)
+        assert empty.empty and list(empty.columns) == list(scored.columns)
+        assert list(empty.index.names) == list(scored.index.names)

@@ -29,6 +29,14 @@ def _outer_interval(quantiles: tuple[float, ...]) -> tuple[float, float, str] | 
     return None
 
 
+def _score_columns(quantiles: tuple[float, ...]) -> list[str]:
+    """The keys of :func:`_score`'s rows, in order."""
+    interval = _outer_interval(quantiles)
+    names = ["mae", "rmse", "mape", "smape", "mase", "crps", "pinball"]
+    names += [f"coverage_{interval[2]}", f"width_{interval[2]}"] if interval else []
+    return [*names, "directional_accuracy", "count"]
+
+
 def _score(group: pd.DataFrame, quantiles: tuple[float, ...]) -> dict[str, float]:
     """All metrics of one group of rows of a forecasts table (NaN, count 0, when it is empty:
     no row has an actual, e.g. only a last cutoff whose target row is NaN)."""
@@ -41,10 +49,7 @@ def _score(group: pd.DataFrame, quantiles: tuple[float, ...]) -> dict[str, float
             RuntimeWarning,
             stacklevel=user_stacklevel(),
         )
-        interval = _outer_interval(quantiles)
-        names = ["mae", "rmse", "mape", "smape", "mase", "crps", "pinball"]
-        names += [f"coverage_{interval[2]}", f"width_{interval[2]}"] if interval else []
-        return {**dict.fromkeys([*names, "directional_accuracy"], np.nan), "count": 0}
+        return {**dict.fromkeys(_score_columns(quantiles)[:-1], np.nan), "count": 0}
     y = group["actual"].to_numpy(dtype="float64")
     f = group["forecast"].to_numpy(dtype="float64")
     y_q = group[[_quantile_column(q) for q in quantiles]].to_numpy(dtype="float64")

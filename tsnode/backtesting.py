@@ -36,6 +36,7 @@ from joblib import Parallel, delayed, parallel_config
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
+from tsnode import _scoring
 from tsnode._folds import (
     _check_forecaster,
     _check_int,
@@ -152,12 +153,12 @@ class BacktestResult:
         for name, group in groups:
             names.append(name)
             rows.append(_score(group, self.quantiles))
-        if len(keys) > 1:
-            index = pd.MultiIndex.from_tuples(names, names=keys)
+        if len(keys) > 1:  # from_arrays: also for no rows at all (no forecast was scored)
+            levels = [[name[i] for name in names] for i in range(len(keys))]
+            index = pd.MultiIndex.from_arrays(levels, names=keys)
         else:
             index = pd.Index([name[0] for name in names], name=keys[0])
-        table = pd.DataFrame(rows, index=index)
-        return table
+        return pd.DataFrame(rows, index=index, columns=_scoring._score_columns(self.quantiles))
 
     def plot(self, *, series: Any = None, step: int = 1, ax: Any = None) -> Any:
         """Forecasts against actuals at one horizon step, with the outer quantile band.
