@@ -425,3 +425,12 @@ def test_rmse_of_huge_errors_does_not_overflow():
     assert m.rmse([1e160, 0.0], [0.0, 0.0]) == pytest.approx(1e160 / math.sqrt(2), rel=1e-12)
     assert m.rmse([1.0, 2.0, 3.0], [1.5, 2.0, 2.0]) == pytest.approx(math.sqrt(1.25 / 3))
     assert m.rmse([1.0, 2.0], [1.0, 2.0]) == 0.0
+
+
+def test_pit_values_with_a_subnormal_quantile_gap_stays_quiet():
+    # regression (property tests): numpy's "overflow encountered in divide" leaked out,
+    # although the value (clipped to 1) was right
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pit = m.pit_values([1e6], [[0.0, 5e-324]], [0.1, 0.9])
+    assert pit.tolist() == [1.0]

@@ -463,7 +463,8 @@ def pit_values(y_true: Any, y_quantiles: Any, quantiles: Any) -> np.ndarray:
     tau_lo, tau_hi = levels[seg], levels[seg + 1]
     width = hi - lo
     safe = np.where(width > 0, width, 1.0)
-    pit = tau_lo + (y - lo) / safe * (tau_hi - tau_lo)
+    with np.errstate(over="ignore"):  # a subnormal width: the ratio overflows, clipped below
+        pit = tau_lo + (y - lo) / safe * (tau_hi - tau_lo)
     # a zero-width segment: a jump of the CDF (y inside it) or flat tails (y outside)
     pit = np.where(width > 0, pit, np.where(y < lo, 0.0, np.where(y > hi, 1.0, tau_hi)))
     return np.clip(pit, 0.0, 1.0)
