@@ -124,15 +124,16 @@ def diebold_mariano(
     # rounding noise (~1e-30) that would give |statistic| ~ 1e15: count it as zero
     scale = max(np.max(np.abs(e1)), np.max(np.abs(e2)))
     floor = (64.0 * np.finfo(np.float64).eps * (scale**2 if loss == "squared" else scale)) ** 2
-    if variance <= floor and h > 1 and _long_run_variance(d, 1) > floor:
+    # horizon 1's variance, once: a fallback when positive; a constant differential otherwise
+    one_lag = _long_run_variance(d, 1) if variance <= floor and h > 1 else variance
+    if one_lag > floor >= variance:
         warnings.warn(
             f"diebold_mariano: the long-run variance with horizon={h} is not positive; "
             "falling back to horizon=1.",
             RuntimeWarning,
             stacklevel=user_stacklevel(),
         )
-        h = 1
-        variance = _long_run_variance(d, 1)
+        h, variance = 1, one_lag
     if variance <= floor:
         warnings.warn(
             "diebold_mariano: the loss differential is constant (up to rounding; e.g. "
