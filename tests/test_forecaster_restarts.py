@@ -206,18 +206,14 @@ def test_a_diverged_kept_model_warns_even_when_an_earlier_epoch_was_fine():
     import tsnode
 
     model = TSNodeForecaster(
-        learning_rate=0.5,
-        epochs=5,
-        steps_per_epoch=5,
-        batch_size=8,
-        context_length=20,
-        forecast_length=5,
-        latent_dim=4,
-        hidden_dim=8,
-        ode_units=16,
-        n_predict_samples=50,
-        progress=False,
-        random_state=0,
+        **dict(
+            PARAMS,
+            learning_rate=0.5,
+            epochs=5,
+            steps_per_epoch=5,
+            batch_size=8,
+            n_predict_samples=50,
+        )
     )
     with pytest.warns(RuntimeWarning, match="the kept model's validation loss is"):
         model.fit(tsnode.load_sample("AAPL"))

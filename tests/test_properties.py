@@ -26,6 +26,7 @@ from hypothesis.extra.numpy import arrays
 from sklearn.base import clone
 from sklearn.preprocessing import MinMaxScaler, RobustScaler
 
+from tests.test_forecaster import MICRO  # one Adam step, no validation
 from tsnode import metrics as m
 from tsnode.backtesting import backtest, compare
 from tsnode.baselines import DriftForecaster, GBMForecaster, NaiveForecaster
@@ -894,21 +895,6 @@ def test_simulation_invariants(case, allow_short, rule, cost, c):
 
 
 # ============================================================================ Latent ODE
-
-MICRO = dict(
-    epochs=1,
-    steps_per_epoch=1,
-    batch_size=8,
-    context_length=20,
-    forecast_length=5,
-    latent_dim=4,
-    hidden_dim=8,
-    ode_units=16,
-    n_predict_samples=30,
-    validation_fraction=0.0,
-    progress=False,
-    random_state=0,
-)
 
 
 @pytest.fixture(scope="module")
