@@ -26,7 +26,7 @@ import copy
 import numbers
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import exchange_calendars as xcals
 import numpy as np
@@ -47,6 +47,7 @@ from tsnode._validation import (
 from tsnode._warnings import user_stacklevel
 from tsnode.calendar import future_index
 
+_SelfT = TypeVar("_SelfT", bound="BaseForecaster")  # fit/update return the subclass
 _MAX_SAMPLE_BYTES = 8 * 2**30  # the largest float64 sample array one sample() call returns
 # Posterior draws held at once by reconstruct (40 MB of float64); it works in blocks beyond.
 _MAX_RECONSTRUCT_DRAWS = 5_000_000
@@ -379,7 +380,7 @@ class BaseForecaster(BaseEstimator):
         return np.sort(values, axis=-1)
 
     # ------------------------------------------------------------------ public API
-    def fit(self, y: pd.Series | pd.DataFrame) -> BaseForecaster:
+    def fit(self: _SelfT, y: pd.Series | pd.DataFrame) -> _SelfT:
         """Fit the forecaster on price history ``y``.
 
         Parameters
@@ -555,7 +556,7 @@ class BaseForecaster(BaseEstimator):
             )
         return samples
 
-    def update(self, y: pd.Series | pd.DataFrame) -> BaseForecaster:
+    def update(self: _SelfT, y: pd.Series | pd.DataFrame) -> _SelfT:
         """Condition on new observations without refitting the parameters (weights unchanged).
 
         Later forecasts start after the new rows. Forecasters that cannot condition on new data
