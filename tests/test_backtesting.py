@@ -350,8 +350,8 @@ def test_input_and_forecaster_never_mutated():
         ({"quantiles": "0.5"}, TypeError, "quantiles"),
         ({"backend": "dask"}, ValueError, "Client"),
         ({"n_jobs": 0}, ValueError, "`n_jobs` must be a non-zero int or None, got 0"),
-        ({"n_jobs": 1.5}, ValueError, "`n_jobs` must be a non-zero int"),
-        ({"n_jobs": True}, ValueError, "`n_jobs` must be a non-zero int"),
+        ({"n_jobs": 1.5}, TypeError, "`n_jobs` must be a non-zero int"),
+        ({"n_jobs": True}, TypeError, "`n_jobs` must be a non-zero int"),
     ],
 )
 def test_validation_errors_name_the_parameter(kwargs, exc, match):

@@ -236,3 +236,19 @@ def test_ou_mean_reversion_from_far_start():
 def test_gbm_ou_bad_input(func, kwargs, match):
     with pytest.raises(ValueError, match=match):
         func(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "func, kwargs, match",
+    [
+        (make_gbm, {"n_series": "3"}, "n_series must be an int >= 1, got '3' of type str"),
+        (make_gbm, {"n_days": 3.5}, "n_days must be an int >= 2, got 3.5 of type float"),
+        (make_ou, {"theta": "fast"}, "theta must be a number, got 'fast' of type str"),
+        (make_periodic, {"n_series": True}, "n_series must be an int >= 1, got True"),
+        (make_spiral, {"noise": None}, "noise must be a number, got None"),
+    ],
+)
+def test_wrong_types_raise_type_error(func, kwargs, match):
+    # regression: a value of the wrong type raised ValueError, like an out-of-range one
+    with pytest.raises(TypeError, match=match):
+        func(**kwargs)

@@ -219,10 +219,10 @@ def test_predict_before_fit_raises():
     ("kwargs", "error", "match"),
     [
         ({"n_members": 0}, ValueError, "n_members must be an int >= 1, got 0"),
-        ({"n_members": 2.5}, ValueError, "n_members must be an int >= 1, got 2.5"),
-        ({"n_members": True}, ValueError, "n_members must be an int >= 1, got True"),
+        ({"n_members": 2.5}, TypeError, "n_members must be an int >= 1, got 2.5"),
+        ({"n_members": True}, TypeError, "n_members must be an int >= 1, got True"),
         ({"n_jobs": 0}, ValueError, "n_jobs must be a non-zero int or None, got 0"),
-        ({"n_jobs": "2"}, ValueError, "n_jobs must be a non-zero int or None"),
+        ({"n_jobs": "2"}, TypeError, "n_jobs must be a non-zero int or None"),
         ({"progress": "yes"}, TypeError, "progress must be True or False"),
         ({"random_state": -1}, ValueError, "random_state must be a non-negative int"),
     ],

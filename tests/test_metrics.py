@@ -234,6 +234,8 @@ def test_directional_accuracy_treats_rounding_noise_as_no_move():
     assert m.directional_accuracy(y, origin * (1 + 1e-8), origin) == pytest.approx(0.5, **TOL)
     with pytest.raises(ValueError, match="`rtol` must be a finite number >= 0, got -1"):
         m.directional_accuracy(y, no_move, origin, rtol=-1)
+    with pytest.raises(TypeError, match="`rtol` must be a finite number >= 0, got '0'"):
+        m.directional_accuracy(y, no_move, origin, rtol="0")
 
 
 def test_directional_accuracy_hand_computed():
@@ -395,6 +397,8 @@ def test_diebold_mariano_edge_cases():
         m.diebold_mariano(E_MODEL, E_BASE, loss="huber")
     with pytest.raises(ValueError, match="`horizon`"):
         m.diebold_mariano(E_MODEL, E_BASE, horizon=0)
+    with pytest.raises(TypeError, match="`horizon` must be a positive int, got 1.5"):
+        m.diebold_mariano(E_MODEL, E_BASE, horizon=1.5)
     with pytest.raises(ValueError, match="`horizon`=5 is too large"):
         m.diebold_mariano(E_MODEL, E_BASE, horizon=5)
     with pytest.raises(ValueError, match="at least 3"):

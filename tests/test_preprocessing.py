@@ -247,6 +247,21 @@ def test_log_scaler_invalid_parameters(params):
         LogScaler(**params).fit(_prices())
 
 
+@pytest.mark.parametrize(
+    "params, error",
+    [
+        ({"offset": "a"}, TypeError),
+        ({"offset": True}, TypeError),
+        ({"offset": -1.0}, ValueError),
+        ({"scale_by": 1}, TypeError),
+        ({"scale_by": "returns"}, ValueError),
+    ],
+)
+def test_log_scaler_wrong_type_is_a_type_error(params, error):
+    with pytest.raises(error, match="offset|scale_by"):
+        LogScaler(**params).fit(_prices())
+
+
 def test_log_scaler_volatility_scale_is_the_annualised_std_of_the_changes():
     X = _prices()
     logs = np.log(X.to_numpy())
@@ -658,6 +673,8 @@ def test_check_monotone_input_errors():
     fitted = LogScaler().fit(X)
     with pytest.raises(ValueError, match="n_grid"):
         check_monotone(fitted, X, n_grid=1)
+    with pytest.raises(TypeError, match="n_grid"):
+        check_monotone(fitted, X, n_grid=2.5)
     with pytest.raises(NotFittedError):
         check_monotone(LogScaler(), X)
     empty = X.copy()

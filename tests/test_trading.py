@@ -328,6 +328,7 @@ def test_timezone_aware_prices():
         ({"rule": "momentum"}, ValueError, "`rule`"),
         ({"step": 3}, ValueError, "`step`=3 is not in"),
         ({"step": 0}, ValueError, "`step`"),
+        ({"step": 1.0}, TypeError, "`step` must be a positive int, got 1.0"),
         ({"cost_bps": -1.0}, ValueError, "`cost_bps`"),
         ({"slippage_bps": "1"}, TypeError, "`slippage_bps`"),
         ({"threshold": -0.1}, ValueError, "`threshold`"),

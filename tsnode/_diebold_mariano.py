@@ -77,8 +77,11 @@ def diebold_mariano(
     DMResult
         ``(statistic, pvalue)``; a negative statistic means the model is more accurate.
     """
-    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
-        raise ValueError(f"`horizon` must be a positive int, got {horizon!r}; e.g. horizon=1.")
+    wrong_type = isinstance(horizon, bool) or not isinstance(horizon, int | np.integer)
+    if wrong_type or horizon < 1:
+        raise (TypeError if wrong_type else ValueError)(
+            f"`horizon` must be a positive int, got {horizon!r}; e.g. horizon=1."
+        )
     if loss not in ("squared", "absolute"):
         raise ValueError(f"`loss` must be 'squared' or 'absolute', got {loss!r}.")
     if _as_float_array(errors_model, "errors_model").ndim != 1:

@@ -248,8 +248,11 @@ def _check_costs(cost_bps: Any, slippage_bps: Any, *, allow_short: bool) -> floa
 
 
 def _check_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int, got {value!r}; e.g. {name}=1.")
+    wrong_type = isinstance(value, bool) or not isinstance(value, int | np.integer)
+    if wrong_type or value < 1:
+        raise (TypeError if wrong_type else ValueError)(
+            f"`{name}` must be a positive int, got {value!r}; e.g. {name}=1."
+        )
     return int(value)
 
 

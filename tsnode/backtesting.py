@@ -330,7 +330,7 @@ def backtest(
         )
     quantiles = _check_quantiles(quantiles)
     if n_jobs is not None and (not _is_int(n_jobs) or n_jobs == 0):
-        raise ValueError(
+        raise (ValueError if _is_int(n_jobs) else TypeError)(
             f"`n_jobs` must be a non-zero int or None, got {n_jobs!r}; pass 1 or None "
             "(sequential), a number of processes such as 2, or -1 (every core)."
         )

@@ -47,7 +47,11 @@ def _rng(random_state: Any) -> np.random.Generator:
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"{name} must be an int >= {minimum}, got {value!r} of type {type(value).__name__}."
+        )
+    if value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
     return int(value)
 
@@ -61,8 +65,11 @@ def _check_float(
     low_open: bool = False,
     high_open: bool = False,
 ) -> float:
-    """Return ``value`` as a finite float within the given bounds, else raise ``ValueError``."""
+    """Return ``value`` as a finite float within the given bounds (``TypeError`` if it is not a
+    real number, ``ValueError`` if it is out of bounds or not finite)."""
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok:
+        raise TypeError(f"{name} must be a number, got {value!r} of type {type(value).__name__}.")
     if ok:
         x = float(value)
         ok = math.isfinite(x)

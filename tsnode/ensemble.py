@@ -176,13 +176,13 @@ class EnsembleForecaster(BaseForecaster):
     def _check_params(self) -> None:
         n = self.n_members
         if not _is_int(n) or n < 1:
-            raise ValueError(
+            raise (ValueError if _is_int(n) else TypeError)(
                 f"n_members must be an int >= 1, got {n!r}; pass e.g. n_members=3 (1 is a "
                 "single model)."
             )
         jobs = self.n_jobs
         if jobs is not None and (not _is_int(jobs) or jobs == 0):
-            raise ValueError(
+            raise (ValueError if _is_int(jobs) else TypeError)(
                 f"n_jobs must be a non-zero int or None, got {jobs!r}; pass None (sequential), "
                 "a number of processes such as 2, or -1 (every core)."
             )

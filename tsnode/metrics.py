@@ -407,12 +407,11 @@ def directional_accuracy(y_true: Any, y_pred: Any, origin: Any, *, rtol: float =
             f"`origin` of shape {ref.shape} cannot be broadcast to `y_true`'s shape {y.shape}; "
             "pass a float or one origin per element."
         ) from exc
-    if (
-        isinstance(rtol, (bool, np.bool_))
-        or not isinstance(rtol, numbers.Real)
-        or not 0 <= rtol < float("inf")
-    ):
-        raise ValueError(f"`rtol` must be a finite number >= 0, got {rtol!r}; the default is 1e-9.")
+    wrong_type = isinstance(rtol, (bool, np.bool_)) or not isinstance(rtol, numbers.Real)
+    if wrong_type or not 0 <= rtol < float("inf"):
+        raise (TypeError if wrong_type else ValueError)(
+            f"`rtol` must be a finite number >= 0, got {rtol!r}; the default is 1e-9."
+        )
     y, f, o = _paired(y_true=y, y_pred=y_pred, origin=ref)
     if y.size == 0:
         return _empty_result("directional_accuracy")

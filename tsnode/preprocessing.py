@@ -210,18 +210,14 @@ class LogScaler(_ColumnwiseScaler):
                 f"(type {type(self.standardize).__name__})."
             )
         offset = self.offset
-        if (
-            isinstance(offset, (bool, np.bool_))
-            or not isinstance(offset, numbers.Real)
-            or not np.isfinite(offset)
-            or offset < 0
-        ):
-            raise ValueError(
+        wrong_type = isinstance(offset, (bool, np.bool_)) or not isinstance(offset, numbers.Real)
+        if wrong_type or not np.isfinite(offset) or offset < 0:
+            raise (TypeError if wrong_type else ValueError)(
                 f"LogScaler: offset must be a finite number >= 0, got {offset!r}. Use 0 for "
                 "prices, or e.g. 1.0 for data with zeros such as volumes."
             )
         if not isinstance(self.scale_by, str) or self.scale_by not in ("level", "volatility"):
-            raise ValueError(
+            raise (ValueError if isinstance(self.scale_by, str) else TypeError)(
                 f"LogScaler: scale_by must be 'level' or 'volatility', got {self.scale_by!r}."
             )
 
@@ -573,8 +569,11 @@ def check_monotone(transformer: Any, X: Any, *, n_grid: int = 64) -> bool:
         If ``n_grid`` < 2, ``X`` is not 2-D, a column of ``X`` has no finite value, or the
         transformer does not return one column per input column.
     """
-    if isinstance(n_grid, bool) or not isinstance(n_grid, numbers.Integral) or n_grid < 2:
-        raise ValueError(f"check_monotone: n_grid must be an integer >= 2, got {n_grid!r}.")
+    wrong_type = isinstance(n_grid, bool) or not isinstance(n_grid, numbers.Integral)
+    if wrong_type or n_grid < 2:
+        raise (TypeError if wrong_type else ValueError)(
+            f"check_monotone: n_grid must be an integer >= 2, got {n_grid!r}."
+        )
     check_is_fitted(transformer)
     frame = X.to_frame() if isinstance(X, pd.Series) else X
     if isinstance(frame, pd.DataFrame):  # nullable dtypes: pd.NA as NaN
