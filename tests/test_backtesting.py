@@ -462,6 +462,19 @@ def test_reissued_warnings_keep_their_module_for_the_callers_filters():
     assert caught == []
 
 
+def test_reissued_warnings_without_a_module_are_shown():
+    # regression: a model class defined in a script or notebook warns from a file with no
+    # module ("<dynamic-code>" in a worker); module=None made CPython drop the warning
+    from tsnode._warnings import reissue_recorded
+
+    recorded = [("from a notebook", UserWarning, "<dynamic-code>", 7, None)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reissue_recorded(recorded, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["from a notebook"]
+    assert caught[0].filename == "<dynamic-code>" and caught[0].lineno == 7
+
+
 def test_dask_backend_runs_folds_on_the_cluster():
     distributed = pytest.importorskip("distributed")
     data = _frame(30, 2, seed=6)

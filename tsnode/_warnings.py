@@ -199,7 +199,9 @@ def reissue_recorded(recorded: list[Recorded], *, stacklevel: int) -> None:
             continue
         seen.add(key)
         if not _from_tsnode(filename):
-            warnings.warn_explicit(message, category, filename, lineno, module=module)
+            # module=None would hide the warning (CPython reads it as a module named None)
+            where = {} if module is None else {"module": module}
+            warnings.warn_explicit(message, category, filename, lineno, **where)
             continue
         if isinstance(message, str):
             text, message = message, category.__new__(category)  # not __init__: see _portable
