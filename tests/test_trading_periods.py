@@ -171,6 +171,35 @@ def test_a_few_daily_bars_assume_252_sessions_a_year():
     assert infer_periods_per_year(bars) == 252.0
 
 
+def test_a_short_span_with_missing_sessions_counts_the_sessions_present():
+    # regression: under 90 days 252 a year was assumed however many sessions were missing,
+    # so 45 of 60 sessions gave 252 (annualised volatility and CAGR overstated)
+    sessions = pd.bdate_range("2024-01-02", periods=60)
+    kept = sessions[np.random.default_rng(0).permutation(60)[:45]].sort_values()
+    kept = kept.union(sessions[[0, -1]])  # the same span
+    assert infer_periods_per_year(kept) == pytest.approx(252 * len(kept) / 60, rel=0.05)
+    # every session: still 252 (holidays aside)
+    assert infer_periods_per_year(sessions) == 252.0
+    # hourly bars on every other session
+    hourly = pd.DatetimeIndex(
+        [
+            h
+            for d in sessions[::2]
+            for h in pd.date_range(d + pd.Timedelta(hours=10), periods=6, freq="h")
+        ]
+    )
+    # 30 sessions in 59 weekdays (a year has 365.25 * 5 / 7 weekdays), 6 bars each
+    assert infer_periods_per_year(hourly) == pytest.approx(6 * 30 / 59 * 365.25 * 5 / 7)
+
+
+def test_a_short_span_of_daily_bars_on_weekends_counts_calendar_days():
+    crypto = pd.date_range("2024-01-01", periods=40, freq="D")  # around the week
+    assert infer_periods_per_year(crypto) == pytest.approx(365.25)
+    assert infer_periods_per_year(crypto[::1].delete(slice(10, 20))) == pytest.approx(
+        365.25 * 30 / 40
+    )
+
+
 def test_sunday_to_friday_futures_sessions_count_calendar_time():
     # hourly bars Sun 17:00 .. Fri 15:00 with a daily 16:00 break: about 115 bars a week
     bars = [

@@ -26,6 +26,7 @@ _DAY = pd.Timedelta(days=1)
 # Shorter than this, a simulation cannot tell 252 trading dates a year from 365.
 _MIN_SPAN = pd.Timedelta(days=90)
 _SESSIONS_PER_YEAR = 252.0
+_WEEKDAYS_PER_YEAR = 365.25 * 5 / 7
 
 
 # ----------------------------------------------------------------------------- forecasts
@@ -281,8 +282,11 @@ def infer_periods_per_year(index: pd.DatetimeIndex, *, stacklevel: int = 2) -> f
     for NYSE sessions, 52.18 weekly, 12 monthly. Intraday bars: split into sessions at gaps
     over ``max(4 * spacing, 2 hours)``; the bars per session times the sessions per year.
     Sessions of a day or more (around the clock, or Sunday-to-Friday futures) take
-    ``(len - 1) / elapsed years``. Over less than ``_MIN_SPAN`` (90 days) the sessions per year cannot be told from
-    the data: daily and intraday bars then assume 252 a year. Falls back to 252 with a
+    ``(len - 1) / elapsed years``. Over less than ``_MIN_SPAN`` (90 days) the sessions per
+    year cannot be told from the elapsed time (a weekend at either end weighs too much), so
+    they are counted against the weekdays spanned: 252 a year when every weekday but the usual
+    holidays has a session, proportionally fewer when sessions are missing, and the calendar
+    days' share of 365.25 when sessions fall on weekends. Falls back to 252 with a
     ``UserWarning`` (at ``stacklevel``) for fewer than 2 bars or a zero span.
     """
     if len(index) >= 2 and index[-1] > index[0]:
@@ -293,7 +297,7 @@ def infer_periods_per_year(index: pd.DatetimeIndex, *, stacklevel: int = 2) -> f
         if spacing >= _DAY:
             if span >= _MIN_SPAN or spacing > 1.5 * _DAY:
                 return float((len(index) - 1) / years)
-            return _SESSIONS_PER_YEAR
+            return _short_span_sessions_per_year(index)
         gap = max(4 * spacing, pd.Timedelta(hours=2)) / pd.Timedelta(1, unit=index.unit)
         breaks = np.flatnonzero(diffs > gap)
         n_sessions = len(breaks) + 1
@@ -301,7 +305,10 @@ def infer_periods_per_year(index: pd.DatetimeIndex, *, stacklevel: int = 2) -> f
         lengths = times[np.r_[breaks, len(times) - 1]] - times[np.r_[0, breaks + 1]]
         if np.median(lengths) >= _DAY / pd.Timedelta(1, unit=index.unit):
             return float((len(index) - 1) / years)  # sessions of days: around the clock
-        per_year = (n_sessions - 1) / years if span >= _MIN_SPAN else _SESSIONS_PER_YEAR
+        if span >= _MIN_SPAN:
+            per_year = (n_sessions - 1) / years
+        else:
+            per_year = _short_span_sessions_per_year(index[np.r_[0, breaks + 1]])
         return float(len(index) / n_sessions * per_year)
     warnings.warn(
         f"cannot infer the bars per year from {len(index)} bar(s) spanning "
@@ -312,3 +319,14 @@ def infer_periods_per_year(index: pd.DatetimeIndex, *, stacklevel: int = 2) -> f
         stacklevel=stacklevel,
     )
     return FALLBACK_PERIODS_PER_YEAR
+
+
+def _short_span_sessions_per_year(starts: pd.DatetimeIndex) -> float:
+    """Sessions per year from the session starts ``starts`` (sorted, spanning < 90 days)."""
+    dates = starts.normalize().unique()
+    if (dates.day_of_week >= 5).any():  # sessions on weekends: the calendar days' share
+        days = (dates[-1] - dates[0]) / _DAY + 1
+        return float(len(dates) / days * (_YEAR / _DAY))
+    first, last = (np.datetime64(d.date(), "D") for d in (dates[0], dates[-1]))
+    expected = np.busday_count(first, last + 1) * _SESSIONS_PER_YEAR / _WEEKDAYS_PER_YEAR
+    return float(_SESSIONS_PER_YEAR * min(1.0, len(dates) / expected))

@@ -46,8 +46,9 @@ The rules, precisely (one price field: the one the backtest forecast, see ``targ
 * **Annualisation.** By default the bars per year are inferred from the bars the simulation
   steps on: ``(n_bars - 1) / elapsed years`` (365.25-day years), about 252 for daily
   sessions, 52 for weekly and 12 for monthly bars; for intraday bars, the bars per trading
-  date times the trading dates per year. Under 90 days of daily or intraday bars, 252 trading
-  dates a year are assumed (see :func:`tsnode._trading_inputs.infer_periods_per_year`).
+  date times the trading dates per year. Under 90 days of daily or intraday bars, the trading
+  dates are counted against the weekdays spanned: 252 a year when none is missing, fewer
+  when some are (see :func:`tsnode._trading_inputs.infer_periods_per_year`).
 
 This module never imports torch.
 """
@@ -421,7 +422,8 @@ def simulate(
         from the bars the simulation steps on: for daily or sparser bars ``(n_bars - 1) /
         elapsed years`` with 365.25-day years (about 252 for daily sessions, 52 weekly, 12
         monthly); for intraday bars the bars per session times the sessions per year; under 90
-        days of daily or intraday bars 252 sessions a year are assumed; 252 with a warning if
+        days of daily or intraday bars 252 sessions a year, times the share of the weekdays
+        spanned that have a session (calendar days on weekend sessions); 252 with a warning if
         it cannot be inferred. The value used is ``Simulation.periods_per_year``.
     hold_last : int, optional
         Bars the last decision is held after it is executed (default: the median spacing
