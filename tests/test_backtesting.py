@@ -869,6 +869,39 @@ def test_nan_forecasts_are_not_dropped_silently_from_the_scores():
         clean.metrics(by=None)
 
 
+class _InfiniteAtOneCutoff(NaiveForecaster):
+    def predict_quantiles(self, horizon, quantiles=(0.1, 0.5, 0.9)):
+        out = super().predict_quantiles(horizon, quantiles)
+        if len(self.y_) == 42:
+            out.iloc[1, 0] = np.inf
+        return out
+
+
+class _PointFromOtherColumns(NaiveForecaster):
+    def predict(self, horizon):
+        return super().predict(horizon).set_axis(["yhat"], axis=1)
+
+
+def test_infinite_forecasts_are_refused_naming_the_series_and_time():
+    # regression: inf was stored, then every metrics() call failed on "`y_pred` contains 2
+    # infinite values" (an internal array) and simulate went long on it
+    y = make_gbm(1, n_days=60, random_state=2)
+    with pytest.raises(
+        ValueError, match=r"predict_quantiles returned inf for series 's0' at 2015-03-04"
+    ) as e:
+        backtest(_InfiniteAtOneCutoff(), y, horizon=2, initial_window=40, progress=False)
+    assert "cutoff" in " ".join(e.value.__notes__)
+
+
+def test_point_forecasts_from_predict_must_name_the_series():
+    # regression: a predict frame with other column names gave all-NaN point forecasts
+    y = make_gbm(1, n_days=60, random_state=2)
+    kw = dict(horizon=2, initial_window=40, quantiles=(0.1, 0.9), progress=False)
+    with pytest.raises(ValueError, match=r"predict returned columns \['yhat'\] for the series"):
+        backtest(_PointFromOtherColumns(), y, **kw)
+    assert backtest(NaiveForecaster(), y, **kw).forecasts["forecast"].notna().all()
+
+
 def test_compare_refuses_an_unknown_keyword_before_blaming_a_model():
     y = make_gbm(1, n_days=60, random_state=2)
     with pytest.raises(TypeError, match="compare passes its keywords to backtest.*'refit'") as err:

@@ -156,7 +156,25 @@ def _extract_quantiles(
                     f"{list(pred.columns)!r}."
                 )
             out[:, j, k] = values[:, match[0]]
+    _refuse_infinite_forecasts(out, series, future, "predict_quantiles")
     return out
+
+
+def _refuse_infinite_forecasts(
+    values: np.ndarray, series: pd.Index, future: pd.DatetimeIndex, method: str
+) -> None:
+    """Refuse ±inf in ``values`` (n_steps, n_series, ...): it cannot be scored or traded.
+
+    NaN stays: it is a missing forecast, which the scores count and warn about.
+    """
+    bad = np.isinf(values)
+    if bad.any():
+        i, j = (int(k[0]) for k in np.nonzero(bad)[:2])
+        raise ValueError(
+            f"the forecaster's {method} returned {values[bad][0]} for series {series[j]!r} at "
+            f"{future[i]} ({int(bad.sum())} infinite values in all); forecasts must be finite "
+            "(or NaN for none) to be scored and traded. Fix the forecaster, or drop the series."
+        )
 
 
 def _point_forecast(
@@ -174,7 +192,16 @@ def _point_forecast(
                 f"timestamp ({len(future)}), got {type(pred).__name__}."
             )
         _check_rows(pred, future, "predict")
-        return pred.reindex(columns=series).to_numpy(dtype="float64", na_value=np.nan)
+        missing = [name for name in series if name not in pred.columns]
+        if missing or not pred.columns.is_unique:
+            raise ValueError(
+                f"the forecaster's predict returned columns {list(pred.columns)!r} for the "
+                f"series {list(series)!r}; it must return exactly one column per series it "
+                "was fitted on, named as in the data."
+            )
+        point = pred.loc[:, list(series)].to_numpy(dtype="float64", na_value=np.nan)
+        _refuse_infinite_forecasts(point, series, future, "predict")
+        return point
     median = model.predict_quantiles(future, quantiles=(0.5,))
     return _extract_quantiles(median, series, (0.5,), future)[:, :, 0]
 
