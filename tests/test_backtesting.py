@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator
 
 from tsnode.backtesting import BacktestResult, Comparison, backtest, compare
 from tsnode.base import BaseForecaster
-from tsnode.baselines import NaiveForecaster
+from tsnode.baselines import DriftForecaster, NaiveForecaster
 from tsnode.datasets import make_gbm
 
 # ----------------------------------------------------------------------------- fakes
@@ -900,6 +900,31 @@ def test_point_forecasts_from_predict_must_name_the_series():
     with pytest.raises(ValueError, match=r"predict returned columns \['yhat'\] for the series"):
         backtest(_PointFromOtherColumns(), y, **kw)
     assert backtest(NaiveForecaster(), y, **kw).forecasts["forecast"].notna().all()
+
+
+def test_compare_names_a_misspelt_required_keyword():
+    # regression: horizn=1 was reported as "missing a required argument: 'horizon'"
+    y = make_gbm(1, n_days=60, random_state=2)
+    with pytest.raises(TypeError, match="no keyword 'horizn'; did you mean 'horizon'"):
+        compare({"naive": NaiveForecaster()}, y, horizn=1, initial_window=30)
+    with pytest.raises(TypeError, match="no keyword 'forecaster'. Its keywords"):
+        compare({"naive": NaiveForecaster()}, y, horizon=1, initial_window=30, forecaster=1)
+
+
+def test_compare_warns_when_too_few_cutoffs_for_the_dm_test():
+    # regression: two cutoffs gave NaN DM columns without a word
+    y = make_gbm(1, n_days=42, random_state=2)
+    models = {"naive": NaiveForecaster(), "drift": DriftForecaster()}
+    with pytest.warns(RuntimeWarning, match="no Diebold-Mariano test.*got 2") as rec:
+        board = compare(models, y, horizon=1, initial_window=40, progress=False).leaderboard
+    assert board["dm_pvalue"].isna().all() and rec[0].filename == __file__
+
+
+def test_too_little_data_says_how_many_rows_are_needed():
+    # regression: with 2 rows the error advised initial_window <= 1 (the minimum is 2)
+    y = make_gbm(1, n_days=60, random_state=2).iloc[:2]
+    with pytest.raises(ValueError, match="for data with 2 rows; 3 rows are needed"):
+        backtest(NaiveForecaster(), y, horizon=1, initial_window=2, progress=False)
 
 
 def test_compare_refuses_an_unknown_keyword_before_blaming_a_model():

@@ -9,6 +9,8 @@ This module never imports torch.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
 import warnings
 from typing import Any
@@ -102,6 +104,24 @@ def _check_same_target(forecasters: dict[str, Any], data: Any) -> None:
         "Give every model the same `target` (e.g. NaiveForecaster(target='Close')), or "
         "compare the fields in separate calls."
     )
+
+
+def _check_backtest_keywords(backtest: Any, kwargs: dict[str, Any]) -> None:
+    """``compare``'s keywords for ``backtest``: a bad one is the caller's, not a model's, so it
+    is refused before any backtest, naming the unknown keyword (and the nearest valid one)."""
+    known = [p for p in inspect.signature(backtest).parameters if p not in ("forecaster", "data")]
+    for key in kwargs:
+        if key not in known:
+            near = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else "."
+            raise TypeError(
+                f"compare passes its keywords to backtest, which has no keyword {key!r}{hint} "
+                f"Its keywords: {known}."
+            )
+    try:
+        inspect.signature(backtest).bind(None, None, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"compare passes its keywords to backtest: {exc}.") from None
 
 
 # ----------------------------------------------------------------------------- fold worker

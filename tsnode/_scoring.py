@@ -129,6 +129,13 @@ def _dm_test(model: Any, base: Any) -> tuple[float, float]:
     joined = a.merge(b, on=keys, suffixes=("_model", "_base")).sort_values(["series", "cutoff"])
     joined = joined.dropna(subset=["actual", "forecast_model", "forecast_base"])
     if joined["cutoff"].nunique() < 3:  # the test needs 3 cutoffs
+        warnings.warn(
+            f"no Diebold-Mariano test (dm_statistic and dm_pvalue are NaN): it needs one-step "
+            f"forecasts of both models at 3 or more cutoffs, got {joined['cutoff'].nunique()}."
+            " Use a smaller initial_window or step.",
+            RuntimeWarning,
+            stacklevel=user_stacklevel(),
+        )
         return np.nan, np.nan
     errors = joined["actual"].to_numpy()[:, None] - joined[["forecast_model", "forecast_base"]]
     # series forecast at the same cutoff are correlated: one mean differential per cutoff

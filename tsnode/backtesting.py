@@ -22,7 +22,6 @@ This module never imports torch: any object with ``fit(y)`` and
 
 from __future__ import annotations
 
-import inspect
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -38,6 +37,7 @@ from tqdm.auto import tqdm
 
 from tsnode import _scoring
 from tsnode._folds import (
+    _check_backtest_keywords,
     _check_forecaster,
     _check_int,
     _check_quantiles,
@@ -303,7 +303,8 @@ def backtest(
     if initial_window > n_rows - 1:
         raise ValueError(
             f"`initial_window` must leave at least one row to forecast: got {initial_window} "
-            f"for data with {n_rows} rows; use initial_window <= {n_rows - 1}."
+            f"for data with {n_rows} rows; "
+            + (f"use initial_window <= {n_rows - 1}." if n_rows > 2 else "3 rows are needed.")
         )
     if window not in _WINDOWS:
         raise ValueError(f"`window` must be one of {_WINDOWS}, got {window!r}.")
@@ -584,10 +585,7 @@ def compare(
     if user_need is not None:
         hint = "Pass e.g. min_observations=20, or None for the models' minimum."
         need = max(need, _check_int(user_need, "min_observations", minimum=1, hint=hint))
-    try:  # a bad keyword is the caller's, not a model's: refuse it before any backtest
-        inspect.signature(backtest).bind(None, None, **backtest_kwargs)
-    except TypeError as exc:
-        raise TypeError(f"compare passes its keywords to backtest: {exc}.") from None
+    _check_backtest_keywords(backtest, backtest_kwargs)
     results, rows = {}, {}
     collector = WarningCollector()  # each warning once, at the caller's line, naming models
     try:
