@@ -245,6 +245,14 @@ def test_integer_times_are_accepted():
     torch.testing.assert_close(out[:, 0], torch.exp(-torch.arange(3.0)), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("t", [torch.tensor([True, False]), torch.tensor([0j, 1j])])
+def test_boolean_or_complex_times_are_refused(t):
+    # regression: [True, False] was read as [1, 0] and integrated backwards in silence
+    ode = NeuralODE(RateField(torch.tensor([-1.0])))
+    with pytest.raises(TypeError, match=f"t must hold real times, got a {t.dtype} tensor"):
+        ode(torch.ones(1), t)
+
+
 # ----------------------------------------------------------------------------- gradients
 
 

@@ -460,6 +460,10 @@ class NeuralODE(nn.Module):
         if t is None:
             t = torch.tensor([0.0, 1.0], dtype=x0.dtype, device=x0.device)
         raw = torch.as_tensor(t)
+        if raw.dtype == torch.bool or raw.is_complex():
+            raise TypeError(
+                f"t must hold real times, got a {raw.dtype} tensor; pass e.g. [0.0, 1.0]."
+            )
         if raw.dim() != 1 or raw.numel() < 2:
             raise ValueError(
                 f"t must be a 1-D tensor of at least 2 times, got shape {tuple(raw.shape)}. "
