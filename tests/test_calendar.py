@@ -361,6 +361,43 @@ def test_calendar_none_continues_a_regular_calendar_frequency(observed, expected
     assert out.freq is None
 
 
+@pytest.mark.parametrize(
+    "observed, expected",
+    [
+        (  # business days (NYSE holidays, an FX feed with a missing day): never a weekend
+            pd.bdate_range("2024-01-01", periods=20).delete([4, 11]),
+            ["2024-01-29", "2024-01-30", "2024-01-31"],
+        ),
+        (_monthly().delete(5), ["2013-04-30", "2013-05-31", "2013-06-30"]),
+        (
+            pd.date_range("2012-12-07", periods=14, freq="W-FRI").delete(3),
+            ["2013-03-15", "2013-03-22", "2013-03-29"],
+        ),
+        (
+            pd.date_range("2020-03-31", periods=8, freq="QE").delete(2),
+            ["2022-03-31", "2022-06-30", "2022-09-30"],
+        ),
+        (
+            pd.date_range("2020-01-01", periods=6, freq="YS").delete(2),
+            ["2026-01-01", "2027-01-01", "2028-01-01"],
+        ),
+        (
+            pd.date_range("2024-01-01 16:00", periods=20, freq="B", tz="America/New_York")[
+                ::1
+            ].delete(7),
+            ["2024-01-29 16:00", "2024-01-30 16:00", "2024-01-31 16:00"],
+        ),
+    ],
+)
+def test_calendar_none_keeps_the_calendar_frequency_across_missing_rows(observed, expected):
+    # regression: pd.infer_freq gives up on one missing row, and the median spacing then
+    # forecast Saturdays after business days and March 3 after January 31
+    out = future_index(observed[-1], 3, calendar=None, observed_index=observed)
+    want = pd.DatetimeIndex(expected, name=observed.name)
+    want = want if observed.tz is None else want.tz_localize(observed.tz)
+    pd.testing.assert_index_equal(out, want.as_unit(out.unit))
+
+
 def test_calendar_none_on_irregular_data_still_uses_the_median_spacing():
     observed = pd.DatetimeIndex(
         ["2024-01-01", "2024-01-03", "2024-01-05", "2024-01-08", "2024-01-10"]

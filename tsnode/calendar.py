@@ -5,8 +5,8 @@ into the DatetimeIndex a forecast is reported on. Integer horizons follow an exc
 from the `exchange-calendars <https://github.com/gerrymanoim/exchange_calendars>`_ library (so
 weekends and holidays such as Christmas or Good Friday are skipped) or, with ``calendar=None``,
 continue the observed spacing: the regular calendar frequency of the last observations when
-there is one (month ends, weekly closes, business days; ``pd.infer_freq``), else their median
-spacing.
+there is one (month ends, weekly closes, business days; ``pd.infer_freq``, or the offset
+every observed date lies on when a few are missing), else their median spacing.
 """
 
 from __future__ import annotations
@@ -178,7 +178,8 @@ def _regular_frequency(
     observed_index: pd.DatetimeIndex, last: pd.Timestamp
 ) -> pd.tseries.offsets.BaseOffset | None:
     """The calendar frequency of the last observations (``pd.infer_freq`` on up to
-    ``_FREQ_WINDOW`` of them, ending at ``last``), or None if they are not regular.
+    ``_FREQ_WINDOW`` of them, ending at ``last``, or :func:`_offset_with_gaps` when rows are
+    missing), or None if they are not regular.
 
     Month ends, weekly closes or business days then continue on their calendar (April 30 after
     March 31), where the median spacing (31 days) would skip or repeat months.
@@ -193,9 +194,45 @@ def _regular_frequency(
     except (TypeError, ValueError):
         return None
     if freq is None:
-        return None
+        return _offset_with_gaps(tail)
     offset = pd.tseries.frequencies.to_offset(freq)
     return offset if offset.is_on_offset(last) else None
+
+
+def _offset_with_gaps(tail: pd.DatetimeIndex) -> pd.tseries.offsets.BaseOffset | None:
+    """The calendar offset that every date of ``tail`` lies on when a few are missing (where
+    ``pd.infer_freq`` gives up): business days, weekly closes, month/quarter/year ends or
+    starts, chosen by the median spacing; None if there is none.
+
+    One missing row then changes no forecast date (NaN rows and missing rows are the same gap).
+    """
+    days = pd.Series(tail[1:] - tail[:-1]).median() / _DAY
+    last = tail[-1]
+    offsets = pd.offsets
+    if 0.9 <= days <= 1.1 and (tail.day_of_week < 5).all():
+        candidates = [offsets.BDay()]
+    elif 6 <= days <= 8:
+        candidates = [offsets.Week(weekday=last.day_of_week)]
+    elif 27 <= days <= 32:
+        candidates = [offsets.MonthEnd(), offsets.BMonthEnd(), offsets.MonthBegin()]
+        candidates.append(offsets.BMonthBegin())
+    elif 88 <= days <= 93:
+        m = last.month
+        candidates = [offsets.QuarterEnd(startingMonth=m), offsets.BQuarterEnd(startingMonth=m)]
+        candidates += [
+            offsets.QuarterBegin(startingMonth=m),
+            offsets.BQuarterBegin(startingMonth=m),
+        ]
+    elif 360 <= days <= 370:
+        m = last.month
+        candidates = [offsets.YearEnd(month=m), offsets.BYearEnd(month=m)]
+        candidates += [offsets.YearBegin(month=m), offsets.BYearBegin(month=m)]
+    else:
+        return None
+    for offset in candidates:
+        if all(offset.is_on_offset(t) for t in tail):
+            return offset
+    return None
 
 
 def _observed_step(
@@ -332,8 +369,9 @@ def future_index(
         previous day. Weekly or sparser data get a UserWarning, as the steps are still
         sessions. ``None`` continues the observed
         spacing: the calendar frequency of the last observations when it is regular
-        (``pd.infer_freq``: month ends, weekly closes, business days, hours, ...), else the
-        median positive difference of ``observed_index``. A spacing of one day or
+        (``pd.infer_freq``: month ends, weekly closes, business days, hours, ...; with a few
+        rows missing, the business-day, weekly, month/quarter/year end or start offset that
+        every observed date lies on), else the median positive difference of ``observed_index``. A spacing of one day or
         more is stepped on the wall clock (daily data stays at local midnight across DST
         changes); a shorter one is stepped in elapsed time, so tz-aware intraday timestamps
         stay unique and evenly spaced when the clocks change.
