@@ -59,6 +59,32 @@ def test_refuses_classes_outside_allow_list():
         from_jsonable(data)
 
 
+class _UserScaler(StandardScaler):
+    """A transformer from the user's own module (here: the test module)."""
+
+
+def test_save_refuses_estimators_that_load_would_refuse(tmp_path):
+    # regression: a model with a user-defined scaler saved without complaint, then every load
+    # failed with "the save is corrupted or was edited; save the model again"
+    from tsnode import EnsembleForecaster, NaiveForecaster
+    from tsnode.datasets import make_gbm
+
+    with pytest.raises(SerializationError, match=r"cannot save the tests\.test_serialization"):
+        to_jsonable(_UserScaler())
+    with pytest.raises(SerializationError, match="_UserScaler estimator: a save only holds"):
+        to_jsonable(make_pipeline(_UserScaler()))
+
+    class MyNaive(NaiveForecaster):
+        pass
+
+    y = make_gbm(1, n_days=30, random_state=0)
+    model = EnsembleForecaster(MyNaive(), n_members=2, progress=False).fit(y)
+    with pytest.raises(SerializationError, match="MyNaive estimator"):
+        model.save(tmp_path / "mine")
+    assert not (tmp_path / "mine").exists()
+    EnsembleForecaster(NaiveForecaster(), n_members=2, progress=False).fit(y).save(tmp_path / "ok")
+
+
 def test_malformed_data_is_a_clear_error():
     with pytest.raises(SerializationError):
         from_jsonable({"__ndarray__": [1, 2], "dtype": "float64"})  # no shape

@@ -78,6 +78,13 @@ def to_jsonable(obj: Any) -> Any:
         return {"__dtype__": np.dtype(obj).str}
     if _is_estimator(obj):
         cls = type(obj)
+        path = f"{cls.__module__}.{cls.__qualname__}"
+        if not path.startswith(ALLOWED_PREFIXES):  # load would refuse it: say so now
+            raise SerializationError(
+                f"cannot save the {path} estimator: a save only holds scikit-learn and tsnode "
+                "classes, since load never imports other code. Use one of theirs (e.g. "
+                "LogScaler() or SeriesScaler(RobustScaler())), or refit instead of loading."
+            )
         params = obj.get_params(deep=False)
         # Everything that is not a constructor parameter is fitted state (public `x_` and
         # private helpers such as PowerTransformer's `_scaler`).
