@@ -102,6 +102,13 @@ def _tz_string(tz: Any) -> str:
     1990-2020 is saved as that fixed offset (``"UTC+01:00"``); any other is refused.
     """
     name = str(tz)
+    try:  # pandas' own key: "dateutil/Europe/London" where str() gives tzfile('/usr/...')
+        from pandas._libs.tslibs.timezones import get_timezone
+
+        key = get_timezone(tz)
+        name = key if isinstance(key, str) else name
+    except Exception:  # a private helper: str(tz) is the fallback
+        pass
     probes = [
         pd.Timestamp(f"{y}-{m:02d}-01", tz="UTC") for y in (1990, 2000, 2010, 2020) for m in (1, 7)
     ]

@@ -133,6 +133,17 @@ def test_time_zones_without_a_readable_name_round_trip_as_fixed_offsets(make_tz,
     assert [t.utcoffset() for t in ours.index] == [t.utcoffset() for t in theirs.index]
 
 
+def test_a_dateutil_time_zone_round_trips_by_name(prices, tmp_path):
+    # regression: str() of a dateutil zone is "tzfile('/usr/share/zoneinfo/Europe/London')",
+    # which pandas cannot read back, so the save was refused
+    pytest.importorskip("dateutil")
+    frame = prices.tz_localize("dateutil/Europe/London")
+    model = NaiveForecaster(calendar=None).fit(frame)
+    loaded = NaiveForecaster.load(model.save(tmp_path / "tz"))
+    pd.testing.assert_frame_equal(loaded.predict_quantiles(4), model.predict_quantiles(4))
+    assert str(loaded.index_.tz) == str(model.index_.tz)
+
+
 def test_a_time_zone_that_cannot_be_saved_is_refused_before_writing(prices, tmp_path):
     class Unnamed(datetime.tzinfo):  # DST-like: +1 h in summer, no parseable name
         def utcoffset(self, dt):
