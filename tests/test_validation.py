@@ -240,6 +240,20 @@ def test_index_not_datetime():
         to_wide_frame(pd.Series([1.0, 2.0]))
 
 
+def test_one_row_of_a_frame_gets_advice_that_works():
+    # regression: update(df.iloc[-1]) advised pd.to_datetime on the series names
+    df = pd.DataFrame(
+        {"A": [1.0, 2.0], "B": [3.0, 4.0]}, index=pd.bdate_range("2024-01-01", periods=2)
+    )
+    with pytest.raises(TypeError, match=r"looks like one row.*df\.iloc\[\[-1\]\]") as err:
+        to_wide_frame(df.iloc[-1])
+    assert "to_datetime" not in str(err.value)
+    pd.testing.assert_frame_equal(to_wide_frame(df.iloc[[-1]]), to_wide_frame(df).iloc[[-1]])
+    pd.testing.assert_frame_equal(
+        to_wide_frame(df.iloc[-1].to_frame().T), to_wide_frame(df).iloc[[-1]], check_freq=False
+    )
+
+
 def test_nat_in_index():
     df = pd.DataFrame({"a": [1.0, 2.0]}, index=pd.DatetimeIndex(["2024-01-01", None]))
     with pytest.raises(ValueError, match="NaT"):

@@ -254,6 +254,13 @@ def to_wide_frame(
             "tsnode takes one column per series on a DatetimeIndex. Pivot it first, e.g. "
             f"y.unstack({levels[-1]!r}) for a Series, or df[column].unstack({levels[-1]!r})."
         )
+    if not isinstance(index, pd.DatetimeIndex) and isinstance(y, pd.Series):
+        if isinstance(y.name, (pd.Timestamp, np.datetime64)):  # df.iloc[-1]: one row
+            raise TypeError(
+                f"y looks like one row of a frame (a Series named {y.name!r}, indexed by the "
+                f"series {list(y.index[:3])}): pass it as a one-row frame, df.iloc[[-1]] "
+                "(double brackets) or row.to_frame().T."
+            )
     if not isinstance(index, pd.DatetimeIndex):
         raise TypeError(
             f"y must have a pandas DatetimeIndex, got {type(index).__name__} (dtype "
