@@ -415,12 +415,15 @@ def _open_save(cls: type, path: str | os.PathLike, names: Sequence[str]) -> tupl
     """The directory and its checked config, if ``names`` are all there and the config
     describes a save of ``cls`` in this format; a :class:`SerializationError` otherwise."""
     path = save_path(path, action="load")
-    for name in names:
-        if not (path / name).is_file():
-            raise missing_config(path, name, cls.__name__, "forecaster")
+    # the config first: another class's save is named as such, not blamed on a missing file
+    if not (path / _CONFIG_FILE).is_file():
+        raise missing_config(path, _CONFIG_FILE, cls.__name__, "forecaster")
     config = read_config(
         path / _CONFIG_FILE, class_name=cls.__name__, format_version=_FORMAT_VERSION
     )
+    for name in names:
+        if not (path / name).is_file():
+            raise missing_config(path, name, cls.__name__, "forecaster")
     return path, config
 
 

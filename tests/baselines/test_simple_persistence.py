@@ -280,6 +280,18 @@ def test_a_save_of_another_class_is_refused(cls, prices, tmp_path):
                 other.load(path)
 
 
+@pytest.mark.parametrize("neural", ["TSNodeForecaster", "GRUForecaster"])
+def test_a_neural_class_names_a_baseline_save_instead_of_a_missing_weights_file(
+    neural, prices, tmp_path
+):
+    # regression: "is not a saved TSNodeForecaster: weights.safetensors is missing"
+    import tsnode
+
+    path = NaiveForecaster().fit(prices).save(tmp_path / "naive")
+    with pytest.raises(SerializationError, match=r"holds a saved NaiveForecaster; load it with"):
+        getattr(tsnode, neural).load(path)
+
+
 def _edit_config(path, edit) -> None:
     config = json.loads((path / "config.json").read_text())
     edit(config)
