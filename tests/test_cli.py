@@ -168,7 +168,7 @@ def test_forecast_quick_via_env_in_process(tmp_path, monkeypatch, capsys):
 
     def spy(name, **kwargs):
         seen.append((name, kwargs))
-        return make_forecaster(name, **kwargs)
+        return make_forecaster("gbm", **kwargs)  # fast, whatever the model asked for
 
     monkeypatch.setattr(cli, "make_forecaster", spy)
     monkeypatch.setenv("TSNODE_QUICK", "1")
@@ -197,8 +197,33 @@ def test_forecast_quick_via_env_in_process(tmp_path, monkeypatch, capsys):
     np.testing.assert_allclose(table["coverage"], 0.9)
     assert (table["lower"] < table["upper"]).all()
     monkeypatch.delenv("TSNODE_QUICK")
-    assert main([*argv, "--epochs", "4", "-q"]) == 0
+    assert main([*argv, "--model", "tsnode", "--epochs", "4", "-q"]) == 0
     assert seen[-1][1]["quick"] is False and seen[-1][1]["epochs"] == 4
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--name", "FOO"], "--name only applies to --csv, not to --sample; drop it"),
+        (["--column", "Close", "--date-format", "%d"], "--column, --date-format only apply to"),
+        (["--offline"], "--offline only applies to --ticker, not to --sample"),
+        (["--model", "naive", "--members", "2"], "--members only applies to the neural models"),
+        (["--model", "gbm", "--epochs", "3"], "not to gbm; drop it"),
+        (["--model", "gru", "--restarts", "2"], "--restarts only applies to tsnode, not to gru"),
+        (["--model", "tsnode", "--device", "foo"], "--device 'foo' is not a torch device"),
+    ],
+)
+def test_options_the_source_or_model_would_ignore_are_usage_errors(options, message, capsys):
+    # regression: they were ignored in silence (--name FOO with --sample, --members 2 with
+    # naive), and a bad --device only failed after the data were loaded
+    assert main(["forecast", "--sample", "AAPL", "--horizon", "1", "-q", *options]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_backtest_options_apply_when_one_model_uses_them(capsys):
+    argv = ["backtest", "--sample", "AAPL", "--horizon", "1", "-q", "--models", "naive,gbm"]
+    assert main([*argv, "--epochs", "2"]) == 2
+    assert "not to naive, gbm" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("model", ["gbm", "drift", "naive"])

@@ -149,6 +149,26 @@ def test_semicolon_and_tab_separated_files_are_read(tmp_path, sep):
     assert frame["close"].tolist() == [100.5, 101.5, 102.5]
 
 
+@pytest.mark.parametrize(
+    "header, match",
+    [
+        ("Date,Close,Close", "names the column 'Close' twice;"),
+        ("Date;Close;close", "names the column 'Close' twice \\(also as 'close'\\)"),
+    ],
+)
+def test_a_header_naming_a_column_twice_is_refused(tmp_path, header, match):
+    # regression: pandas read the second as "Close.1" and the first was used in silence
+    sep = ";" if ";" in header else ","
+    rows = [sep.join(["2020-01-02", "1", "5"]), sep.join(["2020-01-03", "2", "6"])]
+    path = tmp_path / "dup.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    with pytest.raises(CLIError, match=match):
+        read_price_csv(path)
+    blank = tmp_path / "blank.csv"  # empty trailing header cells are not names
+    blank.write_text("date,close,,\n2020-01-02,1,,\n2020-01-03,2,,\n")
+    assert list(read_price_csv(blank).columns) == ["close"]
+
+
 def test_semicolon_file_with_decimal_commas_says_so(tmp_path):
     path = tmp_path / "eu.csv"
     path.write_text("date;close\n2023-01-02;100,5\n2023-01-03;101,25\n")

@@ -147,6 +147,7 @@ def read_price_csv(
         raw = pd.read_csv(file, sep=sep, dtype=str, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as err:
         raise CLIError(f"{where}: not a readable CSV file ({_one_line(err)}).") from err
+    _refuse_repeated_names(file, sep, where)
     lookup = {str(c).strip().lower(): c for c in raw.columns}
     date_col = lookup.get(date_column.strip().lower())
     if date_col is None:
@@ -208,6 +209,24 @@ def _separator(file: Path) -> str:
     counts = {sep: header.count(sep) for sep in (";", "\t")}
     best = max(counts, key=counts.__getitem__)
     return best if counts[best] else ","
+
+
+def _refuse_repeated_names(file: Path, sep: str, where: str) -> None:
+    """A CLIError for a header naming a column twice (any case): pandas would read the second
+    as ``Close.1`` and the first would be used in silence."""
+    import pandas as pd
+
+    header = pd.read_csv(file, sep=sep, header=None, nrows=1, dtype=str, encoding="utf-8-sig")
+    names = [str(n).strip() for n in header.iloc[0] if isinstance(n, str) and n.strip()]
+    seen: dict[str, str] = {}
+    for name in names:
+        if name.lower() in seen:
+            raise CLIError(
+                f"{where}: the header names the column {seen[name.lower()]!r} twice"
+                f"{'' if name == seen[name.lower()] else f' (also as {name!r})'}; rename one of "
+                "them so that the prices to use are unambiguous."
+            )
+        seen[name.lower()] = name
 
 
 def _unique_dates(

@@ -269,6 +269,48 @@ def _check_output_path(path: str | None, option: str, *, figure: bool = False) -
             )
 
 
+# Options of one data source, and of the neural models, with their defaults: given elsewhere
+# they would be ignored in silence, so they are a usage error instead.
+_CSV_ONLY = {"column": None, "date_column": "date", "date_format": None, "name": None}
+_TICKER_ONLY = {"offline": False, "cache_dir": None}
+_NEURAL_ONLY = {"epochs": None, "time_scale_days": None, "members": 1, "device": "cpu"}
+
+
+def _check_option_use(args: argparse.Namespace, models: list[str]) -> None:
+    """A usage error for options that the chosen data source or ``models`` would ignore, and
+    for a ``--device`` torch cannot parse (found before any data is loaded)."""
+
+    def given(defaults: dict[str, Any]) -> list[str]:
+        return [f"--{k.replace('_', '-')}" for k, d in defaults.items() if getattr(args, k) != d]
+
+    source = "--sample" if args.sample is not None else "--ticker" if args.ticker else "--csv"
+    for only, defaults in (("--csv", _CSV_ONLY), ("--ticker", _TICKER_ONLY)):
+        unused = given(defaults) if source != only else []
+        if unused:
+            raise UsageError(
+                f"{', '.join(unused)} only appl{'ies' if len(unused) == 1 else 'y'} to {only}, "
+                f"not to {source}; drop {'it' if len(unused) == 1 else 'them'}."
+            )
+    neural = [m for m in models if m in ("tsnode", "gru")]
+    unused = given(_NEURAL_ONLY) if not neural else []
+    unused += ["--restarts"] if args.restarts != 1 and "tsnode" not in models else []
+    if unused:
+        raise UsageError(
+            f"{', '.join(unused)} only appl{'ies' if len(unused) == 1 else 'y'} to "
+            f"{'tsnode' if unused == ['--restarts'] else 'the neural models (tsnode, gru)'}, "
+            f"not to {', '.join(models)}; drop {'it' if len(unused) == 1 else 'them'}."
+        )
+    if neural:
+        import torch
+
+        try:
+            torch.device(args.device)
+        except (RuntimeError, TypeError, ValueError):
+            raise UsageError(
+                f"--device {args.device!r} is not a torch device; use cpu, cuda or cuda:0."
+            ) from None
+
+
 def _check_not_input(path: str | None, option: str, csv: str | None) -> None:
     """A usage error when ``path`` (an output) is the ``--csv`` input file itself."""
     if not path or not csv or not (os.path.exists(path) and os.path.exists(csv)):

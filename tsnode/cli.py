@@ -55,6 +55,7 @@ from tsnode._cli_options import (
     QUICK_ENV_VAR,
     _add_common,
     _check_not_input,
+    _check_option_use,
     _check_output_path,
     _check_plot_dir,
     _figure,
@@ -278,6 +279,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     import pandas as pd
 
     quick = args.quick or _quick_from_env()
+    _check_option_use(args, [args.model])
     _check_output_path(args.output, "--output")
     if args.plot and not Path(args.plot).suffix and not Path(args.plot).is_dir():
         # matplotlib would write PLOT.png (a directory gets the check's error below)
@@ -349,6 +351,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     import pandas as pd
 
     quick = args.quick or _quick_from_env()
+    _check_option_use(args, list(args.models))
     _check_output_path(args.output, "--output")
     _check_plot_dir(args.plot_dir)
     _check_not_input(args.output, "--output", args.csv)
