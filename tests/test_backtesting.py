@@ -361,7 +361,7 @@ def test_validation_errors_name_the_parameter(kwargs, exc, match):
 
 
 @pytest.mark.parametrize("missing", ["fit", "predict_quantiles"])
-def test_forecaster_without_api_raises_type_error(missing):
+def test_forecaster_without_api_raises_type_error(missing):  # (no predict either)
     class Broken:
         def fit(self, y):
             return self
@@ -372,6 +372,38 @@ def test_forecaster_without_api_raises_type_error(missing):
     setattr(Broken, missing, None)
     with pytest.raises(TypeError, match=missing):
         backtest(Broken(), _frame(20), horizon=1, initial_window=10, **BT)
+
+
+class _PointOnly:
+    """fit/predict only (no predict_quantiles): the last observed price, times 1.001."""
+
+    def fit(self, y):
+        self.last_ = y.ffill().iloc[-1] * 1.001
+        return self
+
+    def predict(self, horizon):
+        values = [self.last_.to_numpy()] * len(horizon)
+        return pd.DataFrame(values, index=horizon, columns=self.last_.index)
+
+
+def test_a_point_forecaster_with_fit_and_predict_only_is_backtested():
+    # regression: "must have a `predict_quantiles` method", though the house rule is that
+    # backtesting accepts any object with fit/predict
+    data = _frame(30, 2, seed=3)
+    kw = dict(horizon=2, initial_window=20, **BT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = backtest(_PointOnly(), data, **kw)
+        scores = result.metrics(by=None).iloc[0]
+    naive = backtest(NaiveForecaster(), data, **kw)
+    assert result.quantiles == () and not any(c.startswith("q") for c in result.forecasts)
+    np.testing.assert_allclose(result.forecasts["forecast"], 1.001 * naive.forecasts["forecast"])
+    assert np.isnan(scores["crps"]) and np.isnan(scores["pinball"]) and scores["mae"] > 0
+    board = compare({"naive": NaiveForecaster(), "point": _PointOnly()}, data, **kw).leaderboard
+    assert np.isnan(board.loc["point", "coverage_80"]) and np.isfinite(board.loc["point", "mae"])
+    assert np.isfinite(board.loc["point", "dm_pvalue"])
+    with pytest.raises(TypeError, match=r"must have a `predict_quantiles` or `predict` method"):
+        backtest(type("FitOnly", (), {"fit": lambda self, y: self})(), data, **kw)
 
 
 def test_forecaster_class_instead_of_instance_raises():

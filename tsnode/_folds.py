@@ -48,15 +48,27 @@ def _check_forecaster(forecaster: Any, name: str = "forecaster") -> bool:
             f"`{name}` must be a forecaster instance, got the class {forecaster.__name__}; "
             f"pass {forecaster.__name__}() instead."
         )
-    for method in ("fit", "predict_quantiles"):
-        if not callable(getattr(forecaster, method, None)):
-            raise TypeError(
-                f"`{name}` must have a `{method}` method (the tsnode forecaster API: "
-                f"fit(y), predict_quantiles(horizon, quantiles), optionally update(y)); "
-                f"got an object of type {type(forecaster).__name__} without `{method}`. "
-                "Pass a tsnode forecaster or wrap your model in a class with these methods."
-            )
+    has = {m: callable(getattr(forecaster, m, None)) for m in ("fit", "predict_quantiles")}
+    has["predict"] = callable(getattr(forecaster, "predict", None))
+    missing = "fit" if not has["fit"] else None
+    if not (has["predict_quantiles"] or has["predict"]):
+        missing = "predict_quantiles` or `predict"
+    if missing:
+        raise TypeError(
+            f"`{name}` must have a `{missing}` method (the tsnode forecaster API: fit(y), "
+            "predict_quantiles(horizon, quantiles) or, for point forecasts only, "
+            f"predict(horizon), optionally update(y)); got an object of type "
+            f"{type(forecaster).__name__} without it. Pass a tsnode forecaster or wrap your "
+            "model in a class with these methods."
+        )
     return callable(getattr(forecaster, "update", None))
+
+
+def _forecast_quantiles(forecaster: Any, quantiles: Any) -> tuple[float, ...]:
+    """The checked ``quantiles``, or ``()`` for a point forecaster (``predict`` but no
+    ``predict_quantiles``): its probabilistic scores are NaN."""
+    levels = _check_quantiles(quantiles)
+    return levels if callable(getattr(forecaster, "predict_quantiles", None)) else ()
 
 
 def _check_quantiles(quantiles: Any) -> tuple[float, ...]:
@@ -284,8 +296,11 @@ def _run_fold(
                     model = clone(forecaster, safe=False)
                     model.fit(history.iloc[starts[i] : pos + 1, cols])
             action = "forecasting"
-            pred = model.predict_quantiles(future, quantiles=quantiles)
-            q_array = _extract_quantiles(pred, series, quantiles, future)
+            if quantiles:
+                pred = model.predict_quantiles(future, quantiles=quantiles)
+                q_array = _extract_quantiles(pred, series, quantiles, future)
+            else:  # a point forecaster: fit/predict only
+                q_array = np.empty((len(future), len(series), 0))
             point = _point_forecast(model, future, series, q_array, quantiles)
         except Exception as exc:
             add_note(

@@ -62,8 +62,9 @@ def _score(group: pd.DataFrame, quantiles: tuple[float, ...]) -> dict[str, float
         "smape": float(m.smape(y, f)),
         # each row scaled by the in-sample naive error of its own cutoff
         "mase": float(m.mase(y[ok], f[ok], scale=scale[ok])) if ok.any() else np.nan,
-        "crps": float(m.crps_from_quantiles(y, y_q, quantiles)),
-        "pinball": float(m.pinball_loss(y, y_q, quantiles)),
+        # a point forecaster (no quantiles) has no probabilistic score
+        "crps": float(m.crps_from_quantiles(y, y_q, quantiles)) if quantiles else np.nan,
+        "pinball": float(m.pinball_loss(y, y_q, quantiles)) if quantiles else np.nan,
     }
     interval = _outer_interval(quantiles)
     if interval is not None:

@@ -16,8 +16,8 @@ parallel with joblib, locally (``n_jobs``) or on a Dask cluster
 last cutoff and the *timestamps* of the rows to forecast, never their values.
 
 This module never imports torch: any object with ``fit(y)`` and
-``predict_quantiles(horizon, quantiles)`` (and optionally ``update(y)`` and
-``predict(horizon)``) can be backtested.
+``predict_quantiles(horizon, quantiles)`` or ``predict(horizon)`` (point forecasts only;
+optionally ``update(y)``) can be backtested.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from tsnode._folds import (
     _check_backtest_keywords,
     _check_forecaster,
     _check_int,
-    _check_quantiles,
     _check_same_target,
+    _forecast_quantiles,
     _naive_scale,
     _quantile_column,
     _required_observations,
@@ -212,9 +212,9 @@ def backtest(
     Parameters
     ----------
     forecaster : forecaster
-        Any object with ``fit(y)`` and ``predict_quantiles(horizon, quantiles)``;
-        optionally ``update(y)`` (conditioning on new rows without refitting) and
-        ``predict(horizon)``. ``horizon`` is passed as the DatetimeIndex of the rows to
+        Any object with ``fit(y)`` and ``predict_quantiles(horizon, quantiles)`` or, for
+        point forecasts only (no quantile columns, NaN CRPS/pinball), ``predict(horizon)``;
+        optionally ``update(y)`` (conditioning on new rows without refitting). ``horizon`` is passed as the DatetimeIndex of the rows to
         forecast, and the returned frames must be indexed by exactly those timestamps, in
         order (ValueError otherwise). It is never modified: each fold fits a clone.
     data : Series or DataFrame
@@ -329,7 +329,7 @@ def backtest(
             UserWarning,
             stacklevel=2,
         )
-    quantiles = _check_quantiles(quantiles)
+    quantiles = _forecast_quantiles(forecaster, quantiles)
     if n_jobs is not None and (not _is_int(n_jobs) or n_jobs == 0):
         raise (ValueError if _is_int(n_jobs) else TypeError)(
             f"`n_jobs` must be a non-zero int or None, got {n_jobs!r}; pass 1 or None "
