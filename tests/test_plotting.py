@@ -550,3 +550,15 @@ def test_plot_forecast_refuses_history_that_fit_refuses(history, dtype):
         ValueError, match=r"`history` must hold numbers, got dtype\(s\) \['" + re.escape(dtype)
     ):
         plotting.plot_forecast(bad, model.predict_quantiles(3))
+
+
+def test_type_hints_of_the_plot_functions_resolve():
+    # regression: Axes/Figure were imported for type checkers only, so typing.get_type_hints
+    # (documentation tools, runtime checkers) raised NameError
+    import typing
+
+    from tsnode import plotting
+
+    for name in plotting.__all__:
+        hints = typing.get_type_hints(getattr(plotting, name))
+        assert "return" in hints

@@ -11,19 +11,17 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes  # real imports (no backend chosen): get_type_hints works
+from matplotlib.figure import Figure
 
 from tsnode._plot_inputs import _as_dates, _history_columns, _history_frame
 from tsnode._trading_inputs import _forecasts_frame
 from tsnode.metrics import coverage, pit_values
 from tsnode.trading import _quantile_columns
-
-if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 __all__ = ["plot_backtest", "plot_calibration", "plot_equity", "plot_forecast"]
 
