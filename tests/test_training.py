@@ -79,6 +79,17 @@ def test_a_non_finite_validation_loss_is_recovered_then_raises():
             train_latent_ode(model, _batch, [_batch(99)], config)
 
 
+@pytest.mark.parametrize("validation", [False, True])
+def test_an_adaptive_solver_refusing_a_non_finite_state_is_recovered(validation):
+    # regression: with dopri5 a NaN latent state raised NonFiniteStateError out of the loss,
+    # so the documented recovery (last good weights, half the learning rate) never ran
+    model = LatentODE(1, latent_dim=4, hidden_dim=8, ode_units=16, solver="dopri5")
+    config = TrainingConfig(epochs=6, steps_per_epoch=1, progress=False, learning_rate=1e30)
+    with pytest.warns(RuntimeWarning, match="non-finite|validation loss became"):
+        with pytest.raises(TrainingError, match="became"):
+            train_latent_ode(model, _batch, [_batch(99)] if validation else [], config)
+
+
 def test_a_recovery_from_non_finite_weights_keeps_finite_weights():
     model = _tiny_model(0)
     steps = iter(range(100))

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from tsnode._warnings import user_stacklevel
 from tsnode.nn.latent_ode import LatentODE
-from tsnode.nn.ode import SolverError
+from tsnode.nn.ode import NonFiniteStateError, SolverError
 
 __all__ = [
     "Batch",
@@ -282,11 +282,13 @@ def train_latent_ode(
         step = 0
         while step < config.steps_per_epoch:
             batch = draw_batch().to(device)
-            result = _elbo(model, batch, config, beta, generator)
-            trouble = None
-            if not torch.isfinite(result.loss):
+            try:
+                result, trouble = _elbo(model, batch, config, beta, generator), None
+            except NonFiniteStateError:  # adaptive solvers refuse what fixed-step ones pass on
+                result, trouble = None, "The latent state became non-finite (NaN or inf)"
+            if result is not None and not torch.isfinite(result.loss):
                 trouble = f"The training loss became {result.loss.item()}"
-            else:
+            elif result is not None:
                 optimizer.zero_grad(set_to_none=True)
                 result.loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -303,7 +305,10 @@ def train_latent_ode(
             step += 1
         val_loss = math.nan
         if validation_batches:
-            val_loss = validation_loss(model, validation_batches, config)
+            try:
+                val_loss = validation_loss(model, validation_batches, config)
+            except NonFiniteStateError:
+                val_loss = math.nan
             if not math.isfinite(val_loss):  # finite weights that still overflow
                 trouble = f"The validation loss became {val_loss}"
                 nan_retries = _recover(
