@@ -211,6 +211,21 @@ def test_log_scaler_offset_allows_zeros_but_not_negatives():
         scaler.transform(np.array([[1.0, 1.0], [1.0, -0.5]]))
 
 
+@pytest.mark.parametrize("make", [lambda: LogScaler(), lambda: SeriesScaler()])
+def test_reordered_columns_with_non_str_labels_are_refused(make):
+    # regression: scikit-learn records only str column names, so a frame with columns 0, 1
+    # (pd.DataFrame(array)) passed in another order was scaled with the wrong parameters
+    X = pd.DataFrame({0: [1.0, 2.0, 3.0], 1: [1000.0, 2000.0, 3000.0]})
+    scaler = make().fit(X)
+    for method in ("transform", "inverse_transform"):
+        with pytest.raises(ValueError, match=r"X has columns \['1', '0'\], but the scaler was"):
+            getattr(scaler, method)(X[[1, 0]])
+    pd.testing.assert_frame_equal(scaler.inverse_transform(scaler.transform(X)), X)
+    scaler.fit(X.to_numpy())  # refitted on an array: no column labels are kept
+    assert not hasattr(scaler, "column_labels_")
+    scaler.transform(X[[1, 0]].to_numpy())
+
+
 def test_log_scaler_dataframe_error_names_column_and_timestamp():
     X = _prices()
     X.iloc[5, 2] = -1.0
