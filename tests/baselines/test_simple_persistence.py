@@ -137,7 +137,10 @@ def test_a_dateutil_time_zone_round_trips_by_name(prices, tmp_path):
     # regression: str() of a dateutil zone is "tzfile('/usr/share/zoneinfo/Europe/London')",
     # which pandas cannot read back, so the save was refused
     pytest.importorskip("dateutil")
-    frame = prices.tz_localize("dateutil/Europe/London")
+    try:
+        frame = prices.tz_localize("dateutil/Europe/London")
+    except AttributeError:  # pandas 2.2 with python-dateutil 4 cannot localize to its zones
+        pytest.skip("this pandas cannot localize to dateutil zones with this python-dateutil")
     model = NaiveForecaster(calendar=None).fit(frame)
     loaded = NaiveForecaster.load(model.save(tmp_path / "tz"))
     pd.testing.assert_frame_equal(loaded.predict_quantiles(4), model.predict_quantiles(4))
