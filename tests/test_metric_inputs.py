@@ -300,6 +300,23 @@ def test_pandas_inputs_with_other_labels_are_refused_not_paired_by_position():
     assert m.mae(y, y.copy()) == 0.0
 
 
+def test_samples_and_groups_with_other_labels_are_refused():
+    # regression: crps_from_samples / pit_from_samples paired a Series of targets with the
+    # columns of a frame of draws by position, and diebold_mariano its `groups` Series
+    y = pd.Series([0.0, 10.0], index=["AAPL", "MSFT"])
+    draws = pd.DataFrame([[10.0, 0.0]] * 3, columns=["MSFT", "AAPL"])
+    for score in (m.crps_from_samples, m.pit_from_samples):
+        with pytest.raises(ValueError, match=r"columns \['MSFT', 'AAPL'\] are not `y_true`"):
+            score(y, draws)
+    assert m.crps_from_samples(y, draws[y.index]) == 0.0
+    e1 = pd.Series([1.0, -2, 3, -1, 2, 0.5], index=list("abcdef"))
+    e2 = pd.Series([0.5, 1, -1, 2, -0.5, 1], index=list("abcdef"))
+    groups = pd.Series([1, 1, 2, 2, 3, 3], index=list("fedcba"))
+    with pytest.raises(ValueError, match="`groups` and `errors_model` have different index"):
+        m.diebold_mariano(e1, e2, groups=groups)
+    m.diebold_mariano(e1, e2, groups=groups.reindex(e1.index))
+
+
 def test_dates_are_not_scores():
     dates = pd.Series(pd.bdate_range("2024-01-01", periods=3))
     with pytest.raises(TypeError, match="`y_true` holds dates"):

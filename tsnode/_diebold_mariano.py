@@ -11,7 +11,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from scipy import stats as _stats
 
-from tsnode._metric_inputs import _as_float_array, _group_codes, _paired
+from tsnode._metric_inputs import _as_float_array, _group_codes, _paired, check_aligned
 from tsnode._warnings import user_stacklevel
 
 __all__ = ["DMResult", "diebold_mariano"]
@@ -91,6 +91,7 @@ def diebold_mariano(
         )
     inputs = {"errors_model": errors_model, "errors_baseline": errors_baseline}
     if groups is not None:
+        check_aligned(errors_model=errors_model, errors_baseline=errors_baseline, groups=groups)
         # integer codes of the sorted labels travel with the errors, so _paired drops the
         # label of every NaN pair too
         inputs["groups"] = _group_codes(groups, np.shape(errors_model))

@@ -205,6 +205,13 @@ def _quantile_inputs(
 
 def _sample_inputs(y_true: Any, samples: Any) -> tuple[np.ndarray, np.ndarray]:
     """``y (n,)`` and ``samples (m, n)``; columns with a NaN target dropped."""
+    if isinstance(y_true, pd.Series) and isinstance(samples, pd.DataFrame):
+        if not samples.columns.equals(y_true.index):  # one column of draws per target
+            raise ValueError(
+                f"`samples`' columns {list(samples.columns[:3])!r} are not `y_true`'s index "
+                f"{list(y_true.index[:3])!r}; the scores pair each target with the column of "
+                "draws at its position, so select them in order, e.g. samples[y_true.index]."
+            )
     y = _as_float_array(y_true, "y_true")
     x = _as_float_array(samples, "samples")
     _nonempty(y, "y_true")

@@ -1,7 +1,10 @@
 """Forecast metrics: point, probabilistic and directional scores, and the Diebold-Mariano test.
 
 Every function takes array-likes (lists, numpy arrays, pandas objects) and returns a
-plain ``float`` (or an array for the PIT functions). Inputs are never modified.
+plain ``float`` (or an array for the PIT functions). Inputs are never modified. Values are
+paired by position; pandas inputs must therefore carry the same labels (index, and columns
+of frames; a Series of targets and a frame of samples: its columns are the Series' index),
+or a :class:`ValueError` says to align them first (nothing is aligned in silence).
 
 Missing values: where a docstring says *NaN pairs are dropped*, an element is scored
 only if none of its inputs is NaN; if nothing is left the score is NaN (the PIT functions
@@ -108,8 +111,9 @@ def rmse(y_true: Any, y_pred: Any) -> float:
 def mape(y_true: Any, y_pred: Any) -> float:
     """Mean absolute percentage error, as a **fraction**: ``mean |y - f| / |y|``.
 
-    ``0.05`` means 5 %. A realised value of exactly 0 makes the score infinite (with a
-    :class:`RuntimeWarning`); prefer :func:`mase` for series that cross zero.
+    ``0.05`` means 5 %. A realised value of exactly 0 with a non-zero error makes the score
+    infinite (with a :class:`RuntimeWarning`); a pair with ``y = f = 0`` counts as 0. Prefer
+    :func:`mase` for series that cross zero.
 
     Parameters
     ----------
