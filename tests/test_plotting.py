@@ -562,3 +562,36 @@ def test_type_hints_of_the_plot_functions_resolve():
     for name in plotting.__all__:
         hints = typing.get_type_hints(getattr(plotting, name))
         assert "return" in hints
+
+
+def test_plot_forecast_draws_levels_without_a_symmetric_partner(history, quantile_frame):
+    # regression: a frame holding only q0.9 (or q0.8 next to q0.05) drew no forecast at all
+    only = quantile_frame.loc[:, [("AAA", 0.9)]]
+    ax = plotting.plot_forecast(history[["AAA"]], only).axes[0]
+    assert [line.get_label() for line in ax.lines] == ["history", "q0.9"]
+    assert ax.lines[1].get_linestyle() == "--"
+
+
+def test_single_points_are_drawn_with_a_marker(history, quantile_frame, forecasts):
+    # regression: one-point lines and bands were invisible (no marker, empty fill)
+    one = quantile_frame[["AAA"]].iloc[:1]
+    ax = plotting.plot_forecast(history[["AAA"]].iloc[:0], one).axes[0]
+    median = next(line for line in ax.lines if line.get_label() == "median")
+    assert median.get_marker() == "o" and len(ax.collections) >= 1
+    row = forecasts[(forecasts["series"] == "AAA") & (forecasts["step"] == 1)].iloc[:1]
+    ax = plotting.plot_backtest(row).axes[0]
+    assert {line.get_marker() for line in ax.lines} == {"o"}
+    fig = plotting.plot_equity(_equity(1))
+    assert fig.axes[0].lines[0].get_marker() == "o"
+
+
+def test_plot_equity_sorts_the_curve_before_measuring_drawdowns():
+    # regression: the running peak was taken in row order, so an unsorted curve drew a
+    # drawdown on its first day
+    equity = pd.Series(
+        [1.0, 1.2, 0.9, 1.1, 1.3, 1.0], index=pd.bdate_range("2024-01-01", periods=6)
+    )
+    ordered = plotting.plot_equity(equity).axes[1].lines[0].get_ydata()
+    shuffled = plotting.plot_equity(equity.iloc[[3, 4, 5, 0, 1, 2]]).axes[1].lines[0].get_ydata()
+    np.testing.assert_allclose(shuffled, ordered)
+    assert ordered[0] == 0.0

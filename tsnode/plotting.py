@@ -174,8 +174,9 @@ def _date_ticks(axis: Axes, values: Any) -> None:
 
 def _fan_layers(
     block: pd.DataFrame, name: Any
-) -> tuple[np.ndarray, list[tuple[int, int, str]], int | None]:
-    """Values, bands ``(lower column, upper column, label)`` and median column of one series.
+) -> tuple[np.ndarray, list[tuple[int, int, str]], int | None, list[tuple[int, str]]]:
+    """Values, bands ``(lower column, upper column, label)``, median column and the other
+    levels' ``(column, label)`` of one series.
 
     ``block`` holds the forecast columns of series ``name``: quantile levels (floats in
     (0, 1), from ``predict_quantiles``) or the bounds ``'lower'``, ``'upper'`` (from
@@ -185,7 +186,8 @@ def _fan_layers(
     values = _float_values(block, "quantiles")
     if sorted(map(str, labels)) == ["lower", "upper"]:
         order = [str(c) for c in labels]
-        return values, [(order.index("lower"), order.index("upper"), "prediction interval")], None
+        bounds = (order.index("lower"), order.index("upper"), "prediction interval")
+        return values, [bounds], None, []
     try:
         levels = np.asarray(labels, dtype="float64")
     except (TypeError, ValueError):
@@ -201,7 +203,10 @@ def _fan_layers(
         lo_col, hi_col = int(np.argmin(np.abs(levels - lo))), int(np.argmin(np.abs(levels - hi)))
         bands.append((lo_col, hi_col, f"{100 * (hi - lo):g}% interval"))
     median = np.flatnonzero(np.isclose(levels, 0.5))
-    return values, bands, int(median[0]) if median.size else None
+    drawn = {j for lo, hi, _ in bands for j in (lo, hi)} | set(median[:1].tolist())
+    # a level without a symmetric partner (only q0.9, say) is a dashed line, not left out
+    lines = [(j, f"q{levels[j]:g}") for j in range(len(levels)) if j not in drawn]
+    return values, bands, int(median[0]) if median.size else None, lines
 
 
 def plot_forecast(
@@ -285,7 +290,9 @@ def plot_forecast(
         before = int((past.index < future[0]).sum())
         pasts.append(past.iloc[max(before - n_history, 0) :])
     axes = _axes_grid(len(names), ax)
-    for axis, name, (values, bands, median), past in zip(axes, names, layers, pasts, strict=True):
+    for axis, name, (values, bands, median, lines), past in zip(
+        axes, names, layers, pasts, strict=True
+    ):
         index = future
         if len(past):
             axis.plot(past.index, past.to_numpy(), color="k", lw=1.2, label="history")
@@ -293,19 +300,21 @@ def plot_forecast(
             if len(anchor):
                 index = anchor.index[-1:].append(index)
                 values = np.vstack([np.full(values.shape[1], anchor.iloc[-1]), values])
+        marker = "o" if len(index) == 1 else None  # a single point needs a marker to show
         for i, (lo, hi, label) in enumerate(bands):
-            alpha = 0.15 + 0.25 * (i + 1) / len(bands)
-            axis.fill_between(
-                index,
-                values[:, lo],
-                values[:, hi],
-                color=_BAND_COLOR,
-                alpha=alpha,
-                lw=0,
-                label=label,
-            )
+            style = dict(color=_BAND_COLOR, alpha=0.15 + 0.25 * (i + 1) / len(bands), label=label)
+            if len(index) == 1:  # fill_between of one point is invisible: a bar instead
+                axis.vlines(index, values[:, lo], values[:, hi], lw=8, **style)
+            else:
+                axis.fill_between(index, values[:, lo], values[:, hi], lw=0, **style)
         if median is not None:
-            axis.plot(index, values[:, median], color=_BAND_COLOR, lw=1.5, label="median")
+            axis.plot(
+                index, values[:, median], color=_BAND_COLOR, lw=1.5, marker=marker, label="median"
+            )
+        for j, label in lines:
+            axis.plot(
+                index, values[:, j], color=_BAND_COLOR, lw=1, ls="--", marker=marker, label=label
+            )
         axis.set_title(str(name))
         axis.legend(loc="upper left", fontsize="small")
         axis.grid(alpha=0.3)
@@ -361,22 +370,21 @@ def plot_backtest(
     for axis, name in zip(axes, names, strict=True):
         part = rows[rows["series"] == name].sort_values("timestamp")
         x = part["timestamp"].to_numpy()
+        marker = "o" if len(x) == 1 else None  # a single point needs a marker to show
         if len(levels) >= 2:
             (lo, lo_col), (hi, hi_col) = levels[0], levels[-1]
-            axis.fill_between(
-                x,
-                part[lo_col].to_numpy(dtype="float64"),
-                part[hi_col].to_numpy(dtype="float64"),
-                color=_BAND_COLOR,
-                alpha=0.25,
-                lw=0,
-                label=f"q{lo:g} - q{hi:g}",
-            )
+            bounds = [part[c].to_numpy(dtype="float64") for c in (lo_col, hi_col)]
+            style = dict(color=_BAND_COLOR, alpha=0.25, label=f"q{lo:g} - q{hi:g}")
+            if len(x) == 1:  # fill_between of one point is invisible: a bar instead
+                axis.vlines(x, *bounds, lw=8, **style)
+            else:
+                axis.fill_between(x, *bounds, lw=0, **style)
         seen = part["actual"].notna().to_numpy()  # forecasts of unobserved values: no actual
         actual = part["actual"].to_numpy(dtype="float64")[seen]
-        axis.plot(x[seen], actual, color="k", lw=1.2, label="actual")
+        axis.plot(x[seen], actual, color="k", lw=1.2, marker=marker, label="actual")
         forecast = part["forecast"].to_numpy(dtype="float64")
-        axis.plot(x, forecast, color=_BAND_COLOR, lw=1.2, label=f"forecast (step {step})")
+        label = f"forecast (step {step})"
+        axis.plot(x, forecast, color=_BAND_COLOR, lw=1.2, marker=marker, label=label)
         axis.set_title(str(name))
         axis.legend(loc="upper left", fontsize="small")
         axis.grid(alpha=0.3)
@@ -436,7 +444,8 @@ def plot_equity(
                 f"`{name}` must be a Simulation or an equity Series, got {type(curve).__name__}."
             )
         if curve is not None:  # e.g. pd.read_csv(..., index_col=0): dates as text
-            curves[label] = curve.set_axis(_as_dates(curve.index, f"the index of `{name}`"))
+            dated = curve.set_axis(_as_dates(curve.index, f"the index of `{name}`"))
+            curves[label] = dated.sort_index()  # the drawdown's running peak is in time order
     equity = curves["strategy"]
     if len(equity) == 0:
         raise ValueError("`simulation_or_equity` has an empty equity curve; nothing to plot.")
@@ -464,8 +473,9 @@ def plot_equity(
         # np.maximum.accumulate would carry the NaN and blank the rest of the panel.
         peak = np.fmax.accumulate(np.where(np.isfinite(values), values, np.nan))
         drawdown = values / peak - 1.0
-        top.plot(curve.index, values, color=color, lw=1.4, label=label)
-        bottom.plot(curve.index, drawdown, color=color, lw=1.0, label=label)
+        marker = "o" if len(curve) == 1 else None  # a single point needs a marker to show
+        top.plot(curve.index, values, color=color, lw=1.4, marker=marker, label=label)
+        bottom.plot(curve.index, drawdown, color=color, lw=1.0, marker=marker, label=label)
         if label == "strategy":
             bottom.fill_between(curve.index, drawdown, 0.0, color=color, alpha=0.3, lw=0)
     top.axhline(1.0, color="k", lw=0.6, ls=":")
