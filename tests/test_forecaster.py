@@ -1094,6 +1094,9 @@ def test_a_scaler_that_loses_the_prices_is_refused_before_training(model_class):
         make(FunctionTransformer(np.log)).fit(_good_frame())
     with pytest.raises(ValueError, match="maps the 2 series to 1 columns"):
         make(PCA(n_components=1)).fit(_good_frame())
+    # regression: PCA(2) keeps the shape and inverts exactly, but mixes the series
+    with pytest.raises(ValueError, match="mixes the series: changing series 'AAPL' changes"):
+        make(PCA(n_components=2)).fit(_good_frame())
     negative = _good_frame() - _good_frame().mean()  # sqrt gives NaN below zero
     with pytest.raises(ValueError, match=r"\(NaN where y is not, or the reverse, at \d+ values\)"):
         make(FunctionTransformer(np.sqrt, inverse_func=np.square)).fit(negative)

@@ -84,11 +84,33 @@ def check_scaler(scaler: Any) -> None:
         )
 
 
+def _refuse_mixing(scaler: Any, frame: pd.DataFrame, scaled: np.ndarray) -> None:
+    """ValueError when changing one series changes another's scaled values (``PCA(n)``
+    keeps the shape but mixes the series: each forecast would depend on the others' scale).
+    Probed on the first, middle and last series."""
+    n = frame.shape[1]
+    for j in sorted({0, n // 2, n - 1}) if n > 1 else []:
+        moved = frame.copy()
+        moved.iloc[:, j] = moved.iloc[:, j] * 1.25 + 0.5 * moved.iloc[:, j].abs().max()
+        try:
+            changed = np.asarray(scaler.transform(moved), dtype=np.float64)
+        except ValueError:  # e.g. a scaler refusing values beyond its fitted range: no probe
+            return
+        others = np.delete(changed, j, axis=1)
+        if not np.allclose(others, np.delete(scaled, j, axis=1), rtol=1e-9, equal_nan=True):
+            raise ValueError(
+                f"scaler={scaler!r} mixes the series: changing series {frame.columns[j]!r} "
+                "changes the others' scaled values. It must transform each series on its own "
+                "(as LogScaler, StandardScaler or SeriesScaler(...) do), not mix them (as PCA "
+                "does)."
+            )
+
+
 def check_fitted_scaler(scaler: Any, frame: pd.DataFrame) -> None:
     """Check a scaler just fitted on the training prices ``frame (n_timestamps, n_series)``.
 
     Refused (``ValueError``, before training): a scaler that does not give one column per
-    series (``PCA(1)``: the forecasts could not be mapped back) or whose ``inverse_transform``
+    series (``PCA(1)``: the forecasts could not be mapped back) or mixes them (``PCA(n)``), or whose ``inverse_transform``
     does not give the prices back (``FunctionTransformer(np.log)`` without ``inverse_func``:
     forecasts in log units). Warned (``UserWarning``): one that is flat beyond the fitted
     range (``QuantileTransformer``: intervals would stop at the historical min and max), and
@@ -103,6 +125,7 @@ def check_fitted_scaler(scaler: Any, frame: pd.DataFrame) -> None:
             "columns; it must transform each series into one column of its own (as LogScaler "
             "or StandardScaler do), not mix them (as PCA does)."
         )
+    _refuse_mixing(scaler, frame, scaled)
     scaled = pd.DataFrame(scaled, index=frame.index, columns=frame.columns)
     back = np.asarray(scaler.inverse_transform(scaled), dtype=np.float64)
     prices = frame.to_numpy(dtype=np.float64)
@@ -128,7 +151,7 @@ def check_fitted_scaler(scaler: Any, frame: pd.DataFrame) -> None:
             f"scaler={scaler!r} does not map the training prices back: inverse_transform("
             f"transform(y)) differs from y ({detail}), so forecasts "
             "would come back in the wrong units. Give it an exact inverse (e.g. "
-            "FunctionTransformer(np.log, inverse_func=np.exp)) or use "
+            "FunctionTransformer(np.log, inverse_func=np.exp, check_inverse=False)) or use "
             "tsnode.preprocessing.LogScaler()."
         )
     if not check_monotone(scaler, frame):
