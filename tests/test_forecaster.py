@@ -1074,6 +1074,24 @@ def test_reconstruct_after_a_bad_n_predict_samples_names_the_parameter(fitted):
         model.reconstruct()
 
 
+def test_a_one_off_bad_tick_is_warned_about_at_fit():
+    # regression: one price x10 (a decimal slip) widened that series' intervals ~6x and
+    # narrowed another's ~2x through the shared model, without a word
+    from tsnode._forecaster_params import _warn_spikes
+
+    prices = make_gbm(2, n_days=300, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_spikes(prices)  # real moves, crashes included, are not ticks
+        crash = prices.copy()
+        crash.iloc[150:, 0] *= 0.5  # a real crash stays down
+        _warn_spikes(crash)
+    bad = prices.copy()
+    bad.iloc[200, 0] *= 10
+    with pytest.warns(UserWarning, match=r"like bad ticks: 's0' at .* between .*set a wrong price"):
+        TSNodeForecaster(**MICRO).fit(bad)
+
+
 @pytest.mark.parametrize("model_class", ["tsnode", "gru"])
 @pytest.mark.filterwarnings("ignore:invalid value encountered in sqrt:RuntimeWarning")
 @pytest.mark.filterwarnings("ignore:The provided functions are not strictly inverse:UserWarning")

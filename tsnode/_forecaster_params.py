@@ -113,8 +113,9 @@ def check_fitted_scaler(scaler: Any, frame: pd.DataFrame) -> None:
     series (``PCA(1)``: the forecasts could not be mapped back) or mixes them (``PCA(n)``), or whose ``inverse_transform``
     does not give the prices back (``FunctionTransformer(np.log)`` without ``inverse_func``:
     forecasts in log units). Warned (``UserWarning``): one that is flat beyond the fitted
-    range (``QuantileTransformer``: intervals would stop at the historical min and max), and
-    training prices that never move (their intervals would be the model's noise).
+    range (``QuantileTransformer``: intervals would stop at the historical min and max),
+    training prices that never move (their intervals would be the model's noise), and
+    one-off prices like bad ticks (:func:`_warn_spikes`).
     """
     from tsnode.preprocessing import check_monotone
 
@@ -181,6 +182,41 @@ def check_fitted_scaler(scaler: Any, frame: pd.DataFrame) -> None:
             "forecast intervals come from the model's noise, not from the data (even wider "
             "than a volatile stock's). Forecast such series with NaiveForecaster, or fit on a "
             "period where they trade.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    _warn_spikes(frame)
+
+
+def _warn_spikes(frame: pd.DataFrame) -> None:
+    """Warn about one-off prices: a log move of over 10 robust standard deviations (1.4826
+    MADs) undone by the next one, as a bad tick (a decimal slip) gives, and real crashes do
+    not. One such tick sets a series' volatility scale (its intervals widen several-fold)
+    and, through the shared model, moves the other series' forecasts."""
+    found = []
+    for name in frame.columns:
+        prices = frame[name].dropna()
+        if len(prices) < 5 or not (prices > 0).all():
+            continue
+        moves = np.diff(np.log(prices.to_numpy(dtype=np.float64)))
+        mad = 1.4826 * np.median(np.abs(moves - np.median(moves)))
+        big = np.abs(moves) > 10 * mad if mad > 0 else np.zeros(len(moves), dtype=bool)
+        undone = np.abs(moves[:-1] + moves[1:]) < 0.2 * np.minimum(
+            np.abs(moves[:-1]), np.abs(moves[1:])
+        )
+        spikes = np.flatnonzero(big[:-1] & big[1:] & undone)
+        if spikes.size:
+            i = int(spikes[0]) + 1
+            found.append(
+                f"{name!r} at {prices.index[i]} ({prices.iloc[i]:.6g} between "
+                f"{prices.iloc[i - 1]:.6g} and {prices.iloc[i + 1]:.6g})"
+            )
+    if found:
+        warnings.warn(
+            f"one-off prices that the next observation undoes, like bad ticks: "
+            f"{'; '.join(found[:3])}{' ...' if len(found) > 3 else ''}. Each sets its "
+            "series' scale of moves (widening its intervals) and, through the shared model, "
+            "shifts the other series' forecasts. Check the data; set a wrong price to NaN.",
             UserWarning,
             stacklevel=user_stacklevel(),
         )

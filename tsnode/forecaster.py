@@ -336,7 +336,9 @@ class TSNodeForecaster(BaseForecaster):
         -----
         UserWarning
             As :meth:`BaseForecaster.fit`; also when ``time_scale_days`` spans hundreds of
-            observed spacings (intraday bars with the daily default).
+            observed spacings (intraday bars with the daily default), a series never moves,
+            or a price looks like a bad tick (a move over 10 robust standard deviations that
+            the next observation undoes).
         RuntimeWarning
             A restart that failed and was skipped (``n_init > 1``), and a training whose best
             loss stays above 100 (a failed fit).
