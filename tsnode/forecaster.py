@@ -335,10 +335,8 @@ class TSNodeForecaster(BaseForecaster):
         Warns
         -----
         UserWarning
-            As :meth:`BaseForecaster.fit`; also when ``time_scale_days`` spans hundreds of
-            observed spacings (intraday bars with the daily default), a series never moves,
-            or a price looks like a bad tick (a move over 10 robust standard deviations that
-            the next observation undoes).
+            As :meth:`BaseForecaster.fit`; also for a ``time_scale_days`` of hundreds of
+            observed spacings, a series that never moves, or a one-off price (a bad tick).
         RuntimeWarning
             A restart that failed and was skipped (``n_init > 1``), and a training whose best
             loss stays above 100 (a failed fit).
