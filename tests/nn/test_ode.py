@@ -749,3 +749,16 @@ def test_time_gradients_of_fixed_step_autograd_solves_match_the_adjoint(solver, 
     ode = NeuralODE(Decay(), solver=solver, options={"step_size": 0.01})
     ode(torch.ones(2, dtype=torch.float64), torch.tensor(times, requires_grad=True))
     assert (ode.nfe_forward, ode.nfe_backward) == (plain.nfe_forward, 0)
+
+
+def test_torchdiffeqs_own_step_cap_advises_a_larger_budget():
+    # regression: "max_num_steps exceeded (2>=2)" came with advice about stiffness only
+    class Fast(torch.nn.Module):
+        def forward(self, t, x):
+            return 10 * x
+
+    ode = NeuralODE(Fast(), solver="dopri5", options={"max_num_steps": 2})
+    with pytest.raises(
+        SolverError, match=r"larger step budget, e\.g\. options=\{'max_num_steps': 20\}"
+    ):
+        ode(torch.ones(2), torch.tensor([0.0, 5.0]))

@@ -535,9 +535,16 @@ class NeuralODE(nn.Module):
                 f"float64), or use tolerances well above {eps:g} or a fixed-step solver."
             )
         usually = "Otherwise it usually means" if precision else "This usually means"
+        budget = ""
+        if "max_num_steps" in str(error):  # torchdiffeq's own per-interval cap
+            steps = (self.options or {}).get("max_num_steps", DEFAULT_MAX_NUM_STEPS)
+            budget = (
+                f"if the dynamics are merely fast, a larger step budget, e.g. "
+                f"options={{'max_num_steps': {10 * int(steps)}}} (now {steps}); "
+            )
         return SolverError(
             f"The {self.solver!r} solver failed ({error}).{precision} {usually} stiff or "
-            f"exploding dynamics. Try, in order: looser tolerances (rtol={self.rtol:g}, "
+            f"exploding dynamics. Try, in order: {budget}looser tolerances (rtol={self.rtol:g}, "
             f"atol={self.atol:g}); a fixed-step solver, e.g. solver='rk4' with "
             "options={'step_size': 0.05}; weight decay or a smaller learning rate; smoother "
             "activations (tanh/softplus) in the vector field."
