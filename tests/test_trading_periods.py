@@ -177,8 +177,8 @@ def test_a_short_span_with_missing_sessions_counts_the_sessions_present():
     sessions = pd.bdate_range("2024-01-02", periods=60)
     kept = sessions[np.random.default_rng(0).permutation(60)[:45]].sort_values()
     kept = kept.union(sessions[[0, -1]])  # the same span
-    assert infer_periods_per_year(kept) == pytest.approx(252 * len(kept) / 60, rel=0.05)
-    # every session: still 252 (holidays aside)
+    assert infer_periods_per_year(kept) == pytest.approx(252 * len(kept) / 60 / 0.9)
+    # every session: still 252
     assert infer_periods_per_year(sessions) == 252.0
     # hourly bars on every other session
     hourly = pd.DatetimeIndex(
@@ -188,8 +188,31 @@ def test_a_short_span_with_missing_sessions_counts_the_sessions_present():
             for h in pd.date_range(d + pd.Timedelta(hours=10), periods=6, freq="h")
         ]
     )
-    # 30 sessions in 59 weekdays (a year has 365.25 * 5 / 7 weekdays), 6 bars each
-    assert infer_periods_per_year(hourly) == pytest.approx(6 * 30 / 59 * 365.25 * 5 / 7)
+    # 30 sessions in 59 weekdays, 6 bars each
+    assert infer_periods_per_year(hourly) == pytest.approx(6 * 252 * 30 / 59 / 0.9)
+
+
+def test_a_short_span_of_complete_exchange_sessions_keeps_252():
+    # review: holidays in a short window (4 of 45 weekdays around the year end) read as
+    # missing sessions gave 240-244; a Saturday make-up session switched to calendar days
+    # (272), and Tokyo sessions stored in UTC (opening 23:00 the day before) gave 304
+    from tsnode.calendar import get_calendar
+
+    nyse = get_calendar("XNYS", start="2023-01-01", end="2024-12-31")
+    for start, end in [("2023-12-11", "2024-01-12"), ("2023-11-20", "2023-12-29")]:
+        sessions = nyse.sessions_in_range(start, end).tz_localize(None)
+        assert infer_periods_per_year(sessions) == 252.0
+    weekdays = pd.bdate_range("2024-03-04", periods=60)
+    saturday = weekdays.union(pd.DatetimeIndex(["2024-03-16"]))
+    assert infer_periods_per_year(saturday) == 252.0
+    tokyo = pd.DatetimeIndex(
+        [
+            h
+            for d in pd.bdate_range("2024-03-04", periods=10)
+            for h in pd.date_range(d - pd.Timedelta(hours=1), periods=12, freq="30min")
+        ]
+    )  # Sunday-Thursday 23:00 .. Monday-Friday 04:30 UTC
+    assert infer_periods_per_year(tokyo) == pytest.approx(12 * 252)
 
 
 def test_a_short_span_of_daily_bars_on_weekends_counts_calendar_days():

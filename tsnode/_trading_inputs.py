@@ -26,7 +26,8 @@ _DAY = pd.Timedelta(days=1)
 # Shorter than this, a simulation cannot tell 252 trading dates a year from 365.
 _MIN_SPAN = pd.Timedelta(days=90)
 _SESSIONS_PER_YEAR = 252.0
-_WEEKDAYS_PER_YEAR = 365.25 * 5 / 7
+# Short samples: the share of weekdays with a session above which the rest are holidays
+_HOLIDAY_SHARE = 0.9
 
 
 # ----------------------------------------------------------------------------- forecasts
@@ -284,9 +285,9 @@ def infer_periods_per_year(index: pd.DatetimeIndex, *, stacklevel: int = 2) -> f
     Sessions of a day or more (around the clock, or Sunday-to-Friday futures) take
     ``(len - 1) / elapsed years``. Over less than ``_MIN_SPAN`` (90 days) the sessions per
     year cannot be told from the elapsed time (a weekend at either end weighs too much), so
-    they are counted against the weekdays spanned: 252 a year when every weekday but the usual
-    holidays has a session, proportionally fewer when sessions are missing, and the calendar
-    days' share of 365.25 when sessions fall on weekends. Falls back to 252 with a
+    they are counted against the weekdays spanned: 252 a year when at least 90% of them have
+    a session (the rest may be holidays), ``252 * share / 0.9`` below that, and the calendar
+    days' share of 365.25 when over 10% of the sessions fall on weekends. Falls back to 252 with a
     ``UserWarning`` (at ``stacklevel``) for fewer than 2 bars or a zero span.
     """
     if len(index) >= 2 and index[-1] > index[0]:
@@ -308,7 +309,9 @@ def infer_periods_per_year(index: pd.DatetimeIndex, *, stacklevel: int = 2) -> f
         if span >= _MIN_SPAN:
             per_year = (n_sessions - 1) / years
         else:
-            per_year = _short_span_sessions_per_year(index[np.r_[0, breaks + 1]])
+            # each session's last bar: a session opening late the day before (Tokyo in
+            # UTC) is dated by the day it trades
+            per_year = _short_span_sessions_per_year(index[np.r_[breaks, len(index) - 1]])
         return float(len(index) / n_sessions * per_year)
     warnings.warn(
         f"cannot infer the bars per year from {len(index)} bar(s) spanning "
@@ -321,12 +324,17 @@ def infer_periods_per_year(index: pd.DatetimeIndex, *, stacklevel: int = 2) -> f
     return FALLBACK_PERIODS_PER_YEAR
 
 
-def _short_span_sessions_per_year(starts: pd.DatetimeIndex) -> float:
-    """Sessions per year from the session starts ``starts`` (sorted, spanning < 90 days)."""
-    dates = starts.normalize().unique()
-    if (dates.day_of_week >= 5).any():  # sessions on weekends: the calendar days' share
+def _short_span_sessions_per_year(sessions: pd.DatetimeIndex) -> float:
+    """Sessions per year from one timestamp per session (its last bar; sorted, spanning
+    < 90 days): 252 when at least 90% of the weekdays spanned have a session (the rest can be
+    holidays: up to 4 of 45 weekdays around the year end), proportionally fewer below that
+    (``252 * share / 0.9``); the calendar days' share of 365.25 when over 10% of the sessions
+    fall on weekends (around the clock)."""
+    dates = sessions.normalize().unique()
+    weekend = dates.day_of_week >= 5
+    if weekend.mean() > 0.1:  # trading around the week: the calendar days' share
         days = (dates[-1] - dates[0]) / _DAY + 1
         return float(len(dates) / days * (_YEAR / _DAY))
     first, last = (np.datetime64(d.date(), "D") for d in (dates[0], dates[-1]))
-    expected = np.busday_count(first, last + 1) * _SESSIONS_PER_YEAR / _WEEKDAYS_PER_YEAR
-    return float(_SESSIONS_PER_YEAR * min(1.0, len(dates) / expected))
+    share = int((~weekend).sum()) / max(int(np.busday_count(first, last + 1)), 1)
+    return float(_SESSIONS_PER_YEAR * min(1.0, share / _HOLIDAY_SHARE))

@@ -47,8 +47,8 @@ The rules, precisely (one price field: the one the backtest forecast, see ``targ
   steps on: ``(n_bars - 1) / elapsed years`` (365.25-day years), about 252 for daily
   sessions, 52 for weekly and 12 for monthly bars; for intraday bars, the bars per trading
   date times the trading dates per year. Under 90 days of daily or intraday bars, the trading
-  dates are counted against the weekdays spanned: 252 a year when none is missing, fewer
-  when some are (see :func:`tsnode._trading_inputs.infer_periods_per_year`).
+  dates are counted against the weekdays spanned: 252 a year when at least 90% have a
+  session (the rest may be holidays), proportionally fewer below that (see :func:`tsnode._trading_inputs.infer_periods_per_year`).
 
 This module never imports torch.
 """
@@ -422,9 +422,9 @@ def simulate(
         from the bars the simulation steps on: for daily or sparser bars ``(n_bars - 1) /
         elapsed years`` with 365.25-day years (about 252 for daily sessions, 52 weekly, 12
         monthly); for intraday bars the bars per session times the sessions per year; under 90
-        days of daily or intraday bars 252 sessions a year, times the share of the weekdays
-        spanned that have a session (calendar days on weekend sessions); 252 with a warning if
-        it cannot be inferred. The value used is ``Simulation.periods_per_year``.
+        days of daily or intraday bars 252 sessions a year when at least 90% of the weekdays
+        spanned have a session, ``252 * share / 0.9`` below that (calendar days when over 10%
+        of the sessions fall on weekends); 252 with a warning if it cannot be inferred. The value used is ``Simulation.periods_per_year``.
     hold_last : int, optional
         Bars the last decision is held after it is executed (default: the median spacing
         of the cutoffs in bars, 1 with a single cutoff).
