@@ -404,6 +404,13 @@ def test_a_point_forecaster_with_fit_and_predict_only_is_backtested():
     assert np.isfinite(board.loc["point", "dm_pvalue"])
     with pytest.raises(TypeError, match=r"must have a `predict_quantiles` or `predict` method"):
         backtest(type("FitOnly", (), {"fit": lambda self, y: self})(), data, **kw)
+    # review: levels asked of a point forecaster were dropped in silence
+    with pytest.warns(UserWarning, match=r"quantiles=\[0.1, 0.9\] are ignored: _PointOnly has no"):
+        assert backtest(_PointOnly(), data, quantiles=(0.1, 0.9), **kw).quantiles == ()
+    from tsnode.plotting import plot_calibration
+
+    with pytest.raises(ValueError, match="no quantile column: a point forecaster's backtest"):
+        plot_calibration(result)
 
 
 def test_forecaster_class_instead_of_instance_raises():

@@ -1090,6 +1090,13 @@ def test_a_one_off_bad_tick_is_warned_about_at_fit():
     bad.iloc[200, 0] *= 10
     with pytest.warns(UserWarning, match=r"like bad ticks: 's0' at .* between .*set a wrong price"):
         TSNodeForecaster(**MICRO).fit(bad)
+    # review: a series with mostly unchanged prices (MAD 0) must warn too
+    rng = np.random.default_rng(1)
+    steps = np.where(rng.random(300) < 0.6, 0.0, rng.normal(0, 0.01, 300))
+    stale = pd.DataFrame({"p": 20 * np.exp(np.cumsum(steps))}, index=prices.index)
+    stale.iloc[150, 0] *= 10
+    with pytest.warns(UserWarning, match="like bad ticks: 'p'"):
+        _warn_spikes(stale)
 
 
 @pytest.mark.parametrize("model_class", ["tsnode", "gru"])

@@ -273,6 +273,7 @@ def _check_output_path(path: str | None, option: str, *, figure: bool = False) -
 # they would be ignored in silence, so they are a usage error instead.
 _CSV_ONLY = {"column": None, "date_column": "date", "date_format": None, "name": None}
 _TICKER_ONLY = {"offline": False, "cache_dir": None}
+# (not --quick: it also sets backtest's cutoffs and first window, for any model)
 _NEURAL_ONLY = {"epochs": None, "time_scale_days": None, "members": 1, "device": "cpu"}
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from tsnode._validation import check_quantiles, to_wide_frame
-from tsnode._warnings import add_note
+from tsnode._warnings import add_note, user_stacklevel
 
 
 def _quantile_column(q: float) -> str:
@@ -64,11 +64,26 @@ def _check_forecaster(forecaster: Any, name: str = "forecaster") -> bool:
     return callable(getattr(forecaster, "update", None))
 
 
+_DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
+
+
 def _forecast_quantiles(forecaster: Any, quantiles: Any) -> tuple[float, ...]:
-    """The checked ``quantiles``, or ``()`` for a point forecaster (``predict`` but no
-    ``predict_quantiles``): its probabilistic scores are NaN."""
-    levels = _check_quantiles(quantiles)
-    return levels if callable(getattr(forecaster, "predict_quantiles", None)) else ()
+    """The checked ``quantiles`` (None: the default levels), or ``()`` for a point forecaster
+    (``predict`` but no ``predict_quantiles``): its probabilistic scores are NaN, and levels
+    asked of it are ignored with a UserWarning."""
+    levels = _check_quantiles(_DEFAULT_QUANTILES if quantiles is None else quantiles)
+    if callable(getattr(forecaster, "predict_quantiles", None)):
+        return levels
+    if quantiles is not None:
+        warnings.warn(
+            f"quantiles={list(levels)} are ignored: {type(forecaster).__name__} has no "
+            "predict_quantiles, so it gives point forecasts only (no quantile columns, NaN "
+            "CRPS and pinball loss). Give it predict_quantiles(horizon, quantiles) for "
+            "probabilistic scores.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    return ()
 
 
 def _check_quantiles(quantiles: Any) -> tuple[float, ...]:

@@ -200,6 +200,9 @@ def _warn_spikes(frame: pd.DataFrame) -> None:
             continue
         moves = np.diff(np.log(prices.to_numpy(dtype=np.float64)))
         mad = 1.4826 * np.median(np.abs(moves - np.median(moves)))
+        if mad == 0:  # mostly unchanged prices (illiquid, forward-filled): the moves made
+            moving = moves[moves != 0]
+            mad = 1.4826 * np.median(np.abs(moving)) if moving.size else 0.0
         big = np.abs(moves) > 10 * mad if mad > 0 else np.zeros(len(moves), dtype=bool)
         undone = np.abs(moves[:-1] + moves[1:]) < 0.2 * np.minimum(
             np.abs(moves[:-1]), np.abs(moves[1:])

@@ -201,7 +201,7 @@ def backtest(
     window: str = "expanding",
     train_length: int | None = None,
     refit_every: int = 1,
-    quantiles: Sequence[float] = (0.1, 0.5, 0.9),
+    quantiles: Sequence[float] | None = None,
     n_jobs: int | None = 1,
     backend: str | None = None,
     progress: bool = True,
@@ -242,8 +242,9 @@ def backtest(
         without ``update`` (or whose ``update`` raises NotImplementedError) is refitted
         at every cutoff instead, with one warning. The forecaster is also refitted at a
         cutoff whose set of started series (see Notes) differs from the previous one's.
-    quantiles : sequence of float, default (0.1, 0.5, 0.9)
-        Quantiles to forecast, in (0, 1).
+    quantiles : sequence of float, optional
+        Quantiles to forecast, in (0, 1); default (0.1, 0.5, 0.9), none for a point forecaster
+        (given to one, they are ignored with a UserWarning).
     n_jobs : int or None, default 1
         Folds run in parallel by joblib (-1: all cores; 0 is refused). With ``backend="dask"`` the
         parallelism is that of the Dask cluster. Warnings raised in worker processes (which

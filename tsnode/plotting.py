@@ -559,9 +559,11 @@ def plot_calibration(
             levels.append(q)
             columns.append(match[0])
     if len(levels) < 2:
+        point = " (`forecasts` has no quantile column: a point forecaster's backtest)"
         raise ValueError(
-            f"`quantiles` needs at least 2 levels for a PIT histogram, got {levels}; "
-            "backtest with e.g. quantiles=(0.1, 0.5, 0.9)."
+            f"`quantiles` needs at least 2 levels for a PIT histogram, got {levels}"
+            f"{point if not available else ''}; backtest a forecaster with predict_quantiles, "
+            "with e.g. quantiles=(0.1, 0.5, 0.9)."
         )
     bins = _check_count(bins, "bins", minimum=1, example=10)
     if bins > _MAX_BINS:  # matplotlib takes over a minute for 100,000 bins
