@@ -123,6 +123,37 @@ def test_reproducible_with_random_state(fitted):
     assert other.member_seeds_ != fitted.member_seeds_
 
 
+def test_another_random_state_after_fit_gives_other_draws(fitted):
+    # regression: with an int random_state the members always drew with their fit-time
+    # seeds, so set_params(random_state=k) only reshuffled the same paths
+    model = fitted
+    original = model.sample(3, 12)
+    quantiles = model.predict_quantiles(3)
+    try:
+        model.set_params(random_state=1)
+        other = model.sample(3, 12)
+        assert not np.isin(other, original).all()  # new paths, not the old ones reshuffled
+        np.testing.assert_array_equal(model.sample(3, 12), other)  # an int: reproducible
+        model.set_params(random_state=None)
+        fresh = [model.reconstruct().to_numpy() for _ in range(2)]
+        assert not np.array_equal(*fresh)  # None: fresh draws, reconstruct included
+    finally:
+        model.set_params(random_state=0)
+    np.testing.assert_array_equal(model.sample(3, 12), original)  # back as fitted
+    pd.testing.assert_frame_equal(model.predict_quantiles(3), quantiles)
+
+
+def test_the_templates_seed_and_progress_may_change_after_fit(tmp_path):
+    # regression: members are seeded from member_seeds_ and never show bars, yet changing
+    # the template's random_state or progress warned and blocked save
+    model = _ensemble(n_members=2).fit(_prices())
+    model.set_params(estimator__random_state=5, estimator__progress=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.predict(2)
+        model.save(tmp_path / "ensemble")
+
+
 # loky's reused executor may retire an idle worker while jobs are queued; it restarts it.
 @pytest.mark.filterwarnings("ignore:A worker stopped while some jobs:UserWarning")
 def test_parallel_fit_equals_sequential(fitted, capsys):

@@ -39,7 +39,7 @@ from tsnode._serialization import (
 )
 from tsnode._validation import _is_int
 from tsnode._warnings import call_recording_warnings, recorded_warnings, reissue_recorded
-from tsnode.base import BaseForecaster
+from tsnode.base import _LIVE_PARAMS, BaseForecaster
 
 __all__ = ["EnsembleForecaster"]
 
@@ -65,8 +65,9 @@ class EnsembleForecaster(BaseForecaster):
         Number of members (>= 1).
     random_state : int, numpy Generator or None
         Draws the members' seeds (``member_seeds_``) and shuffles the pooled sample paths. The
-        same int gives the same members and the same forecasts; None or a Generator gives
-        fresh draws at every forecast, like a single forecaster.
+        same int gives the same members and the same forecasts; another int set after fit
+        gives other (reproducible) draws from the same members, and None or a Generator fresh
+        draws at every forecast, like a single forecaster.
     n_jobs : int or None, default None
         Members fitted in parallel with joblib (None: one at a time; -1: every core). Each
         member keeps its own ``num_threads``. Warnings raised in worker processes (which
@@ -97,6 +98,10 @@ class EnsembleForecaster(BaseForecaster):
     >>> model = EnsembleForecaster(TSNodeForecaster(epochs=5), n_members=3, random_state=0)
     >>> forecast = model.fit(y).predict_quantiles(20)  # doctest: +SKIP
     """
+
+    # the members are re-seeded from member_seeds_ and never show progress bars: the
+    # template's own random_state and progress play no part once fitted
+    _live_params = _LIVE_PARAMS | {"estimator__random_state", "estimator__progress"}
 
     def __init__(
         self,
@@ -238,15 +243,25 @@ class EnsembleForecaster(BaseForecaster):
         counts = np.full(k, n_samples // k)
         if n_samples % k:  # the members that draw one more path, at random
             counts[rng.permutation(k)[: n_samples % k]] += 1
-        members = self.members_
-        if not _is_int(self.random_state):  # None or a Generator: fresh draws at every call
-            members = [copy.copy(m) for m in members]  # shares the fitted state
-            seeds = rng.integers(0, _SEED_BOUND, len(members))
-            for member, seed in zip(members, seeds, strict=True):
-                member.random_state = int(seed)
+        members = self._sampling_members(rng)
         paths = [m.sample(index, c) for m, c in zip(members, counts, strict=True) if c > 0]
         pooled = np.concatenate(paths, axis=0)
         return pooled[rng.permutation(len(pooled))]
+
+    def _sampling_members(self, rng: np.random.Generator) -> list[BaseForecaster]:
+        """The members to draw from: as fitted (their own seeds) while ``random_state`` is the
+        int they were seeded from; otherwise copies sharing their fitted state, re-seeded from
+        ``rng`` (None or a Generator: fresh draws at every call; another int: other,
+        reproducible draws)."""
+        k = len(self.members_)
+        if _is_int(self.random_state):
+            seeds = [int(s) for s in self._rng().integers(0, _SEED_BOUND, size=k)]
+            if seeds == [int(s) for s in self.member_seeds_]:
+                return self.members_
+        members = [copy.copy(m) for m in self.members_]
+        for member, seed in zip(members, rng.integers(0, _SEED_BOUND, k), strict=True):
+            member.random_state = int(seed)
+        return members
 
     def _update(self, frame: pd.DataFrame) -> None:
         # All members or none: copies (sharing their fitted state; update only reassigns it)
@@ -286,7 +301,7 @@ class EnsembleForecaster(BaseForecaster):
                 "only an ensemble of TSNodeForecaster can."
             )
         n_draws = sum(int(member.n_predict_samples) for member in self.members_)
-        return self._blockwise_median(index, self.members_, n_draws)
+        return self._blockwise_median(index, self._sampling_members(self._rng()), n_draws)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:
