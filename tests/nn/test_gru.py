@@ -184,3 +184,19 @@ def test_bad_batches(net):
         net.rollout(times, values, mask, times[:, -1:] - 1, 2)
     with pytest.raises(ValueError, match="n_samples"):
         net.rollout(times, values, mask, times[:, -1:] + 1, 0)
+
+
+def test_float64_times_with_float32_values_and_float64_sampling():
+    # regression: float64 times (days from numpy) with float32 values failed inside torch's
+    # GRU ("input dtype float64 does not match weight dtype"), and a float64 model sampled
+    # float32-precision noise
+    times = torch.linspace(0, 1, 6, dtype=torch.float64).expand(2, 6)
+    values, mask = torch.randn(2, 6, 1), torch.ones(2, 6, 1)
+    mean, std = GapGRU(1, hidden_size=4)(times, values, mask)
+    assert mean.dtype == torch.float32
+    model = GapGRU(1, hidden_size=4).double()
+    g = torch.Generator().manual_seed(0)
+    future = times[:, -1:] + torch.tensor([[0.5, 1.0]], dtype=torch.float64)
+    draws = model.rollout(times, values.double(), mask.double(), future, 200, generator=g)
+    assert draws.dtype == torch.float64
+    assert (draws.float().double() != draws).float().mean() > 0.9  # not float32 values

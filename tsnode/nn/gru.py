@@ -111,9 +111,11 @@ class GapGRU(nn.Module):
     def _inputs(
         times: torch.Tensor, values: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """GRU inputs ``(B, T, 2D + 1)`` and the gaps ``Δt (B, T)`` (0 at the first step)."""
+        """GRU inputs ``(B, T, 2D + 1)`` and the gaps ``Δt (B, T)`` (0 at the first step), in
+        ``values``' dtype (differenced in the times' own precision first)."""
         gaps = torch.zeros_like(times)
         gaps[:, 1:] = times[:, 1:] - times[:, :-1]
+        gaps = gaps.to(values.dtype)
         observed = mask > 0
         clean = torch.where(observed, values, torch.zeros_like(values))
         return torch.cat([clean, observed.to(values.dtype), gaps.unsqueeze(-1)], dim=-1), gaps
@@ -253,10 +255,12 @@ class GapGRU(nn.Module):
         ones = torch.ones_like(last)
         out = []
         for k in range(future.shape[1]):
-            gap = future[:, k] - prev_time
+            gap = (future[:, k] - prev_time).to(last.dtype)
             mean, std = self._head(hidden, gap, last)
-            noise = torch.randn(mean.shape, generator=generator, device=mean.device)
-            draw = mean + std * noise.to(mean.dtype)
+            noise = torch.randn(
+                mean.shape, generator=generator, device=mean.device, dtype=mean.dtype
+            )
+            draw = mean + std * noise
             out.append(draw)
             step_in = torch.cat([draw, ones, gap.unsqueeze(-1)], dim=-1).unsqueeze(1)
             _, h_new = self.gru(step_in, hidden.unsqueeze(0).contiguous())
