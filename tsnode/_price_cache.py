@@ -27,11 +27,13 @@ from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
+from filelock import FileLock, Timeout
 
 #: OHLCV columns of every per-ticker frame, in yfinance's per-ticker order.
 FIELDS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Volume")
 _PRICES = FIELDS[:4]
 _CACHE_FORMAT = 1
+_LOCK_TIMEOUT = 30.0  # seconds a writer waits for another writing the same entry
 # pandas < 3 parses floats with a fast but inexact converter unless asked; pandas 3 is exact
 # by default and deprecates the option.
 _EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
@@ -64,13 +66,22 @@ def _atomic_write(*files: tuple[Path, bytes]) -> None:
     done in the order given, follow each other within microseconds: a concurrent reader can
     see a new file next to an old one only in that short window.
     """
-    files[0][0].parent.mkdir(parents=True, exist_ok=True)
+    first = files[0][0]
+    first.parent.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[str, Path]] = []
+    # Writers of the same entry take turns (another process, e.g. a parallel backtest): without
+    # the lock, A's CSV, then B's pair, then A's sidecar left a pair that never matches.
+    lock = FileLock(first.parent / f".{first.stem}.lock", timeout=_LOCK_TIMEOUT)
     try:
-        for path, payload in files:
-            staged.append((_stage(path, payload), path))
-        for tmp, path in staged:
-            os.replace(tmp, path)
+        with lock:
+            for path, payload in files:
+                staged.append((_stage(path, payload), path))
+            for tmp, path in staged:
+                os.replace(tmp, path)
+    except Timeout as err:  # an OSError: the caller warns that the cache was not written
+        raise OSError(
+            f"another process held the cache lock {err.lock_file} for {_LOCK_TIMEOUT:g} s"
+        ) from err
     except BaseException:
         for tmp, _ in staged:  # those already renamed are gone: nothing to remove
             with contextlib.suppress(OSError):
