@@ -1136,3 +1136,57 @@ def test_intraday_tickers_are_downloaded_one_per_call_in_their_own_zone(
     assert both is not None
     alone = load_prices("BP.L", "2024-03-11", "2024-03-12", interval="1h", offline=True)
     assert str(alone.index.tz) == "Europe/London" and len(alone) == 12
+
+
+# ----------------------------------------------------------------------------- cache entries
+
+
+def test_coverage_ends_at_the_earlier_of_the_utc_and_the_datas_date():
+    # regression: at 01:30 UTC on 5 March it is 20:30 on 4 March in New York; 4 March (bars
+    # still to come for a 24-hour future) was recorded as covered
+    from tsnode._price_cache import _coverage_end
+
+    now = pd.Timestamp("2024-03-05 01:30", tz="UTC")
+    assert _coverage_end(None, None, now) == pd.Timestamp("2024-03-05")
+    assert _coverage_end(None, None, now, "America/New_York") == pd.Timestamp("2024-03-04")
+    assert _coverage_end(None, None, now, "Asia/Tokyo") == pd.Timestamp("2024-03-05")
+
+
+def test_an_intraday_download_of_all_history_records_the_rows_it_got(isolated_cache):
+    # regression: yfinance's period="max" is 8 days of 1m bars, yet the cache recorded
+    # start=None ("all history") and served later, earlier starts from those 8 days
+    from tsnode._price_cache import _store
+
+    bars = pd.date_range("2024-03-07 09:30", periods=30, freq="min", tz="America/New_York")
+    frame = make_ohlcv(pd.DatetimeIndex(bars, name="Datetime"), 3)
+    now = pd.Timestamp("2024-03-15 12:00", tz="UTC")
+    _store(isolated_cache, "AAPL", "1m", frame, (None, None), now, None)
+    meta = json.loads((isolated_cache / "AAPL__1m.json").read_text())
+    assert meta["start"].startswith("2024-03-07")
+    _store(isolated_cache, "MSFT", "1d", make_ohlcv(DATES, 4), (None, None), now, None)
+    assert json.loads((isolated_cache / "MSFT__1d.json").read_text())["start"] is None
+
+
+def test_a_changed_adjustment_is_warned_about_when_the_copy_is_replaced(isolated_cache):
+    # regression: after a 4:1 split the cached copy was replaced in silence, so frames
+    # loaded before sat on another price basis
+    from tsnode._price_cache import _read_cache, _store
+
+    now = pd.Timestamp("2024-04-15 12:00", tz="UTC")
+    old = make_ohlcv(DATES[:40], 5)
+    _store(isolated_cache, "AAPL", "1d", old, (None, DATES[40]), now, None)
+    previous = _read_cache(isolated_cache, "AAPL", "1d")
+    same = make_ohlcv(DATES, 5)
+    same.iloc[:40] = old.to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same basis: no warning
+        _store(isolated_cache, "AAPL", "1d", same, (None, DATES[-1]), now, previous)
+    split = same.copy()
+    split[["Open", "High", "Low", "Close"]] /= 4
+    with pytest.warns(UserWarning, match=r"adjusted prices of 'AAPL' changed .* x0\.25"):
+        _store(isolated_cache, "AAPL", "1d", split, (None, DATES[-1]), now, previous)
+
+
+def test_a_failed_share_class_symbol_gets_the_dashed_form(fake):
+    with pytest.raises(DataError, match=r"share classes with a dash: 'BRK-B'.*widen start/end"):
+        load_prices("BRK.B", "2024-01-01", "2024-02-01")

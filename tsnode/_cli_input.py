@@ -57,6 +57,7 @@ _CLI_TERMS = (
     ("another cache_dir", "another --cache-dir"),
     ("a writable cache_dir", "a writable --cache-dir"),
     ("Widen start/end", "Widen --start/--end"),
+    ("widen start/end", "widen --start/--end"),
     ("offline=True", "--offline"),
     ("pass the cache_dir that holds them", "pass the --cache-dir that holds them"),
     ("use tsnode.data.load_sample() for", "use --sample NAME for"),

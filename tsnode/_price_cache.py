@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 from filelock import FileLock, Timeout
 
@@ -287,17 +288,73 @@ def _download_groups(
     return groups
 
 
+def _store(
+    cache_dir: Path,
+    ticker: str,
+    interval: str,
+    frame: pd.DataFrame,
+    span: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    now: pd.Timestamp,
+    previous: tuple[pd.DataFrame, dict[str, Any]] | None,
+) -> None:
+    """Cache a download of ``span`` (``[start, end)``, naive dates) made at ``now``, replacing
+    ``previous`` (the cached copy, if any); a UserWarning, pointing past ``load_prices``,
+    when the cache cannot be written or the adjusted prices moved since ``previous``."""
+    start, end = span
+    if start is None and interval.endswith(("m", "h")):  # yfinance's "max" is days for 1m
+        start = frame.index[0].tz_localize(None).normalize()  # only what was served is held
+    if previous is not None:
+        _warn_readjusted(ticker, previous, frame)
+    covered_end = _coverage_end(start, end, now, getattr(frame.index, "tz", None))
+    try:
+        _write_cache(cache_dir, ticker, interval, frame, start, covered_end, now)
+    except OSError as err:
+        warnings.warn(
+            f"Could not write the price cache for {ticker!r} in {cache_dir}: {err}. Pass a "
+            "writable cache_dir or set $TSNODE_CACHE_DIR.",
+            stacklevel=3,
+        )
+
+
+def _warn_readjusted(
+    ticker: str, previous: tuple[pd.DataFrame, dict[str, Any]], frame: pd.DataFrame
+) -> None:
+    """Warn when the adjusted closes of dates in both copies differ beyond rounding (a split or
+    dividend since the cached download): frames loaded before are on another price basis."""
+    old, meta = previous
+    both = old.index.intersection(frame.index)
+    wall = both.tz_localize(None) if getattr(both, "tz", None) is not None else both
+    both = both[wall < meta["end"]]  # rows from the coverage end on were provisional
+    if len(both) == 0:
+        return
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (frame.loc[both, "Close"] / old.loc[both, "Close"]).to_numpy(dtype=np.float64)
+    ratio = ratio[np.isfinite(ratio)]
+    if ratio.size and np.max(np.abs(ratio - 1.0)) > 1e-4:
+        factor = float(np.median(ratio))
+        warnings.warn(
+            f"The adjusted prices of {ticker!r} changed since the cached download of "
+            f"{meta['downloaded_at'][:16]} (a split or dividend: same dates now x{factor:.6g}); "
+            "the cache now holds the new basis. Reload prices loaded before, and refit models "
+            "fitted on them, so that old and new prices are not mixed.",
+            stacklevel=4,
+        )
+
+
 def _coverage_end(
-    start: pd.Timestamp | None, end: pd.Timestamp | None, now: pd.Timestamp
+    start: pd.Timestamp | None, end: pd.Timestamp | None, now: pd.Timestamp, tz: Any = None
 ) -> pd.Timestamp:
     """Exclusive end of the coverage to record for a download of ``[start, end)`` at ``now``.
 
-    At most the UTC date of ``now`` (``now`` tz-aware): a session of that date, or of the next
-    one in zones ahead of UTC, may still be running (its bar is partial) or not have started
-    yet. Rows from that date on may be stored, but a later request reaching them downloads
-    again and replaces them. Never before ``start``.
+    At most the UTC date of ``now`` (``now`` tz-aware), or the date of ``now`` in the data's
+    zone ``tz`` if earlier (zones behind UTC): a session of that date, or of the next one in
+    zones ahead of UTC, may still be running (its bar is partial) or not have started yet.
+    Rows from that date on may be stored, but a later request reaching them downloads again
+    and replaces them. Never before ``start``.
     """
     today = now.tz_convert("UTC").tz_localize(None).normalize()
+    if tz is not None:  # 20:30 in New York is 01:30 UTC the next day
+        today = min(today, now.tz_convert(tz).tz_localize(None).normalize())
     covered = today if end is None else min(end, today)
     return covered if start is None else max(covered, start)
 

@@ -39,13 +39,13 @@ from tsnode._price_cache import (
     _PRICES,
     FIELDS,
     _cache_note,
-    _coverage_end,
     _covers,
     _download_groups,
     _parse_ohlcv_csv,
     _read_cache,
     _request_range,
-    _write_cache,
+    _store,
+    _write_cache,  # noqa: F401 (re-exported: tests and tools write cache entries)
 )
 
 __all__ = ["DataError", "FIELDS", "get_cache_dir", "list_samples", "load_prices", "load_sample"]
@@ -476,30 +476,23 @@ def load_prices(
                 spans.update({t: (req_start, req_end) for t in again})
             for ticker in group:
                 if ticker in got:
-                    frames[ticker] = got[ticker]
-                    lo_t, hi_t = spans[ticker]
-                    covered_end = _coverage_end(lo_t, hi_t, now)  # never today or later
-                    try:
-                        _write_cache(
-                            directory, ticker, interval, got[ticker], lo_t, covered_end, now
-                        )
-                    except OSError as err:
-                        warnings.warn(
-                            f"Could not write the price cache for {ticker!r} in {directory}: "
-                            f"{err}. Pass a writable cache_dir or set ${CACHE_ENV_VAR}.",
-                            stacklevel=2,
-                        )
+                    frames[ticker] = got[ticker]  # cached; coverage never today or later
+                    previous = cached.get(ticker)
+                    _store(directory, ticker, interval, got[ticker], spans[ticker], now, previous)
                 else:
                     failed[ticker] = reasons[ticker]
         hopeless = [t for t in failed if cached.get(t) is None]
         if hopeless:
             said = "; ".join(f"{t}: {failed[t]}" for t in hopeless)
             note = _cache_note(directory, hopeless, interval, refresh, unreadable)
+            dotted = [t.replace(".", "-") for t in hopeless if re.fullmatch(r"[A-Z]+\.[A-Z]", t)]
+            dash = f" (Yahoo writes share classes with a dash: {dotted[0]!r})" if dotted else ""
             raise DataError(
                 f"Could not download prices for {hopeless} ({_describe_range(start_ts, end_ts)}, "
-                f"interval {interval!r}) and {note}. yfinance said: {said}. Check the "
-                "ticker symbols and your internet connection, or use tsnode.data.load_sample() "
-                "for offline data."
+                f"interval {interval!r}) and {note}. yfinance said: {said}. Check the ticker "
+                f"symbols{dash} and your internet connection, widen start/end (the range may "
+                "hold no sessions: a weekend, a holiday, before the listing), or use "
+                "tsnode.data.load_sample() for offline data."
             )
         for ticker in failed:
             frames[ticker] = cached[ticker][0]
@@ -514,7 +507,8 @@ def load_prices(
         why = "offline=True" if offline else "the download failed"
         warnings.warn(
             f"Serving cached prices that may not cover the requested range because {why} "
-            f"({spans}). Use offline=False / check the connection to update them.",
+            f"({spans}); rows from a range's end on were still forming when downloaded. Use "
+            "offline=False / check the connection to update them.",
             stacklevel=2,
         )
 
