@@ -1188,5 +1188,71 @@ def test_a_changed_adjustment_is_warned_about_when_the_copy_is_replaced(isolated
 
 
 def test_a_failed_share_class_symbol_gets_the_dashed_form(fake):
-    with pytest.raises(DataError, match=r"share classes with a dash: 'BRK-B'.*widen start/end"):
+    with pytest.raises(DataError, match=r"if 'BRK.B' is a US share class, Yahoo writes it 'BRK-B'"):
         load_prices("BRK.B", "2024-01-01", "2024-02-01")
+    with pytest.raises(DataError, match="widen start/end") as err:
+        load_prices("NOPE", "2024-01-01", "2024-02-01")
+    assert "share class" not in str(err.value)
+    with pytest.raises(DataError) as err:  # no bounds given: nothing to widen
+        load_prices("NOPE")
+    assert "widen" not in str(err.value)
+
+
+def test_an_old_intraday_sidecar_claiming_all_history_is_read_as_its_first_day(isolated_cache):
+    # review: entries written before intraday starts were recorded kept answering earlier
+    # starts from a few days of bars
+    from tsnode._price_cache import _read_cache
+
+    bars = pd.date_range("2024-03-07 09:30", periods=30, freq="min", tz="America/New_York")
+    frame = make_ohlcv(pd.DatetimeIndex(bars, name="Datetime"), 3)
+    now = pd.Timestamp("2024-03-15 12:00", tz="UTC")
+    data._write_cache(isolated_cache, "AAPL", "1m", frame, None, pd.Timestamp("2024-03-15"), now)
+    _, meta = _read_cache(isolated_cache, "AAPL", "1m")
+    assert meta["start"] == pd.Timestamp("2024-03-07")
+
+
+def test_refresh_warns_about_a_changed_adjustment_and_a_lock_timeout_is_explained(
+    isolated_cache, monkeypatch
+):
+    # review: refresh=True did not read the cached copy, so a split went unnoticed; and a
+    # lock timeout said "the cache now holds the new basis" and "pass a writable cache_dir"
+    from filelock import Timeout
+
+    from tsnode import _price_cache
+    from tsnode._price_cache import _store
+
+    now = pd.Timestamp("2024-04-15 12:00", tz="UTC")
+    old = make_ohlcv(DATES, 5)
+    _store(isolated_cache, "AAPL", "1d", old, (None, DATES[-1]), now, None)
+    split = old.copy()
+    split[["Open", "High", "Low", "Close"]] /= 4
+    with pytest.warns(UserWarning, match="adjusted prices of 'AAPL' changed"):
+        _store(isolated_cache, "AAPL", "1d", split, (None, DATES[-1]), now, None)
+
+    class Held:
+        def __init__(self, path, timeout):
+            self.path = path
+
+        def __enter__(self):
+            raise Timeout(str(self.path))
+
+        def __exit__(self, *args):
+            return False
+
+    monkeypatch.setattr(_price_cache, "FileLock", Held)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _store(isolated_cache, "AAPL", "1d", old, (None, DATES[-1]), now, None)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1 and "it was not cached this time" in messages[0]
+    assert "writable" not in messages[0]
+
+
+def test_only_a_copy_ending_on_its_download_day_may_hold_forming_rows():
+    # review: the fallback warning said every served copy's last rows were "still forming"
+    from tsnode._price_cache import _ends_on_download_day
+
+    day = {"end": pd.Timestamp("2024-03-05"), "downloaded_at": "2024-03-05T15:00:00+00:00"}
+    old = {"end": pd.Timestamp("2024-02-01"), "downloaded_at": "2024-04-15T12:00:00+00:00"}
+    assert _ends_on_download_day([day]) and _ends_on_download_day([old, day])
+    assert not _ends_on_download_day([old])

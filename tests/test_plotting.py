@@ -595,3 +595,10 @@ def test_plot_equity_sorts_the_curve_before_measuring_drawdowns():
     shuffled = plotting.plot_equity(equity.iloc[[3, 4, 5, 0, 1, 2]]).axes[1].lines[0].get_ydata()
     np.testing.assert_allclose(shuffled, ordered)
     assert ordered[0] == 0.0
+
+
+def test_plot_calibration_with_too_few_levels_suggests_the_available_ones(forecasts):
+    # review: it advised "backtest a forecaster with predict_quantiles" when the table had
+    # quantile columns and only the level chosen was too few
+    with pytest.raises(ValueError, match=r"pass quantiles=None for all of \['q0.05'"):
+        plotting.plot_calibration(forecasts, quantiles=[0.5])

@@ -213,6 +213,16 @@ def test_a_short_span_of_complete_exchange_sessions_keeps_252():
         ]
     )  # Sunday-Thursday 23:00 .. Monday-Friday 04:30 UTC
     assert infer_periods_per_year(tokyo) == pytest.approx(12 * 252)
+    # review: New York sessions seen from Tokyo or Sydney end (or start) the next morning
+    nyse_bars = pd.DatetimeIndex(
+        [
+            h
+            for d in pd.bdate_range("2024-03-04", periods=30)
+            for h in pd.date_range(d + pd.Timedelta(hours=9.5), periods=13, freq="30min")
+        ]
+    ).tz_localize("America/New_York")
+    for zone in ("America/New_York", "Asia/Tokyo", "Australia/Sydney"):
+        assert infer_periods_per_year(nyse_bars.tz_convert(zone)) == pytest.approx(13 * 252)
 
 
 def test_a_short_span_of_daily_bars_on_weekends_counts_calendar_days():

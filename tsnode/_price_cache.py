@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -60,6 +61,10 @@ def _stage(path: Path, payload: bytes) -> str:
     return tmp
 
 
+class _LockTimeout(OSError):
+    """Another process held a cache entry's lock for ``_LOCK_TIMEOUT`` seconds."""
+
+
 def _atomic_write(*files: tuple[Path, bytes]) -> None:
     """Write each ``(path, payload)`` atomically, renaming them into place back to back.
 
@@ -80,7 +85,7 @@ def _atomic_write(*files: tuple[Path, bytes]) -> None:
             for tmp, path in staged:
                 os.replace(tmp, path)
     except Timeout as err:  # an OSError: the caller warns that the cache was not written
-        raise OSError(
+        raise _LockTimeout(
             f"another process held the cache lock {err.lock_file} for {_LOCK_TIMEOUT:g} s"
         ) from err
     except BaseException:
@@ -188,6 +193,9 @@ def _load_pair(csv_path: Path, meta_path: Path) -> tuple[pd.DataFrame, dict[str,
         raise ValueError("the sidecar's range is not in naive dates")
     if downloaded.tzinfo is not None:
         downloaded = downloaded.tz_convert("UTC").tz_localize(None)
+    if start is None and str(meta.get("interval", "")).endswith(("m", "h")) and len(frame):
+        # older intraday sidecars claimed all history for yfinance's few days of "max"
+        start = frame.index[0].tz_localize(None).normalize()
     # Older sidecars recorded coverage up to the day after the download (UTC): cut it back.
     meta["start"], meta["end"] = start, min(end, downloaded.normalize())
     return frame, meta
@@ -303,17 +311,25 @@ def _store(
     start, end = span
     if start is None and interval.endswith(("m", "h")):  # yfinance's "max" is days for 1m
         start = frame.index[0].tz_localize(None).normalize()  # only what was served is held
-    if previous is not None:
-        _warn_readjusted(ticker, previous, frame)
+    if previous is None:  # refresh=True did not read it: compare with it all the same
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            previous = _load_pair(*_cache_paths(cache_dir, ticker, interval))
     covered_end = _coverage_end(start, end, now, getattr(frame.index, "tz", None))
     try:
         _write_cache(cache_dir, ticker, interval, frame, start, covered_end, now)
     except OSError as err:
+        fix = (
+            "it was not cached this time"
+            if isinstance(err, _LockTimeout)
+            else "Pass a writable cache_dir or set $TSNODE_CACHE_DIR."
+        )
         warnings.warn(
-            f"Could not write the price cache for {ticker!r} in {cache_dir}: {err}. Pass a "
-            "writable cache_dir or set $TSNODE_CACHE_DIR.",
+            f"Could not write the price cache for {ticker!r} in {cache_dir}: {err}; {fix}",
             stacklevel=3,
         )
+        return
+    if previous is not None:
+        _warn_readjusted(ticker, previous, frame)
 
 
 def _warn_readjusted(
@@ -391,3 +407,20 @@ def _request_range(
             end = end.tz_convert("UTC").tz_localize(None) + _MAX_AHEAD_OF_UTC
         hi = end.ceil("D")
     return lo, hi
+
+
+def _share_class_hint(tickers: list[str]) -> str:
+    """A hint for a failed ``BRK.B``-like symbol (Yahoo writes US share classes ``BRK-B``,
+    but ``VOD.L`` is London's VOD), or ``""``."""
+    dotted = [t for t in tickers if re.fullmatch(r"[A-Z]+\.[A-Z]", t)]
+    if not dotted:
+        return ""
+    return (
+        f" (if {dotted[0]!r} is a US share class, Yahoo writes it {dotted[0].replace('.', '-')!r})"
+    )
+
+
+def _ends_on_download_day(metas: list[dict[str, Any]]) -> bool:
+    """Whether a cached copy's coverage ends on its download date (that day's rows, stored
+    but not covered, may have been partial)."""
+    return any(m["end"] == pd.Timestamp(str(m["downloaded_at"])[:10]) for m in metas)

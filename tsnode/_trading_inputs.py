@@ -298,7 +298,7 @@ def infer_periods_per_year(index: pd.DatetimeIndex, *, stacklevel: int = 2) -> f
         if spacing >= _DAY:
             if span >= _MIN_SPAN or spacing > 1.5 * _DAY:
                 return float((len(index) - 1) / years)
-            return _short_span_sessions_per_year(index)
+            return _short_span_sessions_per_year(index, index)
         gap = max(4 * spacing, pd.Timedelta(hours=2)) / pd.Timedelta(1, unit=index.unit)
         breaks = np.flatnonzero(diffs > gap)
         n_sessions = len(breaks) + 1
@@ -309,9 +309,8 @@ def infer_periods_per_year(index: pd.DatetimeIndex, *, stacklevel: int = 2) -> f
         if span >= _MIN_SPAN:
             per_year = (n_sessions - 1) / years
         else:
-            # each session's last bar: a session opening late the day before (Tokyo in
-            # UTC) is dated by the day it trades
-            per_year = _short_span_sessions_per_year(index[np.r_[breaks, len(index) - 1]])
+            firsts, lasts = index[np.r_[0, breaks + 1]], index[np.r_[breaks, len(index) - 1]]
+            per_year = _short_span_sessions_per_year(firsts, lasts)
         return float(len(index) / n_sessions * per_year)
     warnings.warn(
         f"cannot infer the bars per year from {len(index)} bar(s) spanning "
@@ -324,13 +323,25 @@ def infer_periods_per_year(index: pd.DatetimeIndex, *, stacklevel: int = 2) -> f
     return FALLBACK_PERIODS_PER_YEAR
 
 
-def _short_span_sessions_per_year(sessions: pd.DatetimeIndex) -> float:
-    """Sessions per year from one timestamp per session (its last bar; sorted, spanning
-    < 90 days): 252 when at least 90% of the weekdays spanned have a session (the rest can be
-    holidays: up to 4 of 45 weekdays around the year end), proportionally fewer below that
-    (``252 * share / 0.9``); the calendar days' share of 365.25 when over 10% of the sessions
-    fall on weekends (around the clock)."""
-    dates = sessions.normalize().unique()
+def _trading_dates(firsts: pd.DatetimeIndex, lasts: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """The sessions' trading dates: their first or last bars' dates, shifted by a day or not,
+    whichever has the fewest on weekends. In the data's zone a session may start the evening
+    before (an Asian exchange in UTC) or end the next morning (New York in Tokyo time)."""
+    candidates = [
+        (bars.normalize() + pd.Timedelta(days=shift)).unique()
+        for shift in (0, -1, 1)
+        for bars in (firsts, lasts)
+    ]
+    return min(candidates, key=lambda dates: int((dates.day_of_week >= 5).sum()))
+
+
+def _short_span_sessions_per_year(firsts: pd.DatetimeIndex, lasts: pd.DatetimeIndex) -> float:
+    """Sessions per year from each session's first and last bar (sorted, spanning < 90 days;
+    dated by :func:`_trading_dates`): 252 when at least 90% of the weekdays spanned have a
+    session (the rest can be holidays: up to 4 of 45 weekdays around the year end),
+    proportionally fewer below that (``252 * share / 0.9``); the calendar days' share of
+    365.25 when over 10% of the sessions fall on weekends (around the clock)."""
+    dates = _trading_dates(firsts, lasts)
     weekend = dates.day_of_week >= 5
     if weekend.mean() > 0.1:  # trading around the week: the calendar days' share
         days = (dates[-1] - dates[0]) / _DAY + 1

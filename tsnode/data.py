@@ -41,9 +41,11 @@ from tsnode._price_cache import (
     _cache_note,
     _covers,
     _download_groups,
+    _ends_on_download_day,
     _parse_ohlcv_csv,
     _read_cache,
     _request_range,
+    _share_class_hint,
     _store,
     _write_cache,  # noqa: F401 (re-exported: tests and tools write cache entries)
 )
@@ -485,14 +487,16 @@ def load_prices(
         if hopeless:
             said = "; ".join(f"{t}: {failed[t]}" for t in hopeless)
             note = _cache_note(directory, hopeless, interval, refresh, unreadable)
-            dotted = [t.replace(".", "-") for t in hopeless if re.fullmatch(r"[A-Z]+\.[A-Z]", t)]
-            dash = f" (Yahoo writes share classes with a dash: {dotted[0]!r})" if dotted else ""
+            dash = _share_class_hint(hopeless)
+            bounds = start_ts is not None or end_ts is not None
             raise DataError(
                 f"Could not download prices for {hopeless} ({_describe_range(start_ts, end_ts)}, "
                 f"interval {interval!r}) and {note}. yfinance said: {said}. Check the ticker "
-                f"symbols{dash} and your internet connection, widen start/end (the range may "
-                "hold no sessions: a weekend, a holiday, before the listing), or use "
-                "tsnode.data.load_sample() for offline data."
+                f"symbols{dash} and your internet connection, "
+                + "widen start/end (the range may hold no sessions: a weekend, a holiday, "
+                "before the listing), "
+                * bounds
+                + "or use tsnode.data.load_sample() for offline data."
             )
         for ticker in failed:
             frames[ticker] = cached[ticker][0]
@@ -505,10 +509,11 @@ def load_prices(
             for t in fallback
         )
         why = "offline=True" if offline else "the download failed"
+        forming = _ends_on_download_day([cached[t][1] for t in fallback])
+        partial = "; rows from a range's end on may have been still forming" * forming
         warnings.warn(
             f"Serving cached prices that may not cover the requested range because {why} "
-            f"({spans}); rows from a range's end on were still forming when downloaded. Use "
-            "offline=False / check the connection to update them.",
+            f"({spans}){partial}. Use offline=False / check the connection to update them.",
             stacklevel=2,
         )
 

@@ -559,11 +559,15 @@ def plot_calibration(
             levels.append(q)
             columns.append(match[0])
     if len(levels) < 2:
-        point = " (`forecasts` has no quantile column: a point forecaster's backtest)"
+        fix = (
+            f"; pass quantiles=None for all of {list(available.values())}, or backtest with "
+            "more levels, e.g. quantiles=(0.1, 0.5, 0.9)"
+            if available
+            else " (`forecasts` has no quantile column: a point forecaster's backtest); "
+            "backtest a forecaster with predict_quantiles, e.g. quantiles=(0.1, 0.5, 0.9)"
+        )
         raise ValueError(
-            f"`quantiles` needs at least 2 levels for a PIT histogram, got {levels}"
-            f"{point if not available else ''}; backtest a forecaster with predict_quantiles, "
-            "with e.g. quantiles=(0.1, 0.5, 0.9)."
+            f"`quantiles` needs at least 2 levels for a PIT histogram, got {levels}{fix}."
         )
     bins = _check_count(bins, "bins", minimum=1, example=10)
     if bins > _MAX_BINS:  # matplotlib takes over a minute for 100,000 bins
