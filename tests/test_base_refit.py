@@ -21,6 +21,9 @@ from tsnode.baselines import DriftForecaster, GBMForecaster, GRUForecaster, Naiv
 from tsnode.datasets import make_gbm
 from tsnode.forecaster import TSNodeForecaster
 
+# ensembles of closed-form baselines (quick to fit) warn that their members are identical
+pytestmark = pytest.mark.filterwarnings("ignore:the \\d+ members are identical fits:UserWarning")
+
 TSN = dict(
     epochs=1,
     steps_per_epoch=2,

@@ -22,6 +22,9 @@ from tsnode.baselines import GBMForecaster, NaiveForecaster
 from tsnode.datasets import make_gbm
 from tsnode.forecaster import TSNodeForecaster
 
+# ensembles of closed-form baselines (quick to fit) warn that their members are identical
+pytestmark = pytest.mark.filterwarnings("ignore:the \\d+ members are identical fits:UserWarning")
+
 PARAMS = dict(
     epochs=1,
     steps_per_epoch=2,
@@ -554,3 +557,18 @@ def test_nested_parameters_need_an_estimator():
         EnsembleForecaster().set_params(estimator__epochs=3)
     both = EnsembleForecaster().set_params(estimator=TSNodeForecaster(), estimator__epochs=3)
     assert both.estimator.epochs == 3
+
+
+@pytest.mark.filterwarnings("default")
+def test_identical_baseline_members_warn_and_give_their_exact_quantiles():
+    # regression: Naive/GBM members are identical fits (random_state only seeds sampling), and
+    # the mixture's quantiles were estimated from 3 x 1000 pooled samples: the median of a
+    # Naive ensemble was not the last price
+    prices = _prices()
+    with pytest.warns(UserWarning, match="the 3 members are identical fits: NaiveForecaster"):
+        model = EnsembleForecaster(NaiveForecaster(), n_members=3, random_state=0)
+        model.set_params(progress=False).fit(prices)
+    single = NaiveForecaster().fit(prices)
+    pd.testing.assert_frame_equal(model.predict_quantiles(3), single.predict_quantiles(3))
+    last = prices.ffill().iloc[-1].to_numpy()
+    np.testing.assert_array_equal(model.predict(3).to_numpy()[0], last)

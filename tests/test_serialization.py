@@ -7,6 +7,9 @@ from sklearn.preprocessing import PowerTransformer, RobustScaler, StandardScaler
 
 from tsnode._serialization import SerializationError, from_jsonable, to_jsonable
 
+# ensembles of closed-form baselines (quick to fit) warn that their members are identical
+pytestmark = pytest.mark.filterwarnings("ignore:the \\d+ members are identical fits:UserWarning")
+
 
 def _roundtrip(obj):
     return from_jsonable(json.loads(json.dumps(to_jsonable(obj))))

@@ -236,6 +236,35 @@ class EnsembleForecaster(BaseForecaster):
         reissue_recorded(recorded, stacklevel=3)
         self.members_ = fitted_members
         self.member_seeds_ = seeds
+        if n > 1 and self._identical_members():
+            warnings.warn(
+                f"the {n} members are identical fits: {type(template).__name__}'s fit does not "
+                "depend on random_state (it only seeds sampling), so the ensemble forecasts "
+                "exactly as one of them. Use the forecaster alone, or members whose training "
+                "is random (TSNodeForecaster, GRUForecaster).",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _identical_members(self) -> bool:
+        """Whether every member's fitted arrays (``_fitted_arrays``, closed-form baselines)
+        equal the first's: the mixture is then that member's own distribution."""
+        first = self.members_[0]
+        names = getattr(first, "_fitted_arrays", ())
+        return bool(names) and all(
+            np.array_equal(getattr(m, name), getattr(first, name), equal_nan=True)
+            for m in self.members_[1:]
+            for name in names
+        )
+
+    def _predict_quantiles(
+        self, index: pd.DatetimeIndex, quantiles: tuple[float, ...]
+    ) -> np.ndarray:
+        """The mixture's quantiles (n_steps, n_series, n_quantiles): exact for identical
+        members (their own), else empirical over the pooled member samples."""
+        if self._identical_members():
+            return self.members_[0]._predict_quantiles(index, quantiles)
+        return super()._predict_quantiles(index, quantiles)
 
     def _sample(self, index: pd.DatetimeIndex, n_samples: int) -> np.ndarray:
         k = len(self.members_)

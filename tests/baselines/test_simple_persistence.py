@@ -21,6 +21,9 @@ from tsnode import EnsembleForecaster, load_sample
 from tsnode._serialization import SerializationError
 from tsnode.baselines import DriftForecaster, GBMForecaster, NaiveForecaster
 
+# ensembles of closed-form baselines (quick to fit) warn that their members are identical
+pytestmark = pytest.mark.filterwarnings("ignore:the \\d+ members are identical fits:UserWarning")
+
 ALL = [NaiveForecaster, DriftForecaster, GBMForecaster]
 ARRAYS = {
     NaiveForecaster: ["last_value_", "sigma_"],
