@@ -398,6 +398,15 @@ def test_calendar_none_keeps_the_calendar_frequency_across_missing_rows(observed
     pd.testing.assert_index_equal(out, want.as_unit(out.unit))
 
 
+def test_a_rule_pandas_finds_across_a_gap_does_not_replace_the_calendar():
+    # fuzz: business quarter starts with a quarter missing are all first Mondays, so
+    # pd.infer_freq answered "WOM-1MON" and the forecast went monthly
+    observed = pd.date_range("2005-10-01", periods=12, freq="BQS-JAN")[:9].delete(3)
+    out = future_index(observed[-1], 3, calendar=None, observed_index=observed)
+    expected = pd.DatetimeIndex(["2008-01-01", "2008-04-01", "2008-07-01"])
+    pd.testing.assert_index_equal(out, expected.as_unit(out.unit), check_names=False)
+
+
 def test_calendar_none_on_irregular_data_still_uses_the_median_spacing():
     observed = pd.DatetimeIndex(
         ["2024-01-01", "2024-01-03", "2024-01-05", "2024-01-08", "2024-01-10"]

@@ -1090,6 +1090,16 @@ def test_a_one_off_bad_tick_is_warned_about_at_fit():
     bad.iloc[200, 0] *= 10
     with pytest.warns(UserWarning, match=r"like bad ticks: 's0' at .* between .*set a wrong price"):
         TSNodeForecaster(**MICRO).fit(bad)
+    # fuzz: with 40-50% unchanged prices the spread of all moves shrank ~10x and ordinary
+    # moves of 2-3% were flagged; it is now the spread of the moves made
+    rng = np.random.default_rng(7)
+    moves = 0.02 * rng.standard_t(5, 999) / np.sqrt(5 / 3)
+    moves[rng.random(999) < 0.45] = 0.0
+    index = pd.bdate_range("2015-01-01", periods=1000)
+    illiquid = pd.DataFrame({"x": 50 * np.exp(np.r_[0, np.cumsum(moves)])}, index=index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_spikes(illiquid)
     # review: a series with mostly unchanged prices (MAD 0) must warn too
     rng = np.random.default_rng(1)
     steps = np.where(rng.random(300) < 0.6, 0.0, rng.normal(0, 0.01, 300))

@@ -223,6 +223,23 @@ def test_a_short_span_of_complete_exchange_sessions_keeps_252():
     ).tz_localize("America/New_York")
     for zone in ("America/New_York", "Asia/Tokyo", "Australia/Sydney"):
         assert infer_periods_per_year(nyse_bars.tz_convert(zone)) == pytest.approx(13 * 252)
+    # fuzz: a day shift across the clocks going back is a date, not 24 hours
+    sydney = pd.DatetimeIndex(
+        [
+            h
+            for d in pd.bdate_range("2017-11-06", periods=3)
+            for h in pd.date_range(d + pd.Timedelta(hours=10), periods=6, freq="h")
+        ]
+    ).tz_localize("Australia/Sydney")
+    assert infer_periods_per_year(sydney.tz_convert("America/New_York")) == pytest.approx(6 * 252)
+
+
+def test_a_short_span_of_sessions_over_weekends_or_every_other_day_is_daily():
+    # fuzz: a median spacing over 1.5 days (Friday and Monday; every other session) took
+    # the weekly path, (n - 1) / elapsed years: 121.8 for two consecutive sessions
+    assert infer_periods_per_year(pd.DatetimeIndex(["2024-03-01", "2024-03-04"])) == 252.0
+    every_other = pd.bdate_range("2024-03-04", periods=29)[::2]
+    assert infer_periods_per_year(every_other) == pytest.approx(252 * 15 / 29 / 0.9)
 
 
 def test_a_short_span_of_daily_bars_on_weekends_counts_calendar_days():

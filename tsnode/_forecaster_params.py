@@ -199,10 +199,10 @@ def _warn_spikes(frame: pd.DataFrame) -> None:
         if len(prices) < 5 or not (prices > 0).all():
             continue
         moves = np.diff(np.log(prices.to_numpy(dtype=np.float64)))
-        mad = 1.4826 * np.median(np.abs(moves - np.median(moves)))
-        if mad == 0:  # mostly unchanged prices (illiquid, forward-filled): the moves made
-            moving = moves[moves != 0]
-            mad = 1.4826 * np.median(np.abs(moving)) if moving.size else 0.0
+        # the spread of the moves made: unchanged prices (stale, forward-filled) would shrink
+        # it until ordinary moves look like ticks
+        moving = moves[moves != 0]
+        mad = 1.4826 * np.median(np.abs(moving - np.median(moving))) if moving.size else 0.0
         big = np.abs(moves) > 10 * mad if mad > 0 else np.zeros(len(moves), dtype=bool)
         undone = np.abs(moves[:-1] + moves[1:]) < 0.2 * np.minimum(
             np.abs(moves[:-1]), np.abs(moves[1:])

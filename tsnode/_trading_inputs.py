@@ -296,7 +296,7 @@ def infer_periods_per_year(index: pd.DatetimeIndex, *, stacklevel: int = 2) -> f
         diffs = np.diff(np.asarray(index.asi8, dtype=np.int64))
         spacing = pd.Timedelta(int(np.median(diffs[diffs > 0])), unit=index.unit)
         if spacing >= _DAY:
-            if span >= _MIN_SPAN or spacing > 1.5 * _DAY:
+            if span >= _MIN_SPAN or spacing >= 4 * _DAY:  # weekly or sparser bars
                 return float((len(index) - 1) / years)
             return _short_span_sessions_per_year(index, index)
         gap = max(4 * spacing, pd.Timedelta(hours=2)) / pd.Timedelta(1, unit=index.unit)
@@ -327,10 +327,11 @@ def _trading_dates(firsts: pd.DatetimeIndex, lasts: pd.DatetimeIndex) -> pd.Date
     """The sessions' trading dates: their first or last bars' dates, shifted by a day or not,
     whichever has the fewest on weekends. In the data's zone a session may start the evening
     before (an Asian exchange in UTC) or end the next morning (New York in Tokyo time)."""
-    candidates = [
+    wall = [b.tz_localize(None) if b.tz is not None else b for b in (firsts, lasts)]
+    candidates = [  # on the wall clock: a day is a date, also when the clocks change
         (bars.normalize() + pd.Timedelta(days=shift)).unique()
         for shift in (0, -1, 1)
-        for bars in (firsts, lasts)
+        for bars in wall
     ]
     return min(candidates, key=lambda dates: int((dates.day_of_week >= 5).sum()))
 
