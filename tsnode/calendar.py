@@ -178,9 +178,9 @@ def _regular_frequency(
     observed_index: pd.DatetimeIndex, last: pd.Timestamp
 ) -> pd.tseries.offsets.BaseOffset | None:
     """The calendar frequency of the last observations (up to ``_FREQ_WINDOW`` of them,
-    ending at ``last``): :func:`_offset_with_gaps` (business days, weekly closes, month,
-    quarter or year ends/starts, rows missing or not), else ``pd.infer_freq`` (hours, ...);
-    None if they are not regular.
+    ending at ``last``): ``pd.infer_freq``'s, or :func:`_offset_with_gaps`' when rows are
+    missing (pandas then finds none, or a week-of-month rule such as "first Mondays" for
+    quarter starts 13 weeks apart); None if they are not regular.
 
     Month ends, weekly closes or business days then continue on their calendar (April 30 after
     March 31), where the median spacing (31 days) would skip or repeat months.
@@ -188,11 +188,6 @@ def _regular_frequency(
     tail = observed_index[-_FREQ_WINDOW:]
     if len(tail) < 3 or tail[-1] != last:
         return None
-    # the calendar offsets first: with a row missing, pd.infer_freq may still find a rule
-    # (first Mondays, "WOM-1MON", for quarter starts 13 weeks apart) that is not the calendar
-    offset = _offset_with_gaps(tail)
-    if offset is not None:
-        return offset
     try:
         with warnings.catch_warnings():  # pandas 3 announces an offset instead of a string
             warnings.filterwarnings("ignore", message="A future version of pandas will return")
@@ -200,8 +195,10 @@ def _regular_frequency(
     except (TypeError, ValueError):
         return None
     if freq is None:
-        return None
+        return _offset_with_gaps(tail)
     offset = pd.tseries.frequencies.to_offset(freq)
+    if isinstance(offset, (pd.offsets.WeekOfMonth, pd.offsets.LastWeekOfMonth)):
+        offset = _offset_with_gaps(tail) or offset  # a calendar offset, if one fits
     return offset if offset.is_on_offset(last) else None
 
 
