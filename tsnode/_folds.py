@@ -48,10 +48,14 @@ def _check_forecaster(forecaster: Any, name: str = "forecaster") -> bool:
             f"`{name}` must be a forecaster instance, got the class {forecaster.__name__}; "
             f"pass {forecaster.__name__}() instead."
         )
-    has = {m: callable(getattr(forecaster, m, None)) for m in ("fit", "predict_quantiles")}
-    has["predict"] = callable(getattr(forecaster, "predict", None))
-    missing = "fit" if not has["fit"] else None
-    if not (has["predict_quantiles"] or has["predict"]):
+
+    def has(method: str) -> bool:
+        return callable(getattr(forecaster, method, None))
+
+    missing = None
+    if not has("fit"):
+        missing = "fit"
+    elif not (has("predict_quantiles") or has("predict")):
         missing = "predict_quantiles` or `predict"
     if missing:
         raise TypeError(
@@ -136,7 +140,8 @@ def _check_same_target(forecasters: dict[str, Any], data: Any) -> None:
 def _check_backtest_keywords(backtest: Any, kwargs: dict[str, Any]) -> None:
     """``compare``'s keywords for ``backtest``: a bad one is the caller's, not a model's, so it
     is refused before any backtest, naming the unknown keyword (and the nearest valid one)."""
-    known = [p for p in inspect.signature(backtest).parameters if p not in ("forecaster", "data")]
+    signature = inspect.signature(backtest)
+    known = [p for p in signature.parameters if p not in ("forecaster", "data")]
     for key in kwargs:
         if key not in known:
             near = difflib.get_close_matches(key, known, n=1)
@@ -146,7 +151,7 @@ def _check_backtest_keywords(backtest: Any, kwargs: dict[str, Any]) -> None:
                 f"Its keywords: {known}."
             )
     try:
-        inspect.signature(backtest).bind(None, None, **kwargs)
+        signature.bind(None, None, **kwargs)
     except TypeError as exc:
         raise TypeError(f"compare passes its keywords to backtest: {exc}.") from None
 
