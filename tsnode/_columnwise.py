@@ -73,11 +73,12 @@ class _ColumnwiseScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         _check_layout(X, method, type(self).__name__)
         labels = getattr(self, "column_labels_", None)
         if labels is not None and isinstance(X, pd.DataFrame):
-            if [str(c) for c in X.columns] != labels:
+            columns = [str(c) for c in X.columns]
+            if columns != labels:
                 raise ValueError(
-                    f"{type(self).__name__}.{method}: X has columns {[str(c) for c in X.columns]}, but the "
-                    f"scaler was fitted on columns {labels}. Pass the columns in the same "
-                    "order as in fit."
+                    f"{type(self).__name__}.{method}: X has columns {columns}, but the scaler "
+                    f"was fitted on columns {labels}. Pass the columns in the same order as in "
+                    "fit."
                 )
         if method == "transform":
             return validate_data(

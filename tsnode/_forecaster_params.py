@@ -110,8 +110,8 @@ def check_fitted_scaler(scaler: Any, frame: pd.DataFrame) -> None:
     """Check a scaler just fitted on the training prices ``frame (n_timestamps, n_series)``.
 
     Refused (``ValueError``, before training): a scaler that does not give one column per
-    series (``PCA(1)``: the forecasts could not be mapped back) or mixes them (``PCA(n)``), or whose ``inverse_transform``
-    does not give the prices back (``FunctionTransformer(np.log)`` without ``inverse_func``:
+    series (``PCA(1)``: the forecasts could not be mapped back) or mixes them (``PCA(n)``),
+    or whose ``inverse_transform`` does not give the prices back (``FunctionTransformer(np.log)`` without ``inverse_func``:
     forecasts in log units). Warned (``UserWarning``): one that is flat beyond the fitted
     range (``QuantileTransformer``: intervals would stop at the historical min and max),
     training prices that never move (their intervals would be the model's noise), and

@@ -214,9 +214,10 @@ def backtest(
     forecaster : forecaster
         Any object with ``fit(y)`` and ``predict_quantiles(horizon, quantiles)`` or, for
         point forecasts only (no quantile columns, NaN CRPS/pinball), ``predict(horizon)``;
-        optionally ``update(y)`` (conditioning on new rows without refitting). ``horizon`` is passed as the DatetimeIndex of the rows to
-        forecast, and the returned frames must be indexed by exactly those timestamps, in
-        order (ValueError otherwise). It is never modified: each fold fits a clone.
+        optionally ``update(y)`` (conditioning on new rows without refitting). ``horizon``
+        is passed as the DatetimeIndex of the rows to forecast, and the returned frames
+        must be indexed by exactly those timestamps, in order (ValueError otherwise). It is
+        never modified: each fold fits a clone.
     data : Series or DataFrame
         The history, a Series, a wide frame ``(n_rows, n_series)`` or a yfinance frame
         (the forecaster's ``target`` field, default "Close"), on a DatetimeIndex;
