@@ -385,6 +385,11 @@ class EnsembleForecaster(BaseForecaster):
     def load(cls, path: str | os.PathLike) -> EnsembleForecaster:
         """Load an ensemble saved with :meth:`save`; its forecasts equal the original's.
 
+        Returns
+        -------
+        EnsembleForecaster
+            Fitted, with the saved members.
+
         Raises
         ------
         SerializationError

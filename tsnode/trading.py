@@ -234,9 +234,13 @@ class Simulation:
         return out
 
     def plot(self, **kwargs: Any) -> Any:
-        """Equity vs buy-and-hold with a drawdown panel; returns the matplotlib Figure.
+        """Equity vs buy-and-hold with a drawdown panel.
 
         Keyword arguments go to :func:`tsnode.plotting.plot_equity`.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
         """
         from tsnode.plotting import plot_equity
 

@@ -324,6 +324,11 @@ class GRUForecaster(BaseForecaster):
     def load(cls, path: str | os.PathLike) -> GRUForecaster:
         """Load a model saved with :meth:`save`; its forecasts equal the original's.
 
+        Returns
+        -------
+        GRUForecaster
+            Fitted, with the saved weights, scaler and history.
+
         Raises
         ------
         SerializationError

@@ -166,8 +166,17 @@ class GapGRU(nn.Module):
     def loss(self, times: torch.Tensor, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Gaussian negative log-likelihood of each observed value given the past.
 
-        Averaged over the observed targets ``mask[:, 1:]`` (the first step has no past). Inputs as in
-        :meth:`forward`; returns a scalar tensor.
+        Averaged over the observed targets ``mask[:, 1:]`` (the first step has no past).
+
+        Parameters
+        ----------
+        times : Tensor, shape (B, T)
+        values, mask : Tensor, shape (B, T, D)
+
+        Returns
+        -------
+        Tensor, shape ()
+            The mean negative log-likelihood.
         """
         mean, std = self(times, values, mask)
         target_mask = mask[:, 1:] > 0
